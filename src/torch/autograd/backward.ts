@@ -1,0 +1,125 @@
+import { tf, type TapeNode } from "../tf";
+import { setGradEnabled, isGradEnabled } from "./grad_mode";
+import { requiresGrad, isGraphFreed } from "./requires_grad";
+import { tape, replaceTape, releaseNode } from "./tape";
+import { traceLoss } from "./loss_trace";
+import { accumulateGrad } from "./grad_store";
+
+export interface BackwardOptions {
+  /** dL/d(output) for a non-scalar output (PyTorch's `gradient`). */
+  gradient?: tf.Tensor;
+  /** Keep the graph so a second backward through it works (PyTorch's `retain_graph`). */
+  retainGraph?: boolean;
+  /** Append the loss to the loss trace (`LIGHTNING_TS_LOSS_TRACE`). */
+  trace?: boolean;
+}
+
+/**
+ * `loss.backward()`: walks the recorded tape from `loss` back to the trainable variables and
+ * adds the gradients into each variable's `grad`, exactly like PyTorch accumulates into
+ * `param.grad`. Only the part of the graph this loss used is released afterwards, so the GAN
+ * pattern (D step on `fake.detach()`, then G step through `D(fake)`) sees G's graph intact.
+ */
+export function backward(loss: tf.Tensor, options: BackwardOptions = {}): void {
+  if (loss.isDisposed) throw new Error("backward(): the loss tensor was already disposed");
+  if (isGraphFreed(loss)) throw graphFreedError();
+  if (!requiresGrad(loss)) {
+    throw new Error(
+      "backward(): the loss does not require grad: it was computed without any trainable " +
+        "parameter, inside noGrad(), or from detach()-ed tensors",
+    );
+  }
+  if (options.gradient == null && loss.size !== 1) {
+    throw new Error(`backward(): grad can be implicitly created only for scalar outputs (loss has shape [${loss.shape}])`);
+  }
+  if (options.trace !== false) traceLoss(loss);
+
+  const nodes = tape();
+  // Reverse sweep: the nodes whose outputs lead to `loss`, in reverse tape order.
+  const needed = new Set<number>([loss.id]);
+  const path: number[] = [];
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const node = nodes[i];
+    if (!node.outputs.some((o) => needed.has(o.id))) continue;
+    path.push(i);
+    for (const k in node.inputs) {
+      const x = node.inputs[k];
+      if (!requiresGrad(x)) continue;
+      if (!(x instanceof tf.Variable) && isGraphFreed(x)) throw graphFreedError();
+      needed.add(x.id);
+    }
+  }
+
+  const prevEnabled = isGradEnabled();
+  setGradEnabled(false);
+  try {
+    const variables: tf.Variable[] = [];
+    const grads = tf.tidy(() => {
+      const gradOf = new Map<number, tf.Tensor>();
+      gradOf.set(loss.id, options.gradient ? options.gradient.clone() : tf.onesLike(loss));
+      const leaves = new Map<number, tf.Variable>();
+      for (const i of path) backpropNode(nodes[i], gradOf, leaves);
+      const out: tf.Tensor[] = [];
+      for (const [id, v] of leaves) {
+        const g = gradOf.get(id);
+        if (g) {
+          variables.push(v);
+          out.push(g);
+        }
+      }
+      return out;
+    });
+    for (let i = 0; i < variables.length; i++) accumulateGrad(variables[i], grads[i]);
+  } finally {
+    setGradEnabled(prevEnabled);
+  }
+
+  if (!options.retainGraph) {
+    const used = new Set(path);
+    for (const i of path) releaseNode(nodes[i]);
+    replaceTape(nodes.filter((_, i) => !used.has(i)));
+  }
+}
+
+function backpropNode(node: TapeNode, gradOf: Map<number, tf.Tensor>, leaves: Map<number, tf.Variable>): void {
+  const dys = node.outputs.map((o) => gradOf.get(o.id) ?? null);
+  if (node.gradient == null) {
+    throw new Error(`backward(): tfjs has no gradient for the '${node.kernelName}' op, so nothing can backpropagate through it`);
+  }
+  const inputGrads = node.gradient(dys as tf.Tensor[]);
+  for (const name in node.inputs) {
+    const x = node.inputs[name];
+    if (!requiresGrad(x)) continue;
+    const gradFn = inputGrads[name];
+    if (gradFn == null) throw new Error(`backward(): no gradient for input '${name}' of '${node.kernelName}'`);
+    const dx = gradFn();
+    if (!tf.util.arraysEqual(dx.shape, x.shape)) {
+      throw new Error(`backward(): gradient of '${node.kernelName}' input '${name}' has shape [${dx.shape}], expected [${x.shape}]`);
+    }
+    const prev = gradOf.get(x.id);
+    if (prev) {
+      gradOf.set(x.id, tf.add(prev, dx));
+      prev.dispose();
+      dx.dispose();
+    } else {
+      gradOf.set(x.id, dx);
+    }
+    if (x instanceof tf.Variable) leaves.set(x.id, x);
+  }
+  // Every consumer of these outputs came later on the tape, so their gradients are complete
+  // and no longer needed.
+  for (const o of node.outputs) {
+    const g = gradOf.get(o.id);
+    if (g && !(o instanceof tf.Variable)) {
+      g.dispose();
+      gradOf.delete(o.id);
+    }
+  }
+}
+
+function graphFreedError(): Error {
+  return new Error(
+    "backward(): trying to backward through the graph a second time: the first backward released " +
+      "it. Pass { retainGraph: true } to the first backward if you need to go through it twice.",
+  );
+}

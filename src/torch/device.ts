@@ -1,0 +1,88 @@
+import { tf } from "./tf";
+
+/**
+ * Devices. Every tensor lives on the active tfjs backend, so a device move never copies: it
+ * checks the name, and when the script asks for a GPU that is not there (research code often
+ * hard-codes `.cuda()`), warns once and carries on where the tensor is.
+ */
+export type DeviceName = "cpu" | "cuda" | "gpu" | "webgpu" | "wasm" | `cuda:${number}`;
+
+export class Device {
+  readonly type: "cpu" | "cuda" | "gpu" | "webgpu" | "wasm";
+  readonly index: number | null;
+  constructor(name: string | Device) {
+    if (name instanceof Device) {
+      this.type = name.type;
+      this.index = name.index;
+      return;
+    }
+    const m = /^(cpu|cuda|gpu|webgpu|wasm)(?::(\d+))?$/.exec(String(name).trim());
+    if (!m) {
+      throw new Error(
+        `unknown device '${name}': use "cpu", "cuda", "cuda:N", "gpu", "webgpu" or "wasm"`,
+      );
+    }
+    this.type = m[1] as Device["type"];
+    this.index = m[2] === undefined ? null : Number(m[2]);
+  }
+  get isGpu(): boolean {
+    return this.type === "cuda" || this.type === "gpu" || this.type === "webgpu";
+  }
+  toString(): string {
+    return this.index === null ? this.type : `${this.type}:${this.index}`;
+  }
+}
+
+export type DeviceLike = string | Device;
+
+/** `torch.device(name)`. */
+export function device(name: DeviceLike): Device {
+  return new Device(name);
+}
+
+const GPU_BACKENDS = new Set(["webgpu", "webgl"]);
+
+function backendHasGpu(): boolean {
+  const name = tf.getBackend();
+  if (GPU_BACKENDS.has(name)) return true;
+  if (name === "tensorflow") {
+    // tfjs-node-gpu registers the same backend name as tfjs-node; the GPU build says so in
+    // its binding.
+    const b = tf.backend() as unknown as { isUsingGpuDevice?: boolean };
+    return b.isUsingGpuDevice === true;
+  }
+  return false;
+}
+
+export const cuda = {
+  /** True when the active backend runs on a GPU (tfjs-node-gpu or WebGPU). */
+  isAvailable(): boolean {
+    return backendHasGpu();
+  },
+  deviceCount(): number {
+    if (!backendHasGpu()) return 0;
+    const visible = process.env.CUDA_VISIBLE_DEVICES;
+    if (visible !== undefined && visible.trim() !== "") return visible.split(",").length;
+    return 1;
+  },
+};
+
+let warned = false;
+
+/** Validates a move and warns once when a GPU is asked for but absent. */
+export function checkMove(target: DeviceLike): Device {
+  const d = new Device(target);
+  if (d.isGpu && !backendHasGpu() && !warned) {
+    warned = true;
+    process.stderr.write(
+      `lightning-ts: '${d}' requested but no GPU backend is active (running on '${tf.getBackend()}'); ` +
+        `tensors stay there. Install @tensorflow/tfjs-node-gpu or use the webgpu backend for a GPU.\n`,
+    );
+  }
+  return d;
+}
+
+/** For tests: let the next missing-GPU move warn again. */
+export function resetDeviceWarning(): void {
+  warned = false;
+}

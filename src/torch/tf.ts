@@ -1,0 +1,64 @@
+/**
+ * The one tfjs-core instance every part of lightning-ts uses.
+ *
+ * tfjs-core's Node bundle registers neither the gradient functions nor the chained tensor
+ * methods (`x.reshape(...)`); in Node only the `@tensorflow/tfjs` union bundle does, into the
+ * engine's global registries. We load it for that side effect alone: it resolves the same
+ * `@tensorflow/tfjs-core` (one version, deduplicated), so there is still one engine.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { createRequire } from "node:module";
+// Type-only: brings the chained-op declarations (`Tensor.reshape`, …) into every program.
+import type {} from "@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops";
+import type {} from "@tensorflow/tfjs-core/dist/register_all_gradients";
+
+const require = createRequire(import.meta.url);
+require("@tensorflow/tfjs");
+
+export { tf };
+export type { Tensor, Variable, Rank } from "@tensorflow/tfjs-core";
+
+/** The engine with the members tfjs marks private but that autograd needs. */
+export interface EngineInternals {
+  state: {
+    activeTape: TapeNode[] | null;
+    gradientDepth: number;
+    kernelDepth: number;
+    activeScope: { id: number; track: tf.Tensor[]; name: string } | null;
+    scopeStack: unknown[];
+    registeredVariables: Record<string, tf.Variable>;
+    numTensors: number;
+  };
+  runKernelFunc(params: KernelParams): tf.Tensor | tf.Tensor[];
+  addTapeNode(
+    kernelName: string,
+    inputs: Record<string, tf.Tensor>,
+    outputs: tf.Tensor[],
+    gradientsFunc: unknown,
+    saved: tf.Tensor[],
+    attrs: unknown,
+  ): void;
+  gradients(...args: unknown[]): unknown;
+  track<T extends tf.Tensor>(t: T): T;
+  backendName: string;
+}
+
+export interface KernelParams {
+  kernelName?: string;
+  inputs: Record<string, tf.Tensor> | tf.Tensor[];
+  attrs?: unknown;
+}
+
+export interface TapeNode {
+  id: number;
+  kernelName: string;
+  inputs: Record<string, tf.Tensor>;
+  outputs: tf.Tensor[];
+  saved: tf.Tensor[];
+  gradient?: (dys: tf.Tensor[]) => Record<string, () => tf.Tensor>;
+}
+
+export function engineInternals(): EngineInternals {
+  return tf.engine() as unknown as EngineInternals;
+}
