@@ -1,5 +1,5 @@
 import { tf, engineInternals, type KernelParams, type TapeNode } from "../tf";
-import { isGradEnabled, tfjsGradientsActive, enterTfjsGradients, exitTfjsGradients } from "./grad_mode";
+import { isGradEnabled, tfjsGradientsActive, enterTfjsGradients, exitTfjsGradients, noGrad } from "./grad_mode";
 import { requiresGrad, markRequiresGrad, markGraphFreed } from "./requires_grad";
 
 /**
@@ -76,6 +76,31 @@ export function installTape(): void {
       state.gradientDepth = parkedDepth;
     }
   };
+
+  untapeTfjsOptimizers();
+}
+
+/**
+ * tfjs's own optimizers update variables outside `tf.variableGrads`; like our optimizers'
+ * `step()`, those updates must not be recorded.
+ */
+function untapeTfjsOptimizers(): void {
+  const classes = [
+    tf.SGDOptimizer,
+    tf.MomentumOptimizer,
+    tf.AdamOptimizer,
+    tf.AdamaxOptimizer,
+    tf.AdagradOptimizer,
+    tf.AdadeltaOptimizer,
+    tf.RMSPropOptimizer,
+  ];
+  for (const cls of classes) {
+    const proto = cls.prototype as unknown as { applyGradients: (...a: unknown[]) => unknown };
+    const apply = proto.applyGradients;
+    proto.applyGradients = function (this: unknown, ...args: unknown[]) {
+      return noGrad(() => apply.apply(this, args));
+    };
+  }
 }
 
 /** Releases a node: its saved tensors are disposed and its outputs can no longer backprop. */
