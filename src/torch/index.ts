@@ -18,6 +18,7 @@ export * as optim from "./optim/index";
 export * as data from "./data/index";
 export { cuda, device, Device, type DeviceLike } from "./device";
 export { manualSeed, initialSeed, Generator } from "./random";
+export { randn, rand, randint, randnLike, randLike, randperm } from "./random_ops";
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, backward } from "./autograd/index";
 export * from "./serialization";
 export { selectBackend, type BackendName } from "./backends/select";
