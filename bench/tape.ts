@@ -49,7 +49,7 @@ function backwardLoop(steps: number) {
     const scope = openStepScope();
     const l = loss(x, y);
     l.backward();
-    const grads: Record<string, tf.Tensor> = {};
+    const grads: tf.NamedTensorMap = {};
     for (const p of params) grads[p.name] = p.grad!;
     opt.applyGradients(grads);
     for (const p of params) p.grad = null;

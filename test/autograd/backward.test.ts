@@ -150,3 +150,14 @@ describe("loss.backward()", () => {
     expect(tf.memory().numTensors).toBe(start);
   });
 });
+
+describe("non-differentiable results", () => {
+  it("comparisons on parameters are not recorded, so tf.where masks work", () => {
+    const w = tf.variable(tf.tensor([-1, 2, -3, 4]));
+    const mask = w.greater(0);
+    expect(mask.requiresGrad).toBe(false);
+    const y = tf.sum(tf.where(mask, tf.mul(w, 2), tf.mul(w, -1)));
+    y.backward();
+    expect(Array.from(w.grad!.dataSync())).toEqual([-1, 2, -1, 2]);
+  });
+});

@@ -53,7 +53,14 @@ export function installTape(): void {
   const addTapeNode = engine.addTapeNode.bind(engine);
   engine.addTapeNode = (kernelName, inputs, outputs, gradientsFunc, saved, attrs) => {
     if (!tfjsGradientsActive()) {
-      for (const o of outputs) markRequiresGrad(o);
+      // As in PyTorch, only floating-point results carry gradients: a comparison or argMax
+      // on a parameter is not part of the graph (tfjs has no gradient for most of them).
+      const differentiable = outputs.filter((o) => o.dtype === "float32");
+      if (differentiable.length === 0) {
+        for (const t of saved) t.dispose();
+        return;
+      }
+      for (const o of differentiable) markRequiresGrad(o);
     }
     addTapeNode(kernelName, inputs, outputs, gradientsFunc, saved, attrs);
     if (!tfjsGradientsActive() && state.activeTape && state.activeTape.length > 2 * prunedLength + 4096) {

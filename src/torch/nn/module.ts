@@ -98,9 +98,18 @@ export class Module {
 
   /** Parameters and buffers by dotted name. The values are the live variables. */
   stateDict(): Record<string, tf.Tensor> {
+    // PyTorch's order: module by module (pre-order), each module's parameters then its buffers.
     const out: Record<string, tf.Tensor> = {};
-    for (const [n, p] of this.namedParameters()) out[n] = p;
-    for (const [n, b] of this.namedBuffers()) out[n] = b;
+    const seen = new Set<tf.Variable>();
+    for (const [modPrefix, mod] of this.namedModules()) {
+      for (const kind of ["param", "buffer"] as const) {
+        for (const [name, v] of mod.ownTensors(kind)) {
+          if (seen.has(v)) continue;
+          seen.add(v);
+          out[modPrefix ? `${modPrefix}.${name}` : name] = v;
+        }
+      }
+    }
     return out;
   }
 

@@ -1,0 +1,25 @@
+import { tf } from "../tf";
+import { shapeStr } from "./_util";
+
+/**
+ * `y = x W^T + b` with PyTorch's weight layout `[out, in]`. Any number of leading dimensions
+ * is allowed (`[*, in] -> [*, out]`); they are folded into one for the matmul, whose
+ * `transposeB` flag reads W^T without materialising it.
+ */
+export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor | null): tf.Tensor {
+  if (weight.rank !== 2)
+    throw new Error(`linear(): weight must be [out_features, in_features], got ${shapeStr(weight.shape)}`);
+  const [outF, inF] = weight.shape;
+  if (x.rank === 0 || x.shape[x.rank - 1] !== inF) {
+    throw new Error(`linear(): expected input of shape [*, ${inF}], got ${shapeStr(x.shape)}`);
+  }
+  if (bias != null && (bias.rank !== 1 || bias.shape[0] !== outF)) {
+    throw new Error(`linear(): bias must have shape [${outF}], got ${shapeStr(bias.shape)}`);
+  }
+  return tf.tidy(() => {
+    const x2 = x.rank === 2 ? x : tf.reshape(x, [-1, inF]);
+    let y = tf.matMul(x2, weight, false, true);
+    if (bias != null) y = tf.add(y, bias);
+    return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), outF]);
+  });
+}

@@ -1,0 +1,171 @@
+import { tf } from "../../tf";
+import { Module } from "../module";
+import * as A from "../../functional/activation";
+
+/**
+ * Activation layers: stateless modules around the functional forms. `inplace` arguments from
+ * PyTorch code are accepted and ignored (tfjs tensors are immutable).
+ */
+
+export class ReLU extends Module {
+  constructor(_inplace?: boolean | { inplace?: boolean }) {
+    super();
+  }
+
+  override forward(x: tf.Tensor): tf.Tensor {
+    return A.relu(x);
+  }
+}
+
+export class ReLU6 extends Module {
+  constructor(_inplace?: boolean | { inplace?: boolean }) {
+    super();
+  }
+
+  override forward(x: tf.Tensor): tf.Tensor {
+    return A.relu6(x);
+  }
+}
+
+export class LeakyReLU extends Module {
+  readonly negativeSlope: number;
+
+  constructor(negativeSlope: number | { negativeSlope?: number; inplace?: boolean } = 0.01) {
+    super();
+    this.negativeSlope = typeof negativeSlope === "number" ? negativeSlope : (negativeSlope.negativeSlope ?? 0.01);
+  }
+
+  override forward(x: tf.Tensor): tf.Tensor {
+    return A.leakyRelu(x, this.negativeSlope);
+  }
+
+  override extraRepr(): string {
+    return `negative_slope=${this.negativeSlope}`;
+  }
+}
+
+export class ELU extends Module {
+  readonly alpha: number;
+
+  constructor(alpha: number | { alpha?: number; inplace?: boolean } = 1.0) {
+    super();
+    this.alpha = typeof alpha === "number" ? alpha : (alpha.alpha ?? 1.0);
+  }
+
+  override forward(x: tf.Tensor): tf.Tensor {
+    return A.elu(x, this.alpha);
+  }
+
+  override extraRepr(): string {
+    return `alpha=${this.alpha}`;
+  }
+}
+
+export class SELU extends Module {
+  constructor(_inplace?: boolean | { inplace?: boolean }) {
+    super();
+  }
+
+  override forward(x: tf.Tensor): tf.Tensor {
+    return A.selu(x);
+  }
+}
+
+/** `nn.GELU({ approximate: "none" | "tanh" })`, exact erf form by default. */
+export class GELU extends Module {
+  readonly approximate: "none" | "tanh";
+
+  constructor(options: A.GeluOptions = {}) {
+    super();
+    this.approximate = options.approximate ?? "none";
+  }
+
+  override forward(x: tf.Tensor): tf.Tensor {
+    return A.gelu(x, { approximate: this.approximate });
+  }
+
+  override extraRepr(): string {
+    return `approximate='${this.approximate}'`;
+  }
+}
+
+export class SiLU extends Module {
+  constructor(_inplace?: boolean | { inplace?: boolean }) {
+    super();
+  }
+
+  override forward(x: tf.Tensor): tf.Tensor {
+    return A.silu(x);
+  }
+}
+
+export class Sigmoid extends Module {
+  override forward(x: tf.Tensor): tf.Tensor {
+    return A.sigmoid(x);
+  }
+}
+
+export class Tanh extends Module {
+  override forward(x: tf.Tensor): tf.Tensor {
+    return A.tanh(x);
+  }
+}
+
+export class Softplus extends Module {
+  readonly beta: number;
+  readonly threshold: number;
+
+  constructor(options: A.SoftplusOptions = {}) {
+    super();
+    this.beta = options.beta ?? 1;
+    this.threshold = options.threshold ?? 20;
+  }
+
+  override forward(x: tf.Tensor): tf.Tensor {
+    return A.softplus(x, { beta: this.beta, threshold: this.threshold });
+  }
+
+  override extraRepr(): string {
+    return `beta=${this.beta}, threshold=${this.threshold}`;
+  }
+}
+
+/** `nn.Softmax(dim)`; the dim is required (PyTorch's implicit dim is deprecated). */
+export class Softmax extends Module {
+  readonly dim: number;
+
+  constructor(dim: number) {
+    super();
+    if (dim === undefined || dim === null)
+      throw new Error("Softmax: pass the dimension to normalise over, e.g. new nn.Softmax(1)");
+    this.dim = dim;
+  }
+
+  override forward(x: tf.Tensor): tf.Tensor {
+    return A.softmax(x, this.dim);
+  }
+
+  override extraRepr(): string {
+    return `dim=${this.dim}`;
+  }
+}
+
+/** `nn.LogSoftmax(dim)`; the dim is required. */
+export class LogSoftmax extends Module {
+  readonly dim: number;
+
+  constructor(dim: number) {
+    super();
+    if (dim === undefined || dim === null)
+      throw new Error("LogSoftmax: pass the dimension to normalise over, e.g. new nn.LogSoftmax(1)");
+    this.dim = dim;
+  }
+
+  override forward(x: tf.Tensor): tf.Tensor {
+    return A.logSoftmax(x, this.dim);
+  }
+
+  override extraRepr(): string {
+    return `dim=${this.dim}`;
+  }
+}

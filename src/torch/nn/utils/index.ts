@@ -1,0 +1,2 @@
+/** `nn.utils`: gradient clipping (`clipGradNorm`, `clipGradValue`). */
+export * from "./clip_grad";
