@@ -49,8 +49,8 @@ function backwardLoop(steps: number) {
     const scope = openStepScope();
     const l = loss(x, y);
     l.backward();
-    const grads: tf.NamedTensorMap = {};
-    for (const p of params) grads[p.name] = p.grad!;
+    const grads: Record<string, tf.Variable> = {};
+    for (const p of params) grads[p.name] = p.grad! as tf.Variable;
     opt.applyGradients(grads);
     for (const p of params) p.grad = null;
     l.dataSync();

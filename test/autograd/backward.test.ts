@@ -12,7 +12,7 @@ function mlp(seed: number) {
   const f = () => {
     const h = tf.relu(tf.add(tf.matMul(x, w1), b1));
     const out = tf.add(tf.matMul(h, w2), b2);
-    return tf.mean(tf.square(tf.sub(tf.sigmoid(out), 0.25)));
+    return tf.mean(tf.square(tf.sub(tf.sigmoid(out), 0.25))) as tf.Scalar;
   };
   return { params: [w1, b1, w2, b2], f };
 }
@@ -101,9 +101,9 @@ describe("loss.backward()", () => {
     // G step through D(fake): the G graph must still be intact.
     const lossG = tf.neg(tf.mean(tf.log(D(fake))));
     lossG.backward();
-    const ref = tf.variableGrads(() => tf.neg(tf.mean(tf.log(D(tf.matMul(z, g))))), [g]);
+    const ref = tf.variableGrads(() => tf.neg(tf.mean(tf.log(D(tf.matMul(z, g))))) as tf.Scalar, [g]);
     expect(maxRelErr(g.grad!, ref.grads[g.name])).toBeLessThanOrEqual(1e-6);
-    const refD = tf.variableGrads(() => tf.mean(tf.log(tf.sub(1, D(tf.matMul(z, g))))), [d]);
+    const refD = tf.variableGrads(() => tf.mean(tf.log(tf.sub(1, D(tf.matMul(z, g))))) as tf.Scalar, [d]);
     expect(maxRelErr(dGradFromD, refD.grads[d.name])).toBeLessThanOrEqual(1e-6);
   });
 
