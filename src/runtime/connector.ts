@@ -1,0 +1,304 @@
+import { Accelerator } from "./accelerators/accelerator";
+import { ACCELERATOR_REGISTRY } from "./accelerators/registry";
+import { MisconfigurationError } from "./errors";
+import { ClusterEnvironment } from "./plugins/environments/cluster_environment";
+import { LightningEnvironment } from "./plugins/environments/lightning_environment";
+import { Precision, type PrecisionName } from "./plugins/precision/precision";
+import { FullPrecision } from "./plugins/precision/full_precision";
+import { Strategy } from "./strategies/strategy";
+import { SingleDeviceStrategy } from "./strategies/single_device";
+import { describeValue } from "./utilities/describe";
+
+export type AcceleratorFlag = "auto" | "cpu" | "gpu" | "wasm" | "webgpu" | "cuda";
+export type StrategyFlag = "auto" | "single" | "ddp" | "ddp_spawn";
+/** Every value Lightning accepts; the ones not supported yet are refused with a clear error. */
+export type PrecisionFlag =
+  | "32-true"
+  | "16-mixed"
+  | "bf16-mixed"
+  | "16-true"
+  | "bf16-true"
+  | "64-true"
+  | 32
+  | "32"
+  | 16
+  | "16"
+  | "bf16"
+  | 64
+  | "64";
+/** A number of devices, a list of device indices, `"auto"`, or the same as a string (`"2"`, `"0,1"`, `"-1"`). */
+export type DevicesFlag = number | number[] | string;
+
+export interface ConnectorOptions {
+  accelerator?: AcceleratorFlag | Accelerator;
+  devices?: DevicesFlag;
+  strategy?: StrategyFlag | Strategy;
+  precision?: PrecisionFlag | Precision;
+  numNodes?: number;
+  /** A precision plugin and/or a cluster environment, instead of the defaults. */
+  plugins?: Array<Precision | ClusterEnvironment>;
+}
+
+const STRATEGIES_SUPPORTED = ["auto", "single"] as const;
+const STRATEGIES_LATER = ["ddp", "ddp_spawn"] as const;
+const PRECISION_ALIASES: Record<string, PrecisionName> = {
+  "32-true": "32-true",
+  "32": "32-true",
+  "16-mixed": "16-mixed",
+  "16": "16-mixed",
+  "bf16-mixed": "bf16-mixed",
+  bf16: "bf16-mixed",
+  "16-true": "16-true",
+  "bf16-true": "bf16-true",
+  "64-true": "64-true",
+  "64": "64-true",
+};
+const SUPPORTED_PRECISION = `supported: 32-true (also written 32 or "32")`;
+
+/**
+ * Turns the Lite/Trainer flags into the three objects training runs on (Fabric's `_Connector`):
+ * an accelerator, a strategy and a precision plugin, plus the cluster environment. Every flag
+ * is validated here, once, and every value that is invalid or not supported yet fails with an
+ * error naming the value and what is accepted — never a silent fallback to something else.
+ */
+export class Connector {
+  readonly accelerator: Accelerator;
+  readonly strategy: Strategy;
+  readonly precision: Precision;
+  readonly clusterEnvironment: ClusterEnvironment;
+  /** Device indices `devices` resolved to. */
+  readonly parallelDevices: number[];
+  readonly numNodes: number;
+
+  constructor(options: ConnectorOptions = {}) {
+    checkOptionKeys(options);
+    const accelFlag = options.accelerator ?? "auto";
+    const strategyFlag = options.strategy ?? "auto";
+    const precisionFlag = options.precision ?? "32-true";
+    const { precisionPlugin, environmentPlugin } = splitPlugins(options.plugins);
+
+    // 1. Syntax of every flag first, so a typo is reported before anything about this machine.
+    checkStrategyFlag(strategyFlag);
+    checkAcceleratorFlag(accelFlag);
+    const devices = parseDevicesFlag(options.devices ?? "auto");
+    this.numNodes = parseNumNodes(options.numNodes ?? 1);
+    if (precisionPlugin && options.precision !== undefined) {
+      throw new MisconfigurationError("precision was given both as the `precision` flag and as a plugin: choose one");
+    }
+
+    // 2. Precision: the plugin, or the flag (validated and refused here while unsupported).
+    this.precision = precisionPlugin ?? (precisionFlag instanceof Precision ? precisionFlag : precisionFromFlag(precisionFlag));
+
+    // 3. Accelerator and devices.
+    let acceleratorInput: AcceleratorFlag | Accelerator = accelFlag;
+    if (strategyFlag instanceof Strategy && strategyFlag.accelerator) {
+      if (accelFlag !== "auto") {
+        throw new MisconfigurationError(
+          `the accelerator was set both on the strategy (${strategyFlag.accelerator.name}) and as accelerator="${String(accelFlag)}": choose one`,
+        );
+      }
+      acceleratorInput = strategyFlag.accelerator;
+    }
+    this.accelerator = resolveAccelerator(acceleratorInput);
+    this.parallelDevices = this.accelerator.parseDevices(devices);
+
+    // 4. Where this process sits in the job.
+    this.clusterEnvironment = environmentPlugin ?? new LightningEnvironment();
+
+    // 5. Strategy.
+    if (strategyFlag instanceof Strategy) {
+      this.strategy = strategyFlag;
+      this.strategy.accelerator = this.accelerator;
+    } else {
+      const reason = this.multiProcessReason(devices);
+      if (reason !== null) {
+        if (strategyFlag === "single") {
+          throw new MisconfigurationError(`strategy="single" runs one process on one device, but ${reason}`);
+        }
+        throw new MisconfigurationError(
+          `${reason}, which needs the "ddp" strategy (one process per device); ddp is not supported yet. ` +
+            `Supported strategies: ${STRATEGIES_SUPPORTED.join(", ")} — use devices=1 and numNodes=1`,
+        );
+      }
+      this.strategy = new SingleDeviceStrategy(this.accelerator.device(this.parallelDevices[0]), {
+        accelerator: this.accelerator,
+      });
+    }
+    this.strategy.precision = this.precision;
+  }
+
+  /** Why these flags need more than one process, or null when one process does. */
+  private multiProcessReason(devices: number | number[] | "auto"): string | null {
+    const n = this.parallelDevices.length;
+    if (n > 1) {
+      const shown = Array.isArray(devices) ? `[${devices.join(", ")}]` : JSON.stringify(devices);
+      return `devices=${shown} selects ${n} ${this.accelerator.name} devices`;
+    }
+    if (this.numNodes > 1) return `numNodes=${this.numNodes} asks for several machines`;
+    const env = this.clusterEnvironment;
+    if (env.worldSize() > 1) {
+      return `the environment makes this process rank ${env.globalRank()} of WORLD_SIZE=${env.worldSize()} (started by a launcher)`;
+    }
+    return null;
+  }
+}
+
+const OPTION_KEYS = ["accelerator", "devices", "strategy", "precision", "numNodes", "plugins"];
+
+/** An unknown key (a typo, or an old Lightning flag such as `gpus`) would otherwise be ignored. */
+function checkOptionKeys(options: object): void {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`LightningLite options must be an object, got ${describeValue(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) {
+      throw new MisconfigurationError(`unknown option '${key}'; the options are: ${OPTION_KEYS.join(", ")}`);
+    }
+  }
+}
+
+function splitPlugins(plugins: ConnectorOptions["plugins"]): {
+  precisionPlugin: Precision | null;
+  environmentPlugin: ClusterEnvironment | null;
+} {
+  let precisionPlugin: Precision | null = null;
+  let environmentPlugin: ClusterEnvironment | null = null;
+  for (const p of plugins ?? []) {
+    if (p instanceof Precision) {
+      if (precisionPlugin) throw new MisconfigurationError("plugins: more than one precision plugin given; expected one at most");
+      precisionPlugin = p;
+    } else if (p instanceof ClusterEnvironment) {
+      if (environmentPlugin) throw new MisconfigurationError("plugins: more than one cluster environment given; expected one at most");
+      environmentPlugin = p;
+    } else {
+      throw new MisconfigurationError(
+        `plugins: ${describeValue(p)} is not a plugin; expected a Precision or a ClusterEnvironment instance`,
+      );
+    }
+  }
+  return { precisionPlugin, environmentPlugin };
+}
+
+function checkStrategyFlag(flag: unknown): void {
+  if (flag instanceof Strategy) return;
+  if ((STRATEGIES_SUPPORTED as readonly unknown[]).includes(flag)) return;
+  if ((STRATEGIES_LATER as readonly unknown[]).includes(flag)) {
+    throw new MisconfigurationError(
+      `strategy="${String(flag)}" is not supported yet (multi-process training comes with the DDP strategy); ` +
+        `supported: ${STRATEGIES_SUPPORTED.join(", ")}`,
+    );
+  }
+  throw new MisconfigurationError(
+    `strategy=${describeValue(flag)} is not a valid strategy; valid: ${[...STRATEGIES_SUPPORTED, ...STRATEGIES_LATER].join(", ")} ` +
+      `or a Strategy instance (supported now: ${STRATEGIES_SUPPORTED.join(", ")})`,
+  );
+}
+
+function acceleratorNames(): string[] {
+  return ["auto", "gpu", ...ACCELERATOR_REGISTRY.names()];
+}
+
+function checkAcceleratorFlag(flag: unknown): void {
+  if (flag instanceof Accelerator) return;
+  if (typeof flag === "string" && acceleratorNames().includes(flag)) return;
+  throw new MisconfigurationError(
+    `accelerator=${describeValue(flag)} is not a valid accelerator; valid: ${acceleratorNames().join(", ")} or an Accelerator instance`,
+  );
+}
+
+/** `auto`: a GPU backend if one is installed, else the CPU; `gpu`: CUDA, else WebGPU. */
+function resolveAccelerator(flag: AcceleratorFlag | Accelerator): Accelerator {
+  if (flag instanceof Accelerator) return checkAvailable(flag, flag.name);
+  if (flag === "auto" || flag === "gpu") {
+    for (const name of ["cuda", "webgpu"]) {
+      const acc = ACCELERATOR_REGISTRY.get(name);
+      if (acc.isAvailable()) return acc;
+    }
+    if (flag === "auto") return ACCELERATOR_REGISTRY.get("cpu");
+    const cuda = ACCELERATOR_REGISTRY.get("cuda");
+    const webgpu = ACCELERATOR_REGISTRY.get("webgpu");
+    throw new MisconfigurationError(
+      `accelerator="gpu": no GPU backend is installed. For CUDA: ${cuda.installHint}; for WebGPU: ${webgpu.installHint}. ` +
+        `Available accelerators here: ${ACCELERATOR_REGISTRY.available().join(", ")}`,
+    );
+  }
+  return checkAvailable(ACCELERATOR_REGISTRY.get(flag), flag);
+}
+
+function checkAvailable(acc: Accelerator, flag: string): Accelerator {
+  if (acc.isAvailable()) return acc;
+  throw new MisconfigurationError(
+    `accelerator="${flag}" is not available on this machine: ${acc.installHint}. ` +
+      `Available accelerators here: ${ACCELERATOR_REGISTRY.available().join(", ")}`,
+  );
+}
+
+/** Validates `devices` and normalises its string forms (Lightning's device parser). */
+export function parseDevicesFlag(flag: unknown, original: unknown = flag): number | number[] | "auto" {
+  const bad = (why: string) =>
+    new MisconfigurationError(
+      `devices=${describeValue(original)} is not valid: ${why}. Use a positive integer, -1 (all), a list of distinct ` +
+        `device indices, or "auto"`,
+    );
+  if (flag === "auto") return "auto";
+  if (typeof flag === "string") {
+    const s = flag.trim();
+    if (/^-?\d+$/.test(s)) return parseDevicesFlag(Number(s), flag);
+    if (/^\d+(\s*,\s*\d+)*\s*,?$/.test(s)) {
+      return parseDevicesFlag(
+        s
+          .split(",")
+          .map((x) => x.trim())
+          .filter((x) => x !== "")
+          .map(Number),
+        flag,
+      );
+    }
+    throw bad("not a number, a comma-separated list of indices, or \"auto\"");
+  }
+  if (typeof flag === "number") {
+    if (!Number.isInteger(flag)) throw bad("not an integer");
+    if (flag === 0) throw bad("zero devices");
+    if (flag < -1) throw bad("negative");
+    return flag;
+  }
+  if (Array.isArray(flag)) {
+    if (flag.length === 0) throw bad("an empty list");
+    for (const i of flag) {
+      if (typeof i !== "number" || !Number.isInteger(i) || i < 0) throw bad(`${describeValue(i)} is not a device index`);
+    }
+    if (new Set(flag).size !== flag.length) throw bad("an index appears twice");
+    return flag as number[];
+  }
+  throw bad("unsupported type");
+}
+
+function parseNumNodes(n: unknown): number {
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+    throw new MisconfigurationError(`numNodes=${describeValue(n)} is not valid: use a positive integer`);
+  }
+  return n;
+}
+
+/** The precision plugin for a flag value, refusing the values not supported (yet, or at all). */
+export function precisionFromFlag(flag: unknown): Precision {
+  const canonical = typeof flag === "string" || typeof flag === "number" ? PRECISION_ALIASES[String(flag)] : undefined;
+  if (canonical === undefined) {
+    throw new MisconfigurationError(
+      `precision=${describeValue(flag)} is not a valid precision; valid: 32-true, 16-mixed, bf16-mixed, 16-true, bf16-true ` +
+        `(aliases 32, "32", 16, "16", "bf16"); ${SUPPORTED_PRECISION}`,
+    );
+  }
+  if (canonical === "64-true") {
+    throw new MisconfigurationError(
+      `precision=${describeValue(flag)} is refused: TensorFlow.js has no float64 dtype on any backend, so double precision ` +
+        `cannot be honoured; ${SUPPORTED_PRECISION}`,
+    );
+  }
+  if (canonical !== "32-true") {
+    throw new MisconfigurationError(
+      `precision=${describeValue(flag)} (${canonical}) is not supported yet; ${SUPPORTED_PRECISION}`,
+    );
+  }
+  return new FullPrecision();
+}

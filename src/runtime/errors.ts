@@ -1,0 +1,8 @@
+/**
+ * The error every invalid or not-yet-supported Lite/Trainer flag raises (Lightning's
+ * `MisconfigurationException`). A separate class so callers and tests can tell a configuration
+ * mistake from a failure during training.
+ */
+export class MisconfigurationError extends Error {
+  override name = "MisconfigurationError";
+}

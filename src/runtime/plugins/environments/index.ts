@@ -1,0 +1,2 @@
+export { ClusterEnvironment } from "./cluster_environment";
+export { LightningEnvironment } from "./lightning_environment";

@@ -1,0 +1,70 @@
+import { MisconfigurationError } from "../../errors";
+import { ClusterEnvironment } from "./cluster_environment";
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * The default environment (Fabric's `LightningEnvironment`): ranks and world size from the
+ * variables torchrun and Lightning's own launcher set — `RANK`, `LOCAL_RANK`, `WORLD_SIZE`,
+ * `NODE_RANK` (`GROUP_RANK` as torchrun names it) — and a single process when none is set.
+ * `LOCAL_RANK` being set means a launcher started this process.
+ */
+export class LightningEnvironment extends ClusterEnvironment {
+  private readonly env: Env;
+  private rank: number;
+  private size: number;
+
+  constructor(env: Env = process.env) {
+    super();
+    this.env = env;
+    this.size = readInt(env, "WORLD_SIZE", 1, 1);
+    this.rank = readInt(env, "RANK", 0, 0);
+    if (this.rank >= this.size) {
+      throw new MisconfigurationError(
+        `RANK=${this.rank} is not below WORLD_SIZE=${this.size}: ranks run from 0 to WORLD_SIZE-1 ` +
+          `(set WORLD_SIZE for a multi-process job, or unset RANK for a single process)`,
+      );
+    }
+    // Validate the others now so a malformed value fails at construction, not mid-training.
+    this.localRank();
+    this.nodeRank();
+  }
+
+  get createsProcessesExternally(): boolean {
+    return this.env.LOCAL_RANK !== undefined;
+  }
+
+  worldSize(): number {
+    return this.size;
+  }
+
+  setWorldSize(size: number): void {
+    this.size = size;
+  }
+
+  globalRank(): number {
+    return this.rank;
+  }
+
+  setGlobalRank(rank: number): void {
+    this.rank = rank;
+  }
+
+  localRank(): number {
+    return readInt(this.env, "LOCAL_RANK", 0, 0);
+  }
+
+  nodeRank(): number {
+    return this.env.NODE_RANK !== undefined ? readInt(this.env, "NODE_RANK", 0, 0) : readInt(this.env, "GROUP_RANK", 0, 0);
+  }
+}
+
+function readInt(env: Env, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min) {
+    throw new MisconfigurationError(`environment variable ${name}='${raw}' is not an integer >= ${min}`);
+  }
+  return v;
+}

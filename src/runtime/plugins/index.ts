@@ -1,0 +1,2 @@
+export * from "./precision/index";
+export * from "./environments/index";

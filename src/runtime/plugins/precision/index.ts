@@ -1,0 +1,2 @@
+export { Precision, type PrecisionName, type PrecisionBackwardOptions } from "./precision";
+export { FullPrecision } from "./full_precision";

@@ -1,0 +1,259 @@
+import { describe, it, expect, beforeAll, afterEach } from "vitest";
+import {
+  Connector,
+  MisconfigurationError,
+  CPUAccelerator,
+  WASMAccelerator,
+  SingleDeviceStrategy,
+  FullPrecision,
+  LightningEnvironment,
+  ACCELERATOR_REGISTRY,
+  parseDevicesFlag,
+} from "lightning-ts";
+import { usePureJsCpu } from "./helpers";
+
+/** What this machine has: no tfjs-node, no tfjs-node-gpu, no Dawn; WASM is a dependency. */
+describe("Connector on this machine", () => {
+  beforeAll(usePureJsCpu);
+  afterEach(() => {
+    process.env.LIGHTNING_TS_BACKEND = "cpu";
+  });
+
+  it("knows what is installed here", () => {
+    expect(ACCELERATOR_REGISTRY.names()).toEqual(["cpu", "wasm", "webgpu", "cuda"]);
+    expect(ACCELERATOR_REGISTRY.available()).toEqual(["cpu", "wasm"]);
+  });
+
+  it("auto picks the CPU accelerator (no GPU backend installed) on one device", () => {
+    const c = new Connector();
+    expect(c.accelerator).toBeInstanceOf(CPUAccelerator);
+    expect(c.strategy).toBeInstanceOf(SingleDeviceStrategy);
+    expect(c.precision).toBeInstanceOf(FullPrecision);
+    expect(c.clusterEnvironment).toBeInstanceOf(LightningEnvironment);
+    expect(c.parallelDevices).toEqual([0]);
+    expect(c.strategy.rootDevice.toString()).toBe("cpu");
+    expect(c.strategy.accelerator).toBe(c.accelerator);
+    expect(c.strategy.precision).toBe(c.precision);
+  });
+
+  it("cpu: the fastest CPU backend (WASM here), or the one pinned by LIGHTNING_TS_BACKEND", () => {
+    delete process.env.LIGHTNING_TS_BACKEND;
+    expect(new Connector({ accelerator: "cpu" }).accelerator.backendName).toBe("wasm");
+    process.env.LIGHTNING_TS_BACKEND = "cpu";
+    expect(new Connector({ accelerator: "cpu" }).accelerator.backendName).toBe("cpu");
+    // A GPU backend pinned in the environment does not turn the cpu accelerator into a GPU one.
+    process.env.LIGHTNING_TS_BACKEND = "webgpu";
+    expect(new Connector({ accelerator: "cpu" }).accelerator.backendName).toBe("wasm");
+  });
+
+  it("wasm: the WASM backend, device 'wasm'", () => {
+    const c = new Connector({ accelerator: "wasm", devices: 1 });
+    expect(c.accelerator).toBeInstanceOf(WASMAccelerator);
+    expect(c.accelerator.backendName).toBe("wasm");
+    expect(c.strategy.rootDevice.toString()).toBe("wasm");
+  });
+
+  it("gpu: a clear error naming both GPU packages", () => {
+    const err = error(() => new Connector({ accelerator: "gpu" }));
+    expect(err).toBeInstanceOf(MisconfigurationError);
+    expect(err.message).toContain('accelerator="gpu"');
+    expect(err.message).toContain("@tensorflow/tfjs-node-gpu");
+    expect(err.message).toContain("@tensorflow/tfjs-backend-webgpu");
+    expect(err.message).toContain("Available accelerators here: cpu, wasm");
+  });
+
+  it("cuda: a clear error naming @tensorflow/tfjs-node-gpu", () => {
+    const err = error(() => new Connector({ accelerator: "cuda" }));
+    expect(err).toBeInstanceOf(MisconfigurationError);
+    expect(err.message).toMatch(/accelerator="cuda" is not available on this machine: npm install @tensorflow\/tfjs-node-gpu/);
+  });
+
+  it("webgpu: a clear error naming the webgpu packages", () => {
+    const err = error(() => new Connector({ accelerator: "webgpu" }));
+    expect(err).toBeInstanceOf(MisconfigurationError);
+    expect(err.message).toMatch(/accelerator="webgpu" is not available on this machine: npm install webgpu @tensorflow\/tfjs-backend-webgpu/);
+  });
+
+  it("an unknown accelerator names the value and the valid ones", () => {
+    for (const bad of ["tpu", "mps", "CPU", 3]) {
+      const err = error(() => new Connector({ accelerator: bad as never }));
+      expect(err).toBeInstanceOf(MisconfigurationError);
+      expect(err.message).toContain(`accelerator=${typeof bad === "string" ? `"${bad}"` : bad} is not a valid accelerator`);
+      expect(err.message).toContain("valid: auto, gpu, cpu, wasm, webgpu, cuda");
+    }
+  });
+});
+
+describe("Connector: devices and numNodes", () => {
+  beforeAll(usePureJsCpu);
+
+  it("parses every form of the devices flag", () => {
+    expect(parseDevicesFlag("auto")).toBe("auto");
+    expect(parseDevicesFlag(1)).toBe(1);
+    expect(parseDevicesFlag("2")).toBe(2);
+    expect(parseDevicesFlag(-1)).toBe(-1);
+    expect(parseDevicesFlag("-1")).toBe(-1);
+    expect(parseDevicesFlag([0, 2])).toEqual([0, 2]);
+    expect(parseDevicesFlag("0,1")).toEqual([0, 1]);
+    expect(parseDevicesFlag("0,")).toEqual([0]);
+  });
+
+  it("refuses invalid devices values, naming the value", () => {
+    const cases: Array<[unknown, string]> = [
+      [0, "devices=0 is not valid: zero devices"],
+      ["0", "devices=\"0\" is not valid: zero devices"],
+      [[], "devices=[] is not valid: an empty list"],
+      [1.5, "devices=1.5 is not valid: not an integer"],
+      [-2, "devices=-2 is not valid: negative"],
+      [[0, 0], "devices=[0, 0] is not valid: an index appears twice"],
+      [[-1], "devices=[-1] is not valid: -1 is not a device index"],
+      ["two", 'devices="two" is not valid'],
+      [{}, "devices=an object is not valid: unsupported type"],
+    ];
+    for (const [value, message] of cases) {
+      const err = error(() => new Connector({ devices: value as never }));
+      expect(err).toBeInstanceOf(MisconfigurationError);
+      expect(err.message).toContain(message);
+      expect(err.message).toContain('Use a positive integer, -1 (all), a list of distinct device indices, or "auto"');
+    }
+  });
+
+  it("cpu devices are a number of processes: a list or -1 is refused", () => {
+    for (const [value, shown] of [[[0], "[0]"], [-1, "-1"]] as const) {
+      const err = error(() => new Connector({ accelerator: "cpu", devices: value as never }));
+      expect(err.message).toBe(
+        `devices=${shown} is not valid for the cpu accelerator: there it is a number of processes, a positive integer or "auto"`,
+      );
+    }
+  });
+
+  it("more than one device needs ddp: a clear error for now", () => {
+    const err = error(() => new Connector({ accelerator: "cpu", devices: 2 }));
+    expect(err).toBeInstanceOf(MisconfigurationError);
+    expect(err.message).toContain("devices=2 selects 2 cpu devices");
+    expect(err.message).toContain('needs the "ddp" strategy');
+    expect(err.message).toContain("ddp is not supported yet. Supported strategies: auto, single");
+    const single = error(() => new Connector({ devices: 2, strategy: "single" }));
+    expect(single.message).toBe('strategy="single" runs one process on one device, but devices=2 selects 2 cpu devices');
+  });
+
+  it("numNodes: positive integers; more than one needs ddp", () => {
+    for (const bad of [0, -1, 1.5, "2"]) {
+      const err = error(() => new Connector({ numNodes: bad as never }));
+      expect(err.message).toContain(`numNodes=${typeof bad === "string" ? `"${bad}"` : bad} is not valid: use a positive integer`);
+    }
+    expect(error(() => new Connector({ numNodes: 2 })).message).toContain("numNodes=2 asks for several machines");
+  });
+
+  it("a launcher's environment with several processes needs ddp", () => {
+    const env = new LightningEnvironment({ RANK: "1", LOCAL_RANK: "1", WORLD_SIZE: "2" });
+    const err = error(() => new Connector({ plugins: [env] }));
+    expect(err.message).toContain("the environment makes this process rank 1 of WORLD_SIZE=2");
+    expect(err.message).toContain("ddp is not supported yet");
+  });
+});
+
+describe("Connector: strategy, precision, plugins", () => {
+  beforeAll(usePureJsCpu);
+
+  it("strategy auto and single give the single-device strategy", () => {
+    expect(new Connector({ strategy: "auto" }).strategy).toBeInstanceOf(SingleDeviceStrategy);
+    expect(new Connector({ strategy: "single" }).strategy).toBeInstanceOf(SingleDeviceStrategy);
+  });
+
+  it("ddp and ddp_spawn: not supported yet, naming the supported ones", () => {
+    for (const s of ["ddp", "ddp_spawn"] as const) {
+      const err = error(() => new Connector({ strategy: s }));
+      expect(err).toBeInstanceOf(MisconfigurationError);
+      expect(err.message).toBe(
+        `strategy="${s}" is not supported yet (multi-process training comes with the DDP strategy); supported: auto, single`,
+      );
+    }
+  });
+
+  it("an unknown strategy names the value and the valid ones", () => {
+    const err = error(() => new Connector({ strategy: "deepspeed" as never }));
+    expect(err.message).toBe(
+      'strategy="deepspeed" is not a valid strategy; valid: auto, single, ddp, ddp_spawn or a Strategy instance (supported now: auto, single)',
+    );
+  });
+
+  it("a Strategy instance is used as given, with the resolved accelerator and precision", () => {
+    const s = new SingleDeviceStrategy("cpu");
+    const c = new Connector({ strategy: s });
+    expect(c.strategy).toBe(s);
+    expect(s.accelerator).toBe(c.accelerator);
+    expect(s.precision).toBe(c.precision);
+  });
+
+  it("32-true and its aliases give full precision", () => {
+    for (const p of ["32-true", "32", 32] as const) {
+      expect(new Connector({ precision: p }).precision).toBeInstanceOf(FullPrecision);
+      expect(new Connector({ precision: p }).precision.name).toBe("32-true");
+    }
+  });
+
+  it("16-bit values: not supported yet, naming the value and what is supported", () => {
+    const cases: Array<[unknown, string]> = [
+      ["16-mixed", "16-mixed"],
+      ["bf16-mixed", "bf16-mixed"],
+      ["16-true", "16-true"],
+      ["bf16-true", "bf16-true"],
+      [16, "16-mixed"],
+      ["16", "16-mixed"],
+      ["bf16", "bf16-mixed"],
+    ];
+    for (const [value, canonical] of cases) {
+      const err = error(() => new Connector({ precision: value as never }));
+      expect(err).toBeInstanceOf(MisconfigurationError);
+      const shown = typeof value === "string" ? `"${value}"` : String(value);
+      expect(err.message).toBe(`precision=${shown} (${canonical}) is not supported yet; supported: 32-true (also written 32 or "32")`);
+    }
+  });
+
+  it("64-bit is refused with the reason", () => {
+    for (const value of [64, "64", "64-true"]) {
+      const err = error(() => new Connector({ precision: value as never }));
+      expect(err).toBeInstanceOf(MisconfigurationError);
+      expect(err.message).toContain("is refused: TensorFlow.js has no float64 dtype");
+      expect(err.message).toContain("supported: 32-true");
+    }
+  });
+
+  it("an invalid precision names the value and the valid ones", () => {
+    const err = error(() => new Connector({ precision: "fp8" as never }));
+    expect(err.message).toBe(
+      'precision="fp8" is not a valid precision; valid: 32-true, 16-mixed, bf16-mixed, 16-true, bf16-true (aliases 32, "32", 16, "16", "bf16"); supported: 32-true (also written 32 or "32")',
+    );
+  });
+
+  it("an unknown option (a typo, an old Lightning flag) is an error naming it", () => {
+    expect(error(() => new Connector({ gpus: 1 } as never)).message).toBe(
+      "unknown option 'gpus'; the options are: accelerator, devices, strategy, precision, numNodes, plugins",
+    );
+    expect(error(() => new Connector({ acelerator: "cpu" } as never))).toBeInstanceOf(MisconfigurationError);
+  });
+
+  it("plugins: a precision plugin and a cluster environment are used; duplicates and strangers refused", () => {
+    const p = new FullPrecision();
+    const env = new LightningEnvironment({});
+    const c = new Connector({ plugins: [p, env] });
+    expect(c.precision).toBe(p);
+    expect(c.clusterEnvironment).toBe(env);
+    expect(error(() => new Connector({ plugins: [p, new FullPrecision()] })).message).toContain("more than one precision plugin");
+    expect(error(() => new Connector({ plugins: [env, new LightningEnvironment({})] })).message).toContain(
+      "more than one cluster environment",
+    );
+    expect(error(() => new Connector({ plugins: [{} as never] })).message).toContain("is not a plugin");
+    expect(error(() => new Connector({ plugins: [p], precision: "32-true" })).message).toContain("both as the `precision` flag and as a plugin");
+  });
+});
+
+function error(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("expected an error");
+}
