@@ -383,10 +383,10 @@ export abstract class LightningLite {
    * each model / optimizer value loads its entry's state dict, other values are replaced in
    * `state`; the entries not in `state` are returned.
    */
-  async load(path: string, state?: Record<string, unknown>): Promise<any> {
+  async load<T = any>(path: string, state?: Record<string, unknown>): Promise<T> {
     const checkpoint = await this.strategy.loadCheckpoint(path);
     this.barrier("load");
-    if (state === undefined) return checkpoint;
+    if (state === undefined) return checkpoint as T;
     if (!isPlainObject(checkpoint)) {
       throw new Error(`load(): '${path}' does not hold an object of named entries, so it cannot restore a state object`);
     }
@@ -400,7 +400,7 @@ export abstract class LightningLite {
       else state[key] = value;
       delete remainder[key];
     }
-    return remainder;
+    return remainder as T;
   }
 
   /** Seeds every random stream and sets `PL_GLOBAL_SEED`; returns the seed (Lightning's `seed_everything`). */
