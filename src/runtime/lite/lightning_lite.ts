@@ -271,6 +271,9 @@ export abstract class LightningLite {
    * Clips the gradients of the optimizer's parameters, by total norm (`maxNorm`, returns the
    * norm before clipping) or by value (`clipVal`, returns null) — exactly one of the two.
    */
+  clipGradients(model: Module, optimizer: Optimizer<any>, options: ClipGradientsOptions & { maxNorm: number; clipVal?: undefined }): number;
+  clipGradients(model: Module, optimizer: Optimizer<any>, options: ClipGradientsOptions & { clipVal: number; maxNorm?: undefined }): null;
+  clipGradients(model: Module, optimizer: Optimizer<any>, options: ClipGradientsOptions): number | null;
   clipGradients(model: Module, optimizer: Optimizer<any>, options: ClipGradientsOptions): number | null {
     const { maxNorm, clipVal, normType = 2, errorIfNonfinite = true } = options;
     if (maxNorm !== undefined && clipVal !== undefined) {
