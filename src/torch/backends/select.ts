@@ -1,67 +1,109 @@
 import { tf } from "../tf";
 import { createRequire } from "node:module";
+import { installKernelShims } from "./kernels/index";
+import { quietBackendInit } from "./quiet_init";
 
 /**
- * Picks the tfjs backend the torch layer runs on.
+ * Picks the tfjs backend the torch layer runs on (docs/backends.md).
  *
  * `LIGHTNING_TS_BACKEND` (or `selectBackend(name)`) names one: `tensorflow` (tfjs-node /
  * tfjs-node-gpu, optional peers), `wasm`, `cpu` (pure JS) or `webgpu`. `auto` prefers
- * tfjs-node when it is installed, else WASM, else pure JS with a one-line notice.
+ * tfjs-node when it is installed, else WASM, else pure JS with a one-line notice. Whatever
+ * is picked comes with lightning-ts's kernel shims registered, so every layer trains on it.
  */
-export type BackendName = "auto" | "tensorflow" | "wasm" | "cpu" | "webgpu";
+export const BACKEND_NAMES = ["auto", "tensorflow", "wasm", "cpu", "webgpu"] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
 
 const require = createRequire(import.meta.url);
 
-export class BackendUnavailableError extends Error {}
-
-function silenceCpuBanner(): void {
-  // The pure-JS backend prints a multi-line "install tfjs-node" banner on first use.
-  const cpu = tf.findBackend("cpu") as unknown as { firstUse?: boolean } | null;
-  if (cpu) cpu.firstUse = false;
+export class BackendUnavailableError extends Error {
+  override name = "BackendUnavailableError";
 }
 
+/** Validates a backend name from code or configuration; `source` says where it came from. */
+export function parseBackendName(value: string, source = "backend"): BackendName {
+  const v = value.trim().toLowerCase();
+  if (v === "") return "auto";
+  if ((BACKEND_NAMES as readonly string[]).includes(v)) return v as BackendName;
+  throw new BackendUnavailableError(
+    `${source} '${value}' is not a backend lightning-ts knows: use one of ${BACKEND_NAMES.join(", ")}`,
+  );
+}
+
+/** `LIGHTNING_TS_BACKEND`, validated (unset or empty means `auto`). */
+export function backendFromEnv(): BackendName {
+  return parseBackendName(process.env.LIGHTNING_TS_BACKEND ?? "auto", "LIGHTNING_TS_BACKEND");
+}
+
+// Kernels for backends already loaded (the pure-JS one always is) go in at import, so a
+// script that calls tf.setBackend itself still gets them.
+quietBackendInit();
+installKernelShims();
+
+function packageInstalled(pkg: string): boolean {
+  try {
+    require.resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;
+
+/** tfjs-node(-gpu) are optional peers: absent is normal, and never an error in `auto`. */
 async function tryTensorflow(): Promise<boolean> {
-  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
-    try {
-      require.resolve(pkg);
-    } catch {
-      continue;
-    }
+  for (const pkg of NATIVE_PACKAGES) {
+    if (!packageInstalled(pkg)) continue;
     require(pkg);
     return tf.setBackend("tensorflow");
   }
   return false;
 }
 
-async function tryWasm(): Promise<boolean> {
-  const before = {
-    uncaught: process.listeners("uncaughtException"),
-    rejection: process.listeners("unhandledRejection"),
+function webAssemblyUsable(): boolean {
+  // `node --jitless` and some sandboxes have no WebAssembly; checking first keeps the
+  // Emscripten loader from printing an abort message before we fall back.
+  // lib "ES2023" without DOM types declares no WebAssembly global; read it off globalThis.
+  const wasm = (globalThis as { WebAssembly?: { instantiate?: unknown } }).WebAssembly;
+  return typeof wasm === "object" && typeof wasm.instantiate === "function";
+}
+
+/**
+ * Runs a backend initialisation, holding back the warnings tfjs prints when one fails
+ * ("Initialization of backend wasm failed" and a stack): the caller reports the failure in
+ * its own words. Returns the first held-back line as the reason.
+ */
+async function withInitWarningsHeld(init: () => Promise<boolean>): Promise<{ ok: boolean; reason: string }> {
+  const held: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    held.push(args.map(String).join(" "));
   };
+  try {
+    const ok = await init();
+    if (ok) for (const line of held) warn(line);
+    const reason = held.find((l) => !/^Initialization of backend/.test(l)) ?? held[0] ?? "";
+    return { ok, reason: reason.split("\n")[0] };
+  } finally {
+    console.warn = warn;
+  }
+}
+
+async function tryWasm(): Promise<{ ok: boolean; reason: string }> {
+  if (!webAssemblyUsable()) return { ok: false, reason: "this Node.js has no WebAssembly" };
   await import("@tensorflow/tfjs-backend-wasm");
-  const ok = await tf.setBackend("wasm");
-  // Emscripten's Node glue installs handlers that rethrow every uncaught error and print the
-  // whole minified module as the "source line"; a user's own error must stay readable.
-  for (const l of process.listeners("uncaughtException")) {
-    if (!before.uncaught.includes(l)) process.removeListener("uncaughtException", l);
-  }
-  for (const l of process.listeners("unhandledRejection")) {
-    if (!before.rejection.includes(l)) process.removeListener("unhandledRejection", l);
-  }
-  return ok;
+  quietBackendInit();
+  // Shims go in after the backend starts (in `finish`), so the engine has run the setup of
+  // the WASM kernels they replace: those stay callable for `withOriginalKernels`.
+  return withInitWarningsHeld(() => tf.setBackend("wasm"));
 }
 
 async function tryWebgpu(): Promise<boolean> {
   const { initWebgpu } = await import("./webgpu");
+  quietBackendInit();
   return initWebgpu();
 }
-
-const loaders: Record<Exclude<BackendName, "auto">, () => Promise<boolean>> = {
-  tensorflow: tryTensorflow,
-  wasm: tryWasm,
-  cpu: async () => tf.setBackend("cpu"),
-  webgpu: tryWebgpu,
-};
 
 const installHint: Record<Exclude<BackendName, "auto">, string> = {
   tensorflow: "npm install @tensorflow/tfjs-node (or @tensorflow/tfjs-node-gpu for CUDA)",
@@ -70,55 +112,73 @@ const installHint: Record<Exclude<BackendName, "auto">, string> = {
   webgpu: "npm install webgpu @tensorflow/tfjs-backend-webgpu@4.22.0 (and a Vulkan driver)",
 };
 
-let afterSelect: Array<(name: string) => void> = [];
+const afterSelect: Array<(name: string) => void> = [];
 
-/** Registers work to do each time a backend becomes active (kernel shims, …). */
+/** Registers work to do each time a backend becomes active. */
 export function onBackendSelected(fn: (name: string) => void): void {
   afterSelect.push(fn);
 }
 
-export async function selectBackend(requested: BackendName = "auto"): Promise<string> {
-  silenceCpuBanner();
-  if (requested === "auto") {
-    if (await tryTensorflow().catch(() => false)) return finish();
+function errorMessage(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
+}
+
+async function selectAuto(): Promise<string> {
+  const native = NATIVE_PACKAGES.find(packageInstalled);
+  if (native) {
     try {
-      if (await tryWasm()) return finish();
-    } catch {
-      /* fall through to pure JS */
+      if (await tryTensorflow()) return finish();
+      process.stderr.write(`lightning-ts: ${native} is installed but did not start; trying WASM\n`);
+    } catch (e) {
+      process.stderr.write(`lightning-ts: ${native} is installed but failed to load (${errorMessage(e)}); trying WASM\n`);
     }
-    process.stderr.write("lightning-ts: WASM backend unavailable, using the pure-JS cpu backend (slow)\n");
-    await tf.setBackend("cpu");
-    return finish();
   }
-  const load = loaders[requested];
-  if (!load) {
-    throw new BackendUnavailableError(
-      `unknown backend '${requested}': use auto, tensorflow, wasm, cpu or webgpu`,
-    );
+  let reason = "";
+  try {
+    const wasm = await tryWasm();
+    if (wasm.ok) return finish();
+    reason = wasm.reason;
+  } catch (e) {
+    reason = errorMessage(e);
   }
+  process.stderr.write(
+    `lightning-ts: WASM backend unavailable${reason ? ` (${reason})` : ""}; using the pure-JS cpu backend (slow)\n`,
+  );
+  await tf.setBackend("cpu");
+  return finish();
+}
+
+/**
+ * Makes `requested` the active backend and returns its tfjs name. `auto` never fails: it
+ * ends on the pure-JS backend. A named backend that cannot start is an error naming what to
+ * install.
+ */
+export async function selectBackend(requested: BackendName = "auto"): Promise<string> {
+  const name = parseBackendName(String(requested));
+  quietBackendInit();
+  if (name === "auto") return selectAuto();
   let ok = false;
   let reason = "";
   try {
-    ok = await load();
+    if (name === "wasm") ({ ok, reason } = await tryWasm());
+    else if (name === "tensorflow") ok = await tryTensorflow();
+    else if (name === "webgpu") ok = await tryWebgpu();
+    else ok = await tf.setBackend("cpu");
   } catch (e) {
-    reason = e instanceof Error ? e.message : String(e);
+    reason = errorMessage(e);
   }
   if (!ok) {
     throw new BackendUnavailableError(
-      `backend '${requested}' is not available${reason ? ` (${reason})` : ""}: ${installHint[requested]}`,
+      `backend '${name}' is not available${reason ? ` (${reason})` : ""}: ${installHint[name]}`,
     );
   }
   return finish();
 }
 
 function finish(): string {
-  silenceCpuBanner();
+  quietBackendInit();
+  installKernelShims();
   const name = tf.getBackend();
   for (const fn of afterSelect) fn(name);
   return name;
-}
-
-export function backendFromEnv(): BackendName {
-  const v = (process.env.LIGHTNING_TS_BACKEND ?? "auto").trim().toLowerCase();
-  return (v === "" ? "auto" : v) as BackendName;
 }

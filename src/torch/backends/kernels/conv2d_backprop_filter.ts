@@ -1,0 +1,136 @@
+import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
+import type { KernelContext } from "./kernel_context";
+import { convInfo, isChannelsFirst, shapeToChannelsLast, toChannelsLast, type Conv2DInfo } from "./conv_info";
+import { im2colTransposed, imagesPerChunk, patchSize } from "./im2col";
+
+/**
+ * `Conv2DBackpropFilter`: the filter gradient of `conv2d`,
+ * dW[fh, fw, c, k] = Σ_{n, oh, ow} x[n, oh·s + fh − pad, ow·s + fw − pad, c] · dy[n, oh, ow, k].
+ *
+ * Two implementations of the same sum, one per backend's strength:
+ * - `conv2dBackpropFilterMatMul` (WASM, which lacks the kernel): im2col into a [P, M] patch
+ *   matrix and one matMul with dy [M, K] on XNNPACK, chunked over the batch so the patch
+ *   matrix stays bounded.
+ * - `conv2dBackpropFilterDirect` (pure JS, whose own kernel takes ~28 s per CNN step): the
+ *   sum as a loop whose innermost axis is contiguous in both dy and dW, four input channels at
+ *   a time, accumulated in float64.
+ */
+
+function geometry(ctx: KernelContext, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap) {
+  const channelsFirst = isChannelsFirst(attrs);
+  const x = toChannelsLast(ctx, inputs.x, channelsFirst);
+  const dy = toChannelsLast(ctx, inputs.dy, channelsFirst);
+  const filterShape = attrs.filterShape as [number, number, number, number];
+  const info = convInfo(shapeToChannelsLast(inputs.x.shape, channelsFirst), filterShape, attrs, false);
+  return { x, dy, filterShape, info };
+}
+
+export function conv2dBackpropFilterMatMul(
+  ctx: KernelContext,
+  inputs: Record<string, TensorInfo>,
+  attrs: NamedAttrMap,
+): TensorInfo {
+  const { x, dy, filterShape, info } = geometry(ctx, inputs, attrs);
+  const N = info.batchSize;
+  const K = info.outChannels;
+  const P = patchSize(info);
+  const perImage = info.outHeight * info.outWidth;
+  const dyRows = ctx.run("Reshape", { x: dy }, { shape: [N * perImage, K] });
+  const chunk = imagesPerChunk(info, N);
+  if (chunk >= N) {
+    const product = patchProduct(ctx, x, dyRows, info, 0, N);
+    return ctx.run("Reshape", { x: product }, { shape: filterShape });
+  }
+  const dW = ctx.zeros(filterShape, "float32");
+  for (let n0 = 0; n0 < N; n0 += chunk) {
+    const n1 = Math.min(N, n0 + chunk);
+    const dyChunk = ctx.run("Slice", { x: dyRows }, { begin: [n0 * perImage, 0], size: [(n1 - n0) * perImage, K] });
+    const product = patchProduct(ctx, x, dyChunk, info, n0, n1);
+    const acc = ctx.values(dW);
+    const part = ctx.values(product);
+    for (let i = 0; i < P * K; i++) acc[i] += part[i];
+    ctx.free(product);
+    ctx.free(dyChunk);
+  }
+  return dW;
+}
+
+/** patchesT [P, M] × dy [M, K] for images [n0, n1): that chunk's share of dW as [P, K]. */
+function patchProduct(
+  ctx: KernelContext,
+  x: TensorInfo,
+  dyRows: TensorInfo,
+  info: Conv2DInfo,
+  n0: number,
+  n1: number,
+): TensorInfo {
+  const M = (n1 - n0) * info.outHeight * info.outWidth;
+  const patches = ctx.empty([patchSize(info), M], "float32");
+  im2colTransposed(ctx.floats(x), info, n0, n1, ctx.values(patches) as Float32Array);
+  const product = ctx.run("BatchMatMul", { a: patches, b: dyRows }, { transposeA: false, transposeB: false });
+  ctx.free(patches);
+  return product;
+}
+
+export function conv2dBackpropFilterDirect(
+  ctx: KernelContext,
+  inputs: Record<string, TensorInfo>,
+  attrs: NamedAttrMap,
+): TensorInfo {
+  const { x, dy, filterShape, info } = geometry(ctx, inputs, attrs);
+  const out = ctx.empty(filterShape, "float32");
+  const dW = accumulateFilterGradient(ctx.floats(x), ctx.floats(dy), info);
+  (ctx.values(out) as Float32Array).set(dW);
+  return out;
+}
+
+function accumulateFilterGradient(x: Float32Array, dy: Float32Array, g: Conv2DInfo): Float64Array {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = g;
+  const { filterHeight: FH, filterWidth: FW, strideHeight: sh, strideWidth: sw, outChannels: K } = g;
+  const { dilationHeight: dh, dilationWidth: dw } = g;
+  const pt = g.padInfo.top;
+  const pl = g.padInfo.left;
+  const acc = new Float64Array(FH * FW * C * K);
+  const C4 = C - (C % 4);
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const dyOff = ((n * OH + oh) * OW + ow) * K;
+        for (let fh = 0; fh < FH; fh++) {
+          const ih = oh * sh + fh * dh - pt;
+          if (ih < 0 || ih >= H) continue;
+          for (let fw = 0; fw < FW; fw++) {
+            const iw = ow * sw + fw * dw - pl;
+            if (iw < 0 || iw >= W) continue;
+            const xOff = ((n * H + ih) * W + iw) * C;
+            const tap = (fh * FW + fw) * C;
+            let c = 0;
+            for (; c < C4; c += 4) {
+              const a0 = x[xOff + c];
+              const a1 = x[xOff + c + 1];
+              const a2 = x[xOff + c + 2];
+              const a3 = x[xOff + c + 3];
+              const o0 = (tap + c) * K;
+              const o1 = o0 + K;
+              const o2 = o1 + K;
+              const o3 = o2 + K;
+              for (let k = 0; k < K; k++) {
+                const d = dy[dyOff + k];
+                acc[o0 + k] += a0 * d;
+                acc[o1 + k] += a1 * d;
+                acc[o2 + k] += a2 * d;
+                acc[o3 + k] += a3 * d;
+              }
+            }
+            for (; c < C; c++) {
+              const a = x[xOff + c];
+              const o = (tap + c) * K;
+              for (let k = 0; k < K; k++) acc[o + k] += a * dy[dyOff + k];
+            }
+          }
+        }
+      }
+    }
+  }
+  return acc;
+}

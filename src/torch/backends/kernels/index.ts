@@ -1,0 +1,180 @@
+import type { KernelConfig, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
+import { tf } from "../../tf";
+import { shimKernel, type KernelContext } from "./kernel_context";
+import { conv2dBackpropFilterDirect, conv2dBackpropFilterMatMul } from "./conv2d_backprop_filter";
+import { conv2dBackpropInputDirect, conv2dBackpropInputMatMul } from "./conv2d_backprop_input";
+import { conv2dDirect } from "./conv2d";
+import { depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropInput } from "./depthwise_conv2d_backprop";
+import { unsortedSegmentSum } from "./unsorted_segment_sum";
+import { maxPoolGrad } from "./max_pool_grad";
+
+/**
+ * The kernels lightning-ts adds to or replaces in tfjs's backends so that every layer and
+ * loss of the torch layer trains, and trains at a usable speed (docs/backends.md).
+ */
+export interface KernelShim {
+  kernelName: string;
+  backendName: "wasm" | "cpu";
+  /** True when the backend has its own kernel and ours replaces it. */
+  replaces: boolean;
+  why: string;
+  body: (ctx: KernelContext, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap) => TensorInfo;
+}
+
+export const KERNEL_SHIMS: readonly KernelShim[] = [
+  {
+    kernelName: "Conv2DBackpropFilter",
+    backendName: "wasm",
+    replaces: false,
+    why: "missing: conv2d filter gradient (no CNN training)",
+    body: conv2dBackpropFilterMatMul,
+  },
+  {
+    kernelName: "Conv2DBackpropInput",
+    backendName: "wasm",
+    replaces: true,
+    why: "tfjs's is a scalar loop outside XNNPACK, ~9x slower than a Conv2D (stride 1) or matMul + col2im",
+    body: conv2dBackpropInputMatMul,
+  },
+  {
+    kernelName: "DepthwiseConv2dNativeBackpropFilter",
+    backendName: "wasm",
+    replaces: false,
+    why: "missing: depthwise (groups = channels) filter gradient",
+    body: depthwiseConv2dBackpropFilter,
+  },
+  {
+    kernelName: "DepthwiseConv2dNativeBackpropInput",
+    backendName: "wasm",
+    replaces: false,
+    why: "missing: depthwise (groups = channels) input gradient",
+    body: depthwiseConv2dBackpropInput,
+  },
+  {
+    kernelName: "UnsortedSegmentSum",
+    backendName: "wasm",
+    replaces: false,
+    why: "missing: gather / Embedding gradient",
+    body: unsortedSegmentSum,
+  },
+  {
+    kernelName: "MaxPoolGrad",
+    backendName: "wasm",
+    replaces: true,
+    why: "tfjs's routes the gradient of windows whose values are all <= 0 to the wrong element (or drops it)",
+    body: maxPoolGrad,
+  },
+  {
+    kernelName: "Conv2DBackpropFilter",
+    backendName: "cpu",
+    replaces: true,
+    why: "tfjs's takes ~28 s per step of the benchmark CNN",
+    body: conv2dBackpropFilterDirect,
+  },
+  {
+    kernelName: "Conv2D",
+    backendName: "cpu",
+    replaces: true,
+    why: "tfjs's re-reads the input once per output channel; ~3x slower",
+    body: conv2dDirect,
+  },
+  {
+    kernelName: "Conv2DBackpropInput",
+    backendName: "cpu",
+    replaces: true,
+    why: "tfjs's is ~2x slower than per-tap dot products over contiguous rows",
+    body: conv2dBackpropInputDirect,
+  },
+  {
+    kernelName: "MaxPoolGrad",
+    backendName: "cpu",
+    replaces: true,
+    why: "tfjs's goes through TensorBuffer indexing per element; ~30x slower",
+    body: maxPoolGrad,
+  },
+  {
+    kernelName: "UnsortedSegmentSum",
+    backendName: "cpu",
+    replaces: true,
+    why: "tfjs's is O(numSegments x size) with five tensors per segment",
+    body: unsortedSegmentSum,
+  },
+];
+
+const installed = new Set<KernelShim>();
+const originals = new Map<string, KernelConfig>();
+
+function key(kernelName: string, backendName: string): string {
+  return `${backendName}/${kernelName}`;
+}
+
+/**
+ * Registers every shim whose backend package is loaded (idempotent; call again after loading
+ * a backend). A shim that replaces a kernel waits until that kernel is registered, so a
+ * backend package loaded later cannot overwrite it; a shim for a missing kernel steps aside
+ * if a newer tfjs ships the kernel itself.
+ */
+export function installKernelShims(): string[] {
+  const added: string[] = [];
+  for (const shim of KERNEL_SHIMS) {
+    if (installed.has(shim)) continue;
+    const backendLoaded = tf.getKernelsForBackend(shim.backendName).length > 0;
+    if (!backendLoaded) continue;
+    const existing = tf.getKernel(shim.kernelName, shim.backendName);
+    if (shim.replaces) {
+      if (!existing) continue;
+      originals.set(key(shim.kernelName, shim.backendName), existing);
+      tf.unregisterKernel(shim.kernelName, shim.backendName);
+    } else if (existing) {
+      continue;
+    }
+    tf.registerKernel({
+      kernelName: shim.kernelName,
+      backendName: shim.backendName,
+      kernelFunc: shimKernel(shim.backendName, shim.body) as KernelConfig["kernelFunc"],
+    });
+    installed.add(shim);
+    added.push(key(shim.kernelName, shim.backendName));
+  }
+  return added;
+}
+
+/** The shims registered so far, as "backend/Kernel". */
+export function installedKernelShims(): string[] {
+  return [...installed].map((s) => key(s.kernelName, s.backendName));
+}
+
+/** tfjs's own kernel that a shim replaced (for tests and benchmarks), if any. */
+export function originalKernel(kernelName: string, backendName: string): KernelConfig | undefined {
+  return originals.get(key(kernelName, backendName));
+}
+
+/**
+ * Runs `fn` with tfjs's own kernels back in place of every shim that replaced one on
+ * `backendName` (shims for kernels tfjs lacks stay). For references in tests and benchmarks;
+ * synchronous so no other work can observe the swap.
+ */
+export function withOriginalKernels<T>(backendName: string, fn: () => T): T {
+  const swapped: Array<{ shim: KernelConfig; original: KernelConfig }> = [];
+  for (const shim of installed) {
+    if (shim.backendName !== backendName || !shim.replaces) continue;
+    const original = originalKernel(shim.kernelName, backendName);
+    const current = tf.getKernel(shim.kernelName, backendName);
+    if (!original || !current) continue;
+    tf.unregisterKernel(shim.kernelName, backendName);
+    tf.registerKernel(original);
+    swapped.push({ shim: current, original });
+    // The engine runs setup functions when a backend starts; one started while the shim was
+    // registered never set the original up (WASM binds its C++ entry points there).
+    const backend = tf.findBackend(backendName);
+    if (backend && original.setupFunc) original.setupFunc(backend);
+  }
+  try {
+    return fn();
+  } finally {
+    for (const { shim } of swapped) {
+      tf.unregisterKernel(shim.kernelName, backendName);
+      tf.registerKernel(shim);
+    }
+  }
+}
