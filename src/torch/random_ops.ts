@@ -16,7 +16,7 @@ export function rand(shape: number[]): tf.Tensor {
 /** Integers in [low, high), int32. */
 export function randint(low: number, high: number, shape: number[]): tf.Tensor {
   if (!(high > low)) throw new Error(`randint: high (${high}) must be greater than low (${low})`);
-  return tf.randomUniformInt(shape, low, high, { seed: nextOpSeed() });
+  return tf.randomUniformInt(shape, low, high, nextOpSeed());
 }
 
 export function randnLike(t: tf.Tensor): tf.Tensor {

@@ -50,3 +50,22 @@ describe("random streams", () => {
     expect(streams.data.randperm(10)).toEqual(first);
   });
 });
+
+describe("random tensor constructors", () => {
+  it("randn/rand/randint are reproducible under manualSeed and differ call to call", async () => {
+    const { randn, rand, randint } = await import("lightning-ts/torch");
+    manualSeed(3);
+    const a = [randn([4]).arraySync(), rand([4]).arraySync(), randint(0, 5, [6]).arraySync()];
+    const again = randn([4]).arraySync();
+    manualSeed(3);
+    const b = [randn([4]).arraySync(), rand([4]).arraySync(), randint(0, 5, [6]).arraySync()];
+    expect(b).toEqual(a);
+    expect(again).not.toEqual(a[0]);
+    for (const v of a[2] as number[]) {
+      expect(Number.isInteger(v)).toBe(true);
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThan(5);
+    }
+    for (const v of a[1] as number[]) expect(v >= 0 && v < 1).toBe(true);
+  });
+});

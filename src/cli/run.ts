@@ -1,0 +1,166 @@
+/**
+ * One `lit-migrate` run: expand the inputs, migrate each file, write (or diff) the outputs,
+ * optionally verify, and report.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { createTwoFilesPatch } from "diff";
+import { migrate, type MigrationTarget } from "../codemods/index";
+import { displayPath, expandInputs, notAScript, outputPathFor, planOutput, type InputEntry, type InputFile, type OutputPlan } from "./files";
+import { inPlaceRefusal } from "./git";
+import { colorsFor, type CliIo } from "./io";
+import { countStatuses, exitCodeOf, failureLine, formatCounts, formatFileSummary, toJson, type FileReport } from "./report";
+import { verifyMigration } from "./verify";
+
+export interface RunOptions {
+  paths: string[];
+  to: MigrationTarget;
+  out?: string;
+  inPlace: boolean;
+  force: boolean;
+  dryRun: boolean;
+  diff: boolean;
+  json: boolean;
+  verify: boolean;
+  steps: number;
+  className?: string;
+  quiet: boolean;
+}
+
+export async function runMigration(options: RunOptions, io: CliIo): Promise<number> {
+  const out = colorsFor(io, "stdout");
+  const err = colorsFor(io, "stderr");
+  if (options.to === "module") {
+    io.stderr.write(`${err.red("lit-migrate:")} --to module is not implemented yet; use --to lite\n`);
+    return 2;
+  }
+  const entries = await expandInputs(options.paths, io.cwd);
+  const files = entries.filter((e): e is Extract<InputEntry, { kind: "file" }> => e.kind === "file");
+  const reports: FileReport[] = [];
+  const plan = planOutput(options.paths, files, options.out, options.inPlace, options.to, io.cwd);
+  const print = (r: FileReport) => {
+    if (options.json) return;
+    if (r.status === "failed") {
+      io.stderr.write(`${err.red("✖")} ${failureLine(r)}\n`);
+      return;
+    }
+    if (r.diff && (options.diff || options.dryRun)) io.stdout.write(r.diff);
+    if (!options.quiet) io.stdout.write(`${formatFileSummary(r, out, options.dryRun || options.diff)}\n`);
+  };
+  // A few files in flight: while one is formatted (in prettier's worker) the next is migrated.
+  // --verify runs training scripts, one file at a time. Reports come out in input order.
+  const failed = (file: string, reason: string): FileReport => ({ file, status: "failed", reason, line: 1, col: 1, todos: [], edits: {}, notes: [], written: false });
+  const tasks = entries.map(
+    (entry) => async (): Promise<FileReport> => {
+      if (entry.kind === "problem") return failed(entry.display, entry.reason);
+      try {
+        return await migrateFile(entry, options, plan, io);
+      } catch (error) {
+        // A write that fails (permissions, a full disk) fails this file, not the run.
+        return failed(entry.display, (error as Error).message);
+      }
+    },
+  );
+  await runInOrder(tasks, options.verify ? 1 : 3, (report) => {
+    reports.push(report);
+    print(report);
+  });
+  if (options.json) {
+    io.stdout.write(toJson(reports, options.to));
+  } else if (!options.quiet) {
+    io.stdout.write(`\n${formatCounts(countStatuses(reports), out)}\n`);
+  }
+  return exitCodeOf(reports);
+}
+
+async function migrateFile(file: InputFile, options: RunOptions, plan: OutputPlan, io: CliIo): Promise<FileReport> {
+  const report: FileReport = { file: file.display, status: "failed", todos: [], edits: {}, notes: [], written: false };
+  const fail = (reason: string, line = 1, col = 1): FileReport => ({ ...report, status: "failed", reason, line, col });
+  if (file.explicit) {
+    const why = notAScript(file);
+    if (why) return fail(why);
+  }
+  let source: string;
+  try {
+    source = readFileSync(file.path, "utf8");
+  } catch (error) {
+    return fail(`cannot read the file: ${(error as Error).message}`);
+  }
+  const outputPath = outputPathFor(file, plan);
+  if (!plan.inPlace && outputPath === file.path) return fail("the output path is the input file; use --in-place to rewrite it");
+  const result = await migrate(source, { to: options.to, fileName: file.path, className: options.className });
+  if (result.status === "unchanged") return { ...report, status: "unchanged", reason: result.reason };
+  if (result.status === "failed") {
+    // A directory holds helpers and already-migrated files too: those are not failures.
+    if (result.notApplicable && !file.explicit) return { ...report, status: "unchanged", reason: result.reason };
+    return fail(result.reason, result.position.line, result.position.col);
+  }
+  const shownOutput = displayPath(outputPath, io.cwd);
+  const migrated: FileReport = {
+    ...report,
+    status: "migrated",
+    output: shownOutput,
+    todos: result.todos,
+    edits: result.counts,
+    notes: result.notes,
+  };
+  const dryRun = options.dryRun || options.diff;
+  // (without the diff library's "=====" banner line, so the output reads like `git diff`)
+  if (dryRun) migrated.diff = createTwoFilesPatch(file.display, shownOutput, source, result.output).replace(/^=+\n/, "");
+  if (!dryRun) {
+    if (plan.inPlace && !options.force) {
+      const refusal = inPlaceRefusal(file.path);
+      if (refusal) return fail(refusal);
+    }
+    if (!plan.inPlace && existsSync(outputPath) && !options.force && readFileSync(outputPath, "utf8") !== result.output) {
+      return fail(`${shownOutput} already exists and differs; pass --force to overwrite it`);
+    }
+    writeAtomically(outputPath, result.output);
+    migrated.written = true;
+  }
+  if (options.verify) {
+    // A dry run still needs the migrated script on disk to run it: beside the output, so that
+    // its relative imports resolve, and removed afterwards.
+    const original = plan.inPlace ? writeTemporary(file.path, source) : file.path;
+    const script = migrated.written ? outputPath : writeTemporary(outputPath, result.output);
+    try {
+      migrated.verify = await verifyMigration(original, script, options.steps, io.cwd, io.env);
+    } finally {
+      if (script !== outputPath) rmSync(script, { force: true });
+      if (original !== file.path) rmSync(original, { force: true });
+    }
+  }
+  return migrated;
+}
+
+/** Runs tasks with at most `limit` in flight, handing results to `done` in task order. */
+async function runInOrder<T>(tasks: (() => Promise<T>)[], limit: number, done: (result: T) => void): Promise<void> {
+  const results = new Array<Promise<T>>(tasks.length);
+  let started = 0;
+  const startNext = () => {
+    if (started < tasks.length) {
+      const i = started++;
+      results[i] = tasks[i]!();
+    }
+  };
+  for (let i = 0; i < limit; i++) startNext();
+  for (let i = 0; i < tasks.length; i++) {
+    const result = await results[i]!;
+    startNext();
+    done(result);
+  }
+}
+
+function writeAtomically(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+function writeTemporary(near: string, text: string): string {
+  mkdirSync(dirname(near), { recursive: true });
+  const path = join(dirname(near), `.${basename(near).replace(/(\.[cm]?tsx?)$/, `.verify-${process.pid}$1`)}`);
+  writeFileSync(path, text);
+  return path;
+}

@@ -1,0 +1,173 @@
+/**
+ * One migration, source text in, result out: parse → analyse → transforms → one splice →
+ * prettier. No file system access except prettier's config lookup (by the file's path), so the
+ * CLI, the tests and the benchmark all go through here.
+ */
+import { analyzeScript } from "./analysis/analyze";
+import type { ScriptAnalysis } from "./analysis/types";
+import { EditSet } from "./edits";
+import { InternalError, MigrationError, positionAt, type Position } from "./errors";
+import { formatTypeScript } from "./format";
+import { runLiteTransforms } from "./lite";
+import { parseScript } from "./source";
+import { emptyCounts, type EditCounts, type TransformContext } from "./transforms/context";
+import { TODO_PREFIX, TodoList } from "./transforms/shared/todos";
+
+export type MigrationTarget = "lite" | "module";
+
+export interface MigrateOptions {
+  to: MigrationTarget;
+  /** Path of the input (for messages and the prettier config lookup); need not exist. */
+  fileName?: string;
+  /** Name of the generated class (default `Lite`). */
+  className?: string;
+  /** Run prettier on the output (default true). */
+  format?: boolean;
+}
+
+export interface MigrationTodo {
+  /** Position of the `// TODO(lit-migrate)` marker in the output. */
+  line: number;
+  col: number;
+  reason: string;
+}
+
+export type MigrationResult =
+  | {
+      status: "migrated";
+      output: string;
+      todos: MigrationTodo[];
+      counts: EditCounts;
+      /** What moved where, one line each (input line numbers). */
+      notes: string[];
+    }
+  | { status: "unchanged"; reason: string }
+  | {
+      status: "failed";
+      reason: string;
+      position: Position;
+      /**
+       * The file is not a plain training script at all (no torch import, no backward, already a
+       * LightningModule): a directory run counts it as unchanged rather than failed.
+       */
+      notApplicable: boolean;
+      internal: boolean;
+    };
+
+export const DEFAULT_CLASS_NAME = "Lite";
+
+export async function migrate(source: string, options: MigrateOptions): Promise<MigrationResult> {
+  try {
+    return await migrateOrThrow(source, options);
+  } catch (error) {
+    if (error instanceof MigrationError) {
+      return { status: "failed", reason: error.reason, position: error.position, notApplicable: error.notApplicable, internal: false };
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      status: "failed",
+      reason: error instanceof InternalError ? `internal error: ${message}` : `internal error: ${message} (please report this with the input script)`,
+      position: { line: 1, col: 1 },
+      notApplicable: false,
+      internal: true,
+    };
+  }
+}
+
+async function migrateOrThrow(source: string, options: MigrateOptions): Promise<MigrationResult> {
+  if (options.to === "module") {
+    throw new MigrationError("--to module is not implemented yet; use --to lite");
+  }
+  const parsed = parseScript(source, options.fileName);
+  const analysis = analyzeScript(parsed);
+  if (analysis.alreadyMigrated === "lite") {
+    return { status: "unchanged", reason: "already a LightningLite script: nothing to do" };
+  }
+  checkMigratable(analysis);
+  const className = pickClassName(analysis, options.className);
+
+  const edits = new EditSet(source);
+  const todos = new TodoList();
+  const ctx: TransformContext = {
+    analysis,
+    edits,
+    todos,
+    counts: emptyCounts(),
+    notes: [],
+    lineOf: (offset) => positionAt(source, offset).line,
+  };
+  runLiteTransforms(ctx, className);
+  const spliced = edits.apply();
+  const output = options.format === false ? spliced : await formatTypeScript(spliced, options.fileName);
+  return { status: "migrated", output, todos: locateTodos(output, todos), counts: ctx.counts, notes: ctx.notes };
+}
+
+function checkMigratable(analysis: ScriptAnalysis): void {
+  if (analysis.alreadyMigrated === "module") {
+    throw new MigrationError("already a LightningModule script; --to lite converts plain training scripts", { line: 1, col: 1 }, true);
+  }
+  if (analysis.backwardCalls.length === 0) {
+    throw new MigrationError(
+      analysis.torchImport
+        ? "no training loop found (no loss.backward() call)"
+        : "no training loop found (not a lightning-ts/torch script: nothing imports lightning-ts/torch)",
+      { line: 1, col: 1 },
+      true,
+    );
+  }
+  if (!analysis.entry) {
+    const first = analysis.backwardCalls[0]!.call;
+    throw new MigrationError(
+      "no training loop found outside classes: backward() is only called where no top-level code reaches it",
+      positionAt(analysis.text, first.getStart()),
+    );
+  }
+}
+
+/** Words a class cannot be named (ES reserved words and TypeScript's predefined type names). */
+const RESERVED = new Set(
+  ("break case catch class const continue debugger default delete do else enum export extends false finally for function if " +
+    "import in instanceof new null return super switch this throw true try typeof var void while with implements interface " +
+    "let package private protected public static yield await any boolean number string symbol never unknown object undefined")
+    .split(" "),
+);
+
+function pickClassName(analysis: ScriptAnalysis, requested: string | undefined): string {
+  if (requested !== undefined) {
+    if (!/^[A-Za-z_$][\w$]*$/.test(requested) || RESERVED.has(requested)) {
+      throw new MigrationError(`--class-name '${requested}' is not a valid class name`);
+    }
+    if (analysis.topLevelNames.has(requested)) {
+      throw new MigrationError(`--class-name '${requested}' is already declared in this file; choose another name`);
+    }
+    return requested;
+  }
+  if (!analysis.topLevelNames.has(DEFAULT_CLASS_NAME)) return DEFAULT_CLASS_NAME;
+  for (let i = 2; ; i++) if (!analysis.topLevelNames.has(`${DEFAULT_CLASS_NAME}${i}`)) return `${DEFAULT_CLASS_NAME}${i}`;
+}
+
+/** Finds each TODO's marker in the formatted output, in order. */
+function locateTodos(output: string, todos: TodoList): MigrationTodo[] {
+  const lines = output.split("\n");
+  const items = [...todos.items].sort((a, b) => a.offset - b.offset);
+  const result: MigrationTodo[] = [];
+  let from = 0;
+  for (const item of items) {
+    const marker = `${TODO_PREFIX} ${item.reason}`;
+    let found = -1;
+    for (let i = from; i < lines.length; i++) {
+      if (lines[i]!.includes(marker)) {
+        found = i;
+        break;
+      }
+    }
+    if (found === -1) found = lines.findIndex((l) => l.includes(marker));
+    if (found === -1) {
+      result.push({ line: 1, col: 1, reason: item.reason });
+      continue;
+    }
+    result.push({ line: found + 1, col: lines[found]!.indexOf("//") + 1, reason: item.reason });
+    from = found + 1;
+  }
+  return result;
+}

@@ -1,0 +1,48 @@
+/**
+ * `save(obj, path)` / `load(path)` from `lightning-ts/torch` → `this.save(obj, path)` /
+ * `this.load(path)`: Lite writes on rank 0 only and makes the other ranks wait.
+ *
+ * Lite's save and load are asynchronous, so `saveSync(obj, path)` / `loadSync(path)` become
+ * `await this.save(obj, path)` / `(await this.load(path))` where the code can await (an async
+ * function), and stay, marked TODO, where it cannot.
+ */
+import { Node } from "../../morph";
+import { isFunctionLike } from "../../analysis/functions";
+import type { TransformContext } from "../context";
+import type { LiteAccess } from "./lite-access";
+
+export function rewriteCheckpointIo(ctx: TransformContext, access: LiteAccess): void {
+  const { analysis, edits, todos } = ctx;
+  for (const { call, kind, sync } of analysis.checkpointCalls) {
+    if (edits.covers(call.getStart(), call.getEnd())) continue;
+    const name = `${kind}${sync ? "Sync" : ""}`;
+    if (sync && !inAsyncFunction(call, access)) {
+      todos.add(call, `use \`await lite.${kind}(...)\` here (Lite's ${kind} is asynchronous): ${name}() is not in an async function`);
+      continue;
+    }
+    const a = access.receiverAt(call);
+    if (!a.ok) {
+      todos.add(call, `use lite.${kind}(...) here so that only rank 0 writes the file: ${a.reason}`);
+      continue;
+    }
+    const callee = call.getExpression();
+    if (!sync) {
+      edits.replace(callee.getStart(), callee.getEnd(), `${a.receiver}.${kind}`, "checkpoint");
+    } else if (kind === "save") {
+      edits.replace(callee.getStart(), callee.getEnd(), `await ${a.receiver}.save`, "checkpoint");
+    } else {
+      // Parentheses so that `loadSync(p).model` becomes `(await this.load(p)).model`;
+      // prettier drops them where they are not needed.
+      edits.replace(callee.getStart(), callee.getEnd(), `(await ${a.receiver}.load`, "checkpoint");
+      edits.insert(call.getEnd(), ")", "checkpoint");
+    }
+    ctx.counts.checkpointCallsRewritten++;
+  }
+}
+
+/** True where `await` may be written: in an async function, or in top-level code that becomes `async run()`. */
+function inAsyncFunction(node: Node, access: LiteAccess): boolean {
+  const fn = node.getFirstAncestor(isFunctionLike);
+  if (fn === undefined) return access.isInRun(node);
+  return (Node.isFunctionDeclaration(fn) || Node.isFunctionExpression(fn) || Node.isArrowFunction(fn) || Node.isMethodDeclaration(fn)) && fn.isAsync();
+}

@@ -1,0 +1,69 @@
+/**
+ * `nn.utils.clipGradNorm(model.parameters(), maxNorm[, normType])` →
+ * `this.clipGradients(model, optimizer, { maxNorm[, normType] })` (and `clipGradValue` →
+ * `{ clipVal }`).
+ * Under mixed precision the gradients are scaled until the optimizer step, so clipping must go
+ * through Lite, which unscales first. Needs the model's one optimizer in scope; otherwise the
+ * call stays (correct in 32-bit) with a TODO.
+ */
+import { Node } from "../../morph";
+import type { Identifier } from "ts-morph";
+import { unwrap } from "../../analysis/torch";
+import type { TransformContext } from "../context";
+import type { LiteAccess } from "./lite-access";
+
+export function rewriteClipGradients(ctx: TransformContext, access: LiteAccess): void {
+  const { analysis, edits, todos } = ctx;
+  for (const { call, kind } of analysis.clipGradCalls) {
+    if (edits.covers(call.getStart(), call.getEnd())) continue;
+    const option = kind === "norm" ? "maxNorm" : "clipVal";
+    const todo = (why: string) =>
+      todos.add(call, `use this.clipGradients(model, optimizer, { ${option} }) so that clipping sees unscaled gradients (${why})`);
+    const [params, limit, normType, ...rest] = call.getArguments();
+    if (!params || !limit || rest.length > 0 || (normType && kind === "value")) {
+      todo("unexpected arguments");
+      continue;
+    }
+    const model = modelOfParameters(params);
+    const decl = model ? analysis.references.declarationOf(model) : undefined;
+    const instance = analysis.models.find((m) => m.declaration === decl);
+    const optimizer = instance?.optimizers.length === 1 ? instance.optimizers[0]! : null;
+    if (!model || !instance || !optimizer?.name || !optimizer.declaration) {
+      todo("could not tell the model and its optimizer");
+      continue;
+    }
+    // The optimizer's variable must be visible here: declared in a block that contains the call.
+    const scope = optimizer.declaration.getVariableStatement()?.getParent();
+    if (!scope || !(scope.getStart() <= call.getStart() && call.getEnd() <= scope.getEnd())) {
+      todo(`${optimizer.name} is not in scope here`);
+      continue;
+    }
+    const a = access.receiverAt(call);
+    if (!a.ok) {
+      todo(a.reason);
+      continue;
+    }
+    const head = `${a.receiver}.clipGradients(${model.getText()}, ${optimizer.name}, {`;
+    // torch spells the max norm "inf"; Lite takes Infinity.
+    const norm = normType && (Node.isStringLiteral(normType) && normType.getLiteralValue() === "inf" ? "Infinity" : normType.getText());
+    const tail = norm === undefined ? " })" : norm === "normType" ? ", normType })" : `, normType: ${norm} })`;
+    if (Node.isIdentifier(limit) && limit.getText() === option) {
+      edits.replace(call.getStart(), call.getEnd(), `${head} ${option}${tail}`, "clip-gradients");
+    } else {
+      // Two edits around the limit expression, which may hold edits of its own.
+      edits.replace(call.getStart(), limit.getStart(), `${head} ${option}: `, "clip-gradients");
+      edits.replace(limit.getEnd(), call.getEnd(), tail, "clip-gradients");
+    }
+    ctx.counts.clipGradientsRewritten++;
+  }
+}
+
+/** `model.parameters()` → `model`. */
+function modelOfParameters(expr: Node): Identifier | null {
+  const e = unwrap(expr);
+  if (!Node.isCallExpression(e) || e.getArguments().length > 0) return null;
+  const callee = e.getExpression();
+  if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== "parameters") return null;
+  const receiver = unwrap(callee.getExpression());
+  return Node.isIdentifier(receiver) ? receiver : null;
+}

@@ -1,0 +1,102 @@
+/**
+ * Strips device moves: `.to(device)`, `.to("cuda:0")`, `.cuda()`, `.cpu()` (also the
+ * `.cpu()` of `loss.cpu().item()`). Lite places the model in `setup()` and the batches in
+ * `setupDataloaders()`, so the script must not move anything itself.
+ *
+ *   const model = new Net().to(device);   →  const model = new Net();
+ *   model.cuda();                          →  (statement removed)
+ *   x = x.to(device);                      →  (statement removed)
+ *   total += loss.cpu().item();            →  total += loss.item();
+ *
+ * A `.to(x)` whose argument is not recognisably a device is left as it is and marked TODO.
+ */
+import { Node, SyntaxKind } from "../../../morph";
+import type { CallExpression, Statement } from "ts-morph";
+import type { DeviceMove } from "../../../analysis/types";
+import { unwrap } from "../../../analysis/torch";
+import type { TransformContext } from "../../context";
+import { statementRemovalRange } from "../../shared/ranges";
+import type { RemovalPlan } from "./plan";
+
+export function stripDeviceMoves(ctx: TransformContext, plan: RemovalPlan): void {
+  const { analysis } = ctx;
+  const moveByCall = new Map<CallExpression, DeviceMove>(analysis.deviceMoves.map((m) => [m.call, m]));
+  for (const move of analysis.deviceMoves) {
+    if (!move.recognized) {
+      ctx.todos.add(
+        move.call,
+        `cannot tell whether \`.to(${move.argument?.getText() ?? ""})\` is a device move; Lite moves models and batches itself, so remove it if it is one`,
+      );
+      continue;
+    }
+    // The outermost move of a chain like `x.to(device).cuda()`, and the base `x` it moves.
+    let top: CallExpression = move.call;
+    for (;;) {
+      const access = top.getParent();
+      const call = access?.getParent();
+      if (access && Node.isPropertyAccessExpression(access) && call && Node.isCallExpression(call) && moveByCall.get(call)?.recognized) {
+        top = call;
+      } else {
+        break;
+      }
+    }
+    let base: Node = top;
+    while (Node.isCallExpression(base) && moveByCall.get(base)?.recognized) base = unwrap(moveByCall.get(base)!.receiver);
+
+    const statement = moveOnlyStatement(top, base);
+    if (statement) {
+      plan.remove(removalOf(statement, ctx.analysis.text), "device-move-statement", replacementOf(statement));
+    } else {
+      plan.remove({ start: move.receiver.getEnd(), end: move.call.getEnd() }, "device-move");
+    }
+  }
+}
+
+/**
+ * The statement that does nothing but move: `model.to(device);`, `model.cuda();`,
+ * `x = x.to(device);`. Its base must be a plain reference (removing `makeNet().cuda();` would
+ * drop the call).
+ */
+function moveOnlyStatement(top: CallExpression, base: Node): Statement | null {
+  if (!isPlainReference(base)) return null;
+  let parent = top.getParent();
+  while (parent && Node.isParenthesizedExpression(parent)) parent = parent.getParent();
+  if (parent && Node.isExpressionStatement(parent)) return parent;
+  if (
+    parent &&
+    Node.isBinaryExpression(parent) &&
+    parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken &&
+    unwrap(parent.getRight()) === top &&
+    unwrap(parent.getLeft()).getText() === base.getText()
+  ) {
+    const stmt = parent.getParent();
+    if (stmt && Node.isExpressionStatement(stmt)) return stmt;
+  }
+  return null;
+}
+
+function isPlainReference(n: Node): boolean {
+  const e = unwrap(n);
+  if (Node.isIdentifier(e) || e.getKind() === SyntaxKind.ThisKeyword) return true;
+  if (Node.isPropertyAccessExpression(e)) return isPlainReference(e.getExpression());
+  if (Node.isElementAccessExpression(e)) {
+    const arg = e.getArgumentExpression();
+    return arg !== undefined && (Node.isNumericLiteral(arg) || Node.isStringLiteral(arg)) && isPlainReference(e.getExpression());
+  }
+  return false;
+}
+
+/** Whole lines for a statement in a block; just the statement where it is an `if`'s body. */
+export function removalOf(statement: Node, text: string): { start: number; end: number } {
+  return inStatementList(statement) ? statementRemovalRange(statement, text) : { start: statement.getStart(), end: statement.getEnd() };
+}
+
+/** `if (c) model.cuda();` cannot lose its body: it becomes `if (c) {}` (and usually goes entirely). */
+export function replacementOf(statement: Node): string {
+  return inStatementList(statement) ? "" : "{}";
+}
+
+export function inStatementList(statement: Node): boolean {
+  const p = statement.getParent();
+  return p !== undefined && (Node.isBlock(p) || Node.isSourceFile(p) || Node.isCaseClause(p) || Node.isDefaultClause(p) || Node.isModuleBlock(p));
+}

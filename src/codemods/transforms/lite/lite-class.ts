@@ -1,0 +1,142 @@
+/**
+ * Moves the training code into `class Lite extends LightningLite { override async run(args) {...} }`
+ * and turns the entry call into `await new Lite({...}).run({...})`. (`override`: `run` is
+ * abstract in LightningLite, and `noImplicitOverride` projects require the keyword.)
+ *
+ * Nothing is moved as text: the function's header becomes the class header plus `run`, a `}`
+ * closes the class after the body, and the body stays where it is, so every other edit inside
+ * it still applies. The parameter list (and its types) is the user's, untouched.
+ *
+ *   async function main(args: Args) {        class Lite extends LightningLite {
+ *     ...                              →       override async run(args: Args) {
+ *   }                                              ...
+ *                                                }
+ *   main({ epochs: 2 });                       }
+ *                                              await new Lite({ ... }).run({ epochs: 2 });
+ *
+ * A script without a main function gets its top-level training statements wrapped the same way.
+ */
+import type { Identifier, VariableStatement } from "ts-morph";
+import type { LocalFunction } from "../../analysis/types";
+import { MigrationError, positionAt } from "../../errors";
+import { Node, SyntaxKind } from "../../morph";
+import type { TransformContext } from "../context";
+import { endOfLineAfter, lineStartOf, newlineOf } from "../shared/ranges";
+import { LITE_TYPE } from "./lite-access";
+
+/** Constructor options of the generated `new Lite(...)`: Lightning's defaults, spelled out to edit. */
+export const LITE_OPTIONS = `{ accelerator: "auto", devices: 1, precision: "32-true" }`;
+
+export function wrapInLiteClass(ctx: TransformContext, className: string): void {
+  const entry = ctx.analysis.entry!;
+  if (entry.kind === "function") wrapFunction(ctx, entry.fn, className);
+  else wrapStatements(ctx, className);
+}
+
+function header(className: string, exported: boolean, isAsync: boolean): string {
+  return `${exported ? "export " : ""}class ${className} extends ${LITE_TYPE} {\noverride ${isAsync ? "async " : ""}run`;
+}
+
+function wrapFunction(ctx: TransformContext, fn: LocalFunction, className: string): void {
+  const { edits, analysis } = ctx;
+  const text = analysis.text;
+  const unsupported = (reason: string, at: Node): never => {
+    throw new MigrationError(`unsupported: ${reason}`, positionAt(text, at.getStart()));
+  };
+  for (const ref of fn.otherReferences) {
+    unsupported(`${fn.name} is used at line ${ctx.lineOf(ref.getStart())} besides being called; it becomes ${className}.run()`, ref);
+  }
+  const topLevelCalls = new Set(analysis.entry?.kind === "function" ? analysis.entry.calls : []);
+  for (const call of fn.calls) {
+    if (!topLevelCalls.has(call)) {
+      unsupported(`${fn.name} is also called from inside a function (line ${ctx.lineOf(call.getStart())}); it becomes ${className}.run()`, call);
+    }
+  }
+  const node = fn.node;
+  if (!Node.isArrowFunction(node) && node.isGenerator()) unsupported(`${fn.name} is a generator function`, node);
+  const body = node.getBody();
+  if (!body || !Node.isBlock(body)) unsupported(`${fn.name} needs a block body { ... } to become run()`, node);
+  const open = node.getFirstChildByKind(SyntaxKind.OpenParenToken);
+  const typeParams = node.getFirstChildByKind(SyntaxKind.LessThanToken);
+  const isAsync = node.isAsync();
+
+  if (Node.isFunctionDeclaration(node)) {
+    if (node.isDefaultExport()) unsupported(`${fn.name} is a default export`, node);
+    const nameEnd = node.getNameNode()!.getEnd();
+    edits.replace(node.getStart(), nameEnd, header(className, node.isExported(), isAsync), "lite-class");
+    edits.insert(node.getEnd(), "\n}", "lite-class");
+  } else {
+    const statement = fn.statement;
+    if (!Node.isVariableStatement(statement) || statement.getDeclarations().length !== 1) {
+      unsupported(`${fn.name} must be declared on its own (\`const ${fn.name} = async (...) => {...}\`)`, statement);
+    }
+    const exported = (statement as VariableStatement).isExported();
+    const paramsStart = typeParams?.getStart() ?? open?.getStart() ?? node.getParameters()[0]!.getStart();
+    edits.replace(statement.getStart(), paramsStart, header(className, exported, isAsync) + (open || typeParams ? "" : "("), "lite-class");
+    if (!open && !typeParams) edits.insert(node.getParameters()[0]!.getEnd(), ")", "lite-class");
+    if (Node.isArrowFunction(node)) {
+      const arrow = node.getEqualsGreaterThan();
+      edits.delete(arrow.getStart(), arrow.getEnd(), "lite-class");
+    }
+    edits.replace(body!.getEnd(), statement.getEnd(), "\n}", "lite-class");
+  }
+  ctx.notes.push(`${fn.name}() (line ${ctx.lineOf(node.getStart())}) → ${className}.run(), class ${className} extends ${LITE_TYPE}`);
+
+  const calls = analysis.entry?.kind === "function" ? analysis.entry.calls : [];
+  for (const call of calls) {
+    const callee = call.getExpression();
+    edits.replace(callee.getStart(), callee.getEnd(), `new ${className}(${LITE_OPTIONS}).run`, "entry-call");
+    let parent = call.getParent();
+    while (parent && Node.isParenthesizedExpression(parent)) parent = parent.getParent();
+    if (parent && Node.isExpressionStatement(parent)) edits.insert(call.getStart(), "await ", "entry-call");
+    ctx.notes.push(`${fn.name}(...) call (line ${ctx.lineOf(call.getStart())}) → await new ${className}(...).run(...)`);
+  }
+}
+
+function wrapStatements(ctx: TransformContext, className: string): void {
+  const { edits, analysis } = ctx;
+  const entry = analysis.entry;
+  if (entry?.kind !== "script") return;
+  const text = analysis.text;
+  const nl = newlineOf(text);
+  const statements = entry.statements;
+  const first = statements[0]!;
+  const last = statements[statements.length - 1]!;
+  const start = first.getStart();
+  const end = last.getEnd();
+
+  // Names declared in the wrapped statements become locals of run(): nothing outside may use them.
+  for (const s of statements) {
+    if (Node.isExportDeclaration(s) || Node.isExportAssignment(s) || (Node.isVariableStatement(s) && s.isExported())) {
+      throw new MigrationError("unsupported: an export inside the training code", positionAt(text, s.getStart()));
+    }
+    const names = Node.isVariableStatement(s)
+      ? s.getDeclarations().flatMap((d) => bindingIdentifiers(d.getNameNode()))
+      : Node.isFunctionDeclaration(s) || Node.isClassDeclaration(s)
+        ? [s.getNameNode()].filter((n): n is Identifier => n !== undefined)
+        : [];
+    for (const name of names) {
+      const outside = analysis.references.usesOf(name).find((u) => u.getStart() < start || u.getEnd() > end);
+      if (outside) {
+        throw new MigrationError(
+          `unsupported: ${name.getText()} is declared in the training code (line ${ctx.lineOf(name.getStart())}) but used outside it; ` +
+            `put the training code in a main() function first`,
+          positionAt(text, outside.getStart()),
+        );
+      }
+    }
+  }
+  edits.insert(lineStartOf(start, text), `class ${className} extends ${LITE_TYPE} {${nl}override async run() {${nl}`, "lite-class");
+  edits.insert(endOfLineAfter(end, text), `${nl}}${nl}}${nl}${nl}await new ${className}(${LITE_OPTIONS}).run();`, "lite-class");
+  ctx.notes.push(
+    `top-level training code (lines ${ctx.lineOf(start)}–${ctx.lineOf(end)}) → ${className}.run(), run by await new ${className}(...).run()`,
+  );
+}
+
+function bindingIdentifiers(name: Node): Identifier[] {
+  if (Node.isIdentifier(name)) return [name];
+  if (Node.isObjectBindingPattern(name) || Node.isArrayBindingPattern(name)) {
+    return name.getElements().flatMap((el) => (Node.isBindingElement(el) ? bindingIdentifiers(el.getNameNode()) : []));
+  }
+  return [];
+}

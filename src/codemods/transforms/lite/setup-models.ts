@@ -1,0 +1,130 @@
+/**
+ * `[model, optimizer] = this.setup(model, optimizer)` right after the last optimizer is created,
+ * one call per model as Fabric does (a GAN gets `[g, optG] = this.setup(g, optG)` and
+ * `[d, optD] = this.setup(d, optD)`); the `const` declarations of both become `let`. A model
+ * with no optimizer (one restored for evaluation, a frozen teacher) is set up on its own.
+ */
+import { Node, VariableDeclarationKind } from "../../morph";
+import type { Statement, VariableStatement } from "ts-morph";
+import type { ReferenceIndex } from "../../analysis/references";
+import type { ModelInstance, OptimizerInstance } from "../../analysis/types";
+import type { TransformContext } from "../context";
+import { endOfLineAfter, indentationAt, newlineOf } from "../shared/ranges";
+import type { LiteAccess } from "./lite-access";
+import { inStatementList } from "./device/strip-moves";
+
+interface Group {
+  model: ModelInstance;
+  optimizers: OptimizerInstance[];
+}
+
+/** The statement text for one model: the only place that knows `setup`'s return shape. */
+export function setupStatement(receiver: string, model: string, optimizers: string[]): string {
+  const names = [model, ...optimizers].join(", ");
+  return `[${names}] = ${receiver}.setup(${names});`;
+}
+
+export function setupModels(ctx: TransformContext, access: LiteAccess): void {
+  const { analysis, edits, todos } = ctx;
+  const text = analysis.text;
+  const nl = newlineOf(text);
+
+  for (const opt of analysis.optimizers) {
+    if (edits.covers(opt.construction.getStart(), opt.construction.getEnd())) continue;
+    if (opt.models.length === 0) {
+      todos.add(opt.construction, "cannot tell which model this optimizer trains; call this.setup(model, optimizer) after creating both");
+    } else if (!opt.name) {
+      todos.add(opt.construction, "assign this optimizer to a variable and pass it to this.setup(model, optimizer)");
+    }
+  }
+
+  const statementOf = (n: { getVariableStatement(): VariableStatement | undefined }) => n.getVariableStatement() ?? null;
+  const groupsByAnchor = new Map<Statement, Group[]>();
+  const pending: { group: Group; statement: Statement; block: Node; last: Statement }[] = [];
+  for (const model of analysis.models) {
+    if (model.optimizers.length === 0 && !standaloneModel(model, analysis.references)) continue;
+    const statement = statementOf(model.declaration);
+    if (!statement || !inStatementList(statement) || !access.isInRun(model.declaration)) {
+      if (model.optimizers.length > 0) {
+        todos.add(model.declaration, `${model.name} and its optimizer are created outside run(); call this.setup(${model.name}, optimizer) in run()`);
+      }
+      continue;
+    }
+    const block = statement.getParentOrThrow();
+    const optimizers: OptimizerInstance[] = [];
+    let last: Statement = statement;
+    for (const opt of model.optimizers) {
+      // An optimizer over several models is set up with the first of them.
+      if (opt.models[0] !== model || !opt.name || !opt.declaration) continue;
+      const optStatement = statementOf(opt.declaration);
+      if (!optStatement || optStatement.getParent() !== block) {
+        todos.add(opt.construction, `create ${opt.name} next to ${model.name} so that this.setup(${model.name}, ${opt.name}) can see both`);
+        continue;
+      }
+      optimizers.push(opt);
+      if (optStatement.getStart() > last.getStart()) last = optStatement;
+    }
+    pending.push({ group: { model, optimizers }, statement, block, last });
+  }
+
+  // All models with optimizers in one block are set up together after the last optimizer;
+  // an optimizer-less model joins them when it exists by then, else it follows its declaration.
+  const lastByBlock = new Map<Node, Statement>();
+  for (const p of pending) {
+    if (p.group.optimizers.length === 0) continue;
+    const current = lastByBlock.get(p.block);
+    if (!current || p.last.getStart() > current.getStart()) lastByBlock.set(p.block, p.last);
+  }
+  for (const p of pending) {
+    const shared = lastByBlock.get(p.block);
+    const anchor = shared && (p.group.optimizers.length > 0 || p.statement.getStart() < shared.getStart()) ? shared : p.last;
+    const list = groupsByAnchor.get(anchor) ?? [];
+    list.push(p.group);
+    groupsByAnchor.set(anchor, list);
+  }
+
+  const letified = new Set<Node>();
+  const letify = (statement: VariableStatement | null) => {
+    if (!statement || letified.has(statement)) return;
+    letified.add(statement);
+    if (statement.getDeclarationKind() !== VariableDeclarationKind.Const) return;
+    const list = statement.getDeclarationList();
+    edits.replace(list.getStart(), list.getStart() + "const".length, "let", "setup-let");
+  };
+  for (const [anchor, groups] of groupsByAnchor) {
+    const indent = indentationAt(anchor.getStart(), text);
+    const guard = anchor.getText().trimEnd().endsWith(";") || anchor.getText().trimEnd().endsWith("}") ? "" : ";";
+    const lines = groups.map((g) =>
+      setupStatement(
+        "this",
+        g.model.name,
+        g.optimizers.map((o) => o.name!),
+      ),
+    );
+    edits.insert(endOfLineAfter(anchor.getEnd(), text), lines.map((l) => `${nl}${indent}${guard}${l}`).join(""), "setup");
+    for (const g of groups) {
+      letify(statementOf(g.model.declaration));
+      for (const o of g.optimizers) letify(statementOf(o.declaration!));
+    }
+    ctx.counts.setupCalls += lines.length;
+    ctx.notes.push(`${lines.map((l) => l.replace(/;$/, "")).join("; ")} after line ${ctx.lineOf(anchor.getStart())}`);
+  }
+}
+
+/**
+ * A model without optimizer is set up on its own only when it is one (an instance of the
+ * script's model class, e.g. restored for evaluation) and not a part of another model: a
+ * `new nn.Linear(...)` or a backbone passed to `new Wrapper(backbone)` or stored in a property
+ * is set up with the model that holds it.
+ */
+function standaloneModel(model: ModelInstance, refs: ReferenceIndex): boolean {
+  if (model.className === null) return false;
+  const name = model.declaration.getNameNode();
+  if (!Node.isIdentifier(name)) return false;
+  return refs.usesOf(name).every((use) => {
+    const parent = use.getParent();
+    if (parent && Node.isNewExpression(parent) && parent.getArguments().includes(use)) return false;
+    if (parent && Node.isBinaryExpression(parent) && parent.getRight() === use && Node.isPropertyAccessExpression(parent.getLeft())) return false;
+    return true;
+  });
+}

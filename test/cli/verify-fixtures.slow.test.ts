@@ -1,0 +1,31 @@
+// `lit-migrate --verify` on every fixture, end to end: the bin migrates each plain script
+// (a dry run: nothing is written), runs the original and the migrated script on the real
+// runtime, and compares their first losses. Slow (two training runs per fixture): part of
+// `npm run test:slow`, not of `npm test`.
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const ROOT = resolve(import.meta.dirname, "..", "..");
+const fixtures = readdirSync(join(ROOT, "fixtures")).filter((d) => existsSync(join(ROOT, "fixtures", d, "input.ts")));
+
+describe("lit-migrate --verify on the fixtures", () => {
+  it("every migrated fixture logs the same losses as its original", () => {
+    const r = spawnSync(
+      process.execPath,
+      [join(ROOT, "bin", "lit-migrate.mjs"), ...fixtures.map((f) => `fixtures/${f}/input.ts`), "--to", "lite", "--dry-run", "--verify", "--steps", "5", "--json"],
+      { cwd: ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
+    );
+    const json = JSON.parse(r.stdout) as { files: { file: string; verify?: { ok: boolean; compared: number; maxRelativeDifference: number | null; reason?: string } }[]; exitCode: number };
+    for (const f of json.files) {
+      expect(f.verify, f.file).toBeDefined();
+      expect(f.verify!.reason ?? "", f.file).toBe("");
+      expect(f.verify!.ok, f.file).toBe(true);
+      expect(f.verify!.compared, f.file).toBe(5);
+      expect(f.verify!.maxRelativeDifference!, f.file).toBeLessThanOrEqual(1e-5);
+    }
+    expect(json.files).toHaveLength(fixtures.length);
+    expect([r.status, json.exitCode]).toEqual([0, 0]);
+  });
+});
