@@ -119,10 +119,12 @@ async function migrateFile(file: InputFile, options: RunOptions, plan: OutputPla
     migrated.written = true;
   }
   if (options.verify) {
-    // A dry run still needs the migrated script on disk to run it: beside the output, so that
-    // its relative imports resolve, and removed afterwards.
+    // The migrated script runs from beside the input, whatever --out says: it keeps the input's
+    // relative imports and package resolution (an output under /tmp would find neither
+    // `lightning-ts` nor an ESM package scope). A temporary copy is removed afterwards.
     const original = plan.inPlace ? writeTemporary(file.path, source) : file.path;
-    const script = migrated.written ? outputPath : writeTemporary(outputPath, result.output);
+    const besideInput = migrated.written && dirname(outputPath) === dirname(file.path);
+    const script = besideInput ? outputPath : writeTemporary(file.path, result.output);
     try {
       migrated.verify = await verifyMigration(original, script, options.steps, io.cwd, io.env);
     } finally {
