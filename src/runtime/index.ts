@@ -28,3 +28,30 @@ export * from "./strategies/index";
 export * from "./plugins/index";
 export { seedEverything } from "./utilities/seed";
 export * from "./loggers/index";
+// LightningModule, Trainer, callbacks base, profilers (trainer engineer).
+export * from "./core/index";
+export * from "./trainer/index";
+export { Callback, Checkpoint, CALLBACK_HOOKS, type CallbackHookName, type HookResult, type TrainBatchOutputs } from "./callbacks/callback";
+export * from "./profilers/index";
+// Callbacks (callbacks engineer); importing them also installs the Trainer's default callbacks.
+export {
+  ModelCheckpoint,
+  EarlyStopping,
+  EarlyStoppingReason,
+  LearningRateMonitor,
+  ModelSummary,
+  summarize,
+  ModelSummaryTable,
+  LayerSummary,
+  getHumanReadableCount,
+  ProgressBar,
+  TQDMProgressBar,
+  getStandardMetrics,
+  type ModelCheckpointOptions,
+  type TimeDelta,
+  type EarlyStoppingOptions,
+  type LearningRateMonitorOptions,
+  type ModelSummaryOptions,
+  type SummarizeOptions,
+  type TQDMProgressBarOptions,
+} from "./callbacks/index";

@@ -1,0 +1,72 @@
+/**
+ * Automatic optimisation (Lightning's `_AutomaticOptimization`): per batch, the closure
+ * (training step, zero_grad on the first batch of an accumulation window, backward) runs
+ * inside `LightningModule.optimizerStep` → `optimizer.step(closure)` → strategy → precision →
+ * the optimizer's update; while gradients accumulate the closure runs alone, without a step.
+ */
+import type { tf } from "../../../torch/tf";
+import type { Optimizer } from "../../../torch/optim/optimizer";
+import type { LightningOptimizer } from "../../core/optimizer";
+import { callCallbackHooks, callModuleHook } from "../../trainer/call";
+import type { Trainer } from "../../trainer/trainer";
+import { OptimizationProgress } from "../progress";
+import { strategyStep } from "../step";
+import { runBackward } from "./backward";
+import { Closure, ClosureResult } from "./closure";
+
+export class AutomaticOptimization {
+  readonly optimProgress = new OptimizationProgress();
+
+  constructor(private readonly trainer: Trainer) {}
+
+  /** Runs one batch; returns `{ loss, ...extra }` (empty when the step returned nothing). */
+  async run(batchIdx: number, batch: unknown): Promise<Record<string, unknown>> {
+    const trainer = this.trainer;
+    const optimizer = trainer.optimizers[0] ?? null;
+    const closure = this.makeClosure(batch, batchIdx, optimizer);
+    if (optimizer === null) {
+      // `configureOptimizers` returned nothing: train steps and backward run, nothing is updated.
+      await closure.call();
+    } else if (trainer.fitLoop.epochLoop.shouldAccumulate()) {
+      // Accumulating: no step, and no gradient synchronisation under DDP until the step.
+      await trainer.strategy.noBackwardSync(trainer.lightningModule, true, closure.call);
+    } else {
+      await this.optimizerStep(batchIdx, closure);
+    }
+    return closure.consumeResult().asDict();
+  }
+
+  private makeClosure(batch: unknown, batchIdx: number, optimizer: Optimizer<any> | null): Closure {
+    const trainer = this.trainer;
+    const stepFn = async () => {
+      const output = await strategyStep(trainer, "trainingStep", [batch, batchIdx]);
+      return ClosureResult.fromTrainingStepOutput(output, trainer.accumulateGradBatches);
+    };
+    const backwardFn = (loss: tf.Tensor, raw: tf.Tensor) => runBackward(trainer, loss, raw);
+    const firstOfWindow = batchIdx % trainer.accumulateGradBatches === 0;
+    const zeroGradFn =
+      optimizer !== null && firstOfWindow
+        ? async () => {
+            const zg = this.optimProgress.optimizer.zeroGrad;
+            zg.incrementReady();
+            await callCallbackHooks(trainer, "onBeforeZeroGrad", [optimizer]);
+            await callModuleHook(trainer, "onBeforeZeroGrad", [optimizer]);
+            zg.incrementStarted();
+            await callModuleHook(trainer, "optimizerZeroGrad", [trainer.currentEpoch, batchIdx, optimizer]);
+            zg.incrementCompleted();
+          }
+        : null;
+    return new Closure(stepFn, backwardFn, zeroGradFn);
+  }
+
+  private async optimizerStep(batchIdx: number, closure: Closure): Promise<void> {
+    const trainer = this.trainer;
+    const lo: LightningOptimizer = trainer._lightningOptimizers[0];
+    const step = this.optimProgress.optimizer.step;
+    step.incrementReady();
+    await callModuleHook(trainer, "optimizerStep", [trainer.currentEpoch, batchIdx, lo, closure.call]);
+    // A user `optimizerStep` may call `optimizer.step(closure)` without returning its promise.
+    await lo.settle();
+    step.incrementCompleted();
+  }
+}

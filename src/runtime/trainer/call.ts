@@ -1,0 +1,175 @@
+/**
+ * Hook dispatch (Lightning's `trainer/call.py`): callbacks first, in order, then the
+ * LightningModule; each call profiled as `[Callback]<stateKey>.<hook>` or
+ * `[LightningModule]<Class>.<hook>` (snake_case, as Lightning's reports), and with the module's
+ * current hook name set so `this.log` knows where it is called from.
+ *
+ * Dispatch is synchronous until a hook returns a promise (see core/maybe_async.ts): the loops
+ * await the result, and the manual-optimisation paths stay synchronous for synchronous hooks.
+ * Callback hooks still equal to the `Callback` base class's no-ops are skipped.
+ */
+import { Callback, type CallbackHookName } from "../callbacks/callback";
+import type { LightningModule } from "../core/module";
+import { moduleInternals } from "../core/module";
+import type { LightningDataModule } from "../core/datamodule";
+import { isPromiseLike, type MaybePromise } from "../core/maybe_async";
+import type { Trainer } from "./trainer";
+
+const BASE = Callback.prototype as unknown as Record<string, unknown>;
+const SNAKE = new Map<string, string>();
+
+/** `onTrainBatchEnd` → `on_train_batch_end` (cached; profiler action names). */
+export function snake(name: string): string {
+  let s = SNAKE.get(name);
+  if (s === undefined) {
+    s = name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    SNAKE.set(name, s);
+  }
+  return s;
+}
+
+/** Whether `cb` implements `hook` itself (not the base class's no-op). */
+export function callbackOverrides(cb: Callback, hook: CallbackHookName): boolean {
+  return (cb as unknown as Record<string, unknown>)[hook] !== BASE[hook];
+}
+
+/**
+ * Calls `hook(trainer, module, ...args)` on every callback. `monitoring` selects the
+ * monitoring callbacks (true) or the others (false); undefined calls all.
+ */
+export function callCallbackHooks(
+  trainer: Trainer,
+  hook: CallbackHookName,
+  args: readonly unknown[] = [],
+  monitoring?: boolean,
+): MaybePromise<void> {
+  const callbacks = trainer.callbacks;
+  if (callbacks.length === 0) return;
+  const module = trainer._model;
+  const internals = module ? moduleInternals(module) : null;
+  const prevFx = internals ? internals.currentFxName : null;
+  if (internals) internals.currentFxName = hook;
+  const profiler = trainer.profiler;
+  let i = 0;
+  const restore = () => {
+    if (internals) internals.currentFxName = prevFx;
+  };
+  const next = (): MaybePromise<void> => {
+    while (i < callbacks.length) {
+      const cb = callbacks[i++];
+      const fn = (cb as unknown as Record<string, unknown>)[hook] as (...a: unknown[]) => unknown;
+      if (fn === BASE[hook]) continue;
+      if (monitoring !== undefined && cb.isMonitoringCallback !== monitoring) continue;
+      const action = profiler.records ? `[Callback]${cb.stateKey}.${snake(hook)}` : "";
+      if (action) profiler.start(action);
+      let r: unknown;
+      try {
+        r = fn.call(cb, trainer, module, ...args);
+      } catch (e) {
+        if (action) profiler.stop(action);
+        restore();
+        throw e;
+      }
+      if (isPromiseLike(r)) {
+        return Promise.resolve(r).then(
+          () => {
+            if (action) profiler.stop(action);
+            return next();
+          },
+          (e) => {
+            if (action) profiler.stop(action);
+            restore();
+            throw e;
+          },
+        );
+      }
+      if (action) profiler.stop(action);
+    }
+    restore();
+  };
+  return next();
+}
+
+/** Calls the LightningModule's `hook(...args)` and returns what it returns. */
+export function callModuleHook<R = unknown>(
+  trainer: Trainer,
+  hook: string,
+  args: readonly unknown[] = [],
+  module: LightningModule | null = trainer._model,
+): MaybePromise<R> {
+  if (module === null) throw new Error(`callModuleHook(${hook}): no LightningModule is attached to the Trainer`);
+  const fn = (module as unknown as Record<string, unknown>)[hook];
+  if (typeof fn !== "function") return undefined as R;
+  const internals = moduleInternals(module);
+  const prevFx = internals.currentFxName;
+  internals.currentFxName = hook;
+  const profiler = trainer.profiler;
+  const action = profiler.records ? `[LightningModule]${module.constructor.name}.${snake(hook)}` : "";
+  if (action) profiler.start(action);
+  const done = () => {
+    if (action) profiler.stop(action);
+    internals.currentFxName = prevFx;
+  };
+  let r: unknown;
+  try {
+    r = (fn as (...a: unknown[]) => unknown).apply(module, args as unknown[]);
+  } catch (e) {
+    done();
+    throw e;
+  }
+  if (isPromiseLike(r)) {
+    return Promise.resolve(r).then(
+      (v) => {
+        done();
+        return v as R;
+      },
+      (e) => {
+        done();
+        throw e;
+      },
+    );
+  }
+  done();
+  return r as R;
+}
+
+/** Calls the datamodule's `hook(...args)` (no-op without a datamodule). */
+export function callDatamoduleHook<R = unknown>(trainer: Trainer, hook: string, args: readonly unknown[] = []): MaybePromise<R | undefined> {
+  const dm: LightningDataModule | null = trainer.datamodule;
+  if (dm === null) return undefined;
+  const fn = (dm as unknown as Record<string, unknown>)[hook];
+  if (typeof fn !== "function") return undefined;
+  const profiler = trainer.profiler;
+  const action = profiler.records ? `[LightningDataModule]${dm.constructor.name}.${snake(hook)}` : "";
+  return action
+    ? profiler.profile(action, () => (fn as (...a: unknown[]) => MaybePromise<R>).apply(dm, args as unknown[]))
+    : (fn as (...a: unknown[]) => MaybePromise<R>).apply(dm, args as unknown[]);
+}
+
+/** Callback hook then module hook (the common pair). */
+export async function callHooks(trainer: Trainer, hook: CallbackHookName, args: readonly unknown[] = []): Promise<void> {
+  await callCallbackHooks(trainer, hook, args);
+  await callModuleHook(trainer, hook, args);
+}
+
+/** `setup(stage)`: datamodule, callbacks, module (Lightning's `_call_setup_hook`). */
+export async function callSetupHook(trainer: Trainer): Promise<void> {
+  const stage = trainer.state.fn!;
+  await trainer.strategy.barrier("pre_setup");
+  if (trainer.datamodule !== null) await callDatamoduleHook(trainer, "setup", [stage]);
+  await callCallbackHooks(trainer, "setup", [stage]);
+  await callModuleHook(trainer, "setup", [stage]);
+  await trainer.strategy.barrier("post_setup");
+}
+
+/** `teardown(stage)`: datamodule, callbacks, module, then the loggers are finalized and the profiler reports. */
+export async function callTeardownHook(trainer: Trainer): Promise<void> {
+  const stage = trainer.state.fn!;
+  if (trainer.datamodule !== null) await callDatamoduleHook(trainer, "teardown", [stage]);
+  await callCallbackHooks(trainer, "teardown", [stage]);
+  await callModuleHook(trainer, "teardown", [stage]);
+  const module = trainer._model;
+  if (module) moduleInternals(module).currentFxName = null;
+  for (const logger of trainer.loggers) logger.finalize("success");
+  trainer.profiler.describe();
+}
