@@ -1,8 +1,18 @@
 /**
- * `lightning-ts`: the Lightning runtime on the torch layer — LightningLite (Fabric), with its
- * accelerators, strategies and plugins. LightningModule, LightningDataModule, Trainer,
- * callbacks and loggers join these exports as they are built.
+ * `lightning-ts`: the Lightning runtime on the torch layer (`lightning-ts/torch`).
+ *
+ * - LightningLite (Fabric) and its wrappers;
+ * - LightningModule, LightningDataModule and the Trainer;
+ * - callbacks (ModelCheckpoint, EarlyStopping, LearningRateMonitor, ModelSummary, the progress
+ *   bar), loggers (CSVLogger, TensorBoardLogger), profilers (SimpleProfiler);
+ * - accelerators, strategies, plugins (precision, cluster environments) and the connector that
+ *   turns the flags into them; `seedEverything`.
+ *
+ * Each area with an `index.ts` is re-exported through it, in one statement, so every public name
+ * has one path here. Importing the callbacks also installs the Trainer's default callbacks.
  */
+
+// LightningLite (Fabric).
 export {
   LightningLite,
   type LightningLiteOptions,
@@ -12,6 +22,8 @@ export {
   type Collected,
 } from "./lite/lightning_lite";
 export { isWrapped, unwrap } from "./lite/wrapped";
+
+// Flags → accelerator, strategy, precision; errors; seeding.
 export {
   Connector,
   parseDevicesFlag,
@@ -23,18 +35,20 @@ export {
   type DevicesFlag,
 } from "./connector";
 export { MisconfigurationError } from "./errors";
+export { seedEverything } from "./utilities/seed";
 export * from "./accelerators/index";
 export * from "./strategies/index";
 export * from "./plugins/index";
-export { seedEverything } from "./utilities/seed";
-export * from "./loggers/index";
-// LightningModule, Trainer, callbacks base, profilers (trainer engineer).
+
+// LightningModule, LightningDataModule, Trainer.
 export * from "./core/index";
 export * from "./trainer/index";
-export { Callback, Checkpoint, CALLBACK_HOOKS, type CallbackHookName, type HookResult, type TrainBatchOutputs } from "./callbacks/callback";
-export * from "./profilers/index";
-// Callbacks (callbacks engineer); importing them also installs the Trainer's default callbacks.
+
+// Callbacks, loggers, profilers.
 export {
+  Callback,
+  Checkpoint,
+  CALLBACK_HOOKS,
   ModelCheckpoint,
   EarlyStopping,
   EarlyStoppingReason,
@@ -47,6 +61,9 @@ export {
   ProgressBar,
   TQDMProgressBar,
   getStandardMetrics,
+  type CallbackHookName,
+  type HookResult,
+  type TrainBatchOutputs,
   type ModelCheckpointOptions,
   type TimeDelta,
   type EarlyStoppingOptions,
@@ -55,3 +72,5 @@ export {
   type SummarizeOptions,
   type TQDMProgressBarOptions,
 } from "./callbacks/index";
+export * from "./loggers/index";
+export * from "./profilers/index";

@@ -69,10 +69,31 @@ export const cuda = {
 
 let warned = false;
 
+/**
+ * Parsed device strings. `checkMove` runs for every `.to(device)` / `.cuda()` — per tensor per
+ * batch in a training loop — and a script names only a handful of devices, so each string is
+ * parsed once. Devices are immutable, so one instance serves every move. Bounded anyway: a
+ * script generating many distinct names (`cuda:${i}`) cannot grow it without limit.
+ */
+const parsedDevices = new Map<string, Device>();
+const MAX_PARSED_DEVICES = 64;
+
+function parseDevice(target: DeviceLike): Device {
+  if (target instanceof Device) return target;
+  let d = parsedDevices.get(target);
+  if (d === undefined) {
+    // Throws for an unknown name: nothing is cached then. Frozen, as the instance is shared.
+    d = Object.freeze(new Device(target));
+    if (parsedDevices.size >= MAX_PARSED_DEVICES) parsedDevices.clear();
+    parsedDevices.set(target, d);
+  }
+  return d;
+}
+
 /** Validates a move and warns once when a GPU is asked for but absent. */
 export function checkMove(target: DeviceLike): Device {
-  const d = new Device(target);
-  if (d.isGpu && !backendHasGpu() && !warned) {
+  const d = parseDevice(target);
+  if (d.isGpu && !warned && !backendHasGpu()) {
     warned = true;
     process.stderr.write(
       `lightning-ts: '${d}' requested but no GPU backend is active (running on '${tf.getBackend()}'); ` +

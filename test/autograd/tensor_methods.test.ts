@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tf, cuda, device } from "lightning-ts/torch";
-import { resetDeviceWarning } from "../../src/torch/device";
+import { checkMove, resetDeviceWarning } from "../../src/torch/device";
 import { setLossTraceRankCheck } from "../../src/torch/autograd/loss_trace";
 
 describe("tensor methods", () => {
@@ -27,6 +27,30 @@ describe("tensor methods", () => {
     spy.mockRestore();
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/'cuda' requested/);
+  });
+
+  it("checkMove parses each device string once (it runs per tensor per batch)", () => {
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      // The same string gives the same (immutable) Device: no regex parse on later moves.
+      const first = checkMove("cuda:0");
+      expect(checkMove("cuda:0")).toBe(first);
+      expect(first.type).toBe("cuda");
+      expect(first.index).toBe(0);
+      expect(checkMove("cpu")).toBe(checkMove("cpu"));
+      expect(checkMove("cpu")).not.toBe(first);
+      // A Device is used as it is.
+      const d = device("wasm");
+      expect(checkMove(d)).toBe(d);
+      // Unknown names are not cached: they keep failing.
+      expect(() => checkMove("tpu")).toThrow(/unknown device 'tpu'/);
+      expect(() => checkMove("tpu")).toThrow(/unknown device 'tpu'/);
+      // Many distinct names (the cache is bounded) still parse correctly.
+      for (let i = 0; i < 200; i++) expect(checkMove(`cuda:${i}`).index).toBe(i);
+      expect(checkMove("cuda:0").toString()).toBe("cuda:0");
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("refuses an unknown device string with the valid forms", () => {

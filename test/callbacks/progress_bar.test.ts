@@ -4,7 +4,7 @@
  * screen), colours and NO_COLOR, printing through the bar, and the Trainer's flags.
  */
 import { describe, it, expect, beforeAll, afterEach, vi } from "vitest";
-import { TQDMProgressBar, ProgressBar } from "../../src/runtime/callbacks/index";
+import { TQDMProgressBar, ProgressBar, Callback } from "../../src/runtime/callbacks/index";
 import { formatInterval, formatMeter, formatNum, unicodeBar } from "../../src/runtime/callbacks/progress/tqdm_format";
 import { usePureJsCpu, fakeTrainer, Tiny, Trainer, quietOptions, manualSeed, CaptureStream, RecordingLogger } from "./helpers";
 import { renderScreen, stripAnsi } from "./vt";
@@ -96,7 +96,12 @@ describe("plain output (not a TTY)", () => {
 });
 
 describe("terminal output (TTY)", () => {
-  const env = { ...process.env };
+  // Snapshot after the file's beforeAll (usePureJsCpu sets LIGHTNING_TS_LOG_LEVEL=warning), so
+  // restoring it keeps the Trainer's info messages, which print through the bar, off the screen.
+  let env: NodeJS.ProcessEnv = {};
+  beforeAll(() => {
+    env = { ...process.env };
+  });
   afterEach(() => {
     process.env = { ...env };
   });
@@ -146,6 +151,29 @@ describe("terminal output (TTY)", () => {
     ]);
   });
 
+  it("shows the Trainer's own messages (`Trainer.fit` stopped: …) above the bar instead of writing into it", async () => {
+    manualSeed(0);
+    process.env.NO_COLOR = "1";
+    // The helpers silence info messages; this test is about where they go.
+    process.env.LIGHTNING_TS_LOG_LEVEL = "info";
+    const stream = new CaptureStream({ isTTY: true, columns: 100 });
+    const trainer = new Trainer(quietOptions({ maxEpochs: 2, enableProgressBar: true, callbacks: [new TQDMProgressBar({ stream })] }));
+    // A message written straight to stdout while the bar is drawn would land in the middle of
+    // its line on a real terminal: nothing of the run may go there.
+    const stdout: string[] = [];
+    const write = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => (stdout.push(String(s)), true));
+    try {
+      await trainer.fit(new Tiny());
+    } finally {
+      write.mockRestore();
+    }
+    expect(stdout.join("")).toBe("");
+    const screen = renderScreen(stream.text);
+    expect(screen).toHaveLength(2);
+    expect(screen[0]).toBe("`Trainer.fit` stopped: `maxEpochs=2` reached.");
+    expect(screen[1]).toMatch(/^Epoch 1: 100%\|█+\| 4\/4 \[/);
+  });
+
   it("colours the bar unless NO_COLOR is set", () => {
     delete process.env.NO_COLOR;
     delete process.env.FORCE_COLOR;
@@ -169,6 +197,47 @@ describe("progress bar and the Trainer", () => {
     const without = new Trainer({ logger: false, enableProgressBar: false });
     expect(without.callbacks.some((c) => c instanceof ProgressBar)).toBe(false);
     expect(without.progressBarCallback).toBeNull();
+  });
+
+  it("recognises a user's bar by class (instanceof ProgressBar), whatever its name", async () => {
+    class MyBar extends TQDMProgressBar {
+      printed: string[] = [];
+      override print(...args: unknown[]): void {
+        this.printed.push(args.map(String).join(" "));
+      }
+    }
+    const mine = new MyBar({ stream: new CaptureStream({ isTTY: false }) });
+    const trainer = new Trainer({ logger: false, callbacks: [mine] });
+    expect(trainer.progressBarCallback).toBe(mine);
+    // It takes the default bar's place: no second bar is added.
+    expect(trainer.callbacks.filter((c) => c instanceof ProgressBar)).toEqual([mine]);
+    trainer.print("hello");
+    expect(mine.printed).toEqual(["hello"]);
+    expect(() => new Trainer({ logger: false, enableProgressBar: false, callbacks: [new MyBar()] })).toThrow(
+      "Trainer was configured with `enableProgressBar=false` but found `MyBar` in callbacks list.",
+    );
+
+    // A direct ProgressBar subclass with an unrelated name is the bar too …
+    class Dots extends ProgressBar {
+      private on = true;
+      disable(): void {
+        this.on = false;
+      }
+      enable(): void {
+        this.on = true;
+      }
+      get isEnabled(): boolean {
+        return this.on;
+      }
+    }
+    const dots = new Dots();
+    expect(new Trainer({ logger: false, callbacks: [dots] }).progressBarCallback).toBe(dots);
+    // … and a callback whose name only looks like one is not.
+    class FakeProgressBar extends Callback {}
+    const withFake = new Trainer({ logger: false, callbacks: [new FakeProgressBar()] });
+    expect(withFake.progressBarCallback).toBeInstanceOf(TQDMProgressBar);
+    expect(withFake.callbacks.filter((c) => c instanceof ProgressBar)).toHaveLength(1);
+    expect(new Trainer({ logger: false, enableProgressBar: false, callbacks: [new FakeProgressBar()] }).progressBarCallback).toBeNull();
   });
 
   it("shows v_num and the progress-bar metrics, warning once about a clash", () => {

@@ -47,16 +47,19 @@ describe("LightningLite: ranks, print, collectives", () => {
     expect(model.fc1.weight.grad).not.toBeNull();
   });
 
-  it("allReduce is the identity over one process for mean and sum; other ops are refused", () => {
+  it("allReduce is the identity over one process for mean, sum, max and min; other ops are refused", () => {
     const lite = new TestLite();
     const x = tf.tensor1d([1.5, -2]);
     expect(Array.from(lite.allReduce(x).dataSync())).toEqual([1.5, -2]);
     expect(Array.from(lite.allReduce(x, "sum").dataSync())).toEqual([1.5, -2]);
+    // Fabric's all_reduce takes torch's MAX and MIN by name too (`this.log`'s syncDist max/min needs them).
+    expect(Array.from(lite.allReduce(x, "max").dataSync())).toEqual([1.5, -2]);
+    expect(Array.from(lite.allReduce(x, "min").dataSync())).toEqual([1.5, -2]);
     const r = lite.allReduce({ loss: 3, acc: [x] }, "mean");
     expect(r.loss.arraySync()).toBe(3);
     expect(r.acc[0]).toBe(x);
-    expect(() => lite.allReduce(x, "max" as never)).toThrow(MisconfigurationError);
-    expect(() => lite.allReduce(x, "max" as never)).toThrow('allReduce(): op="max" is not supported; supported: mean, sum');
+    expect(() => lite.allReduce(x, "median" as never)).toThrow(MisconfigurationError);
+    expect(() => lite.allReduce(x, "median" as never)).toThrow('allReduce(): op="median" is not supported; supported: mean, sum, max, min');
   });
 
   it("broadcast returns rank src's value; src must be a rank", () => {

@@ -8,7 +8,7 @@ import { describe, it, expect, beforeAll, vi } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
-import { Trainer, Callback, ModelCheckpoint, type CheckpointDict } from "lightning-ts";
+import { Trainer, Callback, ModelCheckpoint, CSVLogger, type CheckpointDict } from "lightning-ts";
 import { usePureJsCpu, baseOptions, tmpRoot, EvalClassifier, manualSeed, withLossTrace, snapshot, optim, load } from "./helpers";
 
 /** Dropout, a shuffled loader, Adam, StepLR per epoch and ReduceLROnPlateau on val_loss. */
@@ -129,13 +129,73 @@ describe("checkpoints", () => {
     warn.mockRestore();
     expect(best).toEqual(direct);
     expect(trainer.ckptPath).toBe(path.join(root, "checkpoints", "epoch=1-step=8.ckpt"));
-    // "last": continue training from last.ckpt with a new Trainer in the same folder.
+    // "last": continue training from last.ckpt with a new Trainer in the same folder. The step
+    // count alone cannot tell a resume from a fresh 3-epoch run (both end at 12), so the
+    // restored path is checked too.
     const more = new Trainer(baseOptions({ maxEpochs: 3, logger: false, defaultRootDir: root, callbacks: [new ModelCheckpoint({ saveLast: true })] }));
     manualSeed(0);
     await more.fit(new Resumable(), { ckptPath: "last" });
+    expect(more.ckptPath).toBe(path.join(root, "checkpoints", "last.ckpt"));
     expect(more.globalStep).toBe(12);
     await expect(new Trainer(baseOptions({ logger: false, enableCheckpointing: false })).test(new Resumable(), { ckptPath: "best" })).rejects.toThrow(
       '`.test(ckptPath="best")` is set but `ModelCheckpoint` is not configured.',
+    );
+  });
+
+  it('ckptPath "last" with a new Trainer finds last.ckpt in the default folder and resumes exactly (not from scratch)', async () => {
+    // The default folder (`<defaultRootDir>/checkpoints` without a logger) is only stored on the
+    // callback at setup, after `ckptPath` is resolved: the new Trainer must resolve it itself.
+    const root = tmpRoot();
+    const straight = await run({ maxEpochs: 4, enableCheckpointing: false });
+    const first = await run({ maxEpochs: 2, defaultRootDir: root, callbacks: [new ModelCheckpoint({ saveLast: true })] });
+    const last = path.join(root, "checkpoints", "last.ckpt");
+    expect(fs.existsSync(last)).toBe(true);
+    // A file that merely contains "last" (and is newer) is not a last checkpoint.
+    fs.copyFileSync(path.join(root, "checkpoints", "epoch=1-step=8.ckpt"), path.join(root, "checkpoints", "not-last.ckpt"));
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    let resumed: RunResult;
+    try {
+      // A different seed: a run that silently started from scratch would differ at once.
+      resumed = await run({ maxEpochs: 4, defaultRootDir: root, callbacks: [new ModelCheckpoint({ saveLast: true })] }, { ckptPath: "last" }, 99);
+    } finally {
+      warn.mockRestore();
+    }
+    expect(warn.mock.calls.flat().join("\n")).not.toContain("there is no last checkpoint available");
+    expect(resumed.trainer.ckptPath).toBe(last);
+    // Two epochs of 4 batches were left: a from-scratch run would have traced 16 losses.
+    expect(first.trace).toHaveLength(8);
+    expect(resumed.trace).toHaveLength(8);
+    expect([...first.trace, ...resumed.trace]).toEqual(straight.trace);
+    expect(resumed.weights).toEqual(straight.weights);
+    expect(resumed.epoch).toBe(4);
+    expect(resumed.globalStep).toBe(16);
+    // The resumed callback kept writing to the same last.ckpt (its state was restored).
+    expect(fs.readdirSync(path.join(root, "checkpoints")).filter((f) => f.startsWith("last"))).toEqual(["last.ckpt"]);
+  });
+
+  it('ckptPath "last" finds last.ckpt in a logger\'s version folder; "best" uses bestModelPath or fails clearly', async () => {
+    const root = tmpRoot();
+    const logger = () => new CSVLogger(root, { name: "runs", version: 0 });
+    const first = await run({ maxEpochs: 2, defaultRootDir: root, logger: logger(), callbacks: [new ModelCheckpoint({ saveLast: true })] });
+    const dir = path.join(root, "runs", "version_0", "checkpoints");
+    expect(fs.readdirSync(dir).sort()).toEqual(["epoch=1-step=8.ckpt", "last.ckpt"]);
+    // "best" on the Trainer that saved it: the callback's bestModelPath.
+    const best = first.trainer.checkpointCallback!.bestModelPath;
+    expect(best).toBe(path.join(dir, "epoch=1-step=8.ckpt"));
+    await first.trainer.fit(new Resumable(), { ckptPath: "best" }); // already at maxEpochs: restores, trains nothing
+    expect(first.trainer.ckptPath).toBe(best);
+    expect(first.trainer.globalStep).toBe(8);
+
+    const resumed = await run({ maxEpochs: 3, defaultRootDir: root, logger: logger(), callbacks: [new ModelCheckpoint({ saveLast: true })] }, { ckptPath: "last" }, 99);
+    expect(resumed.trainer.ckptPath).toBe(path.join(dir, "last.ckpt"));
+    expect(resumed.trace).toHaveLength(4);
+    expect(resumed.globalStep).toBe(12);
+    // "best" on a new Trainer whose callback has saved nothing: Lightning's error, no silent fresh start.
+    await expect(run({ maxEpochs: 3, defaultRootDir: root, callbacks: [new ModelCheckpoint()] }, { ckptPath: "best" })).rejects.toThrow(
+      '`.fit(ckptPath="best")` is set but `ModelCheckpoint` is not configured to save the best model.',
+    );
+    await expect(run({ maxEpochs: 3, enableCheckpointing: false }, { ckptPath: "best" })).rejects.toThrow(
+      '`.fit(ckptPath="best")` is set but `ModelCheckpoint` is not configured.',
     );
   });
 

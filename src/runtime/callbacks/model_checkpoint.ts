@@ -461,15 +461,21 @@ export class ModelCheckpoint extends Checkpoint {
     return prefix !== null ? [prefix, name].join(this.CHECKPOINT_JOIN_CHAR) : name;
   }
 
-  /** The `last` checkpoint files in the checkpoint folder (`last.ckpt`, `last-v1.ckpt`, …): what `ckptPath: "last"` picks from. */
+  /**
+   * The `last` checkpoint files in the checkpoint folder (`last.ckpt`, `last-v1.ckpt`, …): what
+   * `ckptPath: "last"` picks from. The folder is resolved through the trainer as at setup (the
+   * default one is known before this callback's `setup` ran), so a new Trainer finds the
+   * `last.ckpt` an earlier run left there. Only whole names match: `last.ckpt` and its
+   * version-counter copies `last-vN.ckpt` (with this callback's name, join character and
+   * extension), not every file that merely contains "last".
+   */
   findLastCheckpoints(trainer: Trainer): Set<string> {
     const dir = this.resolveCkptDir(trainer);
-    const pattern = new RegExp(`^${escapeRegExp(this.CHECKPOINT_NAME_LAST)}(-(\\d+))?`);
     if (!fs.existsSync(dir)) return new Set();
+    const pattern = lastCheckpointPattern(this.CHECKPOINT_NAME_LAST, this.CHECKPOINT_JOIN_CHAR, this.FILE_EXTENSION);
     const out = new Set<string>();
     for (const f of fs.readdirSync(dir)) {
-      const ext = path.extname(f);
-      if (ext === this.FILE_EXTENSION && pattern.test(path.basename(f, ext))) out.add(path.normalize(path.join(dir, f)));
+      if (pattern.test(f)) out.add(path.normalize(path.join(dir, f)));
     }
     return out;
   }
@@ -777,6 +783,11 @@ function toCandidates(metrics: Record<string, number | PyNumber>): MonitorCandid
     out[k] = typeof v === "number" ? (k === "epoch" || k === "step" ? pyInt(v) : pyFloat(v)) : v;
   }
   return out;
+}
+
+/** `^last(-v\d+)?\.ckpt$` for the default names: a `last` checkpoint and its version-counter copies. */
+export function lastCheckpointPattern(nameLast = "last", joinChar = "-", extension = ".ckpt"): RegExp {
+  return new RegExp(`^${escapeRegExp(nameLast)}(${escapeRegExp(joinChar)}v\\d+)?${escapeRegExp(extension)}$`);
 }
 
 function escapeRegExp(s: string): string {

@@ -14,7 +14,8 @@ import { TQDMProgressBar } from "./progress/tqdm_progress";
 
 defaultCallbacks.modelCheckpoint = () => new ModelCheckpoint();
 defaultCallbacks.progressBar = () => new TQDMProgressBar();
-defaultCallbacks.isProgressBar = (cb) => cb instanceof ProgressBar;
+// `instanceof`, not the class name: `class MyBar extends TQDMProgressBar` is the bar too.
+defaultCallbacks.isProgressBar = (cb): cb is ProgressBar => cb instanceof ProgressBar;
 defaultCallbacks.modelSummary = () => new ModelSummary();
 // Lightning's check covers its RichModelSummary too; any ModelSummary subclass counts.
 defaultCallbacks.isModelSummary = (cb) => cb instanceof ModelSummary;

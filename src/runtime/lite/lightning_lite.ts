@@ -19,6 +19,7 @@ import { wrapDataLoader } from "./dataloader_wrapper";
 import { withDistributedSampler } from "./distributed_sampler";
 import { isWrapped, unwrap } from "./wrapped";
 import { describeValue } from "../utilities/describe";
+import { isPromiseLike } from "../core/maybe_async";
 
 /** `new Lite({ accelerator, devices, strategy, precision, numNodes, plugins })`. */
 export type LightningLiteOptions = ConnectorOptions;
@@ -264,7 +265,15 @@ export abstract class LightningLite {
     if (!isTensor(loss)) throw new TypeError(`backward(): the loss must be a tensor, got ${describeValue(loss)}`);
     traceLoss(loss);
     const module = options.model ? unwrap(options.model) : null;
-    this.strategy.backward(loss, module, { retainGraph: options.retainGraph, gradient: options.gradient });
+    const done = this.strategy.backward(loss, module, { retainGraph: options.retainGraph, gradient: options.gradient });
+    // Lite's backward is synchronous, as Fabric's. The base precision plugin and strategy never
+    // return a promise without a Trainer; a custom one that does is refused, not left unawaited.
+    if (isPromiseLike(done)) {
+      Promise.resolve(done).catch(() => {});
+      throw new MisconfigurationError(
+        `backward(): the ${this.strategy.name} strategy or its ${this.strategy.precision.name} precision plugin returned a promise; Lite's backward is synchronous`,
+      );
+    }
   }
 
   /**

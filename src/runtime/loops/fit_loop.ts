@@ -69,17 +69,17 @@ export class FitLoop extends Loop {
   get done(): boolean {
     const trainer = this.trainer;
     if (this.maxBatches === 0) {
-      rankZeroInfo("`Trainer.fit` stopped: No training batches.");
+      rankZeroInfo("`Trainer.fit` stopped: No training batches.", trainer);
       return true;
     }
     if (isMaxLimitReached(this.epochLoop.globalStep, trainer.maxSteps)) {
-      rankZeroInfo(`\`Trainer.fit\` stopped: \`maxSteps=${trainer.maxSteps}\` reached.`);
+      rankZeroInfo(`\`Trainer.fit\` stopped: \`maxSteps=${trainer.maxSteps}\` reached.`, trainer);
       return true;
     }
     // `processed` is increased before `onTrainEpochEnd`, where checkpoints are saved.
     if (isMaxLimitReached(this.epochProgress.current.processed, this.maxEpochs)) {
       this.epochProgress.current.completed = this.epochProgress.current.processed;
-      rankZeroInfo(`\`Trainer.fit\` stopped: \`maxEpochs=${this.maxEpochs}\` reached.`);
+      rankZeroInfo(`\`Trainer.fit\` stopped: \`maxEpochs=${this.maxEpochs}\` reached.`, trainer);
       return true;
     }
     if (trainer.shouldStop && this.canStopEarly) return true;

@@ -39,7 +39,7 @@ export class SingleDeviceStrategy extends Strategy {
     return 1;
   }
 
-  /** The mean and the sum over one process are the tensor itself. */
+  /** Every reduction (mean, sum, max, min) over one process is the tensor itself. */
   allReduce(tensor: tf.Tensor, _op: ReduceOp): tf.Tensor {
     return tensor;
   }

@@ -8,10 +8,14 @@ import type { Accelerator } from "../accelerators/accelerator";
 import { Precision, type PrecisionBackwardOptions } from "../plugins/precision/precision";
 import { FullPrecision } from "../plugins/precision/full_precision";
 import { moveDataToDevice } from "../utilities/move_data_to_device";
+import { chain, type MaybePromise } from "../core/maybe_async";
 
-/** Reductions `allReduce` supports. */
-export type ReduceOp = "mean" | "sum";
-export const REDUCE_OPS: readonly ReduceOp[] = ["mean", "sum"];
+/**
+ * Reductions `allReduce` supports (torch.distributed's AVG, SUM, MAX, MIN by their Fabric
+ * names). `max`/`min` serve `this.log(..., { syncDist: true, reduceFx: "max" | "min" })`.
+ */
+export type ReduceOp = "mean" | "sum" | "max" | "min";
+export const REDUCE_OPS: readonly ReduceOp[] = ["mean", "sum", "max", "min"];
 
 /** How a strategy wants each dataloader split across processes (`DistributedSampler` settings). */
 export interface DistributedSamplerSettings {
@@ -73,13 +77,23 @@ export abstract class Strategy {
     return moveDataToDevice(batch, this.rootDevice);
   }
 
-  /** Backpropagates `loss` through the precision plugin (which may scale it). */
-  backward(loss: tf.Tensor, module: Module | null, options: PrecisionBackwardOptions = {}): void {
-    const scaled = this.precision.preBackward(loss, module);
-    this.precision.backward(scaled, module, options);
-    this.precision.postBackward(scaled, module);
+  /**
+   * Backpropagates `loss` through the precision plugin: `preBackward` (which may scale it),
+   * `backward` (under a Trainer, the LightningModule's `backward` hook) and `postBackward`.
+   * Synchronous unless that hook is async; then `postBackward` waits for it and the promise is
+   * returned. A strategy adding work around backward (DDP's gradient synchronisation) overrides
+   * this and calls `super.backward`, for the Trainer and Lite alike.
+   */
+  backward(loss: tf.Tensor, module: Module | null, options: PrecisionBackwardOptions = {}): MaybePromise<void> {
+    const precision = this.precision;
+    const scaled = precision.preBackward(loss, module);
+    return chain(precision.backward(scaled, module, options), () => precision.postBackward(scaled, module));
   }
 
+  /**
+   * One optimizer step through the precision plugin. `closure` may be async (the Trainer's
+   * automatic-optimisation closure is): the returned promise settles after the update.
+   */
   optimizerStep<T>(optimizer: Optimizer, closure?: () => T): T {
     return this.precision.optimizerStep(optimizer, closure);
   }
@@ -124,7 +138,9 @@ export abstract class Strategy {
 
   /**
    * Runs `fn` with gradient synchronisation between processes skipped (gradient accumulation
-   * under DDP). Strategies without synchronisation just run it.
+   * under DDP). Strategies without synchronisation just run it. `fn` may be async (the
+   * Trainer's closure is): return its promise, and keep synchronisation off until it settles
+   * (`withFinally` in core/maybe_async.ts), not only until `fn` returns.
    */
   noBackwardSync<T>(_module: Module, _enabled: boolean, fn: () => T): T {
     return fn();

@@ -1,8 +1,13 @@
 /**
  * Lightning's informational messages (`rank_zero_info`: "`Trainer.fit` stopped: `maxEpochs=2`
- * reached.", "GPU available: …"). Printed on rank 0 to stdout, like Lightning's default logging
+ * reached.", "GPU available: …"). Printed on rank 0, like Lightning's default logging
  * configuration. `LIGHTNING_TS_LOG_LEVEL=warning` (or `error`) silences them, as raising the
  * level of Python's `lightning.pytorch` logger does.
+ *
+ * Messages sent while a run may have a progress bar on screen pass the Trainer: they are then
+ * printed through `trainer.print`, i.e. the progress bar's `print`, which writes above the bars
+ * instead of into the middle of a redrawn line. Without a Trainer (its constructor, before any
+ * bar exists) they go straight to stdout.
  */
 import { rankZeroOnly } from "../loggers/rank_zero";
 
@@ -11,7 +16,13 @@ function infoEnabled(): boolean {
   return level === "info" || level === "debug" || level === "";
 }
 
-export function rankZeroInfo(message: string): void {
+/** What `rankZeroInfo` needs of a Trainer: its rank-0 `print`, routed through the progress bar. */
+export interface InfoPrinter {
+  print(...args: unknown[]): void;
+}
+
+export function rankZeroInfo(message: string, trainer: InfoPrinter | null = null): void {
   if (!rankZeroOnly.isRankZero || !infoEnabled()) return;
-  process.stdout.write(`${message}\n`);
+  if (trainer !== null) trainer.print(message);
+  else process.stdout.write(`${message}\n`);
 }

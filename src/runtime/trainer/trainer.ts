@@ -30,6 +30,7 @@ import type { Accelerator } from "../accelerators/accelerator";
 import type { Strategy } from "../strategies/strategy";
 import type { Precision } from "../plugins/precision/precision";
 import { Callback, Checkpoint } from "../callbacks/callback";
+import type { ProgressBar } from "../callbacks/progress/progress_bar";
 import { Logger } from "../loggers/logger";
 import { TensorBoardLogger } from "../loggers/tensorboard_logger";
 import { CSVLogger } from "../loggers/csv_logger";
@@ -455,9 +456,9 @@ export class Trainer {
     return this.checkpointCallbacks[0] ?? null;
   }
 
-  /** The progress bar callback, if any. */
-  get progressBarCallback(): Callback | null {
-    return this.callbacks.find((c) => defaultCallbacks.isProgressBar(c)) ?? null;
+  /** The progress bar callback (the callback extending `ProgressBar`), if any. */
+  get progressBarCallback(): ProgressBar | null {
+    return this.callbacks.find((c): c is ProgressBar => defaultCallbacks.isProgressBar(c)) ?? null;
   }
 
   /** The checkpoint path the current or last run restored from. */
@@ -519,11 +520,15 @@ export class Trainer {
     }
   }
 
-  /** `console.log` on rank 0 (through the progress bar when it has a `print`). */
+  /**
+   * `console.log` on rank 0, through the progress bar's `print` when there is a bar (so the
+   * line appears above it instead of breaking it). The Trainer's own messages during a run
+   * (trainer/messages.ts) are printed this way too.
+   */
   print(...args: unknown[]): void {
     if (!this.isGlobalZero) return;
-    const bar = this.progressBarCallback as { print?: (...a: unknown[]) => void } | null;
-    if (bar && typeof bar.print === "function") bar.print(...args);
+    const bar = this.progressBarCallback;
+    if (bar !== null) bar.print(...args);
     else console.log(...args);
   }
 
@@ -696,20 +701,16 @@ export class Trainer {
   }
 
   /**
-   * `this.log(..., { syncDist: true })` in multi-process runs: epoch values are summed over the
-   * processes (a mean as Σ value·batchSize / Σ batchSize) through the strategy's all-reduce.
+   * `this.log(..., { syncDist: true })` in multi-process runs: epoch values are reduced over the
+   * processes through the strategy's all-reduce — summed for `sum` and `mean` (a mean as
+   * Σ value·batchSize / Σ batchSize), the extreme for `max` and `min`.
    */
   private connectResultSync(): void {
     const strategy = this.strategy;
     const sync =
       strategy.worldSize > 1
         ? (value: number, op: "sum" | "max" | "min"): number => {
-            if (op !== "sum") {
-              throw new MisconfigurationError(
-                `this.log(..., { syncDist: true, reduceFx: "${op}" }) needs a ${op} all-reduce, which the ${strategy.name} strategy does not provide; use "mean" or "sum"`,
-              );
-            }
-            const reduced = tf.tidy(() => strategy.allReduce(tf.scalar(value), "sum"));
+            const reduced = tf.tidy(() => strategy.allReduce(tf.scalar(value), op));
             const n = reduced.dataSync()[0];
             reduced.dispose();
             return n;

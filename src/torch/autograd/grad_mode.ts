@@ -37,15 +37,28 @@ export function noGrad<T>(fn: () => T): T {
   return result;
 }
 
-/** Runs `fn` with recording forced on (`torch.enable_grad`). */
+/**
+ * Runs `fn` with recording forced on (`torch.enable_grad`). An async `fn` keeps recording on
+ * until its promise settles, as `noGrad` keeps it off: `optimizer.step(closure)` runs the
+ * closure this way, and the Trainer's closure is async.
+ */
 export function enableGrad<T>(fn: () => T): T {
   const prev = enabled;
   enabled = true;
+  let result: T;
   try {
-    return fn();
-  } finally {
+    result = fn();
+  } catch (e) {
     enabled = prev;
+    throw e;
   }
+  if (result instanceof Promise) {
+    return result.finally(() => {
+      enabled = prev;
+    }) as T;
+  }
+  enabled = prev;
+  return result;
 }
 
 /** True while tfjs itself records (inside `tf.grad`, `tf.variableGrads`, `optimizer.minimize`). */

@@ -10,7 +10,7 @@ import { tf } from "../../../torch/tf";
 import { traceLoss } from "../../../torch/autograd/loss_trace";
 import { getGrad } from "../../../torch/autograd/grad_store";
 import type { BackwardOptions } from "../../../torch/autograd/backward";
-import { LightningModule } from "../../core/module";
+import type { LightningModule } from "../../core/module";
 import { sequence, type MaybePromise } from "../../core/maybe_async";
 import { callCallbackHooks, callModuleHook } from "../../trainer/call";
 import type { Trainer } from "../../trainer/trainer";
@@ -39,9 +39,9 @@ export function runBackward(
 }
 
 /**
- * Backpropagates through the strategy and precision plugin. When the module overrides its
- * `backward` hook, that hook does the backpropagation between the precision plugin's pre- and
- * post-backward (Lightning's precision plugin calls `model.backward` the same way).
+ * Backpropagates through the strategy (Lightning's `strategy.backward`): the precision plugin's
+ * pre-backward, the module's `backward` hook (a user override included, sync or async), its
+ * post-backward — so whatever a strategy adds around backward also runs for a user `backward`.
  */
 function strategyBackward(
   trainer: Trainer,
@@ -51,28 +51,9 @@ function strategyBackward(
 ): MaybePromise<void> {
   const strategy = trainer.strategy;
   const profiler = trainer.profiler;
-  const action = profiler.records ? `[Strategy]${strategy.constructor.name}.backward` : "";
-  if (action) profiler.start(action);
-  try {
-    if ((module as { backward: unknown }).backward !== LightningModule.prototype.backward) {
-      const precision = strategy.precision;
-      const scaled = precision.preBackward(loss, module);
-      const r = callModuleHook<void>(trainer, "backward", [scaled, options]);
-      if (r instanceof Promise) {
-        return r.then(() => {
-          precision.postBackward(scaled, module);
-          if (action) profiler.stop(action);
-        });
-      }
-      precision.postBackward(scaled, module);
-    } else {
-      strategy.backward(loss, module, options);
-    }
-  } catch (e) {
-    if (action) profiler.stop(action);
-    throw e;
-  }
-  if (action) profiler.stop(action);
+  const run = () => strategy.backward(loss, module, options);
+  if (!profiler.records) return run();
+  return profiler.profile(`[Strategy]${strategy.constructor.name}.backward`, run);
 }
 
 function where(trainer: Trainer): string {

@@ -2,6 +2,8 @@ import type { tf } from "../../../torch/tf";
 import type { Module } from "../../../torch/nn/module";
 import type { Optimizer } from "../../../torch/optim/optimizer";
 import { backward, type BackwardOptions } from "../../../torch/autograd/backward";
+import { LightningModule, moduleInternals } from "../../core/module";
+import { withFinally, type MaybePromise } from "../../core/maybe_async";
 
 /** The `precision` flag values in their canonical form. */
 export type PrecisionName = "32-true" | "16-mixed" | "bf16-mixed" | "16-true" | "bf16-true" | "64-true";
@@ -10,11 +12,20 @@ export type PrecisionName = "32-true" | "16-mixed" | "bf16-mixed" | "16-true" | 
 export type PrecisionBackwardOptions = Omit<BackwardOptions, "trace">;
 
 /**
- * A precision plugin (Fabric's `Precision`): where the numeric format of training is decided.
- * Lite routes every forward through `forwardContext` + `convertInput`/`convertOutput`, every
- * backward through `preBackward` → `backward` → `postBackward`, and every optimizer step
- * through `optimizerStep`, so a mixed-precision plugin can cast activations, scale the loss and
- * skip steps without the training loop changing. The base class is the identity on all of them.
+ * A precision plugin (Fabric's and Lightning's `Precision`): where the numeric format of
+ * training is decided. Lite and the Trainer route every forward through `forwardContext` +
+ * `convertInput`/`convertOutput`, every backward through `preBackward` → `backward` →
+ * `postBackward`, and every optimizer step through `optimizerStep`, so a mixed-precision plugin
+ * can cast activations, scale the loss and skip steps without the training loop changing. The
+ * base class is the identity on all of them.
+ *
+ * Async functions: the Trainer's training step and its automatic-optimisation closure are
+ * async (every hook may be), so `forwardContext(fn)` and `optimizerStep(optimizer, closure)`
+ * may be handed a function that returns a promise. They return what the function returns (the
+ * promise) and the caller awaits it. A plugin that sets up a context around `fn` (an autocast
+ * flag, a loss-scaler check after the closure) must keep it until that promise settles — chain
+ * on it (`chain` / `withFinally` in core/maybe_async.ts) rather than undo the context when
+ * `fn` returns. `tf.tidy` cannot wrap an async function: do not use it around `fn`.
  */
 export abstract class Precision {
   abstract readonly name: PrecisionName;
@@ -24,7 +35,7 @@ export abstract class Precision {
     return module;
   }
 
-  /** Runs `fn` (a forward pass, or the user's `autocast` block) under this precision. */
+  /** Runs `fn` (a forward pass, a training step, or the user's `autocast` block; possibly async) under this precision. */
   forwardContext<T>(fn: () => T): T {
     return fn();
   }
@@ -45,16 +56,35 @@ export abstract class Precision {
   }
 
   /**
-   * Backpropagates. The loss trace was already written by Lite (before any scaling, as the
-   * trace contract requires), so the core backward must not write it again.
+   * Backpropagates. Under a Trainer, through the LightningModule's `backward` hook, as
+   * Lightning's precision plugin calls `model.backward(tensor)`: a user override of
+   * `backward(loss)` (possibly async) runs here, between `preBackward` and `postBackward`. Lite
+   * (Fabric) backpropagates the tensor itself, hooks or not — a LightningModule set up in Lite
+   * has no Trainer attached. The loss trace was already written by the caller (before any
+   * scaling, as the trace contract requires), so the core backward must not write it again.
    */
-  backward(loss: tf.Tensor, _module: Module | null, options: PrecisionBackwardOptions = {}): void {
+  backward(loss: tf.Tensor, module: Module | null, options: PrecisionBackwardOptions = {}): MaybePromise<void> {
+    if (module instanceof LightningModule && module.hasTrainer) {
+      // Marked as the running hook, as the Trainer's hook calls are (`this.log` is refused there).
+      const internals = moduleInternals(module);
+      const prev = internals.currentFxName;
+      internals.currentFxName = "backward";
+      return withFinally(
+        () => module.backward(loss, options),
+        () => {
+          internals.currentFxName = prev;
+        },
+      );
+    }
     backward(loss, { ...options, trace: false });
   }
 
   postBackward(_loss: tf.Tensor, _module: Module | null): void {}
 
-  /** One optimizer step (a plugin that scales the loss unscales and may skip it). */
+  /**
+   * One optimizer step (a plugin that scales the loss unscales and may skip it). `closure` may
+   * be async: `optimizer.step` then awaits it before the update and returns its promise.
+   */
   optimizerStep<T>(optimizer: Optimizer, closure?: () => T): T {
     return optimizer.step(closure);
   }

@@ -78,6 +78,7 @@ export class CallbackConnector {
       rankZeroInfo(
         "The following callbacks returned in `LightningModule.configureCallbacks()` will override existing callbacks passed to Trainer: " +
           overridden.map((t) => t.name).sort().join(", "),
+        trainer,
       );
     }
     trainer.callbacks = reorderCallbacks([...kept, ...modelCallbacks]);

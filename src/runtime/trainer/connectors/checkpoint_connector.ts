@@ -30,6 +30,7 @@ import { tensorsIn } from "../../core/tensors";
 import { MisconfigurationError } from "../../errors";
 import { rankZeroWarn } from "../../loggers/rank_zero";
 import type { Checkpoint as CheckpointCallback } from "../../callbacks/callback";
+import { lastCheckpointPattern, type ModelCheckpoint } from "../../callbacks/model_checkpoint";
 import { callCallbackHooks, callDatamoduleHook, callModuleHook } from "../call";
 import { rankZeroInfo } from "../messages";
 import type { TrainerFnName } from "../states";
@@ -106,7 +107,7 @@ export class CheckpointConnector {
     if (ckptPath === "last") {
       const candidates = new Map<string, number>();
       for (const cb of trainer.checkpointCallbacks) {
-        for (const p of findLastCheckpoints(cb)) {
+        for (const p of findLastCheckpoints(cb, trainer)) {
           try {
             candidates.set(p, fs.statSync(p).mtimeMs);
           } catch {
@@ -134,7 +135,7 @@ export class CheckpointConnector {
     this.ckptPath = checkpointPath;
     if (checkpointPath === null) return;
     const fn = this.trainer.state.fn;
-    if (fn === "fit") rankZeroInfo(`Restoring states from the checkpoint path at ${checkpointPath}`);
+    if (fn === "fit") rankZeroInfo(`Restoring states from the checkpoint path at ${checkpointPath}`, this.trainer);
     const loaded = (await this.trainer.strategy.loadCheckpoint(checkpointPath)) as Checkpoint;
     if (loaded === null || typeof loaded !== "object" || !("stateDict" in loaded)) {
       throw new Error(`${checkpointPath} is not a Trainer checkpoint (it has no 'stateDict' entry)`);
@@ -244,8 +245,8 @@ export class CheckpointConnector {
     this.loaded = null;
     if (ckpt !== null) {
       for (const t of tensorsIn(ckpt)) if (!t.isDisposed) t.dispose();
-      if (this.trainer.state.fn === "fit") rankZeroInfo(`Restored all states from the checkpoint at ${this.ckptPath}`);
-      else rankZeroInfo(`Loaded model weights from the checkpoint at ${this.ckptPath}`);
+      if (this.trainer.state.fn === "fit") rankZeroInfo(`Restored all states from the checkpoint at ${this.ckptPath}`, this.trainer);
+      else rankZeroInfo(`Loaded model weights from the checkpoint at ${this.ckptPath}`, this.trainer);
     }
     await this.trainer.strategy.barrier("CheckpointConnector.resumeEnd");
   }
@@ -298,13 +299,26 @@ export class CheckpointConnector {
   }
 }
 
-/** Files named `*last*.ckpt` in a checkpoint callback's folder, plus its `lastModelPath` (Lightning's `_find_last_checkpoints`). */
-function findLastCheckpoints(cb: CheckpointCallback): string[] {
+/**
+ * The `last` checkpoints a checkpoint callback knows of (Lightning's `_find_last_checkpoints`).
+ * A `ModelCheckpoint` lists its folder as resolved through the trainer: before the run's setup
+ * its `dirpath` is still empty when the folder is the default one (`<root>/checkpoints`, or the
+ * logger's `version_N/checkpoints`), so reading `cb.dirpath` would find nothing and a resume
+ * would silently start from scratch. Another `Checkpoint` implementation is asked through its
+ * `dirpath`. Its own `lastModelPath` (set when it saved one, or restored) is a candidate too.
+ */
+function findLastCheckpoints(cb: CheckpointCallback, trainer: Trainer): string[] {
   const out = new Set<string>();
   if (cb.lastModelPath) out.add(path.normalize(cb.lastModelPath));
-  const dir = cb.dirpath;
-  if (dir && fs.existsSync(dir)) {
-    for (const f of fs.readdirSync(dir)) if (f.includes("last") && f.endsWith(".ckpt")) out.add(path.normalize(path.join(dir, f)));
+  const finder = (cb as Partial<Pick<ModelCheckpoint, "findLastCheckpoints">>).findLastCheckpoints;
+  if (typeof finder === "function") {
+    for (const p of finder.call(cb, trainer)) out.add(p);
+  } else {
+    const dir = cb.dirpath;
+    const pattern = lastCheckpointPattern();
+    if (dir && fs.existsSync(dir)) {
+      for (const f of fs.readdirSync(dir)) if (pattern.test(f)) out.add(path.normalize(path.join(dir, f)));
+    }
   }
   return [...out].filter((p) => fs.existsSync(p));
 }

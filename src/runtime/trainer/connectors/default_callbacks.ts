@@ -8,11 +8,15 @@
  * tell the Trainer whether a user-given callback already plays that role.
  */
 import type { Callback, Checkpoint } from "../../callbacks/callback";
+// Type-only: the class itself is plugged in by register_defaults.ts (a value import here would
+// make the Trainer's connectors load the callbacks package, which imports the Trainer's types).
+import type { ProgressBar } from "../../callbacks/progress/progress_bar";
 
 export interface DefaultCallbackFactories {
   modelCheckpoint: () => Checkpoint;
-  progressBar: () => Callback | null;
-  isProgressBar: (cb: Callback) => boolean;
+  progressBar: () => ProgressBar | null;
+  /** Whether `cb` is a progress bar: an instance of `ProgressBar` (a user subclass of any name counts). */
+  isProgressBar: (cb: Callback) => cb is ProgressBar;
   modelSummary: () => Callback | null;
   isModelSummary: (cb: Callback) => boolean;
 }
@@ -24,7 +28,7 @@ function notRegistered(): never {
 export const defaultCallbacks: DefaultCallbackFactories = {
   modelCheckpoint: notRegistered,
   progressBar: () => null,
-  isProgressBar: () => false,
+  isProgressBar: (_cb: Callback): _cb is ProgressBar => false,
   modelSummary: () => null,
   isModelSummary: () => false,
 };
