@@ -25,7 +25,7 @@ function program(io: CliIo): Command {
     .description("Rewrite plain lightning-ts/torch training scripts into LightningLite (--to lite) or LightningModule (--to module) form.")
     .argument("<paths...>", "scripts, directories (searched for *.ts) or globs")
     .addOption(new Option("--to <target>", "what to migrate to").choices(["lite", "module"]).makeOptionMandatory())
-    .option("--out <path>", "output file (one input) or directory (default: train.lite.ts beside train.ts)")
+    .option("--out <path>", "output file (one input) or directory (default: train.lite.ts or train.module.ts beside train.ts)")
     .option("--in-place", "rewrite the input files (needs a clean git tree, or --force)")
     .option("--force", "overwrite existing outputs; allow --in-place on uncommitted files")
     .option("--dry-run", "write nothing; print a unified diff")
@@ -33,7 +33,7 @@ function program(io: CliIo): Command {
     .option("--json", "print per-file results as JSON")
     .option("--verify", "run the original and the migrated script and compare their losses")
     .option("--steps <n>", "losses to compare with --verify", positiveInteger, 10)
-    .option("--class-name <name>", "name of the generated class (default: Lite)")
+    .option("--class-name <name>", "name of the generated class (default: Lite; with --to module, the model's class + Module, e.g. NetModule)")
     .option("--quiet", "print only failures")
     .addHelpText(
       "after",
@@ -101,7 +101,7 @@ export async function main(argv: string[], io: CliIo = processIo(), { formatWork
     verify: o.verify === true,
     quiet: o.quiet === true,
   };
-  if (formatWorker && options.to === "lite") startFormatWorker();
+  if (formatWorker) startFormatWorker();
   try {
     const { runMigration } = await import("./run");
     return await runMigration(options, io);

@@ -30,10 +30,6 @@ export interface RunOptions {
 export async function runMigration(options: RunOptions, io: CliIo): Promise<number> {
   const out = colorsFor(io, "stdout");
   const err = colorsFor(io, "stderr");
-  if (options.to === "module") {
-    io.stderr.write(`${err.red("lit-migrate:")} --to module is not implemented yet; use --to lite\n`);
-    return 2;
-  }
   const entries = await expandInputs(options.paths, io.cwd);
   const files = entries.filter((e): e is Extract<InputEntry, { kind: "file" }> => e.kind === "file");
   const reports: FileReport[] = [];

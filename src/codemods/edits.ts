@@ -97,6 +97,48 @@ export class EditSet {
     return found >= 0 && end <= ranges[found]!.end;
   }
 
+  /** True when [start, end) lies inside text that an edit deletes (replaces with nothing). */
+  removes(start: number, end: number): boolean {
+    return this.list.some((e) => e.end > e.start && e.text === "" && e.start <= start && end <= e.end);
+  }
+
+  /**
+   * The text of [start, end) with the edits inside it applied (insertions at either end
+   * included). `--to module` moves code into new methods: it renders each moved statement with
+   * the edits already made inside it (a stripped device move, a rewritten reference, a TODO
+   * marker) and then replaces the code it came from with `replaceMoved`. An edit that straddles
+   * the range's boundary is a bug in the codemod.
+   */
+  render(start: number, end: number): string {
+    const inside: TextEdit[] = [];
+    for (const e of this.list) {
+      if (e.start >= start && e.end <= end) inside.push({ ...e, start: e.start - start, end: e.end - start });
+      else if (e.end > start && e.start < end) {
+        throw new InternalError(`edit '${e.tag}' [${e.start}, ${e.end}) straddles the moved range [${start}, ${end})`);
+      }
+    }
+    return applyEdits(this.original.slice(start, end), inside);
+  }
+
+  /**
+   * Replaces [start, end) with `text` (code assembled from `render`ed pieces of it), dropping
+   * every edit inside the range: their effect now lives in `text`. Insertions exactly at the
+   * range's ends stay, before and after the replacement.
+   */
+  replaceMoved(start: number, end: number, text: string, tag: EditTag): void {
+    for (let i = this.list.length - 1; i >= 0; i--) {
+      const e = this.list[i]!;
+      const isBoundaryInsertion = e.start === e.end && (e.start === start || e.start === end);
+      if (e.start >= start && e.end <= end && !isBoundaryInsertion) {
+        this.list.splice(i, 1);
+      } else if (e.end > start && e.start < end && !isBoundaryInsertion) {
+        throw new InternalError(`edit '${e.tag}' [${e.start}, ${e.end}) straddles the moved range [${start}, ${end})`);
+      }
+    }
+    this.sortedRanges = null;
+    this.replace(start, end, text, tag);
+  }
+
   count(tag: EditTag): number {
     return this.list.filter((e) => e.tag === tag).length;
   }

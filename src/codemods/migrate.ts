@@ -9,6 +9,9 @@ import { EditSet } from "./edits";
 import { InternalError, MigrationError, positionAt, type Position } from "./errors";
 import { formatTypeScript } from "./format";
 import { runLiteTransforms } from "./lite";
+import { runModuleTransforms } from "./module";
+import { updateModuleImports } from "./transforms/module/imports";
+import { CannotMap } from "./transforms/module/structure";
 import { parseScript } from "./source";
 import { emptyCounts, type EditCounts, type TransformContext } from "./transforms/context";
 import { TODO_PREFIX, TodoList } from "./transforms/shared/todos";
@@ -19,7 +22,7 @@ export interface MigrateOptions {
   to: MigrationTarget;
   /** Path of the input (for messages and the prettier config lookup); need not exist. */
   fileName?: string;
-  /** Name of the generated class (default `Lite`). */
+  /** Name of the generated class (default `Lite`; for `module`, the model's class + `Module`, e.g. `NetModule`). */
   className?: string;
   /** Run prettier on the output (default true). */
   format?: boolean;
@@ -75,36 +78,80 @@ export async function migrate(source: string, options: MigrateOptions): Promise<
 }
 
 async function migrateOrThrow(source: string, options: MigrateOptions): Promise<MigrationResult> {
-  if (options.to === "module") {
-    throw new MigrationError("--to module is not implemented yet; use --to lite");
-  }
   const parsed = parseScript(source, options.fileName);
   const analysis = analyzeScript(parsed);
+  if (options.to === "module") return migrateToModule(source, analysis, options);
   if (analysis.alreadyMigrated === "lite") {
     return { status: "unchanged", reason: "already a LightningLite script: nothing to do" };
   }
-  checkMigratable(analysis);
-  const className = pickClassName(analysis, options.className);
+  checkMigratable(analysis, "lite");
+  const className = pickClassName(analysis, options.className, DEFAULT_CLASS_NAME);
 
   const edits = new EditSet(source);
   const todos = new TodoList();
-  const ctx: TransformContext = {
-    analysis,
-    edits,
-    todos,
-    counts: emptyCounts(),
-    notes: [],
-    lineOf: (offset) => positionAt(source, offset).line,
-  };
+  const ctx = context("lite", analysis, edits, todos);
   runLiteTransforms(ctx, className);
   const spliced = edits.apply();
   const output = options.format === false ? spliced : await formatTypeScript(spliced, options.fileName);
   return { status: "migrated", output, todos: locateTodos(output, todos), counts: ctx.counts, notes: ctx.notes };
 }
 
-function checkMigratable(analysis: ScriptAnalysis): void {
+function context(target: MigrationTarget, analysis: ScriptAnalysis, edits: EditSet, todos: TodoList): TransformContext {
+  return {
+    target,
+    analysis,
+    edits,
+    todos,
+    counts: emptyCounts(),
+    notes: [],
+    lineOf: (offset) => positionAt(analysis.text, offset).line,
+  };
+}
+
+/**
+ * `--to module`. What the codemod cannot express as a LightningModule (`CannotMap`: a batch
+ * loop without a DataLoader, a `break` out of training, ...) leaves the script as it is, still
+ * working, with one TODO at that construct: the run reports it as needing a human (exit 1).
+ */
+async function migrateToModule(source: string, analysis: ScriptAnalysis, options: MigrateOptions): Promise<MigrationResult> {
+  if (analysis.alreadyMigrated === "module") {
+    return { status: "unchanged", reason: "already a LightningModule script: nothing to do" };
+  }
+  checkMigratable(analysis, "module");
+  const className = pickClassName(analysis, options.className, defaultModuleClassName(analysis));
+  let edits = new EditSet(source);
+  let todos = new TodoList();
+  let ctx = context("module", analysis, edits, todos);
+  let spliced: string;
+  try {
+    const outcome = runModuleTransforms(ctx, className);
+    spliced = updateModuleImports(edits.apply(), analysis, { runtime: outcome.runtimeImports, tf: outcome.needsTf }, ctx.counts, ctx.notes);
+  } catch (error) {
+    if (!(error instanceof CannotMap)) throw error;
+    edits = new EditSet(source);
+    todos = new TodoList();
+    ctx = context("module", analysis, edits, todos);
+    todos.add(error.node, `not migrated to a LightningModule: ${error.reason}`);
+    todos.emit(edits);
+    spliced = edits.apply();
+    ctx.notes.push(`left as it is: ${error.reason} (line ${ctx.lineOf(error.node.getStart())})`);
+  }
+  const output = options.format === false ? spliced : await formatTypeScript(spliced, options.fileName);
+  return { status: "migrated", output, todos: locateTodos(output, todos), counts: ctx.counts, notes: ctx.notes };
+}
+
+/** `NetModule` for a script training a `Net`; `LitModule` when several models (or none of the script's classes) train. */
+function defaultModuleClassName(analysis: ScriptAnalysis): string {
+  const trained = analysis.models.filter((m) => m.optimizers.length > 0);
+  return trained.length === 1 && trained[0]!.className ? `${trained[0]!.className}Module` : "LitModule";
+}
+
+function checkMigratable(analysis: ScriptAnalysis, target: MigrationTarget): void {
   if (analysis.alreadyMigrated === "module") {
     throw new MigrationError("already a LightningModule script; --to lite converts plain training scripts", { line: 1, col: 1 }, true);
+  }
+  if (analysis.alreadyMigrated === "lite" && target === "module") {
+    throw new MigrationError("already a LightningLite script; --to module converts plain training scripts", { line: 1, col: 1 }, true);
   }
   if (analysis.backwardCalls.length === 0) {
     throw new MigrationError(
@@ -132,7 +179,7 @@ const RESERVED = new Set(
     .split(" "),
 );
 
-function pickClassName(analysis: ScriptAnalysis, requested: string | undefined): string {
+function pickClassName(analysis: ScriptAnalysis, requested: string | undefined, fallback: string): string {
   if (requested !== undefined) {
     if (!/^[A-Za-z_$][\w$]*$/.test(requested) || RESERVED.has(requested)) {
       throw new MigrationError(`--class-name '${requested}' is not a valid class name`);
@@ -142,8 +189,8 @@ function pickClassName(analysis: ScriptAnalysis, requested: string | undefined):
     }
     return requested;
   }
-  if (!analysis.topLevelNames.has(DEFAULT_CLASS_NAME)) return DEFAULT_CLASS_NAME;
-  for (let i = 2; ; i++) if (!analysis.topLevelNames.has(`${DEFAULT_CLASS_NAME}${i}`)) return `${DEFAULT_CLASS_NAME}${i}`;
+  if (!analysis.topLevelNames.has(fallback)) return fallback;
+  for (let i = 2; ; i++) if (!analysis.topLevelNames.has(`${fallback}${i}`)) return `${fallback}${i}`;
 }
 
 /** Finds each TODO's marker in the formatted output, in order. */

@@ -176,14 +176,6 @@ describe("lit-migrate --to lite", () => {
     expect(existsSync(join(root, "broken.lite.ts"))).toBe(false);
   });
 
-  it("--to module is not implemented yet: exit 2", async () => {
-    const root = tree({ "train.ts": TRAIN });
-    const r = await cli(["train.ts", "--to", "module"], root);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toBe("lit-migrate: --to module is not implemented yet; use --to lite\n");
-    expect(existsSync(join(root, "train.module.ts"))).toBe(false);
-  });
-
   it("usage errors exit 2", async () => {
     const root = tree({ "train.ts": TRAIN });
     expect((await cli(["train.ts"], root)).stderr).toContain("required option '--to <target>' not specified");
@@ -208,6 +200,75 @@ describe("lit-migrate --to lite", () => {
     const r = await cli([".", "--to", "lite", "--quiet"], root);
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe("✖ broken.ts:2:16  syntax error: Expression expected.\n");
+  });
+});
+
+describe("lit-migrate --to module", () => {
+  it("writes train.module.ts beside train.ts, exits 0 with what moved where", async () => {
+    const root = tree({ "train.ts": TRAIN });
+    const r = await cli(["train.ts", "--to", "module"], root);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(read(root, "train.ts")).toBe(TRAIN);
+    const out = read(root, "train.module.ts");
+    expect(out).toContain("class NetModule extends LightningModule {");
+    expect(out).toContain("await new Trainer({ maxEpochs: 1 }).fit(new NetModule({ epochs: 1 }));");
+    expect(r.stdout).toContain("✔ train.ts → train.module.ts");
+    expect(r.stdout).toContain("    model (line 12) → field `model` of NetModule\n");
+    expect(r.stdout).toContain("    batch loop (lines 16–21) → trainingStep(), returning loss (the Trainer runs zeroGrad, backward and step)\n");
+    expect(r.stdout).toContain("    DataLoader loader (line 14) → trainDataloader()\n");
+    expect(r.stdout).toContain("device moves stripped: 3 (also removed: 1 device variable)");
+    expect(r.stdout).toContain("backward calls rewritten: 1");
+    expect(r.stdout).toContain("1 migrated, 0 unchanged, 0 failed");
+  });
+
+  it("is idempotent: the module script migrates to itself (nothing to do, exit 0); a directory run skips *.module.ts", async () => {
+    const root = tree({ "train.ts": TRAIN });
+    await cli(["train.ts", "--to", "module"], root);
+    const r = await cli(["train.module.ts", "--to", "module", "--out", "again.ts"], root);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("= train.module.ts  already a LightningModule script: nothing to do");
+    expect(existsSync(join(root, "again.ts"))).toBe(false);
+    const dir = await cli([".", "--to", "module"], root);
+    expect(dir.code).toBe(0);
+    expect(dir.stdout).toContain("✔ train.ts → train.module.ts");
+    expect(dir.stdout).toContain("1 migrated, 0 unchanged, 0 failed");
+  });
+
+  it("--class-name names the module", async () => {
+    const root = tree({ "train.ts": TRAIN });
+    expect((await cli(["train.ts", "--to", "module", "--class-name", "Classifier"], root)).code).toBe(0);
+    expect(read(root, "train.module.ts")).toContain("class Classifier extends LightningModule {");
+    expect(read(root, "train.module.ts")).toContain(".fit(new Classifier({ epochs: 1 }))");
+    const bad = await cli(["train.ts", "--to", "module", "--class-name", "Net", "--force"], root);
+    expect([bad.code, bad.stderr]).toEqual([2, "✖ train.ts:1:1  --class-name 'Net' is already declared in this file; choose another name\n"]);
+  });
+
+  it("exit 1 when a construct has no LightningModule form: the script is written back working, with the TODO, reported as file:line:col", async () => {
+    const early = TRAIN.replace("      optimizer.step();\n", "      optimizer.step();\n      if (loss.item() < 0.1) break;\n");
+    const root = tree({ "train.ts": early });
+    const r = await cli(["train.ts", "--to", "module"], root);
+    expect(r.code).toBe(1);
+    const output = read(root, "train.module.ts");
+    const todo = /TODO train\.module\.ts:(\d+):(\d+) {2}(.*)/.exec(r.stdout)!;
+    expect(todo[3]).toMatch(/^not migrated to a LightningModule: `break` ends the epoch early/);
+    expect(output.split("\n")[Number(todo[1]) - 1]!.slice(Number(todo[2]) - 1)).toBe(`// TODO(lit-migrate): ${todo[3]}`);
+    expect(output).not.toContain("LightningModule {");
+    expect(r.stdout).toContain("! train.ts → train.module.ts  1 TODO");
+    expect(r.stdout).toMatch(/left as it is: `break` ends the epoch early.* \(line 21\)\n/);
+  });
+
+  it("--json and --dry-run work the same as for lite", async () => {
+    const root = tree({ "train.ts": TRAIN });
+    const dry = await cli(["train.ts", "--to", "module", "--dry-run"], root);
+    expect(dry.code).toBe(0);
+    expect(existsSync(join(root, "train.module.ts"))).toBe(false);
+    expect(dry.stdout).toContain("--- train.ts\n+++ train.module.ts\n@@ ");
+    expect(dry.stdout).toContain("+class NetModule extends LightningModule {\n");
+    const json = JSON.parse((await cli(["train.ts", "--to", "module", "--json"], root)).stdout);
+    expect(json.to).toBe("module");
+    expect(json.files[0]).toMatchObject({ file: "train.ts", status: "migrated", output: "train.module.ts", todos: [], written: true });
+    expect(json.files[0].edits).toMatchObject({ deviceMovesStripped: 3, backwardRewritten: 1, importsAdded: 2, importsRemoved: 1 });
   });
 });
 

@@ -94,12 +94,15 @@ describe("outcomes", () => {
     });
   });
 
-  it("a LightningModule script is not for --to lite; --to module is not implemented yet", async () => {
+  it("a LightningModule script is not for --to lite, nor a LightningLite script for --to module; each is its own target's fixed point", async () => {
     const moduleScript = 'import { LightningModule } from "lightning-ts";\nclass M extends LightningModule {}\n';
     expect(await migrate(moduleScript, { to: "lite" })).toMatchObject({ status: "failed", notApplicable: true });
-    expect(await migrate(script(BODY, { prelude: PRELUDE }), { to: "module" })).toMatchObject({
+    expect(await migrate(moduleScript, { to: "module" })).toEqual({ status: "unchanged", reason: "already a LightningModule script: nothing to do" });
+    const liteScript = await lite(script(BODY, { prelude: PRELUDE }));
+    expect(await migrate(liteScript, { to: "module" })).toMatchObject({
       status: "failed",
-      reason: "--to module is not implemented yet; use --to lite",
+      reason: "already a LightningLite script; --to module converts plain training scripts",
+      notApplicable: true,
     });
   });
 

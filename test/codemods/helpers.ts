@@ -25,6 +25,61 @@ export async function lite(source: string, options: Partial<MigrateOptions> = {}
   return (await toLite(source, options)).output;
 }
 
+/** Migrates to module and returns the result, failing the test on anything but "migrated". */
+export async function toModule(source: string, options: Partial<MigrateOptions> = {}): Promise<Migrated> {
+  const result = await migrate(source, { to: "module", ...options });
+  if (result.status !== "migrated") {
+    throw new Error(`expected a migration, got ${result.status}: ${"reason" in result ? result.reason : ""}`);
+  }
+  return result;
+}
+
+/** The `--to module` output only. */
+export async function mod(source: string, options: Partial<MigrateOptions> = {}): Promise<string> {
+  return (await toModule(source, options)).output;
+}
+
+/**
+ * A member of the generated class, dedented, from its header to its closing brace
+ * (`member(out, "trainingStep")` → `override trainingStep(...) {\n  ...\n}\n`); null if absent.
+ */
+export function member(output: string, name: string): string | null {
+  const classStart = output.search(/^(export )?class \w+ extends LightningModule \{$/m);
+  if (classStart === -1) return null;
+  const header = new RegExp(`^  ((?:override |private |readonly )*(?:async )?${name}\\()`, "m").exec(output.slice(classStart));
+  if (!header) return null;
+  const start = classStart + header.index;
+  // Past the parameter list (which may hold braces: `args: { epochs: number }`), then the body.
+  let i = start + header[0].length - 1; // at "("
+  let parens = 0;
+  do {
+    if (output[i] === "(") parens++;
+    else if (output[i] === ")") parens--;
+    i++;
+  } while (parens > 0);
+  let depth = 0;
+  for (i = output.indexOf("{", i); i < output.length; i++) {
+    if (output[i] === "{") depth++;
+    else if (output[i] === "}" && --depth === 0) {
+      return ts([output.slice(start, i + 1)] as unknown as TemplateStringsArray) + "\n";
+    }
+  }
+  return null;
+}
+
+/**
+ * Code on one line, as prettier would print it with no width limit: for checking a long line
+ * whatever width the formatter wrapped it at.
+ */
+export function flat(code: string): string {
+  return code
+    .replace(/,(\s*[)\]}])/g, "$1")
+    .replace(/\s+/g, " ")
+    .replace(/([([]) /g, "$1")
+    .replace(/ ([)\]])/g, "$1")
+    .trim();
+}
+
 /** The body of `run()` in a migrated output, dedented, for focused comparisons. */
 export function runBody(output: string): string {
   const start = output.indexOf("run(");

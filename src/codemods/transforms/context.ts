@@ -1,8 +1,8 @@
 /**
  * What every transform receives: the analysis (read only), the shared edit list, the TODO list,
  * and counters/notes for the summary. Transforms are plain functions run in a fixed order by
- * the pipeline (`../lite.ts`); a later one may ask whether earlier edits removed some code
- * (`edits.covers`), nothing else flows between them.
+ * the pipeline (`../lite.ts`, `../module.ts`); a later one may ask whether earlier edits removed
+ * some code (`edits.covers`), nothing else flows between them.
  */
 import type { ScriptAnalysis } from "../analysis/types";
 import type { EditSet } from "../edits";
@@ -44,6 +44,8 @@ export function emptyCounts(): EditCounts {
 }
 
 export interface TransformContext {
+  /** What the script is migrated to (messages that name the runtime differ). */
+  target: "lite" | "module";
   analysis: ScriptAnalysis;
   edits: EditSet;
   todos: TodoList;

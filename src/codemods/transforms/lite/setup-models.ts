@@ -11,7 +11,7 @@ import type { ModelInstance, OptimizerInstance } from "../../analysis/types";
 import type { TransformContext } from "../context";
 import { endOfLineAfter, indentationAt, newlineOf } from "../shared/ranges";
 import type { LiteAccess } from "./lite-access";
-import { inStatementList } from "./device/strip-moves";
+import { inStatementList } from "../shared/device/strip-moves";
 
 interface Group {
   model: ModelInstance;

@@ -17,15 +17,16 @@ export interface TodoItem {
 
 export class TodoList {
   readonly items: TodoItem[] = [];
-  private readonly markers = new Map<number, Set<string>>();
+  /** Reasons by statement start, with the statement's end. */
+  private readonly markers = new Map<number, { end: number; reasons: Set<string> }>();
 
   add(node: Node, reason: string): void {
     const statement = enclosingListStatement(node);
     const anchor = statement.getStart();
-    const seen = this.markers.get(anchor) ?? new Set<string>();
-    if (seen.has(reason)) return;
-    seen.add(reason);
-    this.markers.set(anchor, seen);
+    const entry = this.markers.get(anchor) ?? { end: statement.getEnd(), reasons: new Set<string>() };
+    if (entry.reasons.has(reason)) return;
+    entry.reasons.add(reason);
+    this.markers.set(anchor, entry);
     this.items.push({ offset: node.getStart(), reason });
   }
 
@@ -33,8 +34,9 @@ export class TodoList {
   emit(edits: EditSet): void {
     const text = edits.original;
     const nl = newlineOf(text);
-    for (const [anchor, reasons] of this.markers) {
-      if (edits.covers(anchor)) continue;
+    for (const [anchor, { end, reasons }] of this.markers) {
+      // No marker for a statement the migration deletes (an edit inside it is fine).
+      if (edits.removes(anchor, end)) continue;
       const lineStart = lineStartOf(anchor, text);
       const indent = indentationAt(anchor, text);
       const above = precedingLines(text, lineStart);

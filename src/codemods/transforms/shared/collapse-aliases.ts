@@ -12,7 +12,7 @@ import type { VariableDeclaration } from "ts-morph";
 import { unwrap } from "../../analysis/torch";
 import type { DeviceMove } from "../../analysis/types";
 import type { TransformContext } from "../context";
-import { statementRemovalRange } from "../shared/ranges";
+import { statementRemovalRange } from "./ranges";
 
 export function collapseDeviceAliases(ctx: TransformContext): void {
   const { analysis } = ctx;

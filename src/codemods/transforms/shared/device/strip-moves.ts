@@ -1,7 +1,8 @@
 /**
  * Strips device moves: `.to(device)`, `.to("cuda:0")`, `.cuda()`, `.cpu()` (also the
  * `.cpu()` of `loss.cpu().item()`). Lite places the model in `setup()` and the batches in
- * `setupDataloaders()`, so the script must not move anything itself.
+ * `setupDataloaders()`, the Trainer moves the LightningModule and every batch, so the migrated
+ * script must not move anything itself.
  *
  *   const model = new Net().to(device);   →  const model = new Net();
  *   model.cuda();                          →  (statement removed)
@@ -25,7 +26,7 @@ export function stripDeviceMoves(ctx: TransformContext, plan: RemovalPlan): void
     if (!move.recognized) {
       ctx.todos.add(
         move.call,
-        `cannot tell whether \`.to(${move.argument?.getText() ?? ""})\` is a device move; Lite moves models and batches itself, so remove it if it is one`,
+        `cannot tell whether \`.to(${move.argument?.getText() ?? ""})\` is a device move; ${ctx.target === "module" ? "the Trainer" : "Lite"} moves models and batches itself, so remove it if it is one`,
       );
       continue;
     }

@@ -1,0 +1,323 @@
+/**
+ * The LightningModule being built. `--to module` moves the plain script's statements into the
+ * module's methods: each transform decides where some statements go (`place`) and what changes
+ * inside them (text edits against the original, as everywhere in the codemod); at the end
+ * `module-class.ts` renders every method from its placed statements (`EditSet.render`, so the
+ * edits inside them apply) and replaces the training function with the class.
+ *
+ * A statement goes to one method, so "which method is this code in" (`methodOf`) is known for
+ * every piece of moved code: a variable declared in one method and read in another becomes a
+ * field, a shared dataset is read through `this.datasets` except where it is built, and so on.
+ */
+import type { ForOfStatement, Identifier, Statement, VariableDeclaration } from "ts-morph";
+import type { ModelInstance, OptimizerInstance, SchedulerInstance } from "../../analysis/types";
+import { Node } from "../../morph";
+import type { TransformContext } from "../context";
+import type { CallSite } from "./call-site";
+import type { ConfigConstants } from "./config";
+import type { SchedulerStep } from "./schedulers";
+import type { Structure } from "./structure";
+
+/** The module's methods, in the order they are written (the order Lightning runs them). */
+export const METHOD_ORDER = [
+  "constructor",
+  "forward",
+  "onFitStart",
+  "onTrainEpochStart",
+  "trainingStep",
+  "configureGradientClipping",
+  "onTrainEpochEnd",
+  "onValidationEpochStart",
+  "validationStep",
+  "onTestEpochStart",
+  "testStep",
+  "onTestEpochEnd",
+  "onFitEnd",
+  "configureOptimizers",
+  "setup",
+  "loadDatasets",
+  "trainDataloader",
+  "valDataloader",
+  "testDataloader",
+] as const;
+export type MethodName = (typeof METHOD_ORDER)[number];
+
+/**
+ * Where a statement goes: a method, the top level before the module is built, copied to the top
+ * of every method that reads it (configuration constants), or nowhere.
+ */
+export type Destination = MethodName | "callSite" | "copied" | "drop";
+
+export type Piece = { kind: "statement"; node: Statement } | { kind: "text"; text: string };
+
+export interface Field {
+  name: string;
+  /** `= 0`, or `!: T` (assigned before use, by a hook). */
+  declaration: string;
+}
+
+/** A model of the plain script, now a field of the module. */
+export interface ModelField {
+  instance: ModelInstance;
+  field: string;
+  /** `new Net()` as it will be written (rendered at assembly). */
+  declaration: VariableDeclaration;
+  /** Built in the constructor (its initializer reads the constructor's parameters) rather than as a field initializer. */
+  inConstructor: boolean;
+  /** Type for a field assigned in the constructor. */
+  type: string;
+}
+
+export interface TrainerFlag {
+  name: string;
+  /** The value as written at a call site (null: it cannot be written there). */
+  value: (site: CallSite) => string | null;
+  /** The code it comes from (where a TODO goes when the value cannot be written). */
+  anchor: Node;
+}
+
+export class ModuleBuilder {
+  readonly pieces = new Map<MethodName, Piece[]>();
+  /**
+   * Code at the top of a method, in order, without duplicates: bindings such as
+   * `const optimizer = this.optimizers();` and copies of the script's configuration constants.
+   */
+  readonly preludes = new Map<MethodName, Piece[]>();
+  private readonly placement = new Map<Node, Destination>();
+  readonly fields: Field[] = [];
+  readonly models: ModelField[] = [];
+  readonly trainerFlags: TrainerFlag[] = [];
+  /** Statements run at the top level before the module is built (`manualSeed(1)`), in order. */
+  readonly callSite: Statement[] = [];
+  /** `automaticOptimization = false`. */
+  manual = false;
+  /** The statements that create the optimizers and schedulers (and what only they read). */
+  optimizerStatements: Statement[] = [];
+  /** The optimizers in the order `configureOptimizers` returns them. */
+  optimizers: OptimizerInstance[] = [];
+  schedulers: SchedulerInstance[] = [];
+  /** Variables of shared data code that other methods read through `this.datasets`. */
+  readonly datasetNames: string[] = [];
+  /** Name of the trainingStep parameter that is the batch index. */
+  batchIdxName = "batchIdx";
+  /** The batch loop, whose binding (`const [x, y]`) becomes trainingStep's first parameter. */
+  stepBinding: ForOfStatement | null = null;
+  /** The evaluation loops, whose bindings become the steps' first parameters. */
+  readonly evalLoops = new Map<MethodName, ForOfStatement>();
+  /** Options of the training-loss `this.log` (per-epoch reporting scripts also log per epoch). */
+  logOptions = "";
+  /** Where the schedulers step (automatic optimisation). */
+  schedulerSteps: SchedulerStep[] = [];
+  /** An epoch loop starting at a variable the script sets when resuming (`startEpoch`): its declaration and initial value. */
+  dynamicEpochStart: { declaration: Node; initial: string } | null = null;
+  /** Whether shared dataset code runs in setup() (`this.datasets`). */
+  usesDatasets = false;
+  /** Code that is replaced as a whole (a helper's call, by its returned value): nothing inside it is moved. */
+  private readonly consumed: Node[] = [];
+  /**
+   * Declarations whose uses are written differently in the module (`model` → `this.model`),
+   * keyed by declaration node; the function gets the use and the method it ends up in, and
+   * returns the text (null: leave it).
+   */
+  readonly rewrites = new Map<Node, (use: Identifier, method: Destination | null) => string | null>();
+  /** Declarations that become fields even when read in one method only (something else reads them as `this.x`). */
+  readonly forcedFields = new Set<Node>();
+  /** The module's `forward` (one model: calls the model's), or null. */
+  forward: string | null = null;
+  /** How the script names `tf` (`tf`, an alias, or `torch.tf`), for parameter types. */
+  tfName = "tf";
+  /** Names already taken in the class (members of LightningModule included). */
+  readonly memberNames = new Set<string>(LIGHTNING_MODULE_MEMBERS);
+
+  /** The script's configuration constants (`const accumSteps = args.accumSteps`), set once found. */
+  config!: ConfigConstants;
+  /** The first call site, to ask whether a value can be written where the Trainer is built. */
+  probe!: CallSite;
+
+  constructor(
+    readonly ctx: TransformContext,
+    readonly structure: Structure,
+    readonly className: string,
+  ) {}
+
+  get hasForward(): boolean {
+    return this.models.length === 1;
+  }
+
+  get text(): string {
+    return this.ctx.analysis.text;
+  }
+
+  /** Puts `statement` at the end of `method` (or records that it goes to the call site, or nowhere). */
+  place(statement: Statement, destination: Destination): void {
+    if (this.placement.has(statement)) return;
+    this.placement.set(statement, destination);
+    if (destination === "drop" || destination === "copied") return;
+    if (destination === "callSite") {
+      this.callSite.push(statement);
+      return;
+    }
+    this.piecesOf(destination).push({ kind: "statement", node: statement });
+  }
+
+  /** Placed statements with their destinations, in the order they were placed. */
+  placements(): [Node, Destination][] {
+    return [...this.placement.entries()];
+  }
+
+  /**
+   * Uses of a declared name that remain in the output, counting the uses of a helper's parameter
+   * as uses of what the call passes to it (the helper is inlined, see helpers.ts).
+   */
+  usesOf(name: Identifier): Identifier[] {
+    const { references } = this.ctx.analysis;
+    const edits = this.ctx.edits;
+    const decl = references.declarationOf(name);
+    const out = references.usesOf(name).filter((u) => !edits.covers(u.getStart(), u.getEnd()));
+    for (const site of [this.structure.train, this.structure.validation, this.structure.test]) {
+      const h = site?.helper;
+      if (!h) continue;
+      h.fn.node.getParameters().forEach((p, i) => {
+        const arg = h.call.getArguments()[i];
+        if (!arg || !Node.isIdentifier(arg) || references.declarationOf(arg) !== decl) return;
+        out.push(...references.usesOf(p.getNameNode() as Identifier).filter((u) => !edits.covers(u.getStart(), u.getEnd())));
+      });
+    }
+    return out;
+  }
+
+  /**
+   * `decls` and the helper parameters they are passed to (`trainEpoch(model, loader, optimizer)`
+   * makes the helper's `optimizer` the same optimizer).
+   */
+  withAliases(decls: Iterable<Node>): Set<Node> {
+    const out = new Set<Node>(decls);
+    const { references } = this.ctx.analysis;
+    for (const site of [this.structure.train, this.structure.validation, this.structure.test]) {
+      const h = site?.helper;
+      if (!h) continue;
+      h.fn.node.getParameters().forEach((p, i) => {
+        const arg = h.call.getArguments()[i];
+        if (arg && Node.isIdentifier(arg) && out.has(references.declarationOf(arg) as Node)) out.add(p);
+      });
+    }
+    return out;
+  }
+
+  /** Records where code that is not a statement of its own ends up (a helper's returned value: where its call went). */
+  locate(node: Node, destination: Destination): void {
+    this.placement.set(node, destination);
+  }
+
+  isPlaced(statement: Node): boolean {
+    return this.placement.has(statement);
+  }
+
+  destinationOf(statement: Node): Destination | undefined {
+    return this.placement.get(statement);
+  }
+
+  /** Adds generated code at the end of `method`. */
+  append(method: MethodName, text: string): void {
+    this.piecesOf(method).push({ kind: "text", text });
+  }
+
+  prelude(method: MethodName, piece: Piece | string): void {
+    const p: Piece = typeof piece === "string" ? { kind: "text", text: piece } : piece;
+    const list = this.preludes.get(method) ?? [];
+    const same = (q: Piece) => (q.kind === "text" && p.kind === "text" ? q.text === p.text : q.kind === "statement" && p.kind === "statement" && q.node === p.node);
+    if (!list.some(same)) list.push(p);
+    this.preludes.set(method, list);
+  }
+
+  piecesOf(method: MethodName): Piece[] {
+    let list = this.pieces.get(method);
+    if (!list) {
+      list = [];
+      this.pieces.set(method, list);
+    }
+    return list;
+  }
+
+  has(method: MethodName): boolean {
+    return (this.pieces.get(method)?.length ?? 0) > 0;
+  }
+
+  /** Marks code that is replaced as a whole (see `consumed`). */
+  consume(node: Node): void {
+    this.consumed.push(node);
+  }
+
+  /** Where the code at `node` ends up: the destination of the nearest placed statement around it (null: nowhere). */
+  methodOf(node: Node): Destination | null {
+    if (this.consumed.some((c) => c.getStart() <= node.getStart() && node.getEnd() <= c.getEnd())) return null;
+    for (let a: Node | undefined = node; a; a = a.getParent()) {
+      const d = this.placement.get(a);
+      if (d !== undefined) return d === "drop" ? null : d;
+    }
+    return null;
+  }
+
+  /** A member name not taken yet, from `wanted` (then `wanted2`, ...). */
+  freshMember(wanted: string): string {
+    let name = wanted;
+    for (let i = 2; this.memberNames.has(name); i++) name = `${wanted}${i}`;
+    this.memberNames.add(name);
+    return name;
+  }
+
+  addField(field: Field): void {
+    this.fields.push(field);
+  }
+
+  flag(name: string, anchor: Node, value: (site: CallSite) => string | null): void {
+    const existing = this.trainerFlags.findIndex((f) => f.name === name);
+    if (existing !== -1) this.trainerFlags.splice(existing, 1);
+    this.trainerFlags.push({ name, value, anchor });
+  }
+
+  note(text: string): void {
+    this.ctx.notes.push(text);
+  }
+
+  line(node: Node): number {
+    return this.ctx.lineOf(node.getStart());
+  }
+}
+
+/**
+ * Property names of LightningModule and nn.Module instances (methods, hooks, getters, state): a
+ * field named like one of them would shadow it.
+ */
+const LIGHTNING_MODULE_MEMBERS = [
+  // nn.Module
+  "training", "forward", "parameters", "namedParameters", "children", "namedChildren", "modules", "namedModules",
+  "buffers", "namedBuffers", "stateDict", "loadStateDict", "train", "eval", "to", "cuda", "cpu", "zeroGrad", "apply",
+  "registerBuffer", "registerModule", "requiresGrad", "type", "half", "float", "double", "call",
+  // LightningModule
+  "automaticOptimization", "prepareDataPerNode", "strictLoading", "hparams", "trainer", "hasTrainer", "currentEpoch",
+  "globalStep", "device", "onGpu", "globalRank", "localRank", "logger", "loggers", "print", "trainingStep",
+  "validationStep", "testStep", "predictStep", "configureOptimizers", "configureCallbacks", "log", "logDict",
+  "saveHyperparameters", "hparamsInitial", "optimizers", "lrSchedulers", "manualBackward", "backward",
+  "toggleOptimizer", "untoggleOptimizer", "clipGradients", "configureGradientClipping", "optimizerStep",
+  "optimizerZeroGrad", "lrSchedulerStep", "allGather", "freeze", "unfreeze", "prepareData", "setup", "teardown",
+  "trainDataloader", "valDataloader", "testDataloader", "predictDataloader", "transferBatchToDevice",
+  "onBeforeBatchTransfer", "onAfterBatchTransfer", "onLoadCheckpoint", "onSaveCheckpoint", "loadFromCheckpoint",
+  "onFitStart", "onFitEnd", "onTrainStart", "onTrainEnd", "onValidationStart", "onValidationEnd", "onTestStart",
+  "onTestEnd", "onPredictStart", "onPredictEnd", "onTrainBatchStart", "onTrainBatchEnd", "onValidationBatchStart",
+  "onValidationBatchEnd", "onTestBatchStart", "onTestBatchEnd", "onPredictBatchStart", "onPredictBatchEnd",
+  "onValidationModelZeroGrad", "onValidationModelEval", "onValidationModelTrain", "onTestModelEval",
+  "onTestModelTrain", "onPredictModelEval", "onTrainEpochStart", "onTrainEpochEnd", "onValidationEpochStart",
+  "onValidationEpochEnd", "onTestEpochStart", "onTestEpochEnd", "onPredictEpochStart", "onPredictEpochEnd",
+  "onBeforeZeroGrad", "onBeforeBackward", "onAfterBackward", "onBeforeOptimizerStep", "configureModel",
+  // what the codemod itself adds
+  "datasets", "loadDatasets", "constructor",
+];
+
+/** `lossD` → `loss_d`: metric names in Lightning's snake_case. */
+export function snakeCase(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2")
+    .toLowerCase();
+}

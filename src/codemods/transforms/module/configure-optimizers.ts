@@ -1,0 +1,121 @@
+/**
+ * The optimizers and schedulers move into `configureOptimizers`, with what only they use
+ * (`const params = model.parameters();`), in the script's order:
+ *
+ *   one optimizer                 → return new optim.Adam(this.parameters(), { lr: this.args.lr });
+ *   + a scheduler                 → return { optimizer, lrScheduler: { scheduler, interval: "epoch" } };
+ *   + ReduceLROnPlateau(valLoss)  → return { optimizer, lrScheduler: { scheduler, interval: "epoch", monitor: "val_loss" } };
+ *   several (manual optimisation) → return [optG, optD];   (with schedulers: [[optG, optD], [schedulerG]])
+ *
+ * The interval is where the script stepped the scheduler (`schedulers.ts`); the Trainer then
+ * steps it at the same point, and the script's `scheduler.step()` goes.
+ */
+import type { Statement, VariableStatement } from "ts-morph";
+import type { SchedulerInstance } from "../../analysis/types";
+import { Node } from "../../morph";
+import type { ModuleBuilder } from "./builder";
+import { CannotMap } from "./structure";
+import { declaredNames } from "./statements";
+
+export function buildConfigureOptimizers(m: ModuleBuilder): void {
+  const { analysis, edits } = m.ctx;
+  const entry = m.structure.entry.statements;
+  const trainingStart = m.structure.trainingStatement.getStart();
+  const optimizers = m.optimizers.length > 0 ? m.optimizers : analysis.optimizers;
+  m.optimizers = optimizers;
+  m.schedulers = [...analysis.schedulers];
+
+  const own = new Set<Statement>();
+  const add = (node: Node, what: string) => {
+    const s = entry.find((t) => t.getStart() <= node.getStart() && node.getEnd() <= t.getEnd());
+    if (!s || s.getStart() > trainingStart || !Node.isVariableStatement(s)) {
+      throw new CannotMap(node, `${what} is not created before training in the training function's body; configureOptimizers() must create it`);
+    }
+    if (s.getDeclarations().length !== 1) throw new CannotMap(s, `declare ${what} on its own so that it can move into configureOptimizers()`);
+    own.add(s);
+  };
+  for (const o of optimizers) add(o.construction, o.name ?? `the ${o.className} optimizer`);
+  for (const s of m.schedulers) add(s.construction, s.name ?? `the ${s.className} scheduler`);
+
+  // What only the optimizers and schedulers read moves with them.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const s of entry) {
+      if (s.getStart() > trainingStart || own.has(s) || m.isPlaced(s) || m.config.has(s) || !Node.isVariableStatement(s)) continue;
+      const names = declaredNames(s);
+      if (names.length === 0) continue;
+      const uses = names.flatMap((n) => analysis.references.usesOf(n));
+      if (uses.length > 0 && uses.every((u) => [...own].some((o) => o.getStart() <= u.getStart() && u.getEnd() <= o.getEnd()))) {
+        own.add(s);
+        changed = true;
+      }
+    }
+  }
+  const ordered = entry.filter((s) => own.has(s));
+  for (const s of ordered) m.place(s, "configureOptimizers");
+
+  // Plateau metrics are logged where the script stepped the scheduler; other epoch steps go.
+  for (const step of m.schedulerSteps) {
+    if (step.interval !== "epoch") continue;
+    if (step.monitor) {
+      const v = step.monitor.value;
+      edits.replace(step.statement.getStart(), v.getStart(), `this.log(${JSON.stringify(step.monitor.name)}, `, "module-scheduler");
+      edits.replace(v.getEnd(), step.statement.getEnd(), ");", "module-scheduler");
+    } else {
+      m.place(step.statement, "drop");
+    }
+  }
+
+  m.optimizerStatements = ordered;
+  for (const o of optimizers) m.note(`${o.name ?? o.className} (line ${m.line(o.construction)}) → configureOptimizers()`);
+  for (const s of m.schedulers) {
+    const step = m.schedulerSteps.find((t) => t.scheduler === s);
+    m.note(
+      `${s.name ?? s.className} (line ${m.line(s.construction)}) → configureOptimizers()` +
+        (step ? `, interval "${step.interval}"${step.monitor ? `, monitor "${step.monitor.name}"` : ""}` : ", stepped by the training step"),
+    );
+  }
+}
+
+/** The return statement, once every statement has its place (a lone optimizer is returned as it is built). */
+export function finishConfigureOptimizers(m: ModuleBuilder): void {
+  const { edits } = m.ctx;
+  const optimizers = m.optimizers;
+  const ordered = m.optimizerStatements;
+  const nameOf = (n: { name: string | null }) => n.name!;
+  let result: string;
+  // One optimizer without schedulers is returned as it is, whether the Trainer steps it or the step does.
+  if (!m.manual || (optimizers.length === 1 && m.schedulers.length === 0)) {
+    const opt = optimizers[0]!;
+    const configs = m.schedulers.map((s) => schedulerConfig(m, s));
+    const last = ordered[ordered.length - 1] as VariableStatement | undefined;
+    if (configs.length === 0 && last && last.getDeclarations()[0] === opt.declaration) {
+      // `const optimizer = new optim.Adam(...)` → `return new optim.Adam(...)` (other methods
+      // get the optimizer from `this.optimizers()`, not from this variable).
+      const init = last.getDeclarations()[0]!.getInitializerOrThrow();
+      edits.replace(last.getStart(), init.getStart(), "return ", "module-optimizers");
+      edits.replace(init.getEnd(), last.getEnd(), ";", "module-optimizers");
+      result = "";
+    } else if (configs.length === 0) {
+      result = `return ${nameOf(opt)};`;
+    } else if (configs.length === 1) {
+      const key = nameOf(opt) === "optimizer" ? "optimizer" : `optimizer: ${nameOf(opt)}`;
+      result = `return { ${key}, lrScheduler: ${configs[0]} };`;
+    } else {
+      result = `return [[${nameOf(opt)}], [${configs.join(", ")}]];`;
+    }
+  } else {
+    const list = optimizers.map(nameOf).join(", ");
+    result = m.schedulers.length === 0 ? `return [${list}];` : `return [[${list}], [${m.schedulers.map(nameOf).join(", ")}]];`;
+  }
+  if (result) m.append("configureOptimizers", result);
+}
+
+/** `{ scheduler, interval: "epoch" }` for one scheduler, from where the script stepped it. */
+function schedulerConfig(m: ModuleBuilder, s: SchedulerInstance): string {
+  const step = m.schedulerSteps.find((t) => t.scheduler === s)!;
+  const key = s.name === "scheduler" ? "scheduler" : `scheduler: ${s.name}`;
+  const monitor = step.monitor ? `, monitor: ${JSON.stringify(step.monitor.name)}` : "";
+  // `as const`: the method has no declared return type, and a plain string is not an interval.
+  return `{ ${key}, interval: ${JSON.stringify(step.interval)} as const${monitor} }`;
+}

@@ -1,0 +1,243 @@
+/**
+ * Data: each DataLoader the script iterates comes from the matching hook, with the dataset code
+ * only it needs:
+ *
+ *   const full = await data.FashionMNIST.load(...);        override async trainDataloader() {
+ *   const [trainSet] = data.randomSplit(full, [...]);  →     const full = ...; const [trainSet] = ...;
+ *   const loader = new data.DataLoader(trainSet, {...});     return new data.DataLoader(trainSet, {...});
+ *                                                          }
+ *
+ * Dataset code that several hooks (or other code: `trainSet.length` in a report) read is built
+ * once, in `setup()`, by a `loadDatasets()` method whose result the others read through
+ * `this.datasets` (its type is inferred from that method, so nothing has to be spelled out).
+ *
+ * Results must match the plain script's, so the data stream's draws (random splits, one seed
+ * per shuffled DataLoader at construction) must come in the same order. The Trainer calls
+ * `setup` first, then `valDataloader` during its sanity check (whose draws it rolls back), then
+ * `trainDataloader`, and `testDataloader` only after fit. So only the train hook may hold code
+ * that can draw, and only after every drawing statement that `loadDatasets` runs; anything else
+ * that may draw is built in `loadDatasets`, in the script's order.
+ */
+import type { Identifier, Statement, VariableDeclaration, VariableStatement } from "ts-morph";
+import { torchPath, unwrap } from "../../analysis/torch";
+import { Node, SyntaxKind } from "../../morph";
+import type { Destination, ModuleBuilder } from "./builder";
+import { CannotMap } from "./structure";
+import { declaredNames, modelDecls, optimizerDecls } from "./statements";
+import { isWrite } from "./structure";
+
+type DataHook = "trainDataloader" | "valDataloader" | "testDataloader";
+
+export function placeData(m: ModuleBuilder): void {
+  const { analysis, edits } = m.ctx;
+  const refs = analysis.references;
+  const entry = m.structure.entry.statements;
+  const before = entry.slice(0, entry.indexOf(m.structure.trainingStatement));
+
+  // ---- which statements are data: what the DataLoaders are built from (variables that read no
+  // model or optimizer and are never reassigned); other code before training goes to onFitStart ----
+  const banned = new Set<Node>([...modelDecls(m), ...optimizerDecls(m), ...analysis.schedulers.flatMap((s) => (s.declaration ? [s.declaration] : []))]);
+  const candidates: VariableStatement[] = [];
+  for (const s of before) {
+    if (m.isPlaced(s) || m.config.has(s) || !Node.isVariableStatement(s) || edits.covers(s.getStart(), s.getEnd())) continue;
+    const reads = s.getDescendantsOfKind(SyntaxKind.Identifier).map((id) => refs.declarationOf(id));
+    if (reads.some((d) => d !== undefined && banned.has(d))) {
+      declaredNames(s).forEach((n) => banned.add(refs.declarationOf(n)!));
+      continue;
+    }
+    const reassigned = declaredNames(s).some((n) => refs.usesOf(n).some((u) => isWrite(u)));
+    if (!reassigned) candidates.push(s);
+  }
+  const candidateOf = (decl: Node) => candidates.find((s) => s.getStart() <= decl.getStart() && decl.getEnd() <= s.getEnd());
+  const needed = new Set<VariableStatement>();
+  const need = (s: VariableStatement | undefined) => {
+    if (!s || needed.has(s)) return;
+    needed.add(s);
+    for (const id of s.getDescendantsOfKind(SyntaxKind.Identifier)) {
+      const d = refs.declarationOf(id);
+      if (d) need(candidateOf(d));
+    }
+  };
+  for (const decl of [m.structure.train.loader, m.structure.validation?.loader, m.structure.test?.loader]) {
+    if (decl) need(candidateOf(decl));
+  }
+  const data = candidates.filter((s) => needed.has(s));
+  const dataSet = new Set<Statement>(data);
+
+  // ---- the loader each section iterates ----
+  const sections: [DataHook, VariableDeclaration | undefined][] = [
+    ["trainDataloader", m.structure.train.loader],
+    ["valDataloader", m.structure.validation?.loader],
+    ["testDataloader", m.structure.test?.loader],
+  ];
+  const loaderHooks = new Map<Statement, DataHook[]>();
+  for (const [hook, decl] of sections) {
+    if (!decl) continue;
+    const s = decl.getVariableStatement()!;
+    if (!dataSet.has(s)) throw new CannotMap(decl, `the DataLoader ${decl.getName()} is built from the model or the optimizer, or reassigned; build it from datasets only`);
+    if (s.getDeclarations().length !== 1) throw new CannotMap(s, `declare the DataLoader ${decl.getName()} on its own`);
+    loaderHooks.set(s, [...(loaderHooks.get(s) ?? []), hook]);
+  }
+
+  // ---- who reads each data statement (a hook, another method, or other data statements) ----
+  const statementOf = (decl: Node) => data.find((s) => s.getStart() <= decl.getStart() && decl.getEnd() <= s.getEnd());
+  const consumers = new Map<Statement, Set<Destination | "loadDatasets">>();
+  const dependencies = new Map<Statement, Set<Statement>>();
+  for (const s of data) {
+    const deps = new Set<Statement>();
+    for (const id of s.getDescendantsOfKind(SyntaxKind.Identifier)) {
+      const d = refs.declarationOf(id);
+      const t = d ? statementOf(d) : undefined;
+      if (t && t !== s) deps.add(t);
+    }
+    dependencies.set(s, deps);
+  }
+  for (const s of [...data].reverse()) {
+    const set = new Set<Destination | "loadDatasets">(loaderHooks.get(s) ?? []);
+    for (const name of declaredNames(s)) {
+      // (helpers' parameters count: `trainEpoch(model, loader)` reads the loader where it is inlined)
+      for (const use of m.usesOf(name)) {
+        const user = statementOf(use);
+        if (user) continue; // counted through the user's own consumers
+        // Statements before training that are not placed yet run in onFitStart (or before the module: never data).
+        const pending = before.some((b) => !m.isPlaced(b) && !dataSet.has(b) && b.getStart() <= use.getStart() && use.getEnd() <= b.getEnd());
+        const method = m.methodOf(use) ?? (pending ? "onFitStart" : null);
+        if (method !== null) set.add(method);
+      }
+    }
+    for (const t of data) if (dependencies.get(t)!.has(s)) consumers.get(t)?.forEach((c) => set.add(c));
+    consumers.set(s, set);
+  }
+
+  // ---- placement: a hook when only that hook reads it (and draws allow it), else shared ----
+  const place = new Map<Statement, DataHook | "loadDatasets">();
+  for (const s of data) {
+    const c = [...consumers.get(s)!];
+    const hook = c.length === 1 && ["trainDataloader", "valDataloader", "testDataloader"].includes(c[0]!) ? (c[0] as DataHook) : null;
+    place.set(s, hook && (hook === "trainDataloader" || !mayDraw(m, s)) ? hook : "loadDatasets");
+  }
+  for (let changed = true; changed; ) {
+    changed = false;
+    // What shared code reads is shared too (it runs first, in setup).
+    for (const s of data) {
+      if (place.get(s) !== "loadDatasets") continue;
+      for (const d of dependencies.get(s)!) {
+        if (place.get(d) !== "loadDatasets") {
+          place.set(d, "loadDatasets");
+          changed = true;
+        }
+      }
+    }
+    // The train hook's draws must follow every shared draw, as in the script.
+    const lastSharedDraw = Math.max(-1, ...data.filter((s) => place.get(s) === "loadDatasets" && mayDraw(m, s)).map((s) => data.indexOf(s)));
+    for (const s of data) {
+      if (place.get(s) === "trainDataloader" && mayDraw(m, s) && data.indexOf(s) < lastSharedDraw) {
+        place.set(s, "loadDatasets");
+        changed = true;
+      }
+    }
+  }
+
+  // ---- emit ----
+  const shared = data.filter((s) => place.get(s) === "loadDatasets");
+  for (const s of data) {
+    const hooks = loaderHooks.get(s);
+    const where = place.get(s)!;
+    if (where !== "loadDatasets") {
+      // The loader statement itself: `return new data.DataLoader(...)`.
+      if (hooks) {
+        const decl = s.getDeclarations()[0]!;
+        const init = decl.getInitializerOrThrow();
+        edits.replace(s.getStart(), init.getStart(), "return ", "module-dataloader");
+        edits.replace(init.getEnd(), s.getEnd(), ";", "module-dataloader");
+      }
+      m.place(s, where);
+      continue;
+    }
+    m.place(s, "loadDatasets");
+  }
+  for (const [s, hooks] of loaderHooks) {
+    if (place.get(s) !== "loadDatasets") continue;
+    for (const hook of hooks) m.append(hook, `return this.datasets.${(s as VariableStatement).getDeclarations()[0]!.getName()};`);
+  }
+  for (const [hook, decl] of sections) {
+    if (decl) m.note(`DataLoader ${decl.getName()} (line ${m.line(decl)}) → ${hook}()`);
+  }
+
+  if (shared.length === 0) return;
+  // What other methods read of the shared code, returned by loadDatasets().
+  const exported: string[] = [];
+  for (const s of shared) {
+    for (const name of declaredNames(s)) {
+      const readElsewhere = m.usesOf(name).some((u) => {
+        const method = m.methodOf(u);
+        return method !== null && method !== "loadDatasets";
+      });
+      // A shared loader is returned by its hook.
+      if (readElsewhere || loaderHooks.has(s)) exported.push(name.getText());
+    }
+  }
+  m.datasetNames.push(...exported);
+  for (const s of shared) {
+    for (const name of declaredNames(s)) {
+      if (!exported.includes(name.getText())) continue;
+      m.rewrites.set(refs.declarationOf(name)!, (_use: Identifier, method: Destination | null) => (method === "loadDatasets" ? null : `this.datasets.${name.getText()}`));
+    }
+  }
+  if (exported.length > 0) m.append("loadDatasets", `return { ${exported.join(", ")} };`);
+  m.usesDatasets = true;
+  const first = m.line(shared[0]!);
+  const last = m.ctx.lineOf(shared[shared.length - 1]!.getEnd());
+  m.note(`data code read outside a single dataloader hook (${first === last ? `line ${first}` : `lines ${first}–${last}`}) → loadDatasets(), run once by setup()`);
+}
+
+/** Whether a statement may draw from a random stream (a split, a shuffled DataLoader, a call the codemod cannot see into). */
+export function mayDraw(m: ModuleBuilder, s: Node): boolean {
+  const refs = m.ctx.analysis.references;
+  let draws = false;
+  const visit = (n: Node): void => {
+    if (draws) return;
+    if (Node.isCallExpression(n) || Node.isNewExpression(n)) {
+      const callee = n.getExpression();
+      const path = torchPath(callee, refs);
+      const args = n.getArguments();
+      if (path === "data.DataLoader") {
+        const opts = args[1] ? unwrap(args[1]) : null;
+        const shuffles =
+          opts !== null &&
+          (!Node.isObjectLiteralExpression(opts) ||
+            opts.getProperties().some((p) => {
+              if (Node.isSpreadAssignment(p)) return true;
+              const name = (p as Node & { getName?: () => string }).getName?.();
+              if (name === "sampler" || name === "batchSampler") return true;
+              if (name !== "shuffle") return false;
+              return !(Node.isPropertyAssignment(p) && Node.isFalseLiteral(unwrap(p.getInitializerOrThrow())));
+            }));
+        if (shuffles) draws = true;
+      } else if (path !== null) {
+        if (!DRAW_FREE_TORCH.has(path)) draws = true;
+      } else if (!DRAW_FREE_GLOBAL.test(callee.getText())) {
+        draws = true;
+      }
+    }
+    n.forEachChild(visit);
+  };
+  visit(s);
+  return draws;
+}
+
+const DRAW_FREE_TORCH = new Set([
+  "data.FashionMNIST.load",
+  "data.MNIST.load",
+  "data.Subset",
+  "data.TensorDataset",
+  "data.ConcatDataset",
+  "data.SyntheticClassification",
+  "tf.tensor",
+  "tf.tensor1d",
+  "tf.tensor2d",
+  "tf.zeros",
+  "tf.ones",
+  "tf.range",
+]);
+const DRAW_FREE_GLOBAL = /^(Array\.from|Math\.\w+|Number|String|Boolean|parseInt|parseFloat|Object\.\w+|JSON\.\w+|\w+\.(slice|map|filter|length))$/;

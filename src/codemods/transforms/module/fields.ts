@@ -1,0 +1,116 @@
+/**
+ * Variables that now live in two methods become fields. The plain loop's epoch accumulators are
+ * declared at the top of the epoch, added to in the batch loop and reported at its end; in the
+ * module those are three hooks, so:
+ *
+ *   let totalLoss = 0;          →  private totalLoss = 0;              (the field)
+ *                                  onTrainEpochStart() { this.totalLoss = 0; }   (the declaration, now a reset)
+ *   totalLoss += loss.item();   →  this.totalLoss += loss.item();      (in trainingStep)
+ *
+ * A field's type comes from its initializer when that is a literal (`= 0`), else from its type
+ * annotation or its `new X(...)`; it is then declared `!:` (a hook assigns it before use).
+ */
+import type { Identifier, VariableStatement } from "ts-morph";
+import { unwrap } from "../../analysis/torch";
+import { Node } from "../../morph";
+import type { Destination, ModuleBuilder } from "./builder";
+import { CannotMap } from "./structure";
+import { declaredNames, withoutMoves } from "./statements";
+
+/** Destinations whose variables are handled elsewhere (optimizers through `this.optimizers()`, shared data through `this.datasets`). */
+const NOT_FIELDS = new Set<Destination>([
+  "configureOptimizers",
+  "loadDatasets",
+  "trainDataloader",
+  "valDataloader",
+  "testDataloader",
+  "callSite",
+  "drop",
+  "copied",
+  "constructor",
+]);
+
+export function makeFields(m: ModuleBuilder): void {
+  const { analysis } = m.ctx;
+  const refs = analysis.references;
+  for (const [statement, destination] of m.placements()) {
+    if (NOT_FIELDS.has(destination)) continue;
+    if (Node.isFunctionDeclaration(statement) || Node.isClassDeclaration(statement)) {
+      const name = statement.getNameNode();
+      const elsewhere = name && m.usesOf(name).some((u) => m.methodOf(u) !== null && m.methodOf(u) !== destination);
+      if (elsewhere) throw new CannotMap(statement, `${name.getText()} is declared inside the training function but used in several of the module's methods; declare it at the top level`);
+      continue;
+    }
+    if (!Node.isVariableStatement(statement)) continue;
+    const names = declaredNames(statement);
+    const crosses = names.some((n) => m.usesOf(n).some((u) => {
+      const method = m.methodOf(u);
+      return method !== null && method !== destination;
+    }));
+    if (!crosses && !names.some((n) => m.forcedFields.has(refs.declarationOf(n)!))) continue;
+    fieldify(m, statement);
+  }
+}
+
+function fieldify(m: ModuleBuilder, statement: VariableStatement): void {
+  const { edits } = m.ctx;
+  const declarations = statement.getDeclarations();
+  for (const d of declarations) {
+    if (!Node.isIdentifier(d.getNameNode())) {
+      throw new CannotMap(d, `\`${d.getNameNode().getText()}\` is read in another hook than where it is set; declare its parts one by one so that they can become fields`);
+    }
+  }
+  // `let a = 0, b = 0;` → `this.a = 0; this.b = 0;`
+  edits.delete(statement.getStart(), declarations[0]!.getStart(), "module-field");
+  declarations.forEach((d, i) => {
+    const name = d.getNameNode() as Identifier;
+    const field = m.freshMember(name.getText());
+    const init = d.getInitializer();
+    const typeNode = d.getTypeNode();
+    edits.replace(name.getStart(), (typeNode ?? name).getEnd(), `this.${field}`, "module-field");
+    if (!init) edits.insert(d.getEnd(), " = undefined", "module-field");
+    if (i > 0) edits.replace(declarations[i - 1]!.getEnd(), d.getStart(), "; ", "module-field");
+    m.addField({ name: field, declaration: fieldDeclaration(m, d.getNameNode() as Identifier, init, typeNode?.getText() ?? null) });
+    m.rewrites.set(d, () => `this.${field}`);
+  });
+  m.note(`${declarations.map((d) => d.getName()).join(", ")} (line ${m.line(statement)}) → field${declarations.length > 1 ? "s" : ""} (read in more than one hook)`);
+}
+
+function fieldDeclaration(m: ModuleBuilder, name: Identifier, init: Node | undefined, type: string | null): string {
+  const e = init ? withoutMoves(m, init) : null;
+  if (e && isLiteral(e) && type === null && !Node.isNullLiteral(e)) return ` = ${e.getText()}`;
+  if (type !== null) return e && isLiteral(e) ? `: ${type} = ${e.getText()}` : `!: ${type}`;
+  if (e && Node.isNewExpression(e)) {
+    const args = e.getTypeArguments();
+    return `!: ${e.getExpression().getText()}${args.length > 0 ? `<${args.map((a) => a.getText()).join(", ")}>` : ""}`;
+  }
+  if (e && (Node.isTemplateExpression(e) || Node.isNoSubstitutionTemplateLiteral(e))) return "!: string";
+  if (e && isNumeric(e)) return "!: number";
+  m.ctx.todos.add(name, `\`${name.getText()}\` became a field; the codemod cannot tell its type: declare it`);
+  return "!: any";
+}
+
+function isLiteral(e: Node): boolean {
+  if (Node.isNumericLiteral(e) || Node.isStringLiteral(e) || Node.isTrueLiteral(e) || Node.isFalseLiteral(e) || Node.isNoSubstitutionTemplateLiteral(e)) return true;
+  if (Node.isNullLiteral(e) || (Node.isIdentifier(e) && e.getText() === "Infinity")) return true;
+  return Node.isPrefixUnaryExpression(e) && (Node.isNumericLiteral(e.getOperand()) || e.getOperand().getText() === "Infinity");
+}
+
+/** An expression that evaluates to a number whatever it reads: arithmetic, `x.length`, `t.item()`, `Math.*`, `Date.now()`. */
+function isNumeric(e: Node): boolean {
+  const u = unwrap(e);
+  if (Node.isNumericLiteral(u)) return true;
+  if (Node.isIdentifier(u)) return u.getText() === "Infinity" || u.getText() === "NaN";
+  if (Node.isPrefixUnaryExpression(u)) return isNumeric(u.getOperand());
+  if (Node.isBinaryExpression(u)) {
+    const op = u.getOperatorToken().getText();
+    if (["-", "*", "/", "%", "**"].includes(op)) return true;
+    return op === "+" && isNumeric(u.getLeft()) && isNumeric(u.getRight());
+  }
+  if (Node.isPropertyAccessExpression(u)) return u.getName() === "length";
+  if (Node.isCallExpression(u)) {
+    const callee = u.getExpression().getText();
+    return /^(Math\.\w+|Date\.now|performance\.now|Number|parseInt|parseFloat)$/.test(callee) || /\.item$/.test(callee);
+  }
+  return false;
+}

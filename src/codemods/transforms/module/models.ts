@@ -1,0 +1,132 @@
+/**
+ * The models become fields of the module, constructed with it (as in SPEC §4:
+ * `model = new Net();`): the parameters of the model are the module's, so the Trainer moves,
+ * checkpoints and optimizes them. Field initializers run in declaration order, so the models
+ * draw their initial weights in the plain script's order (the init stream is independent of the
+ * data and op streams, so moving construction before data loading changes nothing).
+ *
+ *   const model = new Net().to(device);   →   model = new Net();
+ *   const netG = new Generator(args.nz);  →   readonly netG: Generator;  (constructor: this.netG = new Generator(args.nz);)
+ *
+ * Uses become `this.model`; with one model, `model.forward(x)` is `this.forward(x)` (the module's
+ * forward calls the model's) and `model.parameters()` is `this.parameters()`.
+ */
+import type { ClassDeclaration, Identifier, MethodDeclaration } from "ts-morph";
+import { unwrap } from "../../analysis/torch";
+import type { ModelInstance } from "../../analysis/types";
+import { Node, SyntaxKind } from "../../morph";
+import type { ModuleBuilder } from "./builder";
+import { CannotMap } from "./structure";
+import { within, withoutMoves } from "./statements";
+
+export function moveModels(m: ModuleBuilder): void {
+  const { analysis } = m.ctx;
+  const entry = m.structure.entry.statements;
+  const trainingStart = m.structure.trainingStatement.getStart();
+  const params = new Set<Node>(m.structure.entry.params);
+  for (const model of analysis.models) {
+    const statement = model.declaration.getVariableStatement();
+    if (!statement || !entry.includes(statement)) {
+      if (model.optimizers.length > 0) {
+        throw new CannotMap(model.declaration, `${model.name} is trained but not created in the training function's body; the module must build it`);
+      }
+      continue;
+    }
+    // A model built after training (restored for evaluation) is code of the test hooks, not a field.
+    if (statement.getStart() > trainingStart) continue;
+    if (model.optimizers.length === 0 && model.className === null) continue;
+    if (statement.getDeclarations().length !== 1) {
+      throw new CannotMap(statement, `declare ${model.name} on its own (const ${model.name} = new ...) so that it can become a field`);
+    }
+    const init = model.declaration.getInitializer()!;
+    // The constructor's parameters are not there yet when field initializers run.
+    let inConstructor = false;
+    for (const id of init.getDescendantsOfKind(SyntaxKind.Identifier)) {
+      if (m.ctx.edits.covers(id.getStart(), id.getEnd())) continue;
+      const decl = analysis.references.declarationOf(id as Identifier);
+      if (!decl) continue;
+      if (params.has(decl)) inConstructor = true;
+      else {
+        const stmt = entry.find((s) => within(decl, s));
+        if (!stmt) continue;
+        if (m.config.has(stmt)) inConstructor = true;
+        else throw new CannotMap(id, `${model.name} is built from \`${id.getText()}\`, which the script computes first; build the model in the module's configureModel() hook`);
+      }
+    }
+    const field = m.freshMember(model.name);
+    m.models.push({ instance: model, field, declaration: model.declaration, inConstructor, type: modelType(withoutMoves(m, init)) });
+    if (inConstructor) {
+      // `const netG = new Generator(args.nz);` → `this.netG = new Generator(args.nz);` in the constructor.
+      const name = model.declaration.getNameNode();
+      const typeNode = model.declaration.getTypeNode();
+      m.ctx.edits.replace(statement.getStart(), name.getEnd(), `this.${field}`, "module-model");
+      if (typeNode) m.ctx.edits.delete(name.getEnd(), typeNode.getEnd(), "module-model");
+      m.place(statement, "constructor");
+    } else {
+      m.place(statement, "drop");
+    }
+    m.note(`${model.name} (line ${m.line(statement)}) → field \`${field}\` of ${m.className}`);
+  }
+  if (m.models.length === 0) throw new CannotMap(analysis.backwardCalls[0]!.call, "cannot tell which model is trained (no optimizer over a model's parameters)");
+
+  const single = m.models.length === 1 ? m.models[0]! : null;
+  for (const mf of m.models) {
+    m.rewrites.set(mf.declaration, (use) => {
+      const access = use.getParent();
+      if (single === mf && access && Node.isPropertyAccessExpression(access) && access.getExpression() === use) {
+        const call = access.getParent();
+        const member = access.getName();
+        if (call && Node.isCallExpression(call) && call.getExpression() === access) {
+          // `model.forward(x)` → `this.forward(x)`; `model.parameters()` → `this.parameters()`.
+          if (member === "forward" && m.hasForward) return "this";
+          if (member === "parameters" && call.getArguments().length === 0) return "this";
+        }
+      }
+      return `this.${mf.field}`;
+    });
+  }
+  if (single) m.forward = forwardOf(single.instance, m);
+}
+
+/** Type of a model field from its construction: `new Net()` → `Net`, `nn.fromLayers(m)` → `nn.Module`. */
+function modelType(init: Node): string {
+  let e = unwrap(init);
+  if (Node.isAwaitExpression(e)) e = unwrap(e.getExpression());
+  if (Node.isNewExpression(e)) {
+    const typeArgs = e.getTypeArguments();
+    return `${e.getExpression().getText()}${typeArgs.length > 0 ? `<${typeArgs.map((t) => t.getText()).join(", ")}>` : ""}`;
+  }
+  const callee = Node.isCallExpression(e) ? e.getExpression().getText() : "";
+  const ns = callee.split(".")[0];
+  return `${ns && callee.endsWith("fromLayers") ? `${ns}.` : "nn."}Module`;
+}
+
+/** The module's `forward`: the model class's signature (parameters and return type as written), calling the model. */
+function forwardOf(model: ModelInstance, m: ModuleBuilder): string {
+  const cls = m.ctx.analysis.modelClasses.find((c) => c.getName() === model.className);
+  const method = cls ? findForward(cls, m) : null;
+  const field = m.models[0]!.field;
+  if (!method) return `override forward(x: ${m.tfName}.Tensor): ${m.tfName}.Tensor {\nreturn this.${field}.forward(x);\n}`;
+  const params = method.getParameters();
+  const args = params.map((p) => (p.isRestParameter() ? `...${p.getName()}` : p.getName()));
+  if (params.some((p) => !Node.isIdentifier(p.getNameNode()))) {
+    return `override forward(...inputs: Parameters<${model.className}["forward"]>): ReturnType<${model.className}["forward"]> {\nreturn this.${field}.forward(...inputs);\n}`;
+  }
+  const returnType = method.getReturnTypeNode();
+  const asyncKw = method.isAsync() ? "async " : "";
+  const call = `this.${field}.forward(${args.join(", ")})`;
+  return (
+    `override ${asyncKw}forward(${params.map((p) => p.getText()).join(", ")})${returnType ? `: ${returnType.getText()}` : ""} {\n` +
+    `return ${call};\n}`
+  );
+}
+
+function findForward(cls: ClassDeclaration, m: ModuleBuilder): MethodDeclaration | null {
+  for (let c: ClassDeclaration | undefined = cls; c; ) {
+    const f = c.getInstanceMethod("forward");
+    if (f) return f;
+    const base: Node | undefined = c.getExtends()?.getExpression();
+    c = base ? m.ctx.analysis.modelClasses.find((k) => k.getName() === base.getText()) : undefined;
+  }
+  return null;
+}

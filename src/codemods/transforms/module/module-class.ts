@@ -1,0 +1,158 @@
+/**
+ * Writes the LightningModule: fields, constructor, forward, then the steps and hooks in the
+ * order Lightning runs them, each rendered from the statements placed in it (with their
+ * comments, the blank lines between them and the edits made inside them), and puts the class
+ * where the training function was. Prettier lays it out afterwards.
+ *
+ *   class NetModule extends LightningModule {
+ *     model = new Net();
+ *     constructor(private readonly args: { epochs: number; lr: number }) { super(); }
+ *     override forward(x: tf.Tensor): tf.Tensor { return this.model.forward(x); }
+ *     override trainingStep([x, y]: [tf.Tensor, tf.Tensor], batchIdx: number) { ... }
+ *     override configureOptimizers() { ... }
+ *     override async trainDataloader() { ... }
+ *   }
+ */
+import type { ForOfStatement, Statement } from "ts-morph";
+import { Node } from "../../morph";
+import { METHOD_ORDER, type MethodName, type ModuleBuilder, type Piece } from "./builder";
+import { removeInlinedHelpers } from "./helpers";
+import { freshName } from "./statements";
+import { spanStart, writeTrainerCalls } from "./trainer";
+
+export const MODULE_TYPE = "LightningModule";
+
+export function writeModuleClass(m: ModuleBuilder): void {
+  const members: string[] = [];
+  members.push(...fieldLines(m));
+  for (const method of METHOD_ORDER) {
+    const text = methodText(m, method);
+    if (text) members.push(text);
+  }
+  const { entry } = m.structure;
+  const exported = entry.fn && Node.isFunctionDeclaration(entry.fn.node) ? entry.fn.node.isExported() : entry.fn && Node.isVariableStatement(entry.fn.statement) && entry.fn.statement.isExported();
+  const classText = `${exported ? "export " : ""}class ${m.className} extends ${MODULE_TYPE} {\n${members.join("\n\n")}\n}`;
+
+  // The trainer calls replace main's calls (outside the function), then the function goes.
+  const { topLevelCode } = writeTrainerCalls(m);
+  const { edits } = m.ctx;
+  if (entry.fn) {
+    const statement = entry.fn.statement;
+    edits.replaceMoved(statement.getStart(), statement.getEnd(), classText, "module-class");
+  } else {
+    const first = entry.statements[0]!;
+    const last = entry.statements[entry.statements.length - 1]!;
+    // (a blank line above the class: the code before it stays where it was)
+    edits.replaceMoved(first.getStart(), last.getEnd(), `\n${classText}\n\n${topLevelCode}`, "module-class");
+  }
+  removeInlinedHelpers(m);
+}
+
+function fieldLines(m: ModuleBuilder): string[] {
+  const { edits } = m.ctx;
+  const lines: string[] = [];
+  for (const f of m.models) {
+    if (f.inConstructor) {
+      lines.push(`readonly ${f.field}: ${f.type};`);
+    } else {
+      const init = f.declaration.getInitializerOrThrow();
+      lines.push(`${f.field} = ${edits.render(init.getStart(), init.getEnd())};`);
+    }
+  }
+  if (m.manual) lines.push("override automaticOptimization = false;");
+  for (const f of m.fields) lines.push(`private ${f.name}${f.declaration};`);
+  if (m.usesDatasets && m.datasetNames.length > 0) {
+    lines.push(`/** What loadDatasets() built (once, in setup()). */\nprivate datasets!: Awaited<ReturnType<${m.className}["loadDatasets"]>>;`);
+  }
+  return lines.length > 0 ? [lines.join("\n")] : [];
+}
+
+function methodText(m: ModuleBuilder, method: MethodName): string | null {
+  if (method === "forward") return m.forward;
+  if (method === "setup") return setupText(m);
+  const pieces = m.pieces.get(method) ?? [];
+  const prelude = m.preludes.get(method) ?? [];
+  if (method === "constructor") {
+    const params = m.structure.entry.params.filter((p) => !m.ctx.edits.covers(p.getStart(), p.getEnd()));
+    if (params.length === 0 && pieces.length === 0) return null;
+    const list = params.map((p) => `private readonly ${m.ctx.edits.render(p.getStart(), p.getEnd())}`).join(", ");
+    return `constructor(${list}) {\nsuper();\n${renderPieces(m, [...prelude, ...pieces])}}`;
+  }
+  if (pieces.length === 0) return null;
+  const body = renderPieces(m, [...prelude, ...pieces]);
+  const isAsync = /\bawait\b/.test(body);
+  const head = header(m, method);
+  return `${head.prefix}${isAsync ? "async " : ""}${method}(${head.params}) {\n${body}}`;
+}
+
+function header(m: ModuleBuilder, method: MethodName): { prefix: string; params: string } {
+  switch (method) {
+    case "trainingStep":
+      return { prefix: "override ", params: `${bindingText(m, m.stepBinding!)}, ${m.batchIdxName}: number` };
+    case "validationStep":
+    case "testStep":
+      return { prefix: "override ", params: `${bindingText(m, m.evalLoops.get(method)!)}, ${freshName(m, m.evalLoops.get(method)!, "batchIdx")}: number` };
+    case "loadDatasets":
+      return { prefix: "private ", params: "" };
+    default:
+      return { prefix: "override ", params: "" };
+  }
+}
+
+/** `[x, y]: [tf.Tensor, tf.Tensor]` from `for (const [x, y] of loader)`. */
+function bindingText(m: ModuleBuilder, loop: ForOfStatement): string {
+  const init = loop.getInitializer();
+  const name = Node.isVariableDeclarationList(init) ? init.getDeclarations()[0]?.getNameNode() : init;
+  if (!name) return `batch: any`;
+  const text = m.ctx.edits.render(name.getStart(), name.getEnd());
+  if (Node.isArrayBindingPattern(name)) {
+    const n = name.getElements().length;
+    return `${text}: [${Array.from({ length: n }, () => `${m.tfName}.Tensor`).join(", ")}]`;
+  }
+  return `${text}: any`;
+}
+
+function setupText(m: ModuleBuilder): string | null {
+  if (!m.usesDatasets) return null;
+  const load = m.pieces.get("loadDatasets") ?? [];
+  const isAsync = /\bawait\b/.test(load.map((p) => (p.kind === "text" ? p.text : p.node.getText())).join("\n"));
+  if (m.datasetNames.length === 0) {
+    return `override ${isAsync ? "async " : ""}setup() {\n${isAsync ? "await " : ""}this.loadDatasets();\n}`;
+  }
+  return (
+    `override ${isAsync ? "async " : ""}setup() {\n` +
+    `// Built once for fit and test alike, in the plain script's order: the same random draws.\n` +
+    `this.datasets ??= ${isAsync ? "await " : ""}this.loadDatasets();\n}`
+  );
+}
+
+/** Pieces as code: each statement with its comments, and the blank lines the script had between them. */
+function renderPieces(m: ModuleBuilder, pieces: Piece[]): string {
+  const { edits } = m.ctx;
+  const text = m.text;
+  let out = "";
+  let previous: Statement | null = null;
+  for (const p of pieces) {
+    if (p.kind === "text") {
+      out += `${p.text}\n`;
+      previous = null;
+      continue;
+    }
+    // Removed whole (a device move, an alias collapsed into the loop binding).
+    if (edits.removes(p.node.getStart(), p.node.getEnd())) continue;
+    const start = spanStart(p.node, text);
+    const end = spanEnd(p.node, text);
+    if (previous && previous.getParent() === p.node.getParent() && /\n[ \t]*\r?\n/.test(text.slice(previous.getEnd(), start))) out += "\n";
+    out += `${edits.render(start, end)}\n`;
+    previous = p.node;
+  }
+  return out;
+}
+
+/** End of a statement with a comment on the same line after it. */
+function spanEnd(s: Node, text: string): number {
+  const end = s.getEnd();
+  const rest = /^[ \t]*(\/\/[^\n]*|\/\*[^\n]*?\*\/[ \t]*)?/.exec(text.slice(end))!;
+  const after = end + rest[0].length;
+  return after === text.length || text[after] === "\n" || text[after] === "\r" ? after : end;
+}

@@ -1,0 +1,171 @@
+/**
+ * Names of the training function read inside the module's methods, written the module's way:
+ *
+ *   args.lr                        → this.args.lr            (constructor parameter property)
+ *   model.forward(x), model.fc     → this.forward(x), this.model.fc
+ *   epoch                          → this.currentEpoch       (+ the loop's start: `this.currentEpoch + 1`)
+ *   totalLoss (now a field)        → this.totalLoss
+ *   trainSet (shared dataset)      → this.datasets.trainSet
+ *   optimizer, scheduler           → `const optimizer = this.optimizers();` at the top of the method
+ *   console.log(...)               → this.print(...)         (rank 0 only, through the progress bar)
+ *
+ * Each is an edit on the identifier, so it applies wherever the statement holding it moves.
+ */
+import type { CallExpression, Identifier } from "ts-morph";
+import { applyEdits, type TextEdit } from "../../edits";
+import { isFunctionLike } from "../../analysis/functions";
+import { Node, SyntaxKind } from "../../morph";
+import type { Destination, MethodName, ModuleBuilder } from "./builder";
+import { CannotMap, isWrite } from "./structure";
+
+/** Installs the rewrites for the entry's parameters and the epoch counter (the others come from their transforms). */
+export function entryRewrites(m: ModuleBuilder): void {
+  for (const p of m.structure.entry.params) {
+    if (!Node.isIdentifier(p.getNameNode())) {
+      throw new CannotMap(p, `${m.structure.entry.fn?.name ?? "main"}() has a destructured parameter; name it (args) so that it can become the module's constructor parameter`);
+    }
+    const name = p.getName();
+    m.memberNames.add(name);
+    m.rewrites.set(p, (_use, method) => (method === "callSite" ? null : `this.${name}`));
+  }
+  const epoch = m.structure.epoch;
+  if (epoch) {
+    // Computed when used: a start read from a field is known once the fields are.
+    m.rewrites.set(epoch.counter, (_use, method) => (method === "callSite" ? null : epochText(m)));
+    const start = epoch.start;
+    if (!Node.isNumericLiteral(start) && m.probe.resolve(start) === null) {
+      // `for (let epoch = startEpoch; ...)` with `startEpoch` set when resuming: the count of
+      // epochs is taken from its initial value, and the epoch numbers the script reports still
+      // start from it.
+      const decl = Node.isIdentifier(start) ? m.ctx.analysis.references.declarationOf(start) : undefined;
+      const init = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : undefined;
+      if (!decl || !init || !Node.isNumericLiteral(init)) {
+        throw new CannotMap(epoch.loop, `the epoch loop starts at \`${start.getText()}\`, which is only known inside the training code; the Trainer counts epochs from 0 (maxEpochs)`);
+      }
+      m.forcedFields.add(decl);
+      m.dynamicEpochStart = { declaration: decl, initial: init.getText() };
+      // Where the script sets it (resuming), a human decides: the Trainer resumes from its own checkpoints.
+      const write = m.ctx.analysis.references.usesOf((decl as Node & { getNameNode(): Identifier }).getNameNode()).find((u) => isWrite(u));
+      if (write) {
+        m.ctx.todos.add(
+          write,
+          `the plain loop resumed at epoch \`${start.getText()}\`; the Trainer always runs maxEpochs epochs: resume with trainer.fit(model, { ckptPath }) from a Lightning checkpoint instead`,
+        );
+      }
+    }
+  }
+}
+
+/** `this.currentEpoch`, offset by the epoch loop's first value. */
+function epochText(m: ModuleBuilder): string {
+  const epoch = m.structure.epoch!;
+  const start = epoch.start;
+  const value = Number(start.getText());
+  if (Node.isNumericLiteral(start)) return value === 0 ? "this.currentEpoch" : `(this.currentEpoch + ${value})`;
+  return `(${moduleText(m, start, "onTrainEpochStart")} + this.currentEpoch)`;
+}
+
+export function rewriteReferences(m: ModuleBuilder): void {
+  const { analysis, edits } = m.ctx;
+  const refs = analysis.references;
+  for (const [decl, rewrite] of m.rewrites) {
+    const name = (decl as Node & { getNameNode?: () => Node }).getNameNode?.();
+    if (!name || !Node.isIdentifier(name)) continue;
+    for (const use of refs.usesOf(name)) {
+      if (edits.covers(use.getStart(), use.getEnd())) continue;
+      const method = m.methodOf(use);
+      if (method === null) continue;
+      const text = rewrite(use, method);
+      if (text === null || text === use.getText()) continue;
+      replaceUse(m, use, text);
+    }
+  }
+  optimizerPreludes(m);
+  printThroughModule(m);
+}
+
+/** Replaces one identifier (`{ epoch }` becomes `{ epoch: this.currentEpoch }`). */
+export function replaceUse(m: ModuleBuilder, use: Identifier, text: string): void {
+  const { edits } = m.ctx;
+  if (Node.isShorthandPropertyAssignment(use.getParent())) edits.insert(use.getEnd(), `: ${text}`, "module-reference");
+  else edits.replace(use.getStart(), use.getEnd(), text, "module-reference");
+}
+
+/** The text of `node` with the module's rewrites applied, without recording edits (for code written twice). */
+export function moduleText(m: ModuleBuilder, node: Node, method: Destination): string {
+  const refs = m.ctx.analysis.references;
+  const start = node.getStart();
+  const list: TextEdit[] = [];
+  const ids = Node.isIdentifier(node) ? [node] : node.getDescendantsOfKind(SyntaxKind.Identifier);
+  for (const id of ids) {
+    const decl = refs.declarationOf(id);
+    const rewrite = decl ? m.rewrites.get(decl) : undefined;
+    if (!rewrite) {
+      if (decl && Node.isVariableDeclaration(decl) && m.config.has(decl.getVariableStatement() as Node) && method !== "callSite" && method !== "copied" && method !== "drop") {
+        m.prelude(method as MethodName, { kind: "statement", node: decl.getVariableStatement()! });
+      }
+      continue;
+    }
+    const text = rewrite(id, method);
+    if (text === null) continue;
+    const shorthand = Node.isShorthandPropertyAssignment(id.getParent());
+    list.push({ start: id.getStart() - start, end: id.getEnd() - start, text: shorthand ? `${id.getText()}: ${text}` : text, tag: "module-text" });
+  }
+  return applyEdits(node.getText(), list);
+}
+
+/**
+ * The optimizers and schedulers live in configureOptimizers; code elsewhere that still reads one
+ * (a learning-rate report, manual optimisation's `optD.step()`) gets it from the module.
+ */
+function optimizerPreludes(m: ModuleBuilder): void {
+  const edits = m.ctx.edits;
+  const bind = (names: (string | null)[], call: string) =>
+    names.length === 1 ? `const ${names[0]} = ${call};` : `const [${names.map((n) => n ?? "").join(", ")}] = ${call};`;
+  const groups: [{ declaration: Node | null; name: string | null }[], string][] = [
+    [m.optimizers, "this.optimizers()"],
+    [m.schedulers, "this.lrSchedulers()!"],
+  ];
+  for (const [list, call] of groups) {
+    for (const item of list) {
+      if (!item.declaration) continue;
+      const name = (item.declaration as Node & { getNameNode(): Node }).getNameNode() as Identifier;
+      for (const use of m.usesOf(name)) {
+        if (edits.covers(use.getStart(), use.getEnd())) continue;
+        const method = m.methodOf(use);
+        if (method === null || method === "configureOptimizers" || method === "copied" || method === "drop") continue;
+        if (method === "callSite") throw new CannotMap(use, `${name.getText()} is read before the module exists`);
+        m.prelude(method, bind(list.map((o) => o.name), call));
+        const epochStep = m.schedulerSteps.find((t) => t.scheduler.declaration === item.declaration && t.interval === "epoch" && !t.monitor);
+        if (epochStep && method === "onTrainEpochEnd" && use.getStart() < epochStep.statement.getStart()) {
+          // The plain script read it before stepping it; the Trainer steps it before this hook.
+          m.ctx.todos.add(
+            use,
+            `onTrainEpochEnd runs after the Trainer's end-of-epoch ${name.getText()}.step(): this reads the next epoch's learning rate, ` +
+              `not the one the epoch trained with (the plain script read it before stepping)`,
+          );
+        }
+      }
+    }
+  }
+}
+
+/** `console.log(...)` in the module → `this.print(...)`. */
+function printThroughModule(m: ModuleBuilder): void {
+  const refs = m.ctx.analysis.references;
+  const edits = m.ctx.edits;
+  for (const [statement, destination] of m.placements()) {
+    if (destination === "drop" || destination === "callSite" || destination === "copied") continue;
+    for (const call of statement.getDescendantsOfKind(SyntaxKind.CallExpression) as CallExpression[]) {
+      const callee = call.getExpression();
+      if (!Node.isPropertyAccessExpression(callee) || !["log", "info"].includes(callee.getName())) continue;
+      const target = callee.getExpression();
+      if (!Node.isIdentifier(target) || target.getText() !== "console" || refs.declarationOf(target)) continue;
+      // Inside a `function` (its own `this`) the module is not `this`.
+      const fn = call.getFirstAncestor((a) => isFunctionLike(a) && !Node.isArrowFunction(a));
+      if (fn && fn.getStart() > statement.getStart()) continue;
+      if (m.methodOf(call) !== destination || edits.covers(callee.getStart(), callee.getEnd())) continue;
+      edits.replace(callee.getStart(), callee.getEnd(), "this.print", "module-print");
+    }
+  }
+}

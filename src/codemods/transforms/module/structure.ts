@@ -1,0 +1,347 @@
+/**
+ * The shape of the plain training code, as `--to module` needs it: the entry body (main's
+ * statements), the epoch loop and its counter, the batch loop that trains, and the evaluation
+ * loops (inside the epoch loop: validation; after it: test). A loop may sit in a helper function
+ * that the entry calls (`trainEpoch(model, loader, optimizer)`, `evaluate(model, loader)`); the
+ * helper is then inlined: its statements before the loop, its loop, its statements after the
+ * loop and its returned value each go where the same code in main would go.
+ *
+ * What has no Lightning equivalent the codemod can write (a batch loop with no DataLoader, an
+ * epoch loop that is not a counted `for`, a `break` out of training) is a `CannotMap`: the
+ * script is then left as it is, with a TODO at that construct.
+ */
+import type {
+  CallExpression,
+  Expression,
+  ForOfStatement,
+  ForStatement,
+  Identifier,
+  ParameterDeclaration,
+  ReturnStatement,
+  Statement,
+  VariableDeclaration,
+} from "ts-morph";
+import { isFunctionLike } from "../../analysis/functions";
+import { unwrap } from "../../analysis/torch";
+import type { LocalFunction, ScriptAnalysis } from "../../analysis/types";
+import { MigrationError, positionAt } from "../../errors";
+import { Node, SyntaxKind, VariableDeclarationKind } from "../../morph";
+import { jumpsOutOf, returnsIn } from "./statements";
+
+/** A construct `--to module` cannot express; the script stays as it is, marked at `node`. */
+export class CannotMap extends Error {
+  constructor(
+    readonly node: Node,
+    readonly reason: string,
+  ) {
+    super(reason);
+    this.name = "CannotMap";
+  }
+}
+
+export interface EntryBody {
+  /** The training function (null for top-level training code). */
+  fn: LocalFunction | null;
+  /** Its statements (or the top-level training statements). */
+  statements: Statement[];
+  /** Its parameters: they become the module's constructor parameters. */
+  params: ParameterDeclaration[];
+  /** Top-level calls of the function (none for top-level code). */
+  calls: CallExpression[];
+}
+
+export interface EpochLoop {
+  loop: ForStatement;
+  counter: VariableDeclaration;
+  /** First value of the counter. */
+  start: Expression;
+  /** The bound it is compared with, and whether the comparison is `<=`. */
+  bound: Expression;
+  inclusive: boolean;
+}
+
+/** A helper function holding a loop, inlined at its one call. */
+export interface HelperSite {
+  fn: LocalFunction;
+  call: CallExpression;
+  /** Statements of the helper before and after the statement holding the loop. */
+  pre: Statement[];
+  post: Statement[];
+  /** The helper's final `return value;`, if any. */
+  returnStatement: ReturnStatement | null;
+}
+
+/** Where a loop sits. */
+export interface LoopSite {
+  loop: ForOfStatement;
+  /** The statement of the entry body or epoch body that holds the loop (directly or through its helper). */
+  statement: Statement;
+  /** The statement holding the loop in its own list: the loop, or a `noGrad(() => { loop })` around it. */
+  holder: Statement;
+  helper: HelperSite | null;
+  /** The DataLoader the loop iterates (its variable declaration in the entry body). */
+  loader: VariableDeclaration;
+}
+
+export interface Structure {
+  entry: EntryBody;
+  epoch: EpochLoop | null;
+  /** The statement of the entry body that trains: the epoch loop, or the training site itself. */
+  trainingStatement: Statement;
+  train: LoopSite;
+  validation: LoopSite | null;
+  test: LoopSite | null;
+}
+
+export function findStructure(analysis: ScriptAnalysis): Structure {
+  const entry = entryBody(analysis);
+  if (analysis.trainingLoops.length === 0) {
+    const b = analysis.backwardCalls[0]!;
+    throw new CannotMap(b.call, "no DataLoader loop around backward(): hand-sliced batches cannot become trainingStep; iterate a data.DataLoader (data.TensorDataset for tensors)");
+  }
+  if (analysis.trainingLoops.length > 1) {
+    throw new CannotMap(analysis.trainingLoops[1]!.batchLoop, "a second training loop: a LightningModule has one trainingStep; migrate one training loop per script");
+  }
+  const training = analysis.trainingLoops[0]!;
+  const inEntry = (s: Node) => entry.statements.includes(s as Statement);
+
+  // Every backward must be in the training loop.
+  for (const b of analysis.backwardCalls) {
+    if (!training.backward.includes(b)) {
+      throw new CannotMap(b.call, "backward() outside the training loop: a LightningModule trains in trainingStep only");
+    }
+  }
+
+  // ---- epoch loop ----
+  let epoch: EpochLoop | null = null;
+  if (training.epochLoop) {
+    if (!inEntry(training.epochLoop)) {
+      throw new CannotMap(training.epochLoop, "the loop around the batch loop is not in the training function's body; the Trainer's epochs replace it");
+    }
+    epoch = epochLoop(training.epochLoop, analysis);
+  }
+  const outer: Statement[] = epoch ? blockStatements(epoch.loop.getStatement()) : entry.statements;
+  const train = loopSite(training.batchLoop, outer, analysis, entry, "training");
+  const trainingStatement = epoch ? epoch.loop : train.statement;
+  if (!epoch && !inEntry(train.statement)) throw new CannotMap(training.batchLoop, "the batch loop is not in the training function's body");
+
+  // ---- evaluation loops: inside the epoch loop → validation; after it → test ----
+  let validation: LoopSite | null = null;
+  let test: LoopSite | null = null;
+  const trainingEnd = trainingStatement.getEnd();
+  for (const e of analysis.evalLoops) {
+    // Only loops of the training code (an evaluation inside the training step stays there).
+    if (e.loop.getStart() >= train.loop.getStart() && e.loop.getEnd() <= train.loop.getEnd()) continue;
+    const inEpochBody = epoch !== null && (siteStatementIn(e.loop, outer, analysis) !== null);
+    if (inEpochBody) {
+      if (validation) throw new CannotMap(e.loop, "a second evaluation loop in the epoch loop: one validation loop per script");
+      validation = loopSite(e.loop, outer, analysis, entry, "validation");
+      continue;
+    }
+    const s = siteStatementIn(e.loop, entry.statements, analysis);
+    if (s === null) continue;
+    if (s.getStart() < trainingEnd) {
+      throw new CannotMap(e.loop, "an evaluation loop before training: run it with trainer.validate(model) before trainer.fit(model)");
+    }
+    if (test) throw new CannotMap(e.loop, "a second evaluation loop after training: one test loop per script");
+    test = loopSite(e.loop, entry.statements, analysis, entry, "test");
+  }
+  return { entry, epoch, trainingStatement, train, validation, test };
+}
+
+/** The training function's body, or the top-level training statements. */
+function entryBody(analysis: ScriptAnalysis): EntryBody {
+  const entry = analysis.entry!;
+  if (entry.kind === "script") return { fn: null, statements: entry.statements, params: [], calls: [] };
+  const node = entry.fn.node;
+  const body = node.getBody();
+  if (!body || !Node.isBlock(body)) {
+    throw new MigrationError(`unsupported: ${entry.fn.name} needs a block body { ... }`, positionAt(analysis.text, node.getStart()));
+  }
+  return { fn: entry.fn, statements: body.getStatements(), params: node.getParameters(), calls: entry.calls };
+}
+
+export function blockStatements(s: Statement): Statement[] {
+  return Node.isBlock(s) ? s.getStatements() : [s];
+}
+
+/** `for (let epoch = A; epoch < B; epoch++)` (or `<=`, `++epoch`, `epoch += 1`). */
+function epochLoop(loop: Statement, analysis: ScriptAnalysis): EpochLoop {
+  const fail = (why: string): never => {
+    throw new CannotMap(loop, `the epoch loop ${why}; the Trainer counts epochs itself (maxEpochs): write it as for (let epoch = 0; epoch < n; epoch++)`);
+  };
+  if (!Node.isForStatement(loop)) return fail("is not a counted for loop");
+  const init = loop.getInitializer();
+  if (!init || !Node.isVariableDeclarationList(init) || init.getDeclarations().length !== 1) return fail("does not declare one counter");
+  const counter = init.getDeclarations()[0]!;
+  const name = counter.getNameNode();
+  const start = counter.getInitializer();
+  if (!Node.isIdentifier(name) || !start) return fail("does not declare one counter");
+  const cond = loop.getCondition();
+  const isCounter = (e: Node) => Node.isIdentifier(unwrap(e)) && unwrap(e).getText() === name.getText();
+  let bound: Expression | null = null;
+  let inclusive = false;
+  if (cond && Node.isBinaryExpression(cond)) {
+    const op = cond.getOperatorToken().getKind();
+    if (isCounter(cond.getLeft()) && (op === SyntaxKind.LessThanToken || op === SyntaxKind.LessThanEqualsToken)) {
+      bound = cond.getRight();
+      inclusive = op === SyntaxKind.LessThanEqualsToken;
+    } else if (isCounter(cond.getRight()) && (op === SyntaxKind.GreaterThanToken || op === SyntaxKind.GreaterThanEqualsToken)) {
+      bound = cond.getLeft();
+      inclusive = op === SyntaxKind.GreaterThanEqualsToken;
+    }
+  }
+  if (!bound) return fail("has no `counter < bound` condition");
+  const inc = loop.getIncrementor();
+  const incText = inc ? inc.getText().replace(/\s+/g, "") : "";
+  const n = name.getText();
+  if (![`${n}++`, `++${n}`, `${n}+=1`, `${n}=${n}+1`].includes(incText)) return fail("does not count up by one");
+  // The body must not change the counter.
+  for (const use of analysis.references.usesOf(name)) {
+    if (use.getStart() > loop.getStatement().getStart() && isWrite(use)) return fail("changes its counter in its body");
+  }
+  // Nor leave the loop early: the Trainer decides when training ends.
+  const [stop] = jumpsOutOf(loop, SyntaxKind.BreakStatement);
+  if (stop) throw new CannotMap(stop, "the epoch loop has a `break` (early stopping?): the Trainer runs maxEpochs epochs; stop with an EarlyStopping callback or this.trainer.shouldStop = true");
+  const [skip] = jumpsOutOf(loop, SyntaxKind.ContinueStatement);
+  if (skip) throw new CannotMap(skip, "`continue` skips the rest of an epoch; the Trainer always runs the whole epoch");
+  const [ret] = returnsIn(loop.getStatement());
+  if (ret) throw new CannotMap(ret, "`return` inside the epoch loop ends training early: stop with an EarlyStopping callback or this.trainer.shouldStop = true");
+  return { loop, counter, start, bound, inclusive };
+}
+
+export function isWrite(id: Node): boolean {
+  const parent = id.getParent();
+  if (!parent) return false;
+  if (Node.isBinaryExpression(parent) && parent.getLeft() === id) {
+    const op = parent.getOperatorToken().getKind();
+    return op >= SyntaxKind.FirstAssignment && op <= SyntaxKind.LastAssignment;
+  }
+  if (Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent)) {
+    const op = parent.getOperatorToken();
+    return op === SyntaxKind.PlusPlusToken || op === SyntaxKind.MinusMinusToken;
+  }
+  return false;
+}
+
+/** The statement of `list` that holds `loop`, directly or through one helper call; null if none. */
+function siteStatementIn(loop: ForOfStatement, list: Statement[], analysis: ScriptAnalysis): Statement | null {
+  const direct = list.find((s) => s.getStart() <= loop.getStart() && loop.getEnd() <= s.getEnd());
+  if (direct) return direct;
+  const fn = owningHelper(loop, analysis);
+  if (!fn) return null;
+  return list.find((s) => fn.calls.some((c) => s.getStart() <= c.getStart() && c.getEnd() <= s.getEnd())) ?? null;
+}
+
+function owningHelper(node: Node, analysis: ScriptAnalysis): LocalFunction | null {
+  const fnNode = node.getFirstAncestor((a) => isFunctionLike(a) && !isNoGradCallback(a));
+  if (!fnNode) return null;
+  return analysis.functions.find((f) => f.node === fnNode) ?? null;
+}
+
+/** `noGrad(() => { ... })`'s arrow (the Trainer runs evaluation without gradients itself). */
+function isNoGradCallback(n: Node): boolean {
+  if (!Node.isArrowFunction(n) && !Node.isFunctionExpression(n)) return false;
+  const call = n.getParent();
+  return call !== undefined && Node.isCallExpression(call) && /(^|\.)noGrad$/.test(call.getExpression().getText()) && call.getArguments()[0] === n;
+}
+
+/** The `noGrad(() => { <loop> })` statement around a loop, or the loop itself. */
+function holderOf(loop: ForOfStatement): Statement {
+  const block = loop.getParent();
+  const arrow = block?.getParent();
+  if (block && Node.isBlock(block) && arrow && isNoGradCallback(arrow)) {
+    const call = arrow.getParentOrThrow();
+    const stmt = call.getParent();
+    if (stmt && Node.isExpressionStatement(stmt) && stmt.getExpression() === call) {
+      if (block.getStatements().length !== 1) {
+        throw new CannotMap(stmt, "noGrad(() => { ... }) holds more than the evaluation loop; the Trainer runs evaluation without gradients itself, so move the other statements out of it");
+      }
+      return stmt;
+    }
+  }
+  return loop;
+}
+
+function loopSite(loop: ForOfStatement, outer: Statement[], analysis: ScriptAnalysis, entry: EntryBody, role: string): LoopSite {
+  const holder = holderOf(loop);
+  const statement = siteStatementIn(loop, outer, analysis);
+  if (!statement) throw new CannotMap(loop, `the ${role} loop is not reached from the training function's body`);
+  let helper: HelperSite | null = null;
+  if (!(statement.getStart() <= loop.getStart() && loop.getEnd() <= statement.getEnd())) {
+    helper = helperSite(owningHelper(loop, analysis)!, holder, statement, role);
+  } else if (statement !== holder) {
+    throw new CannotMap(loop, `the ${role} loop is nested in other code (${firstLine(statement)}); it must be a statement of its own`);
+  }
+  const loader = loaderOf(loop, helper, analysis, entry, role);
+  return { loop, statement, holder, helper, loader };
+}
+
+function helperSite(fn: LocalFunction, holder: Statement, statement: Statement, role: string): HelperSite {
+  if (fn.calls.length !== 1 || fn.otherReferences.length > 0) {
+    throw new CannotMap(fn.nameNode, `${fn.name}() holds the ${role} loop but is used more than once; inline it where it is called`);
+  }
+  const call = fn.calls[0]!;
+  const body = fn.node.getBody();
+  if (!body || !Node.isBlock(body)) throw new CannotMap(fn.node, `${fn.name}() needs a block body`);
+  const statements = body.getStatements();
+  const at = statements.indexOf(holder);
+  if (at === -1) throw new CannotMap(holder, `the ${role} loop is nested in other code of ${fn.name}(); it must be a statement of its body`);
+  let post = statements.slice(at + 1);
+  let returnStatement: ReturnStatement | null = null;
+  const last = post[post.length - 1];
+  if (last && Node.isReturnStatement(last)) {
+    returnStatement = last;
+    post = post.slice(0, -1);
+  }
+  // Any other return would end the helper early.
+  for (const r of body.getDescendantsOfKind(SyntaxKind.ReturnStatement)) {
+    if (r !== returnStatement && r.getFirstAncestor((a) => isFunctionLike(a)) === fn.node) {
+      throw new CannotMap(r, `${fn.name}() returns early; only a final return statement can be inlined`);
+    }
+  }
+  // The call must be the whole statement, or the initializer of one declaration, or the right side of an assignment.
+  const parent = call.getParent();
+  const ok =
+    (Node.isExpressionStatement(parent) && parent === statement) ||
+    (Node.isAwaitExpression(parent) && parent.getParent() === statement) ||
+    (Node.isVariableDeclaration(parent) && parent.getVariableStatement() === statement && Node.isVariableStatement(statement) && statement.getDeclarations().length === 1) ||
+    (Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken && parent.getRight() === call && parent.getParent() === statement);
+  if (!ok) throw new CannotMap(call, `${fn.name}(...) is called inside an expression; call it as a statement of its own (const result = ${fn.name}(...))`);
+  if (returnStatement === null && !Node.isExpressionStatement(parent) && !Node.isAwaitExpression(parent)) {
+    throw new CannotMap(call, `${fn.name}() returns nothing but its result is used`);
+  }
+  for (const p of fn.node.getParameters()) {
+    if (!Node.isIdentifier(p.getNameNode()) || p.isRestParameter()) {
+      throw new CannotMap(p, `${fn.name}() has a destructured or rest parameter; the codemod inlines only plain parameters`);
+    }
+  }
+  return { fn, call, pre: statements.slice(0, at), post, returnStatement };
+}
+
+/** The DataLoader a loop iterates: a variable of the entry body, possibly passed to the helper. */
+function loaderOf(loop: ForOfStatement, helper: HelperSite | null, analysis: ScriptAnalysis, entry: EntryBody, role: string): VariableDeclaration {
+  let iterated: Node = unwrap(loop.getExpression());
+  const fail = (why: string): never => {
+    throw new CannotMap(loop, `the ${role} loop iterates ${why}; a LightningModule returns its DataLoader from ${role === "training" ? "trainDataloader" : role === "validation" ? "valDataloader" : "testDataloader"}()`);
+  };
+  if (!Node.isIdentifier(iterated)) return fail(`\`${loop.getExpression().getText()}\`, not a DataLoader variable`);
+  let decl = analysis.references.declarationOf(iterated as Identifier);
+  if (decl && Node.isParameterDeclaration(decl) && helper && decl.getParent() === helper.fn.node) {
+    const index = helper.fn.node.getParameters().indexOf(decl);
+    const arg = helper.call.getArguments()[index];
+    if (!arg || !Node.isIdentifier(unwrap(arg))) return fail(`a parameter of ${helper.fn.name}() that is not given a DataLoader variable`);
+    iterated = unwrap(arg);
+    decl = analysis.references.declarationOf(iterated as Identifier);
+  }
+  const loader = analysis.dataloaders.find((d) => d.declaration !== null && d.declaration === decl);
+  if (!loader || !decl || !Node.isVariableDeclaration(decl)) return fail(`\`${iterated.getText()}\`, which is not a data.DataLoader`);
+  const statement = decl.getVariableStatement();
+  if (!statement || !entry.statements.includes(statement)) return fail(`\`${iterated.getText()}\`, a DataLoader not created in the training function's body`);
+  if (statement.getDeclarationKind() !== VariableDeclarationKind.Const) return fail(`\`${iterated.getText()}\`, a DataLoader variable that is reassigned`);
+  return decl;
+}
+
+function firstLine(n: Node): string {
+  return n.getText().split("\n")[0]!.slice(0, 60);
+}

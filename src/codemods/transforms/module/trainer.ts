@@ -1,0 +1,139 @@
+/**
+ * The epoch loop becomes a Trainer, built where the script called its training function:
+ *
+ *   main({ epochs: 2, lr: 1e-3 });   →   await new Trainer({ maxEpochs: 2 }).fit(new NetModule({ epochs: 2, lr: 1e-3 }));
+ *
+ * With a test loop (or seeding code that must run first) it takes a few statements:
+ *
+ *   manualSeed(1);
+ *   const model = new ConvNetModule({ ... });
+ *   const trainer = new Trainer({ maxEpochs: 2 });
+ *   await trainer.fit(model);
+ *   await trainer.test(model);
+ *
+ * The Trainer keeps Lightning's defaults otherwise (progress bar, loggers, checkpoints).
+ */
+import type { CallExpression, Statement } from "ts-morph";
+import { isFunctionLike } from "../../analysis/functions";
+import { Node, SyntaxKind } from "../../morph";
+import type { ModuleBuilder } from "./builder";
+import { CallSite, countExpression } from "./call-site";
+import { CannotMap } from "./structure";
+
+const FLAG_ORDER = ["maxEpochs", "accumulateGradBatches", "gradientClipVal", "gradientClipAlgorithm"];
+
+/** The `maxEpochs` flag, from the epoch loop's bounds (checked now: a bound only main knows cannot be written at the call site). */
+export function planTrainer(m: ModuleBuilder): void {
+  const epoch = m.structure.epoch;
+  if (!epoch) {
+    m.flag("maxEpochs", m.structure.trainingStatement, () => "1");
+    return;
+  }
+  if (m.probe.resolve(epoch.bound) === null) {
+    throw new CannotMap(epoch.bound, `the number of epochs (\`${epoch.bound.getText()}\`) is only known inside the training code; the Trainer needs it as maxEpochs when it is built`);
+  }
+  m.flag("maxEpochs", epoch.loop, (site) => {
+    const bound = site.resolve(epoch.bound);
+    const start = m.dynamicEpochStart ? m.dynamicEpochStart.initial : site.resolve(epoch.start);
+    return bound === null || start === null ? null : countExpression(bound, start, epoch.inclusive);
+  });
+}
+
+/** Replaces each call of the training function (or the top-level training code) with the Trainer. */
+export function writeTrainerCalls(m: ModuleBuilder): { topLevelCode: string | null } {
+  const { entry } = m.structure;
+  if (!entry.fn) return { topLevelCode: statementsFor(m, new CallSite(m, null)).join("\n") };
+  const { edits } = m.ctx;
+  const several = entry.calls.length > 1;
+  for (const call of entry.calls) {
+    const site = new CallSite(m, call);
+    const statement = callStatement(call);
+    const canAwait = statement !== null && awaitAllowed(statement);
+    const lines = statementsFor(m, site);
+    if (statement && canAwait) {
+      // Several calls: each in a block of its own, so that their `const model` do not collide.
+      const text = several && lines.length > 1 ? `{\n${lines.join("\n")}\n}` : lines.join("\n");
+      edits.replaceMoved(statement.getStart(), statement.getEnd(), text, "module-trainer");
+    } else if (lines.length === 1 && lines[0]!.startsWith("await ")) {
+      // `main().catch(...)`: the fit promise takes the call's place.
+      edits.replaceMoved(call.getStart(), call.getEnd(), lines[0]!.slice("await ".length).replace(/;$/, ""), "module-trainer");
+    } else {
+      edits.replaceMoved(call.getStart(), call.getEnd(), `(async () => {\n${lines.join("\n")}\n})()`, "module-trainer");
+    }
+    m.note(`${entry.fn.name}(...) call (line ${m.line(call)}) → ${m.structure.test ? "trainer.fit(model), trainer.test(model)" : "new Trainer(...).fit(...)"}`);
+  }
+  return { topLevelCode: null };
+}
+
+function statementsFor(m: ModuleBuilder, site: CallSite): string[] {
+  const { edits } = m.ctx;
+  const refs = m.ctx.analysis.references;
+  const params = new Set<Node>(m.structure.entry.params);
+  // Code run before the module is built reads main's arguments from variables.
+  const before = m.callSite.map((s) => {
+    for (const id of s.getDescendantsOfKind(SyntaxKind.Identifier)) {
+      const d = refs.declarationOf(id);
+      if (d && params.has(d)) site.hoisted.add(d as never);
+    }
+    return edits.render(spanStart(s, m.text), s.getEnd());
+  });
+  const flags = [...m.trainerFlags]
+    .sort((a, b) => FLAG_ORDER.indexOf(a.name) - FLAG_ORDER.indexOf(b.name))
+    .map((f) => {
+      const value = f.value(site);
+      if (value === null) throw new CannotMap(f.anchor, `the Trainer's ${f.name} (\`${f.anchor.getText()}\`) is only known inside the training code`);
+      return `${f.name}: ${value}`;
+    });
+  const trainerText = `new Trainer({ ${flags.join(", ")} })`;
+  const hoisted = m.structure.entry.params
+    .filter((p) => site.hoisted.has(p))
+    .map((p) => `const ${p.getName()} = ${site.argumentOf(p) ? edits.render(site.argumentOf(p)!.getStart(), site.argumentOf(p)!.getEnd()) : "undefined"};`);
+  const module = `new ${m.className}(${site.constructorArguments()})`;
+  const lines = [...before, ...hoisted];
+  if (m.structure.test) {
+    const taken = m.ctx.analysis.topLevelNames;
+    const pick = (wanted: string) => {
+      let name = wanted;
+      for (let i = 2; taken.has(name); i++) name = `${wanted}${i}`;
+      return name;
+    };
+    const model = pick("model");
+    const trainer = pick("trainer");
+    lines.push(`const ${model} = ${module};`, `const ${trainer} = ${trainerText};`, `await ${trainer}.fit(${model});`, `await ${trainer}.test(${model});`);
+  } else {
+    lines.push(`await ${trainerText}.fit(${module});`);
+  }
+  return lines;
+}
+
+/** The statement that is just the call (`main(...)`, `await main(...)`, `void main(...)`), or null. */
+function callStatement(call: CallExpression): Statement | null {
+  let n: Node = call;
+  let parent = n.getParent();
+  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAwaitExpression(parent) || Node.isVoidExpression(parent))) {
+    n = parent;
+    parent = parent.getParent();
+  }
+  return parent && Node.isExpressionStatement(parent) ? parent : null;
+}
+
+/** `await` is allowed at the top level of a module and in async functions. */
+function awaitAllowed(statement: Node): boolean {
+  const fn = statement.getFirstAncestor((a) => isFunctionLike(a));
+  if (!fn) return true;
+  return (Node.isFunctionDeclaration(fn) || Node.isFunctionExpression(fn) || Node.isArrowFunction(fn) || Node.isMethodDeclaration(fn)) && fn.isAsync();
+}
+
+/** Start of a statement with its own-line comments above it. */
+export function spanStart(s: Node, text: string): number {
+  let start = s.getStart();
+  const lineStart = text.lastIndexOf("\n", start - 1) + 1;
+  if (!/^[ \t]*$/.test(text.slice(lineStart, start))) return start;
+  start = lineStart;
+  for (const c of [...s.getLeadingCommentRanges()].reverse()) {
+    const cLineStart = text.lastIndexOf("\n", c.getPos() - 1) + 1;
+    if (!/^[ \t]*$/.test(text.slice(cLineStart, c.getPos()))) break;
+    start = cLineStart;
+  }
+  return start;
+}
