@@ -89,7 +89,9 @@ function statementsFor(m: ModuleBuilder, site: CallSite): string[] {
     .filter((p) => site.hoisted.has(p))
     .map((p) => `const ${p.getName()} = ${site.argumentOf(p) ? edits.render(site.argumentOf(p)!.getStart(), site.argumentOf(p)!.getEnd()) : "undefined"};`);
   const module = `new ${m.className}(${site.constructorArguments()})`;
-  const lines = [...before, ...hoisted];
+  // main's arguments were evaluated before its body ran: their variables come before the
+  // seeding code that reads them.
+  const lines = [...hoisted, ...before];
   if (m.structure.test) {
     const taken = m.ctx.analysis.topLevelNames;
     const pick = (wanted: string) => {
