@@ -80,7 +80,8 @@ export function formatFileSummary(r: FileReport, c: ChalkInstance, dryRun: boole
     const v = r.verify;
     lines.push(
       v.ok
-        ? `    ${c.green("verify ok")}: ${v.compared} losses, largest relative difference ${v.maxRelativeDifference?.toExponential(2)}`
+        ? `    ${c.green("verify ok")}: ${v.compared} losses, largest relative difference ${v.maxRelativeDifference?.toExponential(2)}` +
+            (v.traceScale !== 1 ? ` (migrated losses are traced before the Trainer's accumulation division: compared with ${v.traceScale}x the original's)` : "")
         : `    ${c.red("verify failed")}: ${v.reason}`,
     );
   }

@@ -122,7 +122,7 @@ async function migrateFile(file: InputFile, options: RunOptions, plan: OutputPla
     const besideInput = migrated.written && dirname(outputPath) === dirname(file.path);
     const script = besideInput ? outputPath : writeTemporary(file.path, result.output);
     try {
-      migrated.verify = await verifyMigration(original, script, options.steps, io.cwd, io.env);
+      migrated.verify = await verifyMigration(original, script, options.steps, io.cwd, io.env, result.traceScale ?? 1);
     } finally {
       if (script !== outputPath) rmSync(script, { force: true });
       if (original !== file.path) rmSync(original, { force: true });

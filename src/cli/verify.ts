@@ -27,6 +27,8 @@ export interface VerifyResult {
   maxRelativeDifference: number | null;
   /** Step (0-based) of the largest difference. */
   worstStep: number | null;
+  /** The migrated losses were compared with the original's times this (an accumulation division the Trainer now does). */
+  traceScale: number;
   reason?: string;
 }
 
@@ -36,13 +38,20 @@ interface RunOutcome {
   failure: string | null;
 }
 
-export async function verifyMigration(original: string, migrated: string, steps: number, cwd: string, env: NodeJS.ProcessEnv): Promise<VerifyResult> {
+export async function verifyMigration(
+  original: string,
+  migrated: string,
+  steps: number,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  traceScale = 1,
+): Promise<VerifyResult> {
   const dir = mkdtempSync(join(tmpdir(), "lit-migrate-verify-"));
   try {
     const timeoutMs = Number(env.LIT_MIGRATE_VERIFY_TIMEOUT ?? 600) * 1000;
     const a = await runForLosses(original, join(dir, "original.trace"), steps, cwd, env, timeoutMs);
     const b = await runForLosses(migrated, join(dir, "migrated.trace"), steps, cwd, env, timeoutMs);
-    const fail = (reason: string): VerifyResult => ({ ok: false, steps, compared: 0, maxRelativeDifference: null, worstStep: null, reason });
+    const fail = (reason: string): VerifyResult => ({ ok: false, steps, compared: 0, maxRelativeDifference: null, worstStep: null, traceScale, reason });
     if (a.failure) return fail(`the original script failed: ${a.failure}`);
     if (b.failure) return fail(`the migrated script failed: ${b.failure}`);
     if (a.losses.length === 0) return fail("the original script logged no loss (no backward pass ran)");
@@ -52,7 +61,7 @@ export async function verifyMigration(original: string, migrated: string, steps:
     let worst = 0;
     let worstStep = 0;
     a.losses.forEach((x, i) => {
-      const d = relativeDifference(x, b.losses[i]!);
+      const d = relativeDifference(x * traceScale, b.losses[i]!);
       if (d > worst || Number.isNaN(d)) {
         worst = Number.isNaN(d) ? Infinity : d;
         worstStep = i;
@@ -65,7 +74,8 @@ export async function verifyMigration(original: string, migrated: string, steps:
       compared: a.losses.length,
       maxRelativeDifference: worst,
       worstStep,
-      ...(ok ? {} : { reason: `loss differs by ${worst.toExponential(2)} (relative) at step ${worstStep}: ${a.losses[worstStep]} vs ${b.losses[worstStep]}` }),
+      traceScale,
+      ...(ok ? {} : { reason: `loss differs by ${worst.toExponential(2)} (relative) at step ${worstStep}: ${a.losses[worstStep]! * traceScale} vs ${b.losses[worstStep]}` }),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -43,6 +43,8 @@ export type MigrationResult =
       counts: EditCounts;
       /** What moved where, one line each (input line numbers). */
       notes: string[];
+      /** The migrated script's loss trace is this many times the original's (see ModuleOutcome). */
+      traceScale?: number;
     }
   | { status: "unchanged"; reason: string }
   | {
@@ -123,8 +125,10 @@ async function migrateToModule(source: string, analysis: ScriptAnalysis, options
   let todos = new TodoList();
   let ctx = context("module", analysis, edits, todos);
   let spliced: string;
+  let traceScale = 1;
   try {
     const outcome = runModuleTransforms(ctx, className);
+    traceScale = outcome.traceScale;
     spliced = updateModuleImports(edits.apply(), analysis, { runtime: outcome.runtimeImports, tf: outcome.needsTf }, ctx.counts, ctx.notes);
   } catch (error) {
     if (!(error instanceof CannotMap)) throw error;
@@ -135,9 +139,10 @@ async function migrateToModule(source: string, analysis: ScriptAnalysis, options
     todos.emit(edits);
     spliced = edits.apply();
     ctx.notes.push(`left as it is: ${error.reason} (line ${ctx.lineOf(error.node.getStart())})`);
+    traceScale = 1;
   }
   const output = options.format === false ? spliced : await formatTypeScript(spliced, options.fileName);
-  return { status: "migrated", output, todos: locateTodos(output, todos), counts: ctx.counts, notes: ctx.notes };
+  return { status: "migrated", output, todos: locateTodos(output, todos), counts: ctx.counts, notes: ctx.notes, traceScale };
 }
 
 /** `NetModule` for a script training a `Net`; `LitModule` when several models (or none of the script's classes) train. */

@@ -31,6 +31,12 @@ export interface ModuleOutcome {
   /** Names to import from `lightning-ts`, and whether `tf` is needed for parameter types. */
   runtimeImports: string[];
   needsTf: boolean;
+  /**
+   * How many times larger the migrated script's loss trace is than the plain one's: K when the
+   * script divided its loss by K for accumulation (SPEC §6 traces the Trainer's loss before its
+   * own division), else 1. `--verify` compares with it.
+   */
+  traceScale: number;
 }
 
 export function runModuleTransforms(ctx: TransformContext, className: string): ModuleOutcome {
@@ -63,7 +69,12 @@ export function runModuleTransforms(ctx: TransformContext, className: string): M
   // Markers go in before the class is rendered, so that they move with their statements.
   ctx.todos.emit(ctx.edits);
   writeModuleClass(m);
-  return { runtimeImports: ["LightningModule", "Trainer"], needsTf: m.stepBinding !== null || m.evalLoops.size > 0 };
+  const k = m.removedLossDivision ? Number(m.probe.resolve(m.removedLossDivision)) : 1;
+  return {
+    runtimeImports: ["LightningModule", "Trainer"],
+    needsTf: m.stepBinding !== null || m.evalLoops.size > 0,
+    traceScale: Number.isInteger(k) && k > 0 ? k : 1,
+  };
 }
 
 /** How the script names tf: `tf`, its alias, or `torch.tf` through a namespace import. */

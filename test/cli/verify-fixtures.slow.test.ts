@@ -17,7 +17,10 @@ describe("lit-migrate --verify on the fixtures", () => {
       [join(ROOT, "bin", "lit-migrate.mjs"), ...fixtures.map((f) => `fixtures/${f}/input.ts`), "--to", "lite", "--dry-run", "--verify", "--steps", "5", "--json"],
       { cwd: ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
     );
-    const json = JSON.parse(r.stdout) as { files: { file: string; verify?: { ok: boolean; compared: number; maxRelativeDifference: number | null; reason?: string } }[]; exitCode: number };
+    const json = JSON.parse(r.stdout) as {
+      files: { file: string; verify?: { ok: boolean; compared: number; maxRelativeDifference: number | null; traceScale: number; reason?: string } }[];
+      exitCode: number;
+    };
     for (const f of json.files) {
       expect(f.verify, f.file).toBeDefined();
       expect(f.verify!.reason ?? "", f.file).toBe("");
@@ -29,26 +32,31 @@ describe("lit-migrate --verify on the fixtures", () => {
     expect([r.status, json.exitCode]).toEqual([0, 0]);
   });
 
-  it("--to module: the same losses, except grad_accum's, which the Trainer traces before its accumulation division (SPEC §6)", () => {
+  it("--to module: the same losses (grad_accum's compared at 4x: the Trainer traces before its accumulation division, SPEC §6)", () => {
     const r = spawnSync(
       process.execPath,
       [join(ROOT, "bin", "lit-migrate.mjs"), ...fixtures.map((f) => `fixtures/${f}/input.ts`), "--to", "module", "--dry-run", "--verify", "--steps", "5", "--json"],
       { cwd: ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
     );
-    const json = JSON.parse(r.stdout) as { files: { file: string; verify?: { ok: boolean; compared: number; maxRelativeDifference: number | null; reason?: string } }[]; exitCode: number };
+    const json = JSON.parse(r.stdout) as {
+      files: { file: string; verify?: { ok: boolean; compared: number; maxRelativeDifference: number | null; traceScale: number; reason?: string } }[];
+      exitCode: number;
+    };
     for (const f of json.files) {
       expect(f.verify, f.file).toBeDefined();
       expect(f.verify!.compared, f.file).toBe(5);
-      if (f.file === "fixtures/grad_accum/input.ts") {
-        // The plain script traces loss / 4 (what it backpropagates); the module returns the
-        // undivided loss, which the Trainer traces, then divides by accumulateGradBatches = 4.
-        expect(f.verify!.maxRelativeDifference!, f.file).toBeCloseTo(0.75, 12);
-        continue;
-      }
+      // grad_accum's plain script traces loss / 4 (what it backpropagates); the module returns the
+      // undivided loss, which the Trainer traces, then divides by accumulateGradBatches = 4.
+      expect(f.verify!.traceScale, f.file).toBe(f.file === "fixtures/grad_accum/input.ts" ? 4 : 1);
       expect(f.verify!.reason ?? "", f.file).toBe("");
       expect(f.verify!.maxRelativeDifference!, f.file).toBeLessThanOrEqual(1e-5);
     }
     expect(json.files).toHaveLength(fixtures.length);
-    expect([r.status, json.exitCode]).toEqual([3, 3]);
+    // Every trace matches; exit 1 only because lr_scheduler's and checkpoint's outputs carry a TODO.
+    expect(json.files.filter((f) => (f as { todos?: unknown[] }).todos?.length).map((f) => f.file).sort()).toEqual([
+      "fixtures/checkpoint/input.ts",
+      "fixtures/lr_scheduler/input.ts",
+    ]);
+    expect([r.status, json.exitCode]).toEqual([1, 1]);
   });
 });

@@ -48,6 +48,12 @@ describe("verifyMigration", () => {
     });
   });
 
+  it("compares against a known multiple of the original's losses when told to", async () => {
+    const scaled = await verifyMigration(join(root, "a.ts"), join(root, "a.ts"), 10, root, process.env, 2);
+    expect(scaled).toMatchObject({ ok: false, traceScale: 2 });
+    expect((await v("a.ts", "a.ts")).traceScale).toBe(1);
+  });
+
   it("compares only the first N steps", async () => {
     expect(await v("a.ts", "off.ts", 2)).toMatchObject({ ok: true, compared: 2 });
   });

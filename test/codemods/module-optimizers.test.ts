@@ -158,8 +158,10 @@ describe("gradient accumulation → accumulateGradBatches", () => {
       .replace("for (let epoch = 0; epoch < args.epochs; epoch++) {\n", "for (let epoch = 0; epoch < args.epochs; epoch++) {\n    optimizer.zeroGrad();\n    let running = 0;\n    let i = 0;\n");
 
   it("the flag from the step's condition; the script's division goes (the Trainer divides), other reads keep the divided value", async () => {
-    const { output, notes, todos } = await toModule(accumulate(ACC));
+    const { output, notes, todos, traceScale } = await toModule(accumulate(ACC));
     expect(todos).toEqual([]);
+    // The traced loss is now the undivided one: --verify compares with 4x the plain trace.
+    expect(traceScale).toBe(4);
     expect(flat(output)).toContain("await new Trainer({ maxEpochs: 1, accumulateGradBatches: 4 }).fit(new NetModule({ epochs: 1, accum: 4 }));");
     expect(member(output, "trainingStep")).toBe(ts`
       override trainingStep([x, y]: [tf.Tensor, tf.Tensor], i: number) {
@@ -180,10 +182,11 @@ describe("gradient accumulation → accumulateGradBatches", () => {
   });
 
   it("`i % K === K - 1`; without the script's division the loss scale changes: a TODO says so", async () => {
-    const { output, todos } = await toModule(
+    const { output, todos, traceScale } = await toModule(
       accumulate(ACC.replace(".div(accum)", "").replace("(i + 1) % accum === 0", "i % accum === accum - 1").replace("running += loss.item();\n", "")),
     );
     expect(output).toContain("accumulateGradBatches: 4");
+    expect(traceScale).toBe(1);
     expect(todos.map((t) => t.reason)).toEqual([
       "Lightning divides the loss by accumulateGradBatches before backward; the plain script backpropagated it undivided (its gradients were accumulateGradBatches times larger)",
     ]);

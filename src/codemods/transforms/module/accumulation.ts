@@ -74,6 +74,7 @@ export function applyAccumulation(m: ModuleBuilder, acc: Accumulation, backward:
   if (divisor.getText().replace(/\s+/g, "") !== acc.k.getText().replace(/\s+/g, "")) return false;
   const edits = m.ctx.edits;
   edits.delete(callee.getExpression().getEnd(), divided.getEnd(), "module-accumulation");
+  m.removedLossDivision = acc.k;
   // The script's other reads of the loss keep the value they had.
   for (const use of m.ctx.analysis.references.usesOf(decl.getNameNode() as Identifier)) {
     if (backwardStatement.getStart() <= use.getStart() && use.getEnd() <= backwardStatement.getEnd()) continue;

@@ -133,6 +133,8 @@ export class ModuleBuilder {
   config!: ConfigConstants;
   /** The first call site, to ask whether a value can be written where the Trainer is built. */
   probe!: CallSite;
+  /** The `K` of a `loss.div(K)` the accumulation transform took off (the Trainer divides instead). */
+  removedLossDivision: Node | null = null;
 
   constructor(
     readonly ctx: TransformContext,
