@@ -226,10 +226,8 @@ export class TQDMProgressBar extends ProgressBar {
 
   override onValidationBatchStart(trainer: Trainer, _module: LightningModule, _batch: unknown, _batchIdx: number, dataloaderIdx: number): void {
     if (!this.hasDataloaderChanged(dataloaderIdx)) return;
-    const bar = this.valProgressBar;
-    bar.reset(convertInf(this.totalValBatchesCurrentDataloader));
     const desc = trainer.sanityChecking ? this.sanityCheckDescription : this.validationDescription;
-    bar.setDescription(`${desc} DataLoader ${dataloaderIdx}`);
+    this.startDataloader(this.valProgressBar, this.totalValBatchesCurrentDataloader, desc, dataloaderIdx);
   }
 
   override onValidationBatchEnd(
@@ -240,16 +238,11 @@ export class TQDMProgressBar extends ProgressBar {
     batchIdx: number,
     _dataloaderIdx: number,
   ): void {
-    const n = batchIdx + 1;
-    const bar = this.valBar;
-    if (bar !== null && this.shouldUpdate(n, bar.total)) bar.update(n);
+    this.advanceEvalBar(this.valBar, batchIdx);
   }
 
   override onValidationEnd(trainer: Trainer, module: LightningModule): void {
-    const bar = this.valProgressBar;
-    bar.finish();
-    bar.close();
-    this.resetDataloaderIdxTracker();
+    this.closeEvalBar(this.valProgressBar);
     if (this.trainBar !== null && trainer.state.fn === "fit") this.trainBar.setPostfix(this.getMetrics(trainer, module));
   }
 
@@ -259,9 +252,7 @@ export class TQDMProgressBar extends ProgressBar {
 
   override onTestBatchStart(_trainer: Trainer, _module: LightningModule, _batch: unknown, _batchIdx: number, dataloaderIdx: number): void {
     if (!this.hasDataloaderChanged(dataloaderIdx)) return;
-    const bar = this.testProgressBar;
-    bar.reset(convertInf(this.totalTestBatchesCurrentDataloader));
-    bar.setDescription(`${this.testDescription} DataLoader ${dataloaderIdx}`);
+    this.startDataloader(this.testProgressBar, this.totalTestBatchesCurrentDataloader, this.testDescription, dataloaderIdx);
   }
 
   override onTestBatchEnd(
@@ -272,16 +263,11 @@ export class TQDMProgressBar extends ProgressBar {
     batchIdx: number,
     _dataloaderIdx: number,
   ): void {
-    const n = batchIdx + 1;
-    const bar = this.testBar;
-    if (bar !== null && this.shouldUpdate(n, bar.total)) bar.update(n);
+    this.advanceEvalBar(this.testBar, batchIdx);
   }
 
   override onTestEnd(_trainer: Trainer, _module: LightningModule): void {
-    const bar = this.testProgressBar;
-    bar.finish();
-    bar.close();
-    this.resetDataloaderIdxTracker();
+    this.closeEvalBar(this.testProgressBar);
   }
 
   override onPredictStart(_trainer: Trainer, _module: LightningModule): void {
@@ -290,9 +276,7 @@ export class TQDMProgressBar extends ProgressBar {
 
   override onPredictBatchStart(_trainer: Trainer, _module: LightningModule, _batch: unknown, _batchIdx: number, dataloaderIdx: number): void {
     if (!this.hasDataloaderChanged(dataloaderIdx)) return;
-    const bar = this.predictProgressBar;
-    bar.reset(convertInf(this.totalPredictBatchesCurrentDataloader));
-    bar.setDescription(`${this.predictDescription} DataLoader ${dataloaderIdx}`);
+    this.startDataloader(this.predictProgressBar, this.totalPredictBatchesCurrentDataloader, this.predictDescription, dataloaderIdx);
   }
 
   override onPredictBatchEnd(
@@ -303,13 +287,25 @@ export class TQDMProgressBar extends ProgressBar {
     batchIdx: number,
     _dataloaderIdx: number,
   ): void {
-    const n = batchIdx + 1;
-    const bar = this.predictBar;
-    if (bar !== null && this.shouldUpdate(n, bar.total)) bar.update(n);
+    this.advanceEvalBar(this.predictBar, batchIdx);
   }
 
   override onPredictEnd(_trainer: Trainer, _module: LightningModule): void {
-    const bar = this.predictProgressBar;
+    this.closeEvalBar(this.predictProgressBar);
+  }
+
+  /** A validation/test/predict bar restarts for each dataloader, named after it. */
+  private startDataloader(bar: Bar, total: number, description: string, dataloaderIdx: number): void {
+    bar.reset(convertInf(total));
+    bar.setDescription(`${description} DataLoader ${dataloaderIdx}`);
+  }
+
+  private advanceEvalBar(bar: Bar | null, batchIdx: number): void {
+    const n = batchIdx + 1;
+    if (bar !== null && this.shouldUpdate(n, bar.total)) bar.update(n);
+  }
+
+  private closeEvalBar(bar: Bar): void {
     bar.finish();
     bar.close();
     this.resetDataloaderIdxTracker();
