@@ -1,0 +1,207 @@
+// transforms/lite/backward.ts and lite-access.ts: `loss.backward()` wherever it is written.
+import { describe, expect, it } from "vitest";
+import { lite, runBody, script, toLite, ts } from "../helpers";
+
+const MODEL = ts`
+  const model = new Net();
+  const optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+  const loader = new data.DataLoader(dataset, { batchSize: 4 });
+`;
+const PRELUDE = 'const dataset = new data.TensorDataset(tf.zeros([8, 4]), tf.zeros([8], "int32"));';
+
+describe("backward", () => {
+  it("in the top-level training loop: this.backward(loss), any receiver expression", async () => {
+    const out = await lite(
+      script(
+        MODEL +
+          ts`
+            for (const [x, y] of loader) {
+              const loss = F.crossEntropy(model.forward(x), y);
+              loss.backward();
+              F.mseLoss(model.forward(x), tf.zeros([4, 2])).mul(0.5).backward();
+              (loss as tf.Tensor).backward();
+              optimizer.step();
+            }
+          `,
+        { prelude: PRELUDE },
+      ),
+    );
+    expect(runBody(out)).toContain(ts`
+      for (const [x, y] of loader) {
+        const loss = F.crossEntropy(model.forward(x), y);
+        this.backward(loss);
+        this.backward(F.mseLoss(model.forward(x), tf.zeros([4, 2])).mul(0.5));
+        this.backward(loss as tf.Tensor);
+        optimizer.step();
+      }
+    `);
+  });
+
+  it("options Lite's backward takes too are passed on", async () => {
+    const out = await lite(
+      script(MODEL + "for (const [x, y] of loader) {\n  const out = model.forward(x);\n  out.sum().backward({ retainGraph: true });\n  out.backward({ gradient: tf.onesLike(out) });\n}", {
+        prelude: PRELUDE,
+      }),
+    );
+    expect(out).toContain("this.backward(out.sum(), { retainGraph: true });\n      this.backward(out, { gradient: tf.onesLike(out) });");
+  });
+
+  it("torch's backward(loss) function form", async () => {
+    const out = await lite(
+      script(MODEL + "for (const [x, y] of loader) backward(F.crossEntropy(model.forward(x), y));", {
+        imports: "tf, nn, F, optim, data, backward",
+        prelude: PRELUDE,
+      }),
+    );
+    expect(out).toContain("for (const [x, y] of loader)\n      this.backward(F.crossEntropy(model.forward(x), y));");
+    expect(out).toContain('import { tf, nn, F, optim, data } from "lightning-ts/torch";');
+  });
+
+  it("inside arrows within run(): still `this`", async () => {
+    const out = await lite(
+      script(
+        MODEL +
+          ts`
+            const step = (x: tf.Tensor, y: tf.Tensor) => {
+              F.crossEntropy(model.forward(x), y).backward();
+            };
+            for (const [x, y] of loader) step(x, y);
+          `,
+        { prelude: PRELUDE },
+      ),
+    );
+    expect(out).toContain("const step = (x: tf.Tensor, y: tf.Tensor) => {\n      this.backward(F.crossEntropy(model.forward(x), y));");
+    expect(out).toContain("for (const [x, y] of loader) step(x, y);");
+  });
+
+  it("in a helper function: gets `lite: LightningLite` as first parameter, callers pass `this`", async () => {
+    const out = await lite(
+      script(MODEL + "for (let e = 0; e < args.epochs; e++) trainEpoch(model, loader, optimizer);", {
+        prelude: ts`
+          ${PRELUDE}
+          function trainEpoch(model: Net, loader: data.DataLoader, optimizer: optim.Optimizer): void {
+            for (const [x, y] of loader) {
+              optimizer.zeroGrad();
+              F.crossEntropy(model.forward(x), y).backward();
+              optimizer.step();
+            }
+          }
+        `,
+      }),
+    );
+    expect(out).toContain(ts`
+      function trainEpoch(
+        lite: LightningLite,
+        model: Net,
+        loader: data.DataLoader,
+        optimizer: optim.Optimizer,
+      ): void {
+        for (const [x, y] of loader) {
+          optimizer.zeroGrad();
+          lite.backward(F.crossEntropy(model.forward(x), y));
+    `);
+    expect(out).toContain("trainEpoch(this, model, loader, optimizer);");
+  });
+
+  it("nested helpers: the Lite instance is threaded through every caller", async () => {
+    const { output, counts, notes } = await toLite(
+      script(MODEL + "fit(model, loader, optimizer, args.epochs);", {
+        prelude: ts`
+          ${PRELUDE}
+          const step = (loss: tf.Tensor) => loss.backward();
+          function epoch(model: Net, loader: data.DataLoader, optimizer: optim.Optimizer) {
+            for (const [x, y] of loader) {
+              step(F.crossEntropy(model.forward(x), y));
+              optimizer.step();
+            }
+          }
+          function fit(model: Net, loader: data.DataLoader, optimizer: optim.Optimizer, epochs: number) {
+            for (let e = 0; e < epochs; e++) epoch(model, loader, optimizer);
+          }
+        `,
+      }),
+    );
+    expect(output).toContain("const step = (lite: LightningLite, loss: tf.Tensor) => lite.backward(loss);");
+    expect(output).toContain("step(lite, F.crossEntropy(model.forward(x), y));");
+    expect(output).toContain("for (let e = 0; e < epochs; e++) epoch(lite, model, loader, optimizer);");
+    expect(output).toContain("fit(this, model, loader, optimizer, args.epochs);");
+    expect(counts.helpersGivenLite).toBe(3);
+    expect(notes.filter((n) => n.includes("takes the Lite instance"))).toHaveLength(3);
+  });
+
+  it("a single-parameter arrow without parentheses gets them", async () => {
+    const out = await lite(
+      script(MODEL + "for (const [x, y] of loader) step(F.crossEntropy(model.forward(x), y));", {
+        prelude: `${PRELUDE}\nconst step = async loss => { loss.backward(); };`,
+      }),
+    );
+    expect(out).toContain("const step = async (lite: LightningLite, loss) => {\n  lite.backward(loss);\n};");
+  });
+
+  it("recursion passes the helper's own parameter on", async () => {
+    const out = await lite(
+      script(MODEL + "repeat(model, 3);", {
+        prelude: ts`
+          function repeat(model: Net, n: number): void {
+            if (n === 0) return;
+            model.forward(tf.ones([1, 4])).sum().backward();
+            repeat(model, n - 1);
+          }
+        `,
+      }),
+    );
+    expect(out).toContain("function repeat(lite: LightningLite, model: Net, n: number): void {");
+    expect(out).toContain("repeat(lite, model, n - 1);");
+    expect(out).toContain("repeat(this, model, 3);");
+  });
+
+  it("uses a fresh parameter name when `lite` is taken", async () => {
+    const out = await lite(
+      script(MODEL + "step(model, true);", {
+        prelude: "function step(model: Net, lite: boolean) { if (lite) model.forward(tf.ones([1, 4])).sum().backward(); }",
+      }),
+    );
+    expect(out).toContain("function step(lite2: LightningLite, model: Net, lite: boolean) {");
+    expect(out).toContain("lite2.backward(model.forward(tf.ones([1, 4])).sum());");
+  });
+
+  it("leaves backward() in a class method, a helper used as a value, and with options, each with a TODO", async () => {
+    const { output, todos } = await toLite(
+      script(
+        MODEL +
+          ts`
+            const trainer = new Trainer();
+            for (const [x, y] of loader) {
+              trainer.step(F.crossEntropy(model.forward(x), y));
+              [x].forEach(callback);
+              F.crossEntropy(model.forward(x), y).backward({ retainGraph: true, trace: false });
+            }
+          `,
+        {
+          prelude: ts`
+            ${PRELUDE}
+            class Trainer {
+              step(loss: tf.Tensor) {
+                loss.backward();
+              }
+            }
+            function callback(x: tf.Tensor) {
+              x.sum().backward();
+            }
+          `,
+        },
+      ),
+    );
+    expect(todos.map((t) => t.reason)).toEqual([
+      "use lite.backward(loss) here: it is inside a method of class Trainer; pass the Lite instance to it",
+      "use lite.backward(loss) here: callback() is used as a value, so the Lite instance cannot be passed to it",
+      "backward() option 'trace' is not converted; Lite's backward(loss, { retainGraph, gradient }) takes no other",
+    ]);
+    expect(output).toContain("    // TODO(lit-migrate): use lite.backward(loss) here: it is inside a method of class Trainer; pass the Lite instance to it\n    loss.backward();");
+    expect(output).toContain("  // TODO(lit-migrate): use lite.backward(loss) here: callback() is used as a value");
+    expect(output.replace(/\s+/g, " ")).toContain("F.crossEntropy(model.forward(x), y).backward({ retainGraph: true, trace: false, });");
+    // Positions point at the markers in the output.
+    const lines = output.split("\n");
+    for (const t of todos) expect(lines[t.line - 1]!.slice(t.col - 1)).toBe(`// TODO(lit-migrate): ${t.reason}`);
+  });
+});

@@ -1,0 +1,371 @@
+/**
+ * Each kernel shim, called directly through the engine, against a textbook float64 reference
+ * (naive_reference.ts) and, where tfjs has the kernel, against the pure-JS backend's own
+ * implementation; strides, explicit/same/valid padding, dilations, NHWC and NCHW, chunked
+ * batches. Also: the shims free everything they allocate, on success and on error.
+ */
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { selectBackend } from "../../../src/torch/backends/select";
+import { withOriginalKernels } from "../../../src/torch/backends/kernels/index";
+import { patchMatrixLimit } from "../../../src/torch/backends/kernels/im2col";
+import { maxAbs, mixed, relativeError, tf } from "./parity";
+import * as naive from "./naive_reference";
+
+type Backend = "wasm" | "cpu";
+type Pads = [number, number, number, number]; // top, bottom, left, right
+interface Plain {
+  shape: number[];
+  values: number[];
+  dtype?: "float32" | "int32";
+}
+
+const TOL = 1e-5;
+
+beforeAll(async () => {
+  await selectBackend("wasm");
+});
+
+const defaultLimit = patchMatrixLimit.elements;
+afterEach(() => {
+  patchMatrixLimit.elements = defaultLimit;
+});
+
+/** Runs one kernel on `backend` and returns its output values. */
+async function kernel(
+  backend: Backend,
+  name: string,
+  inputs: Record<string, Plain>,
+  attrs: Record<string, unknown>,
+  originals = false,
+): Promise<Float32Array> {
+  await selectBackend(backend);
+  const run = () => {
+    const ts: Record<string, tf.Tensor> = {};
+    for (const [k, v] of Object.entries(inputs)) ts[k] = tf.tensor(v.values, v.shape, v.dtype ?? "float32");
+    const out = tf.engine().runKernel(name, ts, attrs as never) as tf.Tensor;
+    const values = out.dataSync() as Float32Array;
+    tf.dispose([out, ...Object.values(ts)]);
+    return Float32Array.from(values);
+  };
+  return originals ? withOriginalKernels(backend, run) : run();
+}
+
+function plain(shape: number[], salt: number): Plain {
+  return { shape, values: mixed(shape, salt).values };
+}
+
+/** NHWC values of shape [a, b, c, d] as NCHW [a, d, b, c]. */
+function toNCHW(p: Plain): Plain {
+  const [a, b, c, d] = p.shape;
+  const out = new Array<number>(p.values.length);
+  for (let i = 0; i < a; i++)
+    for (let y = 0; y < b; y++)
+      for (let x = 0; x < c; x++)
+        for (let ch = 0; ch < d; ch++) out[((i * d + ch) * b + y) * c + x] = p.values[((i * b + y) * c + x) * d + ch];
+  return { shape: [a, d, b, c], values: out };
+}
+
+function explicit(p: Pads): [[number, number], [number, number], [number, number], [number, number]] {
+  return [
+    [0, 0],
+    [p[0], p[1]],
+    [p[2], p[3]],
+    [0, 0],
+  ];
+}
+
+interface ConvCase {
+  name: string;
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  k: number;
+  fh: number;
+  fw: number;
+  stride: [number, number];
+  pads: Pads;
+}
+
+const convCases: ConvCase[] = [
+  { name: "3x3 stride 1 pad 1", n: 2, h: 6, w: 6, c: 3, k: 4, fh: 3, fw: 3, stride: [1, 1], pads: [1, 1, 1, 1] },
+  { name: "3x3 stride 2 valid", n: 2, h: 9, w: 8, c: 2, k: 5, fh: 3, fw: 3, stride: [2, 2], pads: [0, 0, 0, 0] },
+  { name: "5x3 stride (2,3) asymmetric pad", n: 1, h: 11, w: 10, c: 3, k: 2, fh: 5, fw: 3, stride: [2, 3], pads: [2, 1, 0, 2] },
+  { name: "1x1 stride 1", n: 3, h: 4, w: 5, c: 6, k: 7, fh: 1, fw: 1, stride: [1, 1], pads: [0, 0, 0, 0] },
+  { name: "2x2 stride 3 (gaps between taps)", n: 2, h: 8, w: 8, c: 5, k: 3, fh: 2, fw: 2, stride: [3, 3], pads: [1, 0, 0, 1] },
+];
+
+function geometry(cs: ConvCase, dilation: [number, number] = [1, 1]): naive.Geometry {
+  return {
+    n: cs.n,
+    h: cs.h,
+    w: cs.w,
+    c: cs.c,
+    fh: cs.fh,
+    fw: cs.fw,
+    stride: cs.stride,
+    dilation,
+    pad: [cs.pads[0], cs.pads[2]],
+    oh: naive.outSize(cs.h, cs.fh, cs.stride[0], dilation[0], cs.pads[0], cs.pads[1]),
+    ow: naive.outSize(cs.w, cs.fw, cs.stride[1], dilation[1], cs.pads[2], cs.pads[3]),
+  };
+}
+
+function expectClose(actual: Float32Array, expected: ArrayLike<number>): void {
+  expect(actual.length).toBe(expected.length);
+  expect(maxAbs(expected)).toBeGreaterThan(0);
+  expect(relativeError(actual, expected)).toBeLessThanOrEqual(TOL);
+}
+
+describe("Conv2DBackpropFilter", () => {
+  for (const backend of ["wasm", "cpu"] as const) {
+    for (const cs of convCases) {
+      it(`${backend}: ${cs.name}, NHWC and NCHW, equals the textbook sum`, async () => {
+        const g = geometry(cs);
+        const x = plain([cs.n, cs.h, cs.w, cs.c], 1);
+        const dy = plain([cs.n, g.oh, g.ow, cs.k], 2);
+        const expected = naive.convFilterGrad(x.values, dy.values, g, cs.k);
+        const attrs = { strides: cs.stride, pad: explicit(cs.pads), filterShape: [cs.fh, cs.fw, cs.c, cs.k] };
+        expectClose(await kernel(backend, "Conv2DBackpropFilter", { x, dy }, { ...attrs, dataFormat: "NHWC" }), expected);
+        const nchw = { x: toNCHW(x), dy: toNCHW(dy) };
+        expectClose(await kernel(backend, "Conv2DBackpropFilter", nchw, { ...attrs, dataFormat: "NCHW" }), expected);
+      });
+    }
+  }
+
+  it("matches the pure-JS backend's own kernel for 'same', 'valid' and numeric padding", async () => {
+    for (const pad of ["same", "valid", 2] as const) {
+      const x = plain([2, 7, 6, 3], 3);
+      const [oh, ow] = pad === "same" ? [4, 3] : pad === "valid" ? [3, 2] : [5, 4];
+      const dy = plain([2, oh, ow, 4], 4);
+      const attrs = { strides: 2, pad, dataFormat: "NHWC", filterShape: [3, 3, 3, 4] };
+      const reference = await kernel("cpu", "Conv2DBackpropFilter", { x, dy }, attrs, true);
+      expectClose(await kernel("wasm", "Conv2DBackpropFilter", { x, dy }, attrs), reference);
+      expectClose(await kernel("cpu", "Conv2DBackpropFilter", { x, dy }, attrs), reference);
+    }
+  });
+
+  it("wasm: a batch split into several chunks sums to the same gradient", async () => {
+    const cs = convCases[0];
+    const g = geometry(cs);
+    const x = plain([5, cs.h, cs.w, cs.c], 5);
+    const dy = plain([5, g.oh, g.ow, cs.k], 6);
+    const expected = naive.convFilterGrad(x.values, dy.values, { ...g, n: 5 }, cs.k);
+    // One image's patch matrix is 36 x 27; allow two images per chunk → chunks of 2, 2, 1.
+    patchMatrixLimit.elements = 2 * g.oh * g.ow * cs.fh * cs.fw * cs.c;
+    const attrs = { strides: cs.stride, pad: explicit(cs.pads), dataFormat: "NHWC", filterShape: [3, 3, cs.c, cs.k] };
+    expectClose(await kernel("wasm", "Conv2DBackpropFilter", { x, dy }, attrs), expected);
+  });
+});
+
+describe("Conv2DBackpropInput", () => {
+  for (const backend of ["wasm", "cpu"] as const) {
+    for (const cs of convCases) {
+      it(`${backend}: ${cs.name}, NHWC and NCHW, equals the textbook sum`, async () => {
+        const g = geometry(cs);
+        const filter = plain([cs.fh, cs.fw, cs.c, cs.k], 7);
+        const dy = plain([cs.n, g.oh, g.ow, cs.k], 8);
+        const expected = naive.convInputGrad(filter.values, dy.values, g, cs.k);
+        const attrs = { strides: cs.stride, pad: explicit(cs.pads) };
+        const nhwc = await kernel(backend, "Conv2DBackpropInput", { dy, filter }, {
+          ...attrs,
+          dataFormat: "NHWC",
+          inputShape: [cs.n, cs.h, cs.w, cs.c],
+        });
+        expectClose(nhwc, expected);
+        const nchw = await kernel(backend, "Conv2DBackpropInput", { dy: toNCHW(dy), filter }, {
+          ...attrs,
+          dataFormat: "NCHW",
+          inputShape: [cs.n, cs.c, cs.h, cs.w],
+        });
+        expectClose(nchw, toNCHW({ shape: [cs.n, cs.h, cs.w, cs.c], values: Array.from(expected) }).values);
+      });
+    }
+  }
+
+  it("matches tfjs's own WASM kernel and the pure-JS one for 'same' padding, also chunked", async () => {
+    const filter = plain([3, 3, 4, 5], 9);
+    const dy = plain([3, 4, 4, 5], 10);
+    const attrs = { strides: 2, pad: "same", dataFormat: "NHWC", inputShape: [3, 8, 7, 4] };
+    const reference = await kernel("cpu", "Conv2DBackpropInput", { dy, filter }, attrs, true);
+    expectClose(await kernel("wasm", "Conv2DBackpropInput", { dy, filter }, attrs, true), reference);
+    expectClose(await kernel("wasm", "Conv2DBackpropInput", { dy, filter }, attrs), reference);
+    patchMatrixLimit.elements = 16 * 36;
+    expectClose(await kernel("wasm", "Conv2DBackpropInput", { dy, filter }, attrs), reference);
+  });
+});
+
+describe("Conv2D (pure JS)", () => {
+  for (const cs of convCases) {
+    it(`${cs.name}, NHWC and NCHW, equals the textbook sum`, async () => {
+      const g = geometry(cs);
+      const x = plain([cs.n, cs.h, cs.w, cs.c], 19);
+      const filter = plain([cs.fh, cs.fw, cs.c, cs.k], 20);
+      const expected = naive.conv(x.values, filter.values, g, cs.k);
+      const attrs = { strides: cs.stride, pad: explicit(cs.pads), dilations: 1 };
+      expectClose(await kernel("cpu", "Conv2D", { x, filter }, { ...attrs, dataFormat: "NHWC" }), expected);
+      const nchw = await kernel("cpu", "Conv2D", { x: toNCHW(x), filter }, { ...attrs, dataFormat: "NCHW" });
+      expectClose(nchw, toNCHW({ shape: [cs.n, g.oh, g.ow, cs.k], values: Array.from(expected) }).values);
+    });
+  }
+
+  it("dilation 2 and 'same' padding match tfjs's own kernel and the textbook sum", async () => {
+    const x = plain([2, 9, 8, 3], 21);
+    const filter = plain([3, 3, 3, 4], 22);
+    const cs: ConvCase = { name: "", n: 2, h: 9, w: 8, c: 3, k: 4, fh: 3, fw: 3, stride: [1, 1], pads: [2, 2, 2, 2] };
+    const expected = naive.conv(x.values, filter.values, geometry(cs, [2, 2]), 4);
+    const attrs = { strides: 1, pad: "same", dilations: 2, dataFormat: "NHWC" };
+    expectClose(await kernel("cpu", "Conv2D", { x, filter }, attrs), expected);
+    expectClose(await kernel("cpu", "Conv2D", { x, filter }, attrs, true), expected);
+    const strided = { strides: 2, pad: "same", dilations: 1, dataFormat: "NHWC" };
+    expectClose(await kernel("cpu", "Conv2D", { x, filter }, strided), await kernel("cpu", "Conv2D", { x, filter }, strided, true));
+  });
+});
+
+describe("DepthwiseConv2dNative gradients (WASM)", () => {
+  const cases = [
+    { name: "multiplier 1, stride 1, same", n: 2, h: 6, w: 5, c: 3, m: 1, f: 3, stride: 1, dilation: 1 },
+    { name: "multiplier 2, stride 2", n: 2, h: 7, w: 7, c: 2, m: 2, f: 3, stride: 2, dilation: 1 },
+    { name: "multiplier 3, 2x2", n: 1, h: 5, w: 6, c: 4, m: 3, f: 2, stride: 1, dilation: 1 },
+    { name: "multiplier 1, dilation 2", n: 2, h: 8, w: 8, c: 3, m: 1, f: 3, stride: 1, dilation: 2 },
+    { name: "multiplier 2, dilation 2", n: 1, h: 7, w: 9, c: 2, m: 2, f: 2, stride: 1, dilation: 2 },
+  ];
+  for (const cs of cases) {
+    it(`${cs.name}: filter and input gradients equal the textbook sums`, async () => {
+      // 'valid' padding with dilation, explicit padding 1 otherwise.
+      const pads: Pads = cs.dilation > 1 ? [0, 0, 0, 0] : [1, 1, 1, 1];
+      const g = geometry(
+        { name: cs.name, n: cs.n, h: cs.h, w: cs.w, c: cs.c, k: cs.c * cs.m, fh: cs.f, fw: cs.f, stride: [cs.stride, cs.stride], pads },
+        [cs.dilation, cs.dilation],
+      );
+      const x = plain([cs.n, cs.h, cs.w, cs.c], 11);
+      const filter = plain([cs.f, cs.f, cs.c, cs.m], 12);
+      const dy = plain([cs.n, g.oh, g.ow, cs.c * cs.m], 13);
+      const attrs = { strides: cs.stride, dilations: cs.dilation, pad: cs.dilation > 1 ? "valid" : 1 };
+      const dW = await kernel("wasm", "DepthwiseConv2dNativeBackpropFilter", { x, dy }, { ...attrs, filterShape: filter.shape });
+      expectClose(dW, naive.depthwiseFilterGrad(x.values, dy.values, g, cs.m));
+      const dx = await kernel("wasm", "DepthwiseConv2dNativeBackpropInput", { dy, filter }, { ...attrs, inputShape: x.shape });
+      expectClose(dx, naive.depthwiseInputGrad(filter.values, dy.values, g, cs.m));
+      if (cs.dilation === 1) {
+        // tfjs's pure-JS kernels agree where they are defined (they ignore dilations).
+        expectClose(dW, await kernel("cpu", "DepthwiseConv2dNativeBackpropFilter", { x, dy }, { ...attrs, filterShape: filter.shape }));
+        expectClose(dx, await kernel("cpu", "DepthwiseConv2dNativeBackpropInput", { dy, filter }, { ...attrs, inputShape: x.shape }));
+      }
+    });
+  }
+});
+
+describe("MaxPoolGrad (WASM)", () => {
+  const cases = [
+    { name: "2x2 stride 2 valid", h: 6, w: 6, f: 2, stride: 2, pad: "valid" as const, pads: [0, 0] },
+    { name: "3x3 stride 2 same", h: 7, w: 6, f: 3, stride: 2, pad: "same" as const, pads: [1, 0] },
+    { name: "3x3 stride 1 same (overlapping windows)", h: 5, w: 5, f: 3, stride: 1, pad: "same" as const, pads: [1, 1] },
+  ];
+  for (const cs of cases) {
+    it(`${cs.name}, on all-negative data: the gradient reaches each window's maximum`, async () => {
+      const n = 2;
+      const c = 3;
+      const oh = cs.pad === "valid" ? Math.floor((cs.h - cs.f) / cs.stride) + 1 : Math.ceil(cs.h / cs.stride);
+      const ow = cs.pad === "valid" ? Math.floor((cs.w - cs.f) / cs.stride) + 1 : Math.ceil(cs.w / cs.stride);
+      // Strictly negative, distinct values: tfjs's own WASM kernel gets every window wrong.
+      const xs = plain([n, cs.h, cs.w, c], 14);
+      const x = { shape: xs.shape, values: xs.values.map((v) => -1.5 + 0.5 * v) };
+      const dy = plain([n, oh, ow, c], 15);
+      const g: naive.Geometry = {
+        n, h: cs.h, w: cs.w, c, oh, ow, fh: cs.f, fw: cs.f,
+        stride: [cs.stride, cs.stride], dilation: [1, 1], pad: [cs.pads[0], cs.pads[1]],
+      };
+      const expected = naive.maxPoolGrad(x.values, dy.values, g);
+      const output = await kernel("wasm", "MaxPool", { x }, { filterSize: cs.f, strides: cs.stride, pad: cs.pad });
+      const inputs = { dy, input: x, output: { shape: [n, oh, ow, c], values: Array.from(output) } };
+      const attrs = { filterSize: cs.f, strides: cs.stride, pad: cs.pad };
+      expectClose(await kernel("wasm", "MaxPoolGrad", inputs, attrs), expected);
+      expectClose(await kernel("cpu", "MaxPoolGrad", inputs, attrs), expected);
+      expect(relativeError(await kernel("wasm", "MaxPoolGrad", inputs, attrs, true), expected)).toBeGreaterThan(0.1);
+    });
+  }
+});
+
+describe("UnsortedSegmentSum", () => {
+  for (const backend of ["wasm", "cpu"] as const) {
+    it(`${backend}: rank-2 ids into rows, out-of-range ids dropped`, async () => {
+      const x = plain([2, 3, 4], 16);
+      const ids = { shape: [2, 3], values: [0, 4, 4, -1, 2, 5], dtype: "int32" as const };
+      const out = await kernel(backend, "UnsortedSegmentSum", { x, segmentIds: ids }, { numSegments: 5 });
+      expectClose(out, naive.segmentSum(x.values, ids.values, 5, 4));
+    });
+
+    it(`${backend}: the Embedding gradient shape (gather over a 1000-row table)`, async () => {
+      const idValues = Array.from({ length: 64 }, (_, i) => (i * 37) % 1000);
+      const x = plain([64, 8], 17);
+      const ids = { shape: [64], values: idValues, dtype: "int32" as const };
+      const out = await kernel(backend, "UnsortedSegmentSum", { x, segmentIds: ids }, { numSegments: 1000 });
+      expectClose(out, naive.segmentSum(x.values, idValues, 1000, 8));
+    });
+  }
+
+  it("keeps int32 data int32 and matches the pure-JS backend's own kernel on float data", async () => {
+    const x = { shape: [4, 2], values: [1, 2, 3, 4, 5, 6, 7, 8], dtype: "int32" as const };
+    const ids = { shape: [4], values: [1, 0, 1, 1], dtype: "int32" as const };
+    await selectBackend("wasm");
+    const out = tf.engine().runKernel("UnsortedSegmentSum", {
+      x: tf.tensor(x.values, x.shape, "int32"),
+      segmentIds: tf.tensor(ids.values, ids.shape, "int32"),
+    }, { numSegments: 2 } as never) as tf.Tensor;
+    expect(out.dtype).toBe("int32");
+    expect(Array.from(out.dataSync())).toEqual([3, 4, 13, 16]);
+    const f = plain([4, 3], 18);
+    const reference = await kernel("cpu", "UnsortedSegmentSum", { x: f, segmentIds: ids }, { numSegments: 3 }, true);
+    expectClose(await kernel("wasm", "UnsortedSegmentSum", { x: f, segmentIds: ids }, { numSegments: 3 }), reference);
+  });
+});
+
+describe("memory", () => {
+  const shared: Array<[string, Record<string, Plain>, Record<string, unknown>]> = [
+    ["Conv2DBackpropFilter", { x: plain([2, 6, 6, 3], 1), dy: plain([2, 6, 6, 4], 2) }, { strides: 1, pad: "same", dataFormat: "NHWC", filterShape: [3, 3, 3, 4] }],
+    ["Conv2DBackpropFilter", { x: toNCHW(plain([2, 6, 6, 3], 1)), dy: toNCHW(plain([2, 3, 3, 4], 2)) }, { strides: 2, pad: "same", dataFormat: "NCHW", filterShape: [3, 3, 3, 4] }],
+    ["Conv2DBackpropInput", { dy: toNCHW(plain([2, 3, 3, 4], 2)), filter: plain([3, 3, 3, 4], 3) }, { strides: 2, pad: "same", dataFormat: "NCHW", inputShape: [2, 3, 6, 6] }],
+    ["DepthwiseConv2dNativeBackpropFilter", { x: plain([2, 5, 5, 3], 1), dy: plain([2, 5, 5, 6], 2) }, { strides: 1, pad: "same", dilations: 1, filterShape: [3, 3, 3, 2] }],
+    ["DepthwiseConv2dNativeBackpropInput", { dy: plain([2, 5, 5, 6], 2), filter: plain([3, 3, 3, 2], 3) }, { strides: 1, pad: "same", dilations: 1, inputShape: [2, 5, 5, 3] }],
+    ["MaxPoolGrad", { dy: plain([1, 2, 2, 3], 1), input: plain([1, 4, 4, 3], 2), output: plain([1, 2, 2, 3], 3) }, { filterSize: 2, strides: 2, pad: "valid" }],
+    ["UnsortedSegmentSum", { x: plain([4, 3], 1), segmentIds: { shape: [4], values: [0, 2, 2, 1], dtype: "int32" } }, { numSegments: 3 }],
+  ];
+
+  // Conv2D is a shim on the pure-JS backend only (WASM's own has no NCHW).
+  const cpuOnly: typeof shared = [
+    ["Conv2D", { x: toNCHW(plain([2, 6, 6, 3], 1)), filter: plain([3, 3, 3, 4], 3) }, { strides: 2, pad: "same", dataFormat: "NCHW", dilations: 1 }],
+  ];
+
+  for (const backend of ["wasm", "cpu"] as const) {
+    it(`${backend}: repeated shim calls leave tensors and backend data ids unchanged`, async () => {
+      await selectBackend(backend);
+      const runs = backend === "cpu" ? [...shared, ...cpuOnly] : shared;
+      const inputs = runs.map(([, ins]) => Object.fromEntries(Object.entries(ins).map(([k, v]) => [k, tf.tensor(v.values, v.shape, v.dtype ?? "float32")])));
+      const once = () => runs.forEach(([name, , attrs], i) => tf.dispose(tf.engine().runKernel(name, inputs[i], attrs as never) as tf.Tensor));
+      once();
+      patchMatrixLimit.elements = 40; // the chunked paths allocate and free per chunk
+      once();
+      const tensors = tf.memory().numTensors;
+      const dataIds = tf.backend().numDataIds();
+      for (let i = 0; i < 5; i++) once();
+      patchMatrixLimit.elements = defaultLimit;
+      for (let i = 0; i < 5; i++) once();
+      expect(tf.memory().numTensors).toBe(tensors);
+      expect(tf.backend().numDataIds()).toBe(dataIds);
+      inputs.forEach((ins) => tf.dispose(Object.values(ins)));
+    });
+  }
+
+  it("wasm: a shim that throws midway frees what it had allocated", async () => {
+    await selectBackend("wasm");
+    // dy's spatial size does not match the geometry: the reshape after the NCHW transposes fails.
+    const x = tf.tensor(mixed([2, 3, 6, 6], 1).values, [2, 3, 6, 6]);
+    const dy = tf.tensor(mixed([2, 4, 5, 5], 2).values, [2, 4, 5, 5]);
+    const dataIds = tf.backend().numDataIds();
+    expect(() =>
+      tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, { strides: 1, pad: "same", dataFormat: "NCHW", filterShape: [3, 3, 3, 4] } as never),
+    ).toThrow(/shape/);
+    expect(tf.backend().numDataIds()).toBe(dataIds);
+    tf.dispose([x, dy]);
+  });
+});
