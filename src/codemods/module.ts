@@ -2,7 +2,9 @@
  * `--to module` (SPEC §4): the transforms in the order they depend on each other. Each concept
  * lives in its own file under `transforms/module/`; they decide where the script's statements go
  * (`ModuleBuilder.place`) and edit them in place, and `module-class.ts` renders the class from
- * the placed statements at the end. This file is the whole pipeline.
+ * the placed statements at the end. This file is the whole pipeline: what one step produces for
+ * a later one is passed on here; what many steps share lives on the builder (each field there
+ * says which files write it and which read it).
  *
  * What the codemod cannot express as a LightningModule throws `CannotMap`; `migrate.ts` then
  * leaves the script as it is, with a TODO at that construct.
@@ -10,17 +12,15 @@
 import type { TransformContext } from "./transforms/context";
 import { buildConfigureOptimizers, finishConfigureOptimizers } from "./transforms/module/configure-optimizers";
 import { ModuleBuilder } from "./transforms/module/builder";
-import { CallSite } from "./transforms/module/call-site";
-import { ConfigConstants } from "./transforms/module/config";
 import { placeData } from "./transforms/module/dataloaders";
 import { placeCodeAfterTraining, placeCodeBeforeTraining } from "./transforms/module/entry-code";
 import { placeEpochCode } from "./transforms/module/epoch-hooks";
 import { buildEvalSteps } from "./transforms/module/eval-steps";
 import { makeFields } from "./transforms/module/fields";
-import { inlineHelpers } from "./transforms/module/helpers";
+import { inlineHelpers } from "./transforms/module/inline-helpers";
 import { writeModuleClass } from "./transforms/module/module-class";
 import { moveModels } from "./transforms/module/models";
-import { entryRewrites, rewriteReferences } from "./transforms/module/references";
+import { entryRewrites, rewriteUses } from "./transforms/module/rewrite-uses";
 import { findStructure } from "./transforms/module/structure";
 import { buildTrainingStep } from "./transforms/module/training-step";
 import { planTrainer } from "./transforms/module/trainer";
@@ -45,42 +45,32 @@ export function runModuleTransforms(ctx: TransformContext, className: string): M
   collapseDeviceAliases(ctx);
   const structure = findStructure(ctx.analysis);
   const m = new ModuleBuilder(ctx, structure, className);
-  m.tfName = tfName(ctx);
-  m.config = new ConfigConstants(m);
   m.config.placeAll();
-  m.probe = new CallSite(m, structure.entry.calls[0] ?? null);
 
   moveModels(m);
-  entryRewrites(m);
-  planTrainer(m);
-  buildTrainingStep(m);
-  buildConfigureOptimizers(m);
+  const resumedEpochStart = entryRewrites(m);
+  planTrainer(m, resumedEpochStart);
+  const training = buildTrainingStep(m);
+  const optimizerStatements = buildConfigureOptimizers(m, training);
   buildEvalSteps(m);
-  placeEpochCode(m);
+  placeEpochCode(m, training);
   placeCodeAfterTraining(m);
-  placeData(m);
+  const sharedData = placeData(m);
   placeCodeBeforeTraining(m);
-  finishConfigureOptimizers(m);
+  finishConfigureOptimizers(m, training, optimizerStatements);
   m.config.copyIntoMethods();
 
-  makeFields(m);
-  rewriteReferences(m);
+  makeFields(m, resumedEpochStart ? [resumedEpochStart.declaration] : []);
+  rewriteUses(m, training);
   inlineHelpers(m);
   // Markers go in before the class is rendered, so that they move with their statements.
   ctx.todos.emit(ctx.edits);
-  writeModuleClass(m);
-  const k = m.removedLossDivision ? Number(m.probe.resolve(m.removedLossDivision)) : 1;
+  writeModuleClass(m, training, sharedData);
+  const k = training.removedLossDivision ? Number(m.probe.resolve(training.removedLossDivision)) : 1;
   return {
     runtimeImports: ["LightningModule", "Trainer"],
-    needsTf: m.stepBinding !== null || m.evalLoops.size > 0,
+    // Every module has a trainingStep, whose destructured batch is typed `[tf.Tensor, ...]`.
+    needsTf: true,
     traceScale: Number.isInteger(k) && k > 0 ? k : 1,
   };
-}
-
-/** How the script names tf: `tf`, its alias, or `torch.tf` through a namespace import. */
-function tfName(ctx: TransformContext): string {
-  const torch = ctx.analysis.torchImport;
-  if (!torch) return "tf";
-  for (const [local, exported] of torch.named) if (exported === "tf") return local;
-  return torch.namespaces[0] ? `${torch.namespaces[0]}.tf` : "tf";
 }

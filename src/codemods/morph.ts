@@ -4,6 +4,9 @@
  * ts-morph is CommonJS. Imported from an ES module, Node first scans its source with
  * cjs-module-lexer to find the export names, which costs ~200 ms of a cold `lit-migrate` run;
  * `require` skips the scan. Types still come from `import type ... from "ts-morph"` (erased).
+ *
+ * `unwrap` lives here too: the analysis and nearly every transform need it, and it depends on
+ * nothing but `Node`.
  */
 import { createRequire } from "node:module";
 import type * as TsMorph from "ts-morph";
@@ -19,3 +22,15 @@ export type VariableDeclarationKind = TsMorph.VariableDeclarationKind;
 export const Project = morph.Project;
 export type Project = TsMorph.Project;
 export const ts = morph.ts;
+
+/** Strips what does not change which value an expression denotes: `( )`, `!`, `as T`, `satisfies T`. */
+export function unwrap(expr: Node): Node {
+  let e = expr;
+  for (;;) {
+    if (Node.isParenthesizedExpression(e) || Node.isNonNullExpression(e) || Node.isAsExpression(e) || Node.isSatisfiesExpression(e)) {
+      e = e.getExpression();
+    } else {
+      return e;
+    }
+  }
+}

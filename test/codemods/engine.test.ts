@@ -151,17 +151,106 @@ describe("formatting", () => {
   it("uses the prettier config found for the file, defaults otherwise", async () => {
     writeFileSync(join(dir, ".prettierrc.json"), JSON.stringify({ semi: false, singleQuote: true, printWidth: 120 }));
     const out = await lite(script(BODY, { prelude: PRELUDE }), { fileName: join(dir, "train.ts") });
-    expect(out).toContain(";[model, optimizer] = this.setup(model, optimizer)\n");
-    expect(out).toContain("import { LightningLite } from 'lightning-ts'\n");
-    expect(out).toContain("const dataset = new data.TensorDataset(tf.zeros([8, 4]), tf.zeros([8], 'int32'))\n");
+    expect(out).toBe(ts`
+      import { LightningLite } from 'lightning-ts'
+      import { tf, nn, F, optim, data, cuda } from 'lightning-ts/torch'
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2)
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x)
+        }
+      }
+
+      const dataset = new data.TensorDataset(tf.zeros([8, 4]), tf.zeros([8], 'int32'))
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net()
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 })
+          ;[model, optimizer] = this.setup(model, optimizer)
+          for (const [x, y] of this.setupDataloaders(new data.DataLoader(dataset))) {
+            this.backward(F.crossEntropy(model.forward(x), y))
+            optimizer.step()
+          }
+        }
+      }
+
+      await new Lite({ accelerator: 'auto', devices: 1, precision: '32-true' }).run({ epochs: 1 })
+    `);
     const defaults = await lite(script(BODY, { prelude: PRELUDE }));
-    expect(defaults).toContain('import { LightningLite } from "lightning-ts";\n');
+    expect(defaults).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          for (const [x, y] of this.setupDataloaders(new data.DataLoader(dataset))) {
+            this.backward(F.crossEntropy(model.forward(x), y));
+            optimizer.step();
+          }
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
   });
 
   it("keeps comments", async () => {
     const out = await lite(
       script(`// build\n${BODY.replace("optimizer.step();", "optimizer.step(); // update\n/* done */")}`, { prelude: `// data\n${PRELUDE}` }),
     );
-    for (const c of ["// build", "// update", "/* done */", "// data"]) expect(out).toContain(c);
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      // data
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          // build
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          for (const [x, y] of this.setupDataloaders(new data.DataLoader(dataset))) {
+            this.backward(F.crossEntropy(model.forward(x), y));
+            optimizer.step(); // update
+            /* done */
+          }
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
   });
 });

@@ -67,35 +67,6 @@ export function member(output: string, name: string): string | null {
   return null;
 }
 
-/**
- * Code on one line, as prettier would print it with no width limit: for checking a long line
- * whatever width the formatter wrapped it at.
- */
-export function flat(code: string): string {
-  return code
-    .replace(/,(\s*[)\]}])/g, "$1")
-    .replace(/\s+/g, " ")
-    .replace(/([([]) /g, "$1")
-    .replace(/ ([)\]])/g, "$1")
-    .trim();
-}
-
-/** The body of `run()` in a migrated output, dedented, for focused comparisons. */
-export function runBody(output: string): string {
-  const start = output.indexOf("run(");
-  const open = output.indexOf("{\n", output.indexOf(")", start));
-  let depth = 0;
-  let end = open;
-  for (let i = open; i < output.length; i++) {
-    if (output[i] === "{") depth++;
-    else if (output[i] === "}" && --depth === 0) {
-      end = i;
-      break;
-    }
-  }
-  return ts([output.slice(open + 2, end)] as unknown as TemplateStringsArray).trimEnd() + "\n";
-}
-
 /** A minimal plain script around the body of `main`, for transform tests. */
 export function script(
   body: string,

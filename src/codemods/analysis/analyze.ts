@@ -2,7 +2,7 @@
  * The analysis pass: one walk over the tree collects the nodes of interest and binds every
  * identifier; the rest is derived from those lists without walking again.
  */
-import { Node, SyntaxKind } from "../morph";
+import { Node, SyntaxKind, unwrap } from "../morph";
 import type { CallExpression, ClassDeclaration, Expression, ForOfStatement, Identifier, IfStatement, NewExpression, PropertyAccessExpression, VariableDeclaration } from "ts-morph";
 import type { ParsedScript } from "../source";
 import { DeviceClassifier } from "./device";
@@ -10,7 +10,7 @@ import { findEntry } from "./entry";
 import { collectLocalFunctions, isFunctionLike, makeOwnerOf } from "./functions";
 import { findEvalLoops, findTrainingLoops } from "./loops";
 import { enterScope, ReferenceIndex, Scope } from "./references";
-import { findTorchImport, torchBindingNames, torchPath, unwrap } from "./torch";
+import { findTorchImport, torchBindingNames, torchPath } from "./torch";
 import type {
   BackwardCall,
   CheckpointCall,

@@ -6,10 +6,9 @@
  * `device` parameter of a helper, `args.device`. A `.to(x)` whose argument is none of those is
  * not stripped (it might be a dtype cast one day); it is marked for a human instead.
  */
-import { Node, SyntaxKind } from "../morph";
+import { Node, SyntaxKind, unwrap } from "../morph";
 import type { Expression, Identifier } from "ts-morph";
 import type { ReferenceIndex } from "./references";
-import { unwrap } from "./torch";
 import type { LocalFunction } from "./types";
 
 export const DEVICE_NAME = /^(cpu|cuda|gpu|webgpu|wasm|mps)(:\d+)?$/;

@@ -4,11 +4,10 @@
  * threading the Lite instance into helpers and removing `device` parameters all need the call
  * sites of every local function.
  */
-import { Node, VariableDeclarationKind } from "../morph";
+import { Node, VariableDeclarationKind, unwrap } from "../morph";
 import type { CallExpression, Identifier, Statement } from "ts-morph";
 import type { ReferenceIndex } from "./references";
 import { isDeclarationName } from "./references";
-import { unwrap } from "./torch";
 import type { FunctionNode, LocalFunction } from "./types";
 
 /** Collects the named functions of the file (at any depth) with their call sites. */

@@ -5,10 +5,9 @@
  * `trainingStep`, `validationStep` and `testStep` from them.
  */
 import type { CallExpression, ForOfStatement, Statement } from "ts-morph";
-import { Node } from "../morph";
+import { Node, unwrap } from "../morph";
 import { isFunctionLike, type Owner } from "./functions";
 import type { ReferenceIndex } from "./references";
-import { unwrap } from "./torch";
 import type { BackwardCall, DataLoaderConstruction, EvalLoop, LocalFunction, TrainingLoop } from "./types";
 
 export function findTrainingLoops(

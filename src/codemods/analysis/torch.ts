@@ -5,7 +5,7 @@
  *   import * as torch from "lightning-ts/torch";           torch.cuda.isAvailable → "cuda.isAvailable"
  * `torchPath` answers with the dotted export path, or null for anything that is not torch's.
  */
-import { Node } from "../morph";
+import { Node, unwrap } from "../morph";
 import type { ImportDeclaration, SourceFile } from "ts-morph";
 import type { ReferenceIndex } from "./references";
 import type { TorchImport } from "./types";
@@ -46,18 +46,6 @@ export function findTorchImport(sourceFile: SourceFile): TorchImport | null {
     }
   }
   return { declarations, moduleSpecifier: declarations[0]!.getModuleSpecifierValue(), namespaces, named };
-}
-
-/** Strips what does not change which value an expression denotes: `( )`, `!`, `as T`, `satisfies T`. */
-export function unwrap(expr: Node): Node {
-  let e = expr;
-  for (;;) {
-    if (Node.isParenthesizedExpression(e) || Node.isNonNullExpression(e) || Node.isAsExpression(e) || Node.isSatisfiesExpression(e)) {
-      e = e.getExpression();
-    } else {
-      return e;
-    }
-  }
 }
 
 export function torchPath(expr: Node, refs: ReferenceIndex, torchNames?: ReadonlySet<string>): string | null {

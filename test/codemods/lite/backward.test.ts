@@ -1,6 +1,6 @@
 // transforms/lite/backward.ts and lite-access.ts: `loss.backward()` wherever it is written.
 import { describe, expect, it } from "vitest";
-import { lite, runBody, script, toLite, ts } from "../helpers";
+import { lite, script, toLite, ts } from "../helpers";
 
 const MODEL = ts`
   const model = new Net();
@@ -26,14 +26,43 @@ describe("backward", () => {
         { prelude: PRELUDE },
       ),
     );
-    expect(runBody(out)).toContain(ts`
-      for (const [x, y] of loader) {
-        const loss = F.crossEntropy(model.forward(x), y);
-        this.backward(loss);
-        this.backward(F.mseLoss(model.forward(x), tf.zeros([4, 2])).mul(0.5));
-        this.backward(loss as tf.Tensor);
-        optimizer.step();
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
       }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          for (const [x, y] of loader) {
+            const loss = F.crossEntropy(model.forward(x), y);
+            this.backward(loss);
+            this.backward(F.mseLoss(model.forward(x), tf.zeros([4, 2])).mul(0.5));
+            this.backward(loss as tf.Tensor);
+            optimizer.step();
+          }
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
     `);
   });
 
@@ -43,7 +72,42 @@ describe("backward", () => {
         prelude: PRELUDE,
       }),
     );
-    expect(out).toContain("this.backward(out.sum(), { retainGraph: true });\n      this.backward(out, { gradient: tf.onesLike(out) });");
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          for (const [x, y] of loader) {
+            const out = model.forward(x);
+            this.backward(out.sum(), { retainGraph: true });
+            this.backward(out, { gradient: tf.onesLike(out) });
+          }
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
   });
 
   it("torch's backward(loss) function form", async () => {
@@ -53,8 +117,39 @@ describe("backward", () => {
         prelude: PRELUDE,
       }),
     );
-    expect(out).toContain("for (const [x, y] of loader)\n      this.backward(F.crossEntropy(model.forward(x), y));");
-    expect(out).toContain('import { tf, nn, F, optim, data } from "lightning-ts/torch";');
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          for (const [x, y] of loader)
+            this.backward(F.crossEntropy(model.forward(x), y));
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
   });
 
   it("inside arrows within run(): still `this`", async () => {
@@ -70,8 +165,41 @@ describe("backward", () => {
         { prelude: PRELUDE },
       ),
     );
-    expect(out).toContain("const step = (x: tf.Tensor, y: tf.Tensor) => {\n      this.backward(F.crossEntropy(model.forward(x), y));");
-    expect(out).toContain("for (const [x, y] of loader) step(x, y);");
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          const step = (x: tf.Tensor, y: tf.Tensor) => {
+            this.backward(F.crossEntropy(model.forward(x), y));
+          };
+          for (const [x, y] of loader) step(x, y);
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
   });
 
   it("in a helper function: gets `lite: LightningLite` as first parameter, callers pass `this`", async () => {
@@ -89,7 +217,21 @@ describe("backward", () => {
         `,
       }),
     );
-    expect(out).toContain(ts`
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
       function trainEpoch(
         lite: LightningLite,
         model: Net,
@@ -99,8 +241,27 @@ describe("backward", () => {
         for (const [x, y] of loader) {
           optimizer.zeroGrad();
           lite.backward(F.crossEntropy(model.forward(x), y));
+          optimizer.step();
+        }
+      }
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          for (let e = 0; e < args.epochs; e++)
+            trainEpoch(this, model, loader, optimizer);
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
     `);
-    expect(out).toContain("trainEpoch(this, model, loader, optimizer);");
   });
 
   it("nested helpers: the Lite instance is threaded through every caller", async () => {
@@ -121,10 +282,59 @@ describe("backward", () => {
         `,
       }),
     );
-    expect(output).toContain("const step = (lite: LightningLite, loss: tf.Tensor) => lite.backward(loss);");
-    expect(output).toContain("step(lite, F.crossEntropy(model.forward(x), y));");
-    expect(output).toContain("for (let e = 0; e < epochs; e++) epoch(lite, model, loader, optimizer);");
-    expect(output).toContain("fit(this, model, loader, optimizer, args.epochs);");
+    expect(output).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+      const step = (lite: LightningLite, loss: tf.Tensor) => lite.backward(loss);
+      function epoch(
+        lite: LightningLite,
+        model: Net,
+        loader: data.DataLoader,
+        optimizer: optim.Optimizer,
+      ) {
+        for (const [x, y] of loader) {
+          step(lite, F.crossEntropy(model.forward(x), y));
+          optimizer.step();
+        }
+      }
+      function fit(
+        lite: LightningLite,
+        model: Net,
+        loader: data.DataLoader,
+        optimizer: optim.Optimizer,
+        epochs: number,
+      ) {
+        for (let e = 0; e < epochs; e++) epoch(lite, model, loader, optimizer);
+      }
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          fit(this, model, loader, optimizer, args.epochs);
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
     expect(counts.helpersGivenLite).toBe(3);
     expect(notes.filter((n) => n.includes("takes the Lite instance"))).toHaveLength(3);
   });
@@ -135,7 +345,42 @@ describe("backward", () => {
         prelude: `${PRELUDE}\nconst step = async loss => { loss.backward(); };`,
       }),
     );
-    expect(out).toContain("const step = async (lite: LightningLite, loss) => {\n  lite.backward(loss);\n};");
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+      const step = async (lite: LightningLite, loss) => {
+        lite.backward(loss);
+      };
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          for (const [x, y] of loader)
+            step(this, F.crossEntropy(model.forward(x), y));
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
   });
 
   it("recursion passes the helper's own parameter on", async () => {
@@ -150,9 +395,39 @@ describe("backward", () => {
         `,
       }),
     );
-    expect(out).toContain("function repeat(lite: LightningLite, model: Net, n: number): void {");
-    expect(out).toContain("repeat(lite, model, n - 1);");
-    expect(out).toContain("repeat(this, model, 3);");
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      function repeat(lite: LightningLite, model: Net, n: number): void {
+        if (n === 0) return;
+        lite.backward(model.forward(tf.ones([1, 4])).sum());
+        repeat(lite, model, n - 1);
+      }
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          repeat(this, model, 3);
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
   });
 
   it("uses a fresh parameter name when `lite` is taken", async () => {
@@ -161,8 +436,37 @@ describe("backward", () => {
         prelude: "function step(model: Net, lite: boolean) { if (lite) model.forward(tf.ones([1, 4])).sum().backward(); }",
       }),
     );
-    expect(out).toContain("function step(lite2: LightningLite, model: Net, lite: boolean) {");
-    expect(out).toContain("lite2.backward(model.forward(tf.ones([1, 4])).sum());");
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      function step(lite2: LightningLite, model: Net, lite: boolean) {
+        if (lite) lite2.backward(model.forward(tf.ones([1, 4])).sum());
+      }
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          step(this, model, true);
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
   });
 
   it("leaves backward() in a class method, a helper used as a value, and with options, each with a TODO", async () => {
@@ -192,14 +496,62 @@ describe("backward", () => {
         },
       ),
     );
+    expect(output).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+      class Trainer {
+        step(loss: tf.Tensor) {
+          // TODO(lit-migrate): use lite.backward(loss) here: it is inside a method of class Trainer; pass the Lite instance to it
+          loss.backward();
+        }
+      }
+      function callback(x: tf.Tensor) {
+        // TODO(lit-migrate): use lite.backward(loss) here: callback() is used as a value, so the Lite instance cannot be passed to it
+        x.sum().backward();
+      }
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          const trainer = new Trainer();
+          for (const [x, y] of loader) {
+            trainer.step(F.crossEntropy(model.forward(x), y));
+            [x].forEach(callback);
+            // TODO(lit-migrate): backward() option 'trace' is not converted; Lite's backward(loss, { retainGraph, gradient }) takes no other
+            F.crossEntropy(model.forward(x), y).backward({
+              retainGraph: true,
+              trace: false,
+            });
+          }
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
     expect(todos.map((t) => t.reason)).toEqual([
       "use lite.backward(loss) here: it is inside a method of class Trainer; pass the Lite instance to it",
       "use lite.backward(loss) here: callback() is used as a value, so the Lite instance cannot be passed to it",
       "backward() option 'trace' is not converted; Lite's backward(loss, { retainGraph, gradient }) takes no other",
     ]);
-    expect(output).toContain("    // TODO(lit-migrate): use lite.backward(loss) here: it is inside a method of class Trainer; pass the Lite instance to it\n    loss.backward();");
-    expect(output).toContain("  // TODO(lit-migrate): use lite.backward(loss) here: callback() is used as a value");
-    expect(output.replace(/\s+/g, " ")).toContain("F.crossEntropy(model.forward(x), y).backward({ retainGraph: true, trace: false, });");
     // Positions point at the markers in the output.
     const lines = output.split("\n");
     for (const t of todos) expect(lines[t.line - 1]!.slice(t.col - 1)).toBe(`// TODO(lit-migrate): ${t.reason}`);

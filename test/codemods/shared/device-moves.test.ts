@@ -1,6 +1,6 @@
 // transforms/lite/device/*: every device move form, and the device code that dies with them.
 import { describe, expect, it } from "vitest";
-import { code, lite, runBody, script, toLite, ts } from "../helpers";
+import { code, lite, script, toLite, ts } from "../helpers";
 
 const PRELUDE = "const dataset = new data.TensorDataset(tf.zeros([8, 4]), tf.zeros([8], \"int32\"));";
 
@@ -31,19 +31,42 @@ describe("strip device moves", () => {
         "const loss = F.crossEntropy(model.forward(x.to(device)), y.to(device));",
       ),
     );
-    expect(runBody(out)).toBe(ts`
-      let model = new Net();
-      let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
-      [model, optimizer] = this.setup(model, optimizer);
-      const loader = this.setupDataloaders(
-        new data.DataLoader(dataset, { batchSize: 4 }),
-      );
-      for (let [x, y] of loader) {
-        optimizer.zeroGrad();
-        const loss = F.crossEntropy(model.forward(x), y);
-        this.backward(loss);
-        optimizer.step();
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
       }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          for (let [x, y] of loader) {
+            optimizer.zeroGrad();
+            const loss = F.crossEntropy(model.forward(x), y);
+            this.backward(loss);
+            optimizer.step();
+          }
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
     `);
     expect(code(out)).not.toMatch(/device|cuda/);
   });
@@ -55,8 +78,44 @@ describe("strip device moves", () => {
         "const loss = F.crossEntropy(model.forward(x.to(`cuda:${rank}`)), y.to(torchDevice(\"cpu\")));",
       ).replace("cuda }", "cuda, device as torchDevice }"),
     );
-    expect(out).toContain("let model = new Net();");
-    expect(out).toContain("F.crossEntropy(model.forward(x), y)");
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          const rank = 0;
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          for (let [x, y] of loader) {
+            optimizer.zeroGrad();
+            const loss = F.crossEntropy(model.forward(x), y);
+            this.backward(loss);
+            optimizer.step();
+          }
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
     expect(code(out)).not.toMatch(/cuda|torchDevice/);
   });
 
@@ -68,9 +127,44 @@ describe("strip device moves", () => {
         "console.log(loss.cpu().item(), loss.detach().cpu().dataSync());",
       ),
     );
-    expect(out).toContain("let model = new Net();");
-    expect(out).toContain("F.crossEntropy(model.forward(x), y)");
-    expect(out).toContain("console.log(loss.item(), loss.detach().dataSync());");
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          for (let [x, y] of loader) {
+            optimizer.zeroGrad();
+            const loss = F.crossEntropy(model.forward(x), y);
+            this.backward(loss);
+            optimizer.step();
+          }
+          console.log(loss.item(), loss.detach().dataSync());
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
   });
 
   it("removes statements that only move: model.to(device); x = x.cuda(); this.net.cpu();", async () => {
@@ -80,19 +174,42 @@ describe("strip device moves", () => {
         "x = x.to(device);\ny = y.cuda();\nconst loss = F.crossEntropy(model.forward(x), y);",
       ),
     );
-    expect(runBody(out)).toBe(ts`
-      let model = new Net();
-      let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
-      [model, optimizer] = this.setup(model, optimizer);
-      const loader = this.setupDataloaders(
-        new data.DataLoader(dataset, { batchSize: 4 }),
-      );
-      for (const [x, y] of loader) {
-        optimizer.zeroGrad();
-        const loss = F.crossEntropy(model.forward(x), y);
-        this.backward(loss);
-        optimizer.step();
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
       }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          for (const [x, y] of loader) {
+            optimizer.zeroGrad();
+            const loss = F.crossEntropy(model.forward(x), y);
+            this.backward(loss);
+            optimizer.step();
+          }
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
     `);
   });
 
@@ -100,8 +217,44 @@ describe("strip device moves", () => {
     const out = await lite(
       loop("const model = new Net();", "x = x.cuda();\nx = x.mul(2);\nconst loss = F.crossEntropy(model.forward(x), y);"),
     );
-    expect(out).toContain("for (let [x, y] of loader)");
-    expect(out).toContain("x = x.mul(2);");
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          for (let [x, y] of loader) {
+            optimizer.zeroGrad();
+            x = x.mul(2);
+            const loss = F.crossEntropy(model.forward(x), y);
+            this.backward(loss);
+            optimizer.step();
+          }
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
     expect(code(out)).not.toContain("cuda");
   });
 
@@ -123,8 +276,44 @@ describe("strip device moves", () => {
         `,
       ),
     );
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          for (const [x, y] of loader) {
+            optimizer.zeroGrad();
+            const loss = F.crossEntropy(model.forward(x), y);
+            this.backward(loss);
+            optimizer.step();
+          }
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
     expect(code(out)).not.toMatch(/cuda|cpu|GPU/);
-    expect(out).toContain("for (const [x, y] of loader)");
     expect((await toLite(loop("const model = new Net();\nif (cuda.isAvailable()) model.cuda();", "const loss = F.crossEntropy(model.forward(x), y);"))).counts.deviceConditionalsRemoved).toBe(1);
   });
 
@@ -141,12 +330,46 @@ describe("strip device moves", () => {
         "const loss = F.crossEntropy(model.forward(x), y);",
       ),
     );
-    expect(out).toContain(ts`
-      if (cuda.isAvailable()) {
-        console.log("training on the GPU");
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
       }
-    `.trim().split("\n").map((l) => `    ${l}`).join("\n"));
-    expect(out).toContain('import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";');
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          if (cuda.isAvailable()) {
+            console.log("training on the GPU");
+          }
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          for (let [x, y] of loader) {
+            optimizer.zeroGrad();
+            const loss = F.crossEntropy(model.forward(x), y);
+            this.backward(loss);
+            optimizer.step();
+          }
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
   });
 
   it("removes `let device` with its conditional assignment and a `useCuda` flag", async () => {
@@ -161,6 +384,43 @@ describe("strip device moves", () => {
         "const loss = F.crossEntropy(model.forward(x.to(device)), y.to(device));",
       ),
     );
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          for (let [x, y] of loader) {
+            optimizer.zeroGrad();
+            const loss = F.crossEntropy(model.forward(x), y);
+            this.backward(loss);
+            optimizer.step();
+          }
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
     expect(code(out)).not.toMatch(/device|useCuda|cuda/);
   });
 
@@ -171,8 +431,45 @@ describe("strip device moves", () => {
         "const loss = F.crossEntropy(model.forward(x.to(device)), y);",
       ),
     );
-    expect(output).toContain('const device = cuda.isAvailable() ? "cuda" : "cpu";');
-    expect(output).toContain("let model = new Net();");
+    expect(output).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          const device = cuda.isAvailable() ? "cuda" : "cpu";
+          console.log(\`training on \${device}\`);
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          for (let [x, y] of loader) {
+            optimizer.zeroGrad();
+            const loss = F.crossEntropy(model.forward(x), y);
+            this.backward(loss);
+            optimizer.step();
+          }
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
     expect(counts.deviceMovesStripped).toBe(2);
     expect(counts.deviceVariablesRemoved).toBe(0);
   });
@@ -209,12 +506,59 @@ describe("strip device moves", () => {
         },
       ),
     );
-    expect(out).toContain("function train(\n  lite: LightningLite,\n  model: Net,\n  loader: data.DataLoader,\n  optimizer: optim.Optimizer,\n)");
-    expect(out).toContain("const evaluate = (model: Net, loader: data.DataLoader) => {");
-    expect(out).toContain("train(this, model, loader, optimizer);");
-    expect(out).toContain("console.log(evaluate(model, loader));");
-    expect(out).toContain("lite.backward(F.crossEntropy(model.forward(x), y));");
-    expect(out).toContain("total += F.crossEntropy(model.forward(x), y).item();");
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+      function train(
+        lite: LightningLite,
+        model: Net,
+        loader: data.DataLoader,
+        optimizer: optim.Optimizer,
+      ) {
+        for (const [x, y] of loader) {
+          optimizer.zeroGrad();
+          lite.backward(F.crossEntropy(model.forward(x), y));
+          optimizer.step();
+        }
+      }
+      const evaluate = (model: Net, loader: data.DataLoader) => {
+        let total = 0;
+        for (const [x, y] of loader)
+          total += F.crossEntropy(model.forward(x), y).item();
+        return total;
+      };
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          for (let epoch = 0; epoch < args.epochs; epoch++) {
+            train(this, model, loader, optimizer);
+            console.log(evaluate(model, loader));
+          }
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
     expect(code(out)).not.toMatch(/device|\bdev\b|cuda/);
   });
 
@@ -237,19 +581,90 @@ describe("strip device moves", () => {
         },
       ),
     );
-    expect(out).toContain("optimizer: optim.Optimizer,\n  device: string,\n)");
-    expect(out).toContain("step(this, model, optimizer, pickDevice());");
-    expect(out).toContain("model.forward(tf.ones([1, 4]))");
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      function pickDevice() {
+        return "cpu";
+      }
+      function step(
+        lite: LightningLite,
+        model: Net,
+        optimizer: optim.Optimizer,
+        device: string,
+      ) {
+        lite.backward(F.mseLoss(model.forward(tf.ones([1, 4])), tf.zeros([1, 2])));
+        optimizer.step();
+      }
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          step(this, model, optimizer, pickDevice());
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
   });
 
   it("leaves an unrecognised .to(x) alone with a TODO; .to(dtype string) is no move at all", async () => {
     const { output, todos } = await toLite(
       loop("const model = new Net();\nconst other = tf.zeros([1]);", "const loss = F.crossEntropy(model.forward(x.to(other)), y.to(\"float32\"));"),
     );
-    expect(output).toContain('x.to(other)), y.to("float32"));');
+    expect(output).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          const other = tf.zeros([1]);
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          for (let [x, y] of loader) {
+            optimizer.zeroGrad();
+            // TODO(lit-migrate): cannot tell whether \`.to(other)\` is a device move; Lite moves models and batches itself, so remove it if it is one
+            const loss = F.crossEntropy(model.forward(x.to(other)), y.to("float32"));
+            this.backward(loss);
+            optimizer.step();
+          }
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
     expect(todos).toHaveLength(1);
     expect(todos[0]!.reason).toMatch(/cannot tell whether `\.to\(other\)` is a device move/);
-    expect(output).toContain(`// TODO(lit-migrate): ${todos[0]!.reason}`);
   });
 
   it("collapses `const xb = x.to(device)` aliases into the loop binding", async () => {
@@ -259,7 +674,43 @@ describe("strip device moves", () => {
         "const inputs = x.to(device);\nconst targets = y.to(device);\nconst loss = F.crossEntropy(model.forward(inputs), targets);",
       ).replace("let [x, y]", "const [x, y]"),
     );
-    expect(out).toContain("for (const [inputs, targets] of loader) {");
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          for (const [inputs, targets] of loader) {
+            optimizer.zeroGrad();
+            const loss = F.crossEntropy(model.forward(inputs), targets);
+            this.backward(loss);
+            optimizer.step();
+          }
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
     expect(code(out)).not.toMatch(/const inputs|const targets/);
   });
 
@@ -271,6 +722,44 @@ describe("strip device moves", () => {
       ).replace("let [x, y] of loader", "const { 0: x, 1: y } of loader"),
     );
     // `x` is read twice, so `xb` stays an alias (of `x` itself).
-    expect(out).toContain("const xb = x;");
+    expect(out).toBe(ts`
+      import { LightningLite } from "lightning-ts";
+      import { tf, nn, F, optim, data, cuda } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      const dataset = new data.TensorDataset(
+        tf.zeros([8, 4]),
+        tf.zeros([8], "int32"),
+      );
+
+      class Lite extends LightningLite {
+        override async run(args: { epochs: number }) {
+          let model = new Net();
+          let optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+          [model, optimizer] = this.setup(model, optimizer);
+          const loader = this.setupDataloaders(
+            new data.DataLoader(dataset, { batchSize: 4 }),
+          );
+          for (const { 0: x, 1: y } of loader) {
+            optimizer.zeroGrad();
+            const xb = x;
+            console.log(x.shape);
+            const loss = F.crossEntropy(model.forward(xb), y);
+            this.backward(loss);
+            optimizer.step();
+          }
+        }
+      }
+
+      await new Lite({ accelerator: "auto", devices: 1, precision: "32-true" }).run({
+        epochs: 1,
+      });
+    `);
   });
 });

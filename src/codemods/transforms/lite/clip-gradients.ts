@@ -6,9 +6,8 @@
  * through Lite, which unscales first. Needs the model's one optimizer in scope; otherwise the
  * call stays (correct in 32-bit) with a TODO.
  */
-import { Node } from "../../morph";
+import { Node, unwrap } from "../../morph";
 import type { Identifier } from "ts-morph";
-import { unwrap } from "../../analysis/torch";
 import type { TransformContext } from "../context";
 import type { LiteAccess } from "./lite-access";
 

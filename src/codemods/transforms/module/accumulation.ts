@@ -17,9 +17,8 @@
  * loop drops that partial window. The two agree whenever the batches of an epoch divide evenly.
  */
 import type { Expression, Identifier, IfStatement, Statement } from "ts-morph";
-import { unwrap } from "../../analysis/torch";
 import type { BackwardCall } from "../../analysis/types";
-import { Node, SyntaxKind } from "../../morph";
+import { Node, SyntaxKind, unwrap } from "../../morph";
 import type { ModuleBuilder } from "./builder";
 
 export interface Accumulation {
@@ -74,7 +73,6 @@ export function applyAccumulation(m: ModuleBuilder, acc: Accumulation, backward:
   if (divisor.getText().replace(/\s+/g, "") !== acc.k.getText().replace(/\s+/g, "")) return false;
   const edits = m.ctx.edits;
   edits.delete(callee.getExpression().getEnd(), divided.getEnd(), "module-accumulation");
-  m.removedLossDivision = acc.k;
   // The script's other reads of the loss keep the value they had.
   for (const use of m.ctx.analysis.references.usesOf(decl.getNameNode() as Identifier)) {
     if (backwardStatement.getStart() <= use.getStart() && use.getEnd() <= backwardStatement.getEnd()) continue;

@@ -9,13 +9,12 @@
  * every piece of moved code: a variable declared in one method and read in another becomes a
  * field, a shared dataset is read through `this.datasets` except where it is built, and so on.
  */
-import type { ForOfStatement, Identifier, Statement, VariableDeclaration } from "ts-morph";
-import type { ModelInstance, OptimizerInstance, SchedulerInstance } from "../../analysis/types";
+import type { Identifier, Statement, VariableDeclaration } from "ts-morph";
+import type { ModelInstance } from "../../analysis/types";
 import { Node } from "../../morph";
 import type { TransformContext } from "../context";
-import type { CallSite } from "./call-site";
-import type { ConfigConstants } from "./config";
-import type { SchedulerStep } from "./schedulers";
+import { CallSite } from "./call-site";
+import { ConfigConstants } from "./config";
 import type { Structure } from "./structure";
 
 /** The module's methods, in the order they are written (the order Lightning runs them). */
@@ -76,71 +75,106 @@ export interface TrainerFlag {
   anchor: Node;
 }
 
+/**
+ * What the `--to module` transforms share. Each field says which files write it and which read
+ * it: module.ts must run the writers before the readers. What only one later step needs is not
+ * here: the step returns it and module.ts passes it on (`TrainingStep`, `SharedData`,
+ * `ResumedEpochStart`).
+ */
 export class ModuleBuilder {
+  /**
+   * The statements (and generated text) of each method, in order. Appended to by `place` and
+   * `append`: models.ts (constructor), training-step.ts, manual-optimization.ts, clipping.ts,
+   * configure-optimizers.ts, eval-steps.ts, epoch-hooks.ts, entry-code.ts, dataloaders.ts.
+   * Rendered by module-class.ts once everything is placed.
+   */
   readonly pieces = new Map<MethodName, Piece[]>();
   /**
    * Code at the top of a method, in order, without duplicates: bindings such as
    * `const optimizer = this.optimizers();` and copies of the script's configuration constants.
+   * Written (`prelude`) by config.ts, rewrite-uses.ts and inline-helpers.ts, after every
+   * statement is placed (they add to the methods that read something); rendered by
+   * module-class.ts.
    */
   readonly preludes = new Map<MethodName, Piece[]>();
+  /**
+   * Where each statement goes. The first `place` wins: a later transform skips what is placed
+   * (`isPlaced`), so module.ts's order decides (the training step's statements before the
+   * epoch hooks', data before the leftover code before training). Read through `methodOf`,
+   * `isPlaced`, `destinationOf` and `placements`: while placing by configure-optimizers.ts,
+   * epoch-hooks.ts, entry-code.ts and dataloaders.ts; once all is placed by config.ts
+   * (`copyIntoMethods`), fields.ts, rewrite-uses.ts and inline-helpers.ts.
+   */
   private readonly placement = new Map<Node, Destination>();
+  /**
+   * Fields for variables read in more than one method (`private total = 0;`). Written by
+   * fields.ts (`addField`), read by module-class.ts.
+   */
   readonly fields: Field[] = [];
+  /**
+   * The trained models, now fields. Written by models.ts, the first transform; read by
+   * statements.ts (`modelDecls`, for training-step.ts, epoch-hooks.ts, entry-code.ts,
+   * dataloaders.ts and clipping.ts), clipping.ts, models.ts (`moduleForward`) and
+   * module-class.ts.
+   */
   readonly models: ModelField[] = [];
+  /**
+   * The Trainer's flags. Written (`flag`) by trainer.ts (`maxEpochs`), accumulation.ts and
+   * clipping.ts; each value is computed by trainer.ts when it writes a call site (from
+   * module-class.ts, at the end).
+   */
   readonly trainerFlags: TrainerFlag[] = [];
-  /** Statements run at the top level before the module is built (`manualSeed(1)`), in order. */
+  /**
+   * Statements run at the top level before the module is built (`manualSeed(1)`), in order.
+   * Placed (`"callSite"`) by entry-code.ts; written out by trainer.ts.
+   */
   readonly callSite: Statement[] = [];
-  /** `automaticOptimization = false`. */
-  manual = false;
-  /** The statements that create the optimizers and schedulers (and what only they read). */
-  optimizerStatements: Statement[] = [];
-  /** The optimizers in the order `configureOptimizers` returns them. */
-  optimizers: OptimizerInstance[] = [];
-  schedulers: SchedulerInstance[] = [];
-  /** Variables of shared data code that other methods read through `this.datasets`. */
-  readonly datasetNames: string[] = [];
-  /** Name of the trainingStep parameter that is the batch index. */
-  batchIdxName = "batchIdx";
-  /** The batch loop, whose binding (`const [x, y]`) becomes trainingStep's first parameter. */
-  stepBinding: ForOfStatement | null = null;
-  /** The evaluation loops, whose bindings become the steps' first parameters. */
-  readonly evalLoops = new Map<MethodName, ForOfStatement>();
-  /** Options of the training-loss `this.log` (per-epoch reporting scripts also log per epoch). */
-  logOptions = "";
-  /** Where the schedulers step (automatic optimisation). */
-  schedulerSteps: SchedulerStep[] = [];
-  /** An epoch loop starting at a variable the script sets when resuming (`startEpoch`): its declaration and initial value. */
-  dynamicEpochStart: { declaration: Node; initial: string } | null = null;
-  /** Whether shared dataset code runs in setup() (`this.datasets`). */
-  usesDatasets = false;
-  /** Code that is replaced as a whole (a helper's call, by its returned value): nothing inside it is moved. */
+  /**
+   * Code that is replaced as a whole (a helper's call, by its returned value): nothing inside it
+   * is moved. Written by epoch-hooks.ts (`consume`); `methodOf` answers null inside it.
+   */
   private readonly consumed: Node[] = [];
   /**
    * Declarations whose uses are written differently in the module (`model` → `this.model`),
    * keyed by declaration node; the function gets the use and the method it ends up in, and
-   * returns the text (null: leave it).
+   * returns the text (null: leave it). Installed by models.ts, rewrite-uses.ts (`entryRewrites`:
+   * main's parameters, the epoch counter), dataloaders.ts (`this.datasets.x`) and fields.ts
+   * (`this.x`); applied by rewrite-uses.ts (`rewriteUses`, after fields.ts, so that all are
+   * installed) and inline-helpers.ts. A function may run before then (`moduleText`, for code
+   * written twice), so it reads what it needs when it runs.
    */
   readonly rewrites = new Map<Node, (use: Identifier, method: Destination | null) => string | null>();
-  /** Declarations that become fields even when read in one method only (something else reads them as `this.x`). */
-  readonly forcedFields = new Set<Node>();
-  /** The module's `forward` (one model: calls the model's), or null. */
-  forward: string | null = null;
-  /** How the script names `tf` (`tf`, an alias, or `torch.tf`), for parameter types. */
-  tfName = "tf";
-  /** Names already taken in the class (members of LightningModule included). */
+  /**
+   * Names already taken in the class (members of LightningModule included). rewrite-uses.ts
+   * adds main's parameters (constructor parameter properties); `freshMember` takes names for
+   * models.ts's model fields, then fields.ts's fields.
+   */
   readonly memberNames = new Set<string>(LIGHTNING_MODULE_MEMBERS);
-
-  /** The script's configuration constants (`const accumSteps = args.accumSteps`), set once found. */
-  config!: ConfigConstants;
-  /** The first call site, to ask whether a value can be written where the Trainer is built. */
-  probe!: CallSite;
-  /** The `K` of a `loss.div(K)` the accumulation transform took off (the Trainer divides instead). */
-  removedLossDivision: Node | null = null;
+  /** How the script names `tf` (`tf`, an alias, or `torch.tf`), for parameter types (models.ts, module-class.ts). */
+  readonly tfName: string;
+  /**
+   * The script's configuration constants (`const accumSteps = args.accumSteps`). Found when the
+   * builder is made (after device code is removed, before any transform); module.ts marks them
+   * copied (`placeAll`) and, once all is placed, copies them into the methods that read them.
+   * Asked (`has`) by call-site.ts, models.ts, configure-optimizers.ts, dataloaders.ts,
+   * entry-code.ts, rewrite-uses.ts and inline-helpers.ts.
+   */
+  readonly config: ConfigConstants;
+  /**
+   * The first call site, to ask whether a value can be written where the Trainer is built
+   * (trainer.ts, training-step.ts, clipping.ts, rewrite-uses.ts, module.ts).
+   */
+  readonly probe: CallSite;
 
   constructor(
     readonly ctx: TransformContext,
     readonly structure: Structure,
     readonly className: string,
-  ) {}
+  ) {
+    this.tfName = tfName(ctx);
+    this.config = new ConfigConstants(this);
+    this.probe = new CallSite(this, structure.entry.calls[0] ?? null);
+  }
 
   get hasForward(): boolean {
     return this.models.length === 1;
@@ -169,7 +203,7 @@ export class ModuleBuilder {
 
   /**
    * Uses of a declared name that remain in the output, counting the uses of a helper's parameter
-   * as uses of what the call passes to it (the helper is inlined, see helpers.ts).
+   * as uses of what the call passes to it (the helper is inlined, see inline-helpers.ts).
    */
   usesOf(name: Identifier): Identifier[] {
     const { references } = this.ctx.analysis;
@@ -285,6 +319,14 @@ export class ModuleBuilder {
   line(node: Node): number {
     return this.ctx.lineOf(node.getStart());
   }
+}
+
+/** How the script names tf: `tf`, its alias, or `torch.tf` through a namespace import. */
+function tfName(ctx: TransformContext): string {
+  const torch = ctx.analysis.torchImport;
+  if (!torch) return "tf";
+  for (const [local, exported] of torch.named) if (exported === "tf") return local;
+  return torch.namespaces[0] ? `${torch.namespaces[0]}.tf` : "tf";
 }
 
 /**

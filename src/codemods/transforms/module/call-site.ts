@@ -11,8 +11,7 @@
  */
 import type { CallExpression, Expression, Identifier, ParameterDeclaration } from "ts-morph";
 import { applyEdits, type TextEdit } from "../../edits";
-import { unwrap } from "../../analysis/torch";
-import { Node, SyntaxKind } from "../../morph";
+import { Node, SyntaxKind, unwrap } from "../../morph";
 import type { ModuleBuilder } from "./builder";
 import { within } from "./statements";
 

@@ -10,8 +10,8 @@
  * `configureGradientClipping` hook instead, which the Trainer calls at exactly that point.
  */
 import type { CallExpression, Statement } from "ts-morph";
-import { torchPath, unwrap } from "../../analysis/torch";
-import { Node, SyntaxKind } from "../../morph";
+import { torchPath } from "../../analysis/torch";
+import { Node, SyntaxKind, unwrap } from "../../morph";
 import type { ModuleBuilder } from "./builder";
 import { modelDecls } from "./statements";
 

@@ -14,16 +14,20 @@ import type { Statement, VariableStatement } from "ts-morph";
 import type { SchedulerInstance } from "../../analysis/types";
 import { Node } from "../../morph";
 import type { ModuleBuilder } from "./builder";
+import type { SchedulerStep } from "./schedulers";
 import { CannotMap } from "./structure";
 import { declaredNames } from "./statements";
+import type { TrainingStep } from "./training-step";
 
-export function buildConfigureOptimizers(m: ModuleBuilder): void {
+/**
+ * Places the optimizers and schedulers (and what only they read) in configureOptimizers; returns
+ * those statements, in the script's order, for `finishConfigureOptimizers`.
+ */
+export function buildConfigureOptimizers(m: ModuleBuilder, training: TrainingStep): Statement[] {
   const { analysis, edits } = m.ctx;
   const entry = m.structure.entry.statements;
   const trainingStart = m.structure.trainingStatement.getStart();
-  const optimizers = m.optimizers.length > 0 ? m.optimizers : analysis.optimizers;
-  m.optimizers = optimizers;
-  m.schedulers = [...analysis.schedulers];
+  const { optimizers, schedulers } = analysis;
 
   const own = new Set<Statement>();
   const add = (node: Node, what: string) => {
@@ -35,7 +39,7 @@ export function buildConfigureOptimizers(m: ModuleBuilder): void {
     own.add(s);
   };
   for (const o of optimizers) add(o.construction, o.name ?? `the ${o.className} optimizer`);
-  for (const s of m.schedulers) add(s.construction, s.name ?? `the ${s.className} scheduler`);
+  for (const s of schedulers) add(s.construction, s.name ?? `the ${s.className} scheduler`);
 
   // What only the optimizers and schedulers read moves with them.
   for (let changed = true; changed; ) {
@@ -55,7 +59,7 @@ export function buildConfigureOptimizers(m: ModuleBuilder): void {
   for (const s of ordered) m.place(s, "configureOptimizers");
 
   // Plateau metrics are logged where the script stepped the scheduler; other epoch steps go.
-  for (const step of m.schedulerSteps) {
+  for (const step of training.schedulerSteps) {
     if (step.interval !== "epoch") continue;
     if (step.monitor) {
       const v = step.monitor.value;
@@ -66,28 +70,27 @@ export function buildConfigureOptimizers(m: ModuleBuilder): void {
     }
   }
 
-  m.optimizerStatements = ordered;
   for (const o of optimizers) m.note(`${o.name ?? o.className} (line ${m.line(o.construction)}) → configureOptimizers()`);
-  for (const s of m.schedulers) {
-    const step = m.schedulerSteps.find((t) => t.scheduler === s);
+  for (const s of schedulers) {
+    const step = training.schedulerSteps.find((t) => t.scheduler === s);
     m.note(
       `${s.name ?? s.className} (line ${m.line(s.construction)}) → configureOptimizers()` +
         (step ? `, interval "${step.interval}"${step.monitor ? `, monitor "${step.monitor.name}"` : ""}` : ", stepped by the training step"),
     );
   }
+  return ordered;
 }
 
 /** The return statement, once every statement has its place (a lone optimizer is returned as it is built). */
-export function finishConfigureOptimizers(m: ModuleBuilder): void {
+export function finishConfigureOptimizers(m: ModuleBuilder, training: TrainingStep, ordered: Statement[]): void {
   const { edits } = m.ctx;
-  const optimizers = m.optimizers;
-  const ordered = m.optimizerStatements;
+  const { optimizers, schedulers } = m.ctx.analysis;
   const nameOf = (n: { name: string | null }) => n.name!;
   let result: string;
   // One optimizer without schedulers is returned as it is, whether the Trainer steps it or the step does.
-  if (!m.manual || (optimizers.length === 1 && m.schedulers.length === 0)) {
+  if (!training.manual || (optimizers.length === 1 && schedulers.length === 0)) {
     const opt = optimizers[0]!;
-    const configs = m.schedulers.map((s) => schedulerConfig(m, s));
+    const configs = schedulers.map((s) => schedulerConfig(training.schedulerSteps, s));
     const last = ordered[ordered.length - 1] as VariableStatement | undefined;
     if (configs.length === 0 && last && last.getDeclarations()[0] === opt.declaration) {
       // `const optimizer = new optim.Adam(...)` → `return new optim.Adam(...)` (other methods
@@ -106,14 +109,14 @@ export function finishConfigureOptimizers(m: ModuleBuilder): void {
     }
   } else {
     const list = optimizers.map(nameOf).join(", ");
-    result = m.schedulers.length === 0 ? `return [${list}];` : `return [[${list}], [${m.schedulers.map(nameOf).join(", ")}]];`;
+    result = schedulers.length === 0 ? `return [${list}];` : `return [[${list}], [${schedulers.map(nameOf).join(", ")}]];`;
   }
   if (result) m.append("configureOptimizers", result);
 }
 
 /** `{ scheduler, interval: "epoch" }` for one scheduler, from where the script stepped it. */
-function schedulerConfig(m: ModuleBuilder, s: SchedulerInstance): string {
-  const step = m.schedulerSteps.find((t) => t.scheduler === s)!;
+function schedulerConfig(steps: SchedulerStep[], s: SchedulerInstance): string {
+  const step = steps.find((t) => t.scheduler === s)!;
   const key = s.name === "scheduler" ? "scheduler" : `scheduler: ${s.name}`;
   const monitor = step.monitor ? `, monitor: ${JSON.stringify(step.monitor.name)}` : "";
   // `as const`: the method has no declared return type, and a plain string is not an interval.

@@ -19,8 +19,8 @@
  * that may draw is built in `loadDatasets`, in the script's order.
  */
 import type { Identifier, Statement, VariableDeclaration, VariableStatement } from "ts-morph";
-import { torchPath, unwrap } from "../../analysis/torch";
-import { Node, SyntaxKind } from "../../morph";
+import { torchPath } from "../../analysis/torch";
+import { Node, SyntaxKind, unwrap } from "../../morph";
 import type { Destination, ModuleBuilder } from "./builder";
 import { CannotMap } from "./structure";
 import { declaredNames, modelDecls, optimizerDecls } from "./statements";
@@ -28,7 +28,14 @@ import { isWrite } from "./structure";
 
 type DataHook = "trainDataloader" | "valDataloader" | "testDataloader";
 
-export function placeData(m: ModuleBuilder): void {
+/** Dataset code built once by `loadDatasets()` (run by `setup()`). */
+export interface SharedData {
+  /** What loadDatasets() returns, read by other methods through `this.datasets` (may be empty). */
+  names: string[];
+}
+
+/** Places the data code in the dataloader hooks; returns the shared part, or null when there is none. */
+export function placeData(m: ModuleBuilder): SharedData | null {
   const { analysis, edits } = m.ctx;
   const refs = analysis.references;
   const entry = m.structure.entry.statements;
@@ -164,7 +171,7 @@ export function placeData(m: ModuleBuilder): void {
     if (decl) m.note(`DataLoader ${decl.getName()} (line ${m.line(decl)}) → ${hook}()`);
   }
 
-  if (shared.length === 0) return;
+  if (shared.length === 0) return null;
   // What other methods read of the shared code, returned by loadDatasets().
   const exported: string[] = [];
   for (const s of shared) {
@@ -177,7 +184,6 @@ export function placeData(m: ModuleBuilder): void {
       if (readElsewhere || loaderHooks.has(s)) exported.push(name.getText());
     }
   }
-  m.datasetNames.push(...exported);
   for (const s of shared) {
     for (const name of declaredNames(s)) {
       if (!exported.includes(name.getText())) continue;
@@ -185,10 +191,10 @@ export function placeData(m: ModuleBuilder): void {
     }
   }
   if (exported.length > 0) m.append("loadDatasets", `return { ${exported.join(", ")} };`);
-  m.usesDatasets = true;
   const first = m.line(shared[0]!);
   const last = m.ctx.lineOf(shared[shared.length - 1]!.getEnd());
   m.note(`data code read outside a single dataloader hook (${first === last ? `line ${first}` : `lines ${first}–${last}`}) → loadDatasets(), run once by setup()`);
+  return { names: exported };
 }
 
 /** Whether a statement may draw from a random stream (a split, a shuffled DataLoader, a call the codemod cannot see into). */

@@ -22,12 +22,13 @@ import { Node, SyntaxKind } from "../../morph";
 import type { MethodName, ModuleBuilder } from "./builder";
 import { blockStatements, type LoopSite } from "./structure";
 import { callStatement, isModeCall, optimizerDecls } from "./statements";
+import type { TrainingStep } from "./training-step";
 
-export function placeEpochCode(m: ModuleBuilder): void {
+export function placeEpochCode(m: ModuleBuilder, training: TrainingStep): void {
   const { epoch, train, validation } = m.structure;
   const placeStart = (s: Statement, hook: MethodName) => {
     if (m.isPlaced(s)) return;
-    if (isModeCall(s, m) || (!m.manual && callStatement(s, optimizerDecls(m), ["zeroGrad"], m))) m.place(s, "drop");
+    if (isModeCall(s, m) || (!training.manual && callStatement(s, optimizerDecls(m), ["zeroGrad"], m))) m.place(s, "drop");
     else m.place(s, hook);
   };
   const placeEnd = (s: Statement) => {
@@ -78,10 +79,10 @@ function placeSite(
   placeCallStatement(m, site, placeEnd);
 }
 
-/** `const trainLoss = trainEpoch(...)` keeps its binding (the call becomes the returned value, see helpers.ts); a bare call goes. */
+/** `const trainLoss = trainEpoch(...)` keeps its binding (the call becomes the returned value, see inline-helpers.ts); a bare call goes. */
 export function placeCallStatement(m: ModuleBuilder, site: LoopSite, place: (s: Statement) => void): void {
   const h = site.helper!;
-  // The call is replaced by the helper's returned value (helpers.ts): its arguments move nowhere.
+  // The call is replaced by the helper's returned value (inline-helpers.ts): its arguments move nowhere.
   m.consume(h.call);
   const bare = Node.isExpressionStatement(site.statement);
   if (bare || !h.returnStatement) m.place(site.statement, "drop");

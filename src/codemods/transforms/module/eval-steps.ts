@@ -34,7 +34,6 @@ export function buildEvalSteps(m: ModuleBuilder): void {
     m.place(site.holder, "drop");
     for (const s of blockStatements(loop.getStatement())) m.place(s, step);
     for (const c of jumpsOutOf(loop, SyntaxKind.ContinueStatement)) m.ctx.edits.replace(c.getStart(), c.getEnd(), "return;", "module-continue");
-    m.evalLoops.set(step, loop);
     m.note(`${role} loop (lines ${m.line(loop)}–${m.ctx.lineOf(loop.getEnd())}) → ${step}()${role === "test" ? ", run by trainer.test(model) after fit" : ""}`);
   }
 }

@@ -11,8 +11,7 @@
  * annotation or its `new X(...)`; it is then declared `!:` (a hook assigns it before use).
  */
 import type { Identifier, VariableStatement } from "ts-morph";
-import { unwrap } from "../../analysis/torch";
-import { Node } from "../../morph";
+import { Node, unwrap } from "../../morph";
 import type { Destination, ModuleBuilder } from "./builder";
 import { CannotMap } from "./structure";
 import { declaredNames, withoutMoves } from "./statements";
@@ -30,7 +29,8 @@ const NOT_FIELDS = new Set<Destination>([
   "constructor",
 ]);
 
-export function makeFields(m: ModuleBuilder): void {
+/** `forced`: declarations that become fields even when read in one method only (something else reads them as `this.x`). */
+export function makeFields(m: ModuleBuilder, forced: readonly Node[]): void {
   const { analysis } = m.ctx;
   const refs = analysis.references;
   for (const [statement, destination] of m.placements()) {
@@ -47,7 +47,7 @@ export function makeFields(m: ModuleBuilder): void {
       const method = m.methodOf(u);
       return method !== null && method !== destination;
     }));
-    if (!crosses && !names.some((n) => m.forcedFields.has(refs.declarationOf(n)!))) continue;
+    if (!crosses && !names.some((n) => forced.includes(refs.declarationOf(n)!))) continue;
     fieldify(m, statement);
   }
 }

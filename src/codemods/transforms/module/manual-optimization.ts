@@ -15,18 +15,16 @@
  */
 import type { Statement } from "ts-morph";
 import { Node, SyntaxKind } from "../../morph";
+import { rewriteBackward } from "./backward";
 import { snakeCase, type ModuleBuilder } from "./builder";
 import { jumpsOutOf, statementOfCall } from "./statements";
-import { rewriteBackward } from "./training-step";
 
-export function manualTrainingStep(m: ModuleBuilder, body: Statement[], reason: string): void {
+export function manualTrainingStep(m: ModuleBuilder, body: Statement[], reason: string, logOptions: string): void {
   const { analysis, edits } = m.ctx;
-  m.manual = true;
-  m.optimizers = [...analysis.optimizers];
   const backward = analysis.trainingLoops[0]!.backward;
   backward.forEach((b, i) => {
     const metric = backward.length === 1 ? "train_loss" : Node.isIdentifier(b.loss) ? snakeCase(b.loss.getText()) : `train_loss_${i}`;
-    rewriteBackward(m, b, statementOfCall(b.call), metric, true);
+    rewriteBackward(m, b, statementOfCall(b.call), { metric, manual: true, logOptions });
   });
   for (const s of body) m.place(s, "trainingStep");
   // `continue` skips the rest of the batch: return from the step.

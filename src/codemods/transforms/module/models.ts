@@ -12,9 +12,8 @@
  * forward calls the model's) and `model.parameters()` is `this.parameters()`.
  */
 import type { ClassDeclaration, Identifier, MethodDeclaration } from "ts-morph";
-import { unwrap } from "../../analysis/torch";
 import type { ModelInstance } from "../../analysis/types";
-import { Node, SyntaxKind } from "../../morph";
+import { Node, SyntaxKind, unwrap } from "../../morph";
 import type { ModuleBuilder } from "./builder";
 import { CannotMap } from "./structure";
 import { within, withoutMoves } from "./statements";
@@ -85,7 +84,6 @@ export function moveModels(m: ModuleBuilder): void {
       return `this.${mf.field}`;
     });
   }
-  if (single) m.forward = forwardOf(single.instance, m);
 }
 
 /** Type of a model field from its construction: `new Net()` → `Net`, `nn.fromLayers(m)` → `nn.Module`. */
@@ -101,7 +99,12 @@ function modelType(init: Node): string {
   return `${ns && callee.endsWith("fromLayers") ? `${ns}.` : "nn."}Module`;
 }
 
-/** The module's `forward`: the model class's signature (parameters and return type as written), calling the model. */
+/** The module's `forward` when it has one model (it calls the model's), else null. */
+export function moduleForward(m: ModuleBuilder): string | null {
+  return m.hasForward ? forwardOf(m.models[0]!.instance, m) : null;
+}
+
+/** The model class's signature (parameters and return type as written), calling the model. */
 function forwardOf(model: ModelInstance, m: ModuleBuilder): string {
   const cls = m.ctx.analysis.modelClasses.find((c) => c.getName() === model.className);
   const method = cls ? findForward(cls, m) : null;

@@ -16,17 +16,21 @@
 import type { ForOfStatement, Statement } from "ts-morph";
 import { Node } from "../../morph";
 import { METHOD_ORDER, type MethodName, type ModuleBuilder, type Piece } from "./builder";
-import { removeInlinedHelpers } from "./helpers";
+import type { SharedData } from "./dataloaders";
+import { removeInlinedHelpers } from "./inline-helpers";
+import { moduleForward } from "./models";
 import { freshName } from "./statements";
 import { spanStart, writeTrainerCalls } from "./trainer";
+import type { TrainingStep } from "./training-step";
 
 export const MODULE_TYPE = "LightningModule";
 
-export function writeModuleClass(m: ModuleBuilder): void {
+/** `training`: what buildTrainingStep made of the batch loop; `data`: what placeData shared through loadDatasets(). */
+export function writeModuleClass(m: ModuleBuilder, training: TrainingStep, data: SharedData | null): void {
   const members: string[] = [];
-  members.push(...fieldLines(m));
+  members.push(...fieldLines(m, training, data));
   for (const method of METHOD_ORDER) {
-    const text = methodText(m, method);
+    const text = methodText(m, method, training, data);
     if (text) members.push(text);
   }
   const { entry } = m.structure;
@@ -48,7 +52,7 @@ export function writeModuleClass(m: ModuleBuilder): void {
   removeInlinedHelpers(m);
 }
 
-function fieldLines(m: ModuleBuilder): string[] {
+function fieldLines(m: ModuleBuilder, training: TrainingStep, data: SharedData | null): string[] {
   const { edits } = m.ctx;
   const lines: string[] = [];
   for (const f of m.models) {
@@ -59,17 +63,17 @@ function fieldLines(m: ModuleBuilder): string[] {
       lines.push(`${f.field} = ${edits.render(init.getStart(), init.getEnd())};`);
     }
   }
-  if (m.manual) lines.push("override automaticOptimization = false;");
+  if (training.manual) lines.push("override automaticOptimization = false;");
   for (const f of m.fields) lines.push(`private ${f.name}${f.declaration};`);
-  if (m.usesDatasets && m.datasetNames.length > 0) {
+  if (data && data.names.length > 0) {
     lines.push(`/** What loadDatasets() built (once, in setup()). */\nprivate datasets!: Awaited<ReturnType<${m.className}["loadDatasets"]>>;`);
   }
   return lines.length > 0 ? [lines.join("\n")] : [];
 }
 
-function methodText(m: ModuleBuilder, method: MethodName): string | null {
-  if (method === "forward") return m.forward;
-  if (method === "setup") return setupText(m);
+function methodText(m: ModuleBuilder, method: MethodName, training: TrainingStep, data: SharedData | null): string | null {
+  if (method === "forward") return moduleForward(m);
+  if (method === "setup") return data ? setupText(m, data) : null;
   const pieces = m.pieces.get(method) ?? [];
   const prelude = m.preludes.get(method) ?? [];
   if (method === "constructor") {
@@ -81,17 +85,19 @@ function methodText(m: ModuleBuilder, method: MethodName): string | null {
   if (pieces.length === 0) return null;
   const body = renderPieces(m, [...prelude, ...pieces]);
   const isAsync = /\bawait\b/.test(body);
-  const head = header(m, method);
+  const head = header(m, method, training);
   return `${head.prefix}${isAsync ? "async " : ""}${method}(${head.params}) {\n${body}}`;
 }
 
-function header(m: ModuleBuilder, method: MethodName): { prefix: string; params: string } {
+function header(m: ModuleBuilder, method: MethodName, training: TrainingStep): { prefix: string; params: string } {
   switch (method) {
     case "trainingStep":
-      return { prefix: "override ", params: `${bindingText(m, m.stepBinding!)}, ${m.batchIdxName}: number` };
+      return { prefix: "override ", params: `${bindingText(m, m.structure.train.loop)}, ${training.batchIdxName}: number` };
     case "validationStep":
-    case "testStep":
-      return { prefix: "override ", params: `${bindingText(m, m.evalLoops.get(method)!)}, ${freshName(m, m.evalLoops.get(method)!, "batchIdx")}: number` };
+    case "testStep": {
+      const loop = (method === "validationStep" ? m.structure.validation : m.structure.test)!.loop;
+      return { prefix: "override ", params: `${bindingText(m, loop)}, ${freshName(m, loop, "batchIdx")}: number` };
+    }
     case "loadDatasets":
       return { prefix: "private ", params: "" };
     default:
@@ -112,11 +118,10 @@ function bindingText(m: ModuleBuilder, loop: ForOfStatement): string {
   return `${text}: any`;
 }
 
-function setupText(m: ModuleBuilder): string | null {
-  if (!m.usesDatasets) return null;
+function setupText(m: ModuleBuilder, data: SharedData): string {
   const load = m.pieces.get("loadDatasets") ?? [];
   const isAsync = /\bawait\b/.test(load.map((p) => (p.kind === "text" ? p.text : p.node.getText())).join("\n"));
-  if (m.datasetNames.length === 0) {
+  if (data.names.length === 0) {
     return `override ${isAsync ? "async " : ""}setup() {\n${isAsync ? "await " : ""}this.loadDatasets();\n}`;
   }
   return (

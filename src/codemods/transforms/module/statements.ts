@@ -1,8 +1,7 @@
 /** Small questions about statements that several `--to module` transforms ask. */
 import type { CallExpression, ExpressionStatement, Identifier, Statement } from "ts-morph";
 import { isFunctionLike } from "../../analysis/functions";
-import { unwrap } from "../../analysis/torch";
-import { Node, SyntaxKind } from "../../morph";
+import { Node, SyntaxKind, unwrap } from "../../morph";
 import type { ModuleBuilder } from "./builder";
 
 /** `x.method(...)` as a whole statement (possibly awaited), with `x` bound to one of `decls`. */

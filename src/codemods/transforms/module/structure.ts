@@ -22,10 +22,9 @@ import type {
   VariableDeclaration,
 } from "ts-morph";
 import { isFunctionLike } from "../../analysis/functions";
-import { unwrap } from "../../analysis/torch";
 import type { LocalFunction, ScriptAnalysis } from "../../analysis/types";
 import { MigrationError, positionAt } from "../../errors";
-import { Node, SyntaxKind, VariableDeclarationKind } from "../../morph";
+import { Node, SyntaxKind, VariableDeclarationKind, unwrap } from "../../morph";
 import { jumpsOutOf, returnsIn } from "./statements";
 
 /** A construct `--to module` cannot express; the script stays as it is, marked at `node`. */

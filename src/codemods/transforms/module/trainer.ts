@@ -18,12 +18,16 @@ import { isFunctionLike } from "../../analysis/functions";
 import { Node, SyntaxKind } from "../../morph";
 import type { ModuleBuilder } from "./builder";
 import { CallSite, countExpression } from "./call-site";
+import type { ResumedEpochStart } from "./rewrite-uses";
 import { CannotMap } from "./structure";
 
 const FLAG_ORDER = ["maxEpochs", "accumulateGradBatches", "gradientClipVal", "gradientClipAlgorithm"];
 
-/** The `maxEpochs` flag, from the epoch loop's bounds (checked now: a bound only main knows cannot be written at the call site). */
-export function planTrainer(m: ModuleBuilder): void {
+/**
+ * The `maxEpochs` flag, from the epoch loop's bounds (checked now: a bound only main knows cannot
+ * be written at the call site); a loop resuming at `resumed` counts from its initial value.
+ */
+export function planTrainer(m: ModuleBuilder, resumed: ResumedEpochStart | null): void {
   const epoch = m.structure.epoch;
   if (!epoch) {
     m.flag("maxEpochs", m.structure.trainingStatement, () => "1");
@@ -34,7 +38,7 @@ export function planTrainer(m: ModuleBuilder): void {
   }
   m.flag("maxEpochs", epoch.loop, (site) => {
     const bound = site.resolve(epoch.bound);
-    const start = m.dynamicEpochStart ? m.dynamicEpochStart.initial : site.resolve(epoch.start);
+    const start = resumed ? resumed.initial : site.resolve(epoch.start);
     return bound === null || start === null ? null : countExpression(bound, start, epoch.inclusive);
   });
 }

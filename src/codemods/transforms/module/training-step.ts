@@ -21,6 +21,7 @@ import type { BackwardCall, OptimizerInstance } from "../../analysis/types";
 import { Node, SyntaxKind } from "../../morph";
 import { statementRemovalRange } from "../shared/ranges";
 import { applyAccumulation, matchAccumulation, type Accumulation } from "./accumulation";
+import { rewriteBackward } from "./backward";
 import { findBatchCounter } from "./batch-index";
 import type { ModuleBuilder } from "./builder";
 import { applyClippingFlags, planClipping, readsLocalsOf, type ClippingPlan } from "./clipping";
@@ -40,7 +41,25 @@ interface AutomaticPlan {
   schedulerSteps: SchedulerStep[];
 }
 
-export function buildTrainingStep(m: ModuleBuilder): void {
+/**
+ * What the batch loop became, for the transforms after it (module.ts hands it to them): whether
+ * the optimisation is manual, the step's batch index, and where the schedulers step.
+ */
+export interface TrainingStep {
+  /** Manual optimisation (`automaticOptimization = false`): the step zeroes, backpropagates and steps itself. */
+  manual: boolean;
+  /** Name of trainingStep's batch index parameter: the script's own counter, or a fresh `batchIdx`. */
+  batchIdxName: string;
+  /** Where the Trainer steps each scheduler (automatic optimisation only: manual optimisation keeps the script's calls). */
+  schedulerSteps: SchedulerStep[];
+  /**
+   * The `K` of a `loss.div(K)` the accumulation transform took off (the Trainer divides
+   * instead), or null: the migrated loss trace is K times the plain one.
+   */
+  removedLossDivision: Node | null;
+}
+
+export function buildTrainingStep(m: ModuleBuilder): TrainingStep {
   const { train, epoch } = m.structure;
   const loop = train.loop;
   const bodyNode = loop.getStatement();
@@ -53,24 +72,24 @@ export function buildTrainingStep(m: ModuleBuilder): void {
   const outer = epoch ? blockStatements(epoch.loop.getStatement()) : m.structure.entry.statements;
   const before = [...outer.slice(0, outer.indexOf(train.statement)), ...(train.helper?.pre ?? [])];
   const counter = findBatchCounter(m, before);
+  let batchIdxName: string;
   if (counter) {
     m.place(counter.declaration, "drop");
     m.place(counter.increment, "drop");
-    m.batchIdxName = counter.name;
+    batchIdxName = counter.name;
     m.note(`batch counter \`${counter.name}\` (line ${m.line(counter.declaration)}) → trainingStep's batch index parameter`);
   } else {
-    m.batchIdxName = freshName(m, loop, "batchIdx");
+    batchIdxName = freshName(m, loop, "batchIdx");
   }
-  m.stepBinding = loop;
-  m.logOptions = epochPrints(m) ? `, { onEpoch: true, progBar: true }` : "";
+  const logOptions = epochPrints(m) ? `, { onEpoch: true, progBar: true }` : "";
 
   const plan = automaticPlan(m, body, counter?.name ?? null);
   if (typeof plan === "string") {
-    manualTrainingStep(m, body, plan);
-    return;
+    manualTrainingStep(m, body, plan, logOptions);
+    return { manual: true, batchIdxName, schedulerSteps: [], removedLossDivision: null };
   }
-  m.schedulerSteps = plan.schedulerSteps;
-  automaticTrainingStep(m, body, plan);
+  const removedLossDivision = automaticTrainingStep(m, body, plan, logOptions);
+  return { manual: false, batchIdxName, schedulerSteps: plan.schedulerSteps, removedLossDivision };
 }
 
 /** The plan for automatic optimisation, or why the loop needs manual optimisation. */
@@ -162,15 +181,18 @@ function zeroesPerEpoch(m: ModuleBuilder, decls: Set<Node>): boolean {
   return before.some((s) => callStatement(s, decls, ["zeroGrad"], m) !== null);
 }
 
-function automaticTrainingStep(m: ModuleBuilder, body: Statement[], plan: AutomaticPlan): void {
+/** Places the step's statements; returns the loss division the accumulation took off, if any. */
+function automaticTrainingStep(m: ModuleBuilder, body: Statement[], plan: AutomaticPlan, logOptions: string): Node | null {
   const { edits } = m.ctx;
   const text = m.text;
   const dropped = new Set<Statement>(plan.optimizerStatements);
   for (const s of plan.schedulerSteps) if (s.interval === "step") dropped.add(s.statement);
 
+  let removedLossDivision: Node | null = null;
   if (plan.accumulation) {
-    const ok = applyAccumulation(m, plan.accumulation, plan.backward, plan.backwardStatement);
-    if (!ok) {
+    if (applyAccumulation(m, plan.accumulation, plan.backward, plan.backwardStatement)) {
+      removedLossDivision = plan.accumulation.k;
+    } else {
       m.ctx.todos.add(
         plan.backwardStatement,
         "Lightning divides the loss by accumulateGradBatches before backward; the plain script backpropagated it undivided (its gradients were accumulateGradBatches times larger)",
@@ -193,7 +215,7 @@ function automaticTrainingStep(m: ModuleBuilder, body: Statement[], plan: Automa
   const hook = plan.clipping.kind === "hook" ? plan.clipping.statements : [];
   if (hook.length > 0) m.note(`clipping code (line ${m.line(hook[0]!)}) → configureGradientClipping(), which the Trainer calls between backward and the optimizer step`);
 
-  const loss = rewriteBackward(m, plan.backward, plan.backwardStatement, "train_loss", false);
+  const loss = rewriteBackward(m, plan.backward, plan.backwardStatement, { metric: "train_loss", manual: false, logOptions });
   for (const s of body) {
     if (dropped.has(s)) m.place(s, "drop");
     else if (hook.includes(s)) m.place(s, "configureGradientClipping");
@@ -202,50 +224,9 @@ function automaticTrainingStep(m: ModuleBuilder, body: Statement[], plan: Automa
   // `continue` (before backward) skips the batch: trainingStep returns nothing.
   for (const c of jumpsOutOf(m.structure.train.loop, SyntaxKind.ContinueStatement)) edits.replace(c.getStart(), c.getEnd(), "return;", "module-continue");
   m.append("trainingStep", `return ${loss};`);
-  m.optimizers = [plan.optimizer];
   const loop = m.structure.train.loop;
   m.note(`batch loop (lines ${m.line(loop)}–${m.ctx.lineOf(loop.getEnd())}) → trainingStep(), returning ${loss} (the Trainer runs zeroGrad, backward and step)`);
-}
-
-/**
- * `loss.backward();` → `this.log("train_loss", loss);` (automatic; the Trainer backpropagates
- * what trainingStep returns) or `this.manualBackward(loss);` + the log (manual). A loss written
- * inline (`F.mseLoss(out, y).backward()`) gets a name first. Returns the loss's name.
- */
-export function rewriteBackward(m: ModuleBuilder, b: BackwardCall, statement: ExpressionStatement | null, metric: string, manual: boolean): string {
-  const { edits } = m.ctx;
-  const loss = b.loss;
-  const options = b.extraArguments.length > 0 ? `, ${b.extraArguments.map((a) => edits.render(a.getStart(), a.getEnd())).join(", ")}` : "";
-  const named = Node.isIdentifier(loss) ? loss.getText() : null;
-  const name = named ?? freshLocal(m, "loss", statement ?? b.call);
-  const log = `this.log(${JSON.stringify(metric)}, ${name}${m.logOptions});`;
-  if (!statement || (manual && !named)) {
-    // Manual optimisation keeps the script's expressions: a loss with no name (or a backward
-    // inside an expression) is backpropagated in place, without a log.
-    if (b.form === "method") {
-      edits.insert(loss.getStart(), "this.manualBackward(", "module-backward");
-      edits.replace(loss.getEnd(), b.call.getEnd(), `${options})`, "module-backward");
-    } else {
-      edits.replace(b.call.getExpression().getStart(), b.call.getExpression().getEnd(), "this.manualBackward", "module-backward");
-    }
-    m.ctx.counts.backwardRewritten++;
-    return name;
-  }
-  const head = named ? "" : `const ${name} = `;
-  const tail = manual ? `;\nthis.manualBackward(${name}${options});\n${log}` : `;\n${log}`;
-  if (named) {
-    edits.replace(statement.getStart(), statement.getEnd(), manual ? `this.manualBackward(${name}${options});\n${log}` : log, "module-backward");
-  } else {
-    edits.replace(statement.getStart(), loss.getStart(), head, "module-backward");
-    edits.replace(loss.getEnd(), statement.getEnd(), tail, "module-backward");
-  }
-  m.ctx.counts.backwardRewritten++;
-  return name;
-}
-
-/** A local name not used inside the batch loop. */
-function freshLocal(m: ModuleBuilder, wanted: string, _near: Node): string {
-  return freshName(m, m.structure.train.loop, wanted);
+  return removedLossDivision;
 }
 
 /** Whether the epoch loop reports per epoch (`console.log` after the batch loop): the loss is then logged per epoch too. */

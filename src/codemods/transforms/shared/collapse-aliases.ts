@@ -7,9 +7,8 @@
  *     const inputs = x.to(device);     →      ...
  *     const targets = y.to(device);
  */
-import { Node, VariableDeclarationKind } from "../../morph";
+import { Node, VariableDeclarationKind, unwrap } from "../../morph";
 import type { VariableDeclaration } from "ts-morph";
-import { unwrap } from "../../analysis/torch";
 import type { DeviceMove } from "../../analysis/types";
 import type { TransformContext } from "../context";
 import { statementRemovalRange } from "./ranges";

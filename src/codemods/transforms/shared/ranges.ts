@@ -42,17 +42,6 @@ export function statementRemovalRange(stmt: Node, text: string): Range {
   return { start, end };
 }
 
-/**
- * The range that removes one element of a comma-separated list (parameters, arguments, import
- * specifiers) together with one adjacent comma.
- */
-export function listElementRange(element: Node, list: readonly Node[]): Range {
-  const i = list.indexOf(element);
-  if (i > 0) return { start: list[i - 1]!.getEnd(), end: element.getEnd() };
-  if (list.length > 1) return { start: element.getStart(), end: list[1]!.getStart() };
-  return { start: element.getStart(), end: element.getEnd() };
-}
-
 /** End of the line `pos` is on, after a trailing comment: where to insert a statement after another. */
 export function endOfLineAfter(pos: number, text: string): number {
   const rest = /^[ \t]*(\/\/[^\n]*|\/\*[^\n]*?\*\/[ \t]*)?/.exec(text.slice(pos))!;

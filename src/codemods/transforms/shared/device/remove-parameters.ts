@@ -11,9 +11,8 @@
  * Only when every reference to the function is a direct call (a helper passed around as a
  * value keeps its signature), and each removed argument is side-effect free.
  */
-import { Node, SyntaxKind } from "../../../morph";
+import { Node, SyntaxKind, unwrap } from "../../../morph";
 import type { Identifier } from "ts-morph";
-import { unwrap } from "../../../analysis/torch";
 import type { TransformContext } from "../../context";
 import type { RemovalPlan } from "./plan";
 

@@ -11,10 +11,9 @@
  *
  * A `.to(x)` whose argument is not recognisably a device is left as it is and marked TODO.
  */
-import { Node, SyntaxKind } from "../../../morph";
+import { Node, SyntaxKind, unwrap } from "../../../morph";
 import type { CallExpression, Statement } from "ts-morph";
 import type { DeviceMove } from "../../../analysis/types";
-import { unwrap } from "../../../analysis/torch";
 import type { TransformContext } from "../../context";
 import { statementRemovalRange } from "../../shared/ranges";
 import type { RemovalPlan } from "./plan";

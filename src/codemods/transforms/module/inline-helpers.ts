@@ -11,10 +11,9 @@
  *   const trainLoss = trainEpoch(model, trainLoader, optimizer);
  */
 import type { Identifier, Statement } from "ts-morph";
-import { unwrap } from "../../analysis/torch";
-import { Node } from "../../morph";
+import { Node, unwrap } from "../../morph";
 import type { ModuleBuilder } from "./builder";
-import { moduleText, replaceUse } from "./references";
+import { moduleText, replaceUse } from "./rewrite-uses";
 import { CannotMap, type LoopSite } from "./structure";
 
 export function inlineHelpers(m: ModuleBuilder): void {
@@ -46,9 +45,9 @@ function substituteParameters(m: ModuleBuilder, site: LoopSite): void {
       if (Node.isIdentifier(a)) {
         const decl = refs.declarationOf(a);
         const rewrite = decl ? m.rewrites.get(decl) : undefined;
-        const optimizerLike = [...m.optimizers, ...m.schedulers].some((o) => o.declaration === decl);
+        const optimizerLike = [...m.ctx.analysis.optimizers, ...m.ctx.analysis.schedulers].some((o) => o.declaration === decl);
         if (rewrite) text = rewrite(use, method);
-        else if (optimizerLike) text = a.getText(); // bound at the top of the method (references.ts)
+        else if (optimizerLike) text = a.getText(); // bound at the top of the method (rewrite-uses.ts)
         else if (decl && !isTrainingLocal(m, decl)) text = a.getText();
         else if (decl && Node.isVariableDeclaration(decl) && m.config.has(decl.getVariableStatement() as Node)) {
           text = a.getText();

@@ -16,10 +16,25 @@ import { applyEdits, type TextEdit } from "../../edits";
 import { isFunctionLike } from "../../analysis/functions";
 import { Node, SyntaxKind } from "../../morph";
 import type { Destination, MethodName, ModuleBuilder } from "./builder";
+import type { SchedulerStep } from "./schedulers";
 import { CannotMap, isWrite } from "./structure";
+import type { TrainingStep } from "./training-step";
 
-/** Installs the rewrites for the entry's parameters and the epoch counter (the others come from their transforms). */
-export function entryRewrites(m: ModuleBuilder): void {
+/**
+ * An epoch loop starting at a variable the script sets when resuming (`startEpoch`): the
+ * Trainer's epoch count starts from its initial value (trainer.ts), and it becomes a field
+ * (fields.ts) because the epoch counter's rewrite reads it as `this.startEpoch`.
+ */
+export interface ResumedEpochStart {
+  declaration: Node;
+  initial: string;
+}
+
+/**
+ * Installs the rewrites for the entry's parameters and the epoch counter (the others come from
+ * their transforms); returns the epoch loop's start when it is a variable set when resuming.
+ */
+export function entryRewrites(m: ModuleBuilder): ResumedEpochStart | null {
   for (const p of m.structure.entry.params) {
     if (!Node.isIdentifier(p.getNameNode())) {
       throw new CannotMap(p, `${m.structure.entry.fn?.name ?? "main"}() has a destructured parameter; name it (args) so that it can become the module's constructor parameter`);
@@ -29,6 +44,7 @@ export function entryRewrites(m: ModuleBuilder): void {
     m.rewrites.set(p, (_use, method) => (method === "callSite" ? null : `this.${name}`));
   }
   const epoch = m.structure.epoch;
+  let resumed: ResumedEpochStart | null = null;
   if (epoch) {
     // Computed when used: a start read from a field is known once the fields are.
     m.rewrites.set(epoch.counter, (_use, method) => (method === "callSite" ? null : epochText(m)));
@@ -42,8 +58,7 @@ export function entryRewrites(m: ModuleBuilder): void {
       if (!decl || !init || !Node.isNumericLiteral(init)) {
         throw new CannotMap(epoch.loop, `the epoch loop starts at \`${start.getText()}\`, which is only known inside the training code; the Trainer counts epochs from 0 (maxEpochs)`);
       }
-      m.forcedFields.add(decl);
-      m.dynamicEpochStart = { declaration: decl, initial: init.getText() };
+      resumed = { declaration: decl, initial: init.getText() };
       // Where the script sets it (resuming), a human decides: the Trainer resumes from its own checkpoints.
       const write = m.ctx.analysis.references.usesOf((decl as Node & { getNameNode(): Identifier }).getNameNode()).find((u) => isWrite(u));
       if (write) {
@@ -54,6 +69,7 @@ export function entryRewrites(m: ModuleBuilder): void {
       }
     }
   }
+  return resumed;
 }
 
 /** `this.currentEpoch`, offset by the epoch loop's first value. */
@@ -65,7 +81,7 @@ function epochText(m: ModuleBuilder): string {
   return `(${moduleText(m, start, "onTrainEpochStart")} + this.currentEpoch)`;
 }
 
-export function rewriteReferences(m: ModuleBuilder): void {
+export function rewriteUses(m: ModuleBuilder, training: TrainingStep): void {
   const { analysis, edits } = m.ctx;
   const refs = analysis.references;
   for (const [decl, rewrite] of m.rewrites) {
@@ -80,7 +96,7 @@ export function rewriteReferences(m: ModuleBuilder): void {
       replaceUse(m, use, text);
     }
   }
-  optimizerPreludes(m);
+  optimizerPreludes(m, training.schedulerSteps);
   printThroughModule(m);
 }
 
@@ -118,13 +134,13 @@ export function moduleText(m: ModuleBuilder, node: Node, method: Destination): s
  * The optimizers and schedulers live in configureOptimizers; code elsewhere that still reads one
  * (a learning-rate report, manual optimisation's `optD.step()`) gets it from the module.
  */
-function optimizerPreludes(m: ModuleBuilder): void {
+function optimizerPreludes(m: ModuleBuilder, schedulerSteps: SchedulerStep[]): void {
   const edits = m.ctx.edits;
   const bind = (names: (string | null)[], call: string) =>
     names.length === 1 ? `const ${names[0]} = ${call};` : `const [${names.map((n) => n ?? "").join(", ")}] = ${call};`;
   const groups: [{ declaration: Node | null; name: string | null }[], string][] = [
-    [m.optimizers, "this.optimizers()"],
-    [m.schedulers, "this.lrSchedulers()!"],
+    [m.ctx.analysis.optimizers, "this.optimizers()"],
+    [m.ctx.analysis.schedulers, "this.lrSchedulers()!"],
   ];
   for (const [list, call] of groups) {
     for (const item of list) {
@@ -136,7 +152,7 @@ function optimizerPreludes(m: ModuleBuilder): void {
         if (method === null || method === "configureOptimizers" || method === "copied" || method === "drop") continue;
         if (method === "callSite") throw new CannotMap(use, `${name.getText()} is read before the module exists`);
         m.prelude(method, bind(list.map((o) => o.name), call));
-        const epochStep = m.schedulerSteps.find((t) => t.scheduler.declaration === item.declaration && t.interval === "epoch" && !t.monitor);
+        const epochStep = schedulerSteps.find((t) => t.scheduler.declaration === item.declaration && t.interval === "epoch" && !t.monitor);
         if (epochStep && method === "onTrainEpochEnd" && use.getStart() < epochStep.statement.getStart()) {
           // The plain script read it before stepping it; the Trainer steps it before this hook.
           m.ctx.todos.add(
