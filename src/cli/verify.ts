@@ -3,9 +3,9 @@
  * (`node --import tsx`), with `LIGHTNING_TS_LOSS_TRACE` pointing at a fresh file, and compares
  * the first N losses.
  *
- * Both runs also get `LIGHTNING_TS_MAX_STEPS=N`, so a runtime that honours it stops by itself;
- * one that does not is stopped once N losses are in its trace, so `--verify` never waits for a
- * whole training run. The scripts seed themselves (`manualSeed`), as the fixtures do.
+ * Both runs also get `LIGHTNING_TS_MAX_STEPS=N`: the torch layer exits (code 0) once it has
+ * traced N losses, and a script that keeps going anyway is stopped, so `--verify` never waits
+ * for a whole training run. The scripts seed themselves (`manualSeed`), as the fixtures do.
  *
  * The comparison is relative: |a - b| / max(|a|, |b|) for each step; the largest is printed and
  * anything above 1e-5 fails (exit code 3).
@@ -49,37 +49,53 @@ export async function verifyMigration(
   const dir = mkdtempSync(join(tmpdir(), "lit-migrate-verify-"));
   try {
     const timeoutMs = Number(env.LIT_MIGRATE_VERIFY_TIMEOUT ?? 600) * 1000;
-    const a = await runForLosses(original, join(dir, "original.trace"), steps, cwd, env, timeoutMs);
-    const b = await runForLosses(migrated, join(dir, "migrated.trace"), steps, cwd, env, timeoutMs);
+    const a = await traceLosses(original, { trace: join(dir, "original.trace"), steps, cwd, env, timeoutMs });
+    const b = await traceLosses(migrated, { trace: join(dir, "migrated.trace"), steps, cwd, env, timeoutMs });
     const fail = (reason: string): VerifyResult => ({ ok: false, steps, compared: 0, maxRelativeDifference: null, worstStep: null, traceScale, reason });
     if (a.failure) return fail(`the original script failed: ${a.failure}`);
     if (b.failure) return fail(`the migrated script failed: ${b.failure}`);
     if (a.losses.length === 0) return fail("the original script logged no loss (no backward pass ran)");
-    if (a.losses.length !== b.losses.length) {
-      return fail(`the scripts logged ${a.losses.length} and ${b.losses.length} losses`);
-    }
-    let worst = 0;
-    let worstStep = 0;
-    a.losses.forEach((x, i) => {
-      const d = relativeDifference(x * traceScale, b.losses[i]!);
-      if (d > worst || Number.isNaN(d)) {
-        worst = Number.isNaN(d) ? Infinity : d;
-        worstStep = i;
-      }
-    });
-    const ok = worst <= VERIFY_TOLERANCE;
-    return {
-      ok,
-      steps,
-      compared: a.losses.length,
-      maxRelativeDifference: worst,
-      worstStep,
-      traceScale,
-      ...(ok ? {} : { reason: `loss differs by ${worst.toExponential(2)} (relative) at step ${worstStep}: ${a.losses[worstStep]! * traceScale} vs ${b.losses[worstStep]}` }),
-    };
+    return { steps, ...compareLosses(a.losses, b.losses, traceScale) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export type LossComparison = Omit<VerifyResult, "steps">;
+
+/**
+ * Compares two loss sequences step by step, the migrated one against `traceScale` times the
+ * original (see `VerifyResult.traceScale`).
+ */
+export function compareLosses(original: readonly number[], migrated: readonly number[], traceScale = 1): LossComparison {
+  if (original.length !== migrated.length) {
+    return {
+      ok: false,
+      compared: 0,
+      maxRelativeDifference: null,
+      worstStep: null,
+      traceScale,
+      reason: `the scripts logged ${original.length} and ${migrated.length} losses`,
+    };
+  }
+  let worst = 0;
+  let worstStep = 0;
+  original.forEach((x, i) => {
+    const d = relativeDifference(x * traceScale, migrated[i]!);
+    if (d > worst || Number.isNaN(d)) {
+      worst = Number.isNaN(d) ? Infinity : d;
+      worstStep = i;
+    }
+  });
+  const ok = worst <= VERIFY_TOLERANCE;
+  return {
+    ok,
+    compared: original.length,
+    maxRelativeDifference: worst,
+    worstStep,
+    traceScale,
+    ...(ok ? {} : { reason: `loss differs by ${worst.toExponential(2)} (relative) at step ${worstStep}: ${original[worstStep]! * traceScale} vs ${migrated[worstStep]}` }),
+  };
 }
 
 export function relativeDifference(a: number, b: number): number {
@@ -91,24 +107,63 @@ function tsxLoaderUrl(): string {
   return pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 }
 
-function readLosses(trace: string): number[] {
+function readTrace(trace: string): string[] {
   if (!existsSync(trace)) return [];
   return readFileSync(trace, "utf8")
     .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map(Number);
+    .filter((l) => l.trim() !== "");
 }
 
-function runForLosses(script: string, trace: string, steps: number, cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<RunOutcome> {
+export interface TraceOptions {
+  /** The trace file to write (removed first). */
+  trace: string;
+  /** Stop after this many losses; `Infinity` runs the script to its end. */
+  steps: number;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+}
+
+export interface TraceRun {
+  /** The first `steps` traced losses. */
+  losses: number[];
+  /** The same losses as the trace file spells them (for byte-for-byte reproducibility checks). */
+  lines: string[];
+  /** The process failed on its own (not stopped by us after N losses). */
+  failure: string | null;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The end of what the script printed, for a failure message. */
+  stdoutTail: string;
+  stderrTail: string;
+  ms: number;
+}
+
+/**
+ * Runs one script the way a user does (`node --import tsx`) with `LIGHTNING_TS_LOSS_TRACE` and,
+ * for a finite `steps`, `LIGHTNING_TS_MAX_STEPS`: the torch layer then exits by itself (code 0)
+ * once it has traced that many losses. A script that keeps going anyway is stopped shortly after.
+ */
+export function traceLosses(script: string, options: TraceOptions): Promise<TraceRun> {
+  const { trace, steps, cwd, timeoutMs } = options;
+  rmSync(trace, { force: true });
+  const env: NodeJS.ProcessEnv = { ...options.env, LIGHTNING_TS_LOSS_TRACE: trace };
+  if (Number.isFinite(steps)) env.LIGHTNING_TS_MAX_STEPS = String(steps);
+  else delete env.LIGHTNING_TS_MAX_STEPS;
+  const started = Date.now();
   return new Promise((resolveRun) => {
     const child = spawn(process.execPath, ["--import", tsxLoaderUrl(), script], {
       cwd,
-      env: { ...env, LIGHTNING_TS_LOSS_TRACE: trace, LIGHTNING_TS_MAX_STEPS: String(steps) },
-      stdio: ["ignore", "ignore", "pipe"],
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
       // Its own process group, so that stopping it also stops whatever it started.
       detached: true,
     });
+    let stdout = "";
     let stderr = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      stdout = (stdout + d.toString()).slice(-4000);
+    });
     child.stderr!.on("data", (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
     });
@@ -128,28 +183,37 @@ function runForLosses(script: string, trace: string, steps: number, cwd: string,
         }
       }, 2000).unref();
     };
-    const poll = setInterval(() => {
-      if (readLosses(trace).length >= steps) {
-        stoppedByUs = true;
-        clearInterval(poll);
-        stop();
-      }
-    }, 100);
+    // The fallback for a script that does not stop at N: a grace period first, so a runtime
+    // that exits by itself is never killed in the middle of exiting.
+    let grace: NodeJS.Timeout | undefined;
+    const poll = Number.isFinite(steps)
+      ? setInterval(() => {
+          if (grace === undefined && readTrace(trace).length >= steps) {
+            clearInterval(poll);
+            grace = setTimeout(() => {
+              stoppedByUs = true;
+              stop();
+            }, 1000);
+          }
+        }, 100)
+      : undefined;
     const timer = setTimeout(() => {
       timedOut = true;
       stop();
     }, timeoutMs);
     child.on("close", (code, signal) => {
       clearInterval(poll);
+      clearTimeout(grace);
       clearTimeout(timer);
-      const losses = readLosses(trace).slice(0, steps);
+      const lines = readTrace(trace).slice(0, steps);
+      const losses = lines.map(Number);
       let failure: string | null = null;
       if (timedOut && losses.length < steps) failure = `timed out after ${timeoutMs / 1000} s with ${losses.length} of ${steps} losses`;
       else if (!stoppedByUs && losses.length < steps && (code !== 0 || signal)) {
         const tail = errorLines(stderr).join("\n    ");
         failure = `exit ${code ?? signal}${tail ? `:\n    ${tail}` : ""}`;
       }
-      resolveRun({ losses, failure });
+      resolveRun({ losses, lines, failure, code, signal, stdoutTail: stdout, stderrTail: stderr, ms: Date.now() - started });
     });
   });
 }

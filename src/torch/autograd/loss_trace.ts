@@ -5,6 +5,10 @@ import { tf } from "../tf";
  * `LIGHTNING_TS_LOSS_TRACE=<file>`: every loss handed to a backward pass is appended as one
  * decimal per line, on rank 0, before any loss scaling. `--verify` and the equivalence tests
  * compare these files, so the number is written with full round-trip precision.
+ *
+ * `LIGHTNING_TS_MAX_STEPS=<n>` (set by `--verify --steps n` and the fixture tests) ends the
+ * process with code 0 right after the n-th loss is traced: the comparison needs no more, and a
+ * clean exit tells a finished prefix from a crash without a whole training run.
  */
 let rankZero: () => boolean = () => (process.env.RANK ?? "0") === "0";
 
@@ -18,4 +22,14 @@ export function traceLoss(loss: tf.Tensor | number): void {
   if (!path || !rankZero()) return;
   const value = typeof loss === "number" ? loss : loss.dataSync()[0];
   appendFileSync(path, `${value}\n`);
+  traced++;
+  if (traced >= maxTracedLosses()) process.exit(0);
+}
+
+let traced = 0;
+
+function maxTracedLosses(): number {
+  const raw = process.env.LIGHTNING_TS_MAX_STEPS;
+  const n = raw === undefined ? NaN : Number(raw);
+  return Number.isInteger(n) && n > 0 ? n : Infinity;
 }

@@ -56,6 +56,14 @@ export function openStepScopeCount(): number {
   return open.length;
 }
 
+/**
+ * Closes every open scope, innermost first: what a process that starts over (a test file sharing
+ * a worker with earlier ones) needs, since a loop left mid-iteration keeps its scope open.
+ */
+export function closeOpenStepScopes(): void {
+  while (open.length > 0) closeStepScope(open[open.length - 1]!);
+}
+
 let installed = false;
 
 /** Routes tensors created outside any tfjs scope into the innermost open step scope. */
