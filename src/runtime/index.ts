@@ -9,7 +9,7 @@
  *   turns the flags into them; `seedEverything`.
  *
  * Each area with an `index.ts` is re-exported through it, in one statement, so every public name
- * has one path here. Importing the callbacks also installs the Trainer's default callbacks.
+ * has one path here.
  */
 
 // LightningLite (Fabric).

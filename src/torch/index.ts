@@ -20,5 +20,5 @@ export { cuda, device, Device, type DeviceLike } from "./device";
 export { manualSeed, initialSeed, Generator } from "./random";
 export { randn, rand, randint, randnLike, randLike, randperm } from "./random_ops";
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, backward } from "./autograd/index";
-export * from "./serialization";
+export * from "./serialization/index";
 export { selectBackend, type BackendName } from "./backends/select";

@@ -53,6 +53,7 @@ import type { LightningModule } from "../core/module";
 import type { Trainer } from "../trainer/trainer";
 import type { Checkpoint as CheckpointDict } from "../trainer/connectors/checkpoint_connector";
 import type { TrainerFnName } from "../trainer/states";
+import { pyRepr } from "../utilities/python_format";
 
 /** What a hook returns: nothing, or a promise of nothing. */
 export type HookResult = void | Promise<void>;
@@ -81,7 +82,7 @@ export abstract class Callback {
   /** `"ClassName{'monitor': 'val_loss', 'mode': 'min'}"`: Lightning's `_generate_state_key`. */
   protected generateStateKey(settings: Record<string, unknown>): string {
     const body = Object.entries(settings)
-      .map(([k, v]) => `'${k}': ${pythonLikeRepr(v)}`)
+      .map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`)
       .join(", ");
     return `${this.constructor.name}{${body}}`;
   }
@@ -265,10 +266,3 @@ export const CALLBACK_HOOKS = [
 ] as const;
 
 export type CallbackHookName = (typeof CALLBACK_HOOKS)[number];
-
-function pythonLikeRepr(v: unknown): string {
-  if (typeof v === "string") return `'${v}'`;
-  if (v === null || v === undefined) return "None";
-  if (typeof v === "boolean") return v ? "True" : "False";
-  return String(v);
-}

@@ -21,25 +21,6 @@ export function reduceBooleanDecision(trainer: Trainer, decision: boolean, all =
   return all ? votes >= worldSize : votes > 0;
 }
 
-/**
- * Whether informational messages are wanted: `LIGHTNING_TS_LOG_LEVEL` at `info` (the default)
- * or `debug`, the same switch as the Trainer's own messages (trainer/messages.ts), as raising
- * the level of Python's `lightning.pytorch` logger silences Lightning's.
- */
-export function infoEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  const level = (env.LIGHTNING_TS_LOG_LEVEL ?? "info").trim().toLowerCase();
-  return level === "info" || level === "debug" || level === "";
-}
-
-/**
- * `rank_zero_info`: a message for the user, printed on rank 0 through the Trainer (which
- * routes it around an active progress bar instead of breaking its line).
- */
-export function rankZeroInfo(trainer: Trainer, message: string): void {
-  if (!trainer.isGlobalZero || !infoEnabled()) return;
-  trainer.print(message);
-}
-
 /** `[rank: N] message` in multi-process runs, as Lightning's `rank_prefixed_message`. */
 export function rankPrefixedMessage(message: string, rank: number | null): string {
   return rank === null ? message : `[rank: ${rank}] ${message}`;

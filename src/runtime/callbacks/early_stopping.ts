@@ -13,13 +13,14 @@
  * run once `minEpochs` / `minSteps` are met.
  */
 import { MisconfigurationError } from "../errors";
-import { rankZeroWarn } from "../loggers/rank_zero";
+import { rankZeroWarn } from "../utilities/rank_zero";
 import type { LightningModule } from "../core/module";
 import type { Trainer } from "../trainer/trainer";
 import type { TrainerFnName } from "../trainer/states";
 import { Callback } from "./callback";
-import { infoEnabled, reduceBooleanDecision, rankPrefixedMessage } from "./distributed";
-import { formatPyNumber, pyFloat, pyFloatStr } from "./python_format";
+import { reduceBooleanDecision, rankPrefixedMessage } from "./distributed";
+import { infoEnabled } from "../utilities/rank_zero";
+import { formatPyNumber, pyFloat, pyFloatRepr } from "../utilities/python_format";
 
 /** Why training was stopped (Lightning's `EarlyStoppingReason`; the numbers are its values). */
 export enum EarlyStoppingReason {
@@ -193,21 +194,21 @@ export class EarlyStopping extends Callback {
       shouldStop = true;
       this.stoppingReason = EarlyStoppingReason.NON_FINITE_METRIC;
       reason =
-        `Monitored metric ${this.monitor} = ${pyFloatStr(current)} is not finite.` +
+        `Monitored metric ${this.monitor} = ${pyFloatRepr(current)} is not finite.` +
         ` Previous best value was ${fmt3(this.bestScore)}. Signaling Trainer to stop.`;
     } else if (this.stoppingThreshold !== null && this.monitorOp(current, this.stoppingThreshold)) {
       shouldStop = true;
       this.stoppingReason = EarlyStoppingReason.STOPPING_THRESHOLD;
       reason =
         "Stopping threshold reached:" +
-        ` ${this.monitor} = ${pyFloatStr(current)} ${order} ${pyFloatStr(this.stoppingThreshold)}.` +
+        ` ${this.monitor} = ${pyFloatRepr(current)} ${order} ${pyFloatRepr(this.stoppingThreshold)}.` +
         " Signaling Trainer to stop.";
     } else if (this.divergenceThreshold !== null && this.monitorOp(-current, -this.divergenceThreshold)) {
       shouldStop = true;
       this.stoppingReason = EarlyStoppingReason.DIVERGENCE_THRESHOLD;
       reason =
         "Divergence threshold reached:" +
-        ` ${this.monitor} = ${pyFloatStr(current)} ${order} ${pyFloatStr(this.divergenceThreshold)}.` +
+        ` ${this.monitor} = ${pyFloatRepr(current)} ${order} ${pyFloatRepr(this.divergenceThreshold)}.` +
         " Signaling Trainer to stop.";
     } else if (this.monitorOp(current - this.minDelta, this.bestScore)) {
       reason = this.improvementMessage(current);
@@ -230,7 +231,7 @@ export class EarlyStopping extends Callback {
     if (Number.isFinite(this.bestScore)) {
       return (
         `Metric ${this.monitor} improved by ${fmt3(Math.abs(this.bestScore - current))} >=` +
-        ` min_delta = ${pyFloatStr(Math.abs(this.minDelta))}. New best score: ${fmt3(current)}`
+        ` min_delta = ${pyFloatRepr(Math.abs(this.minDelta))}. New best score: ${fmt3(current)}`
       );
     }
     return `Metric ${this.monitor} improved. New best score: ${fmt3(current)}`;

@@ -1,6 +1,4 @@
 /** Callbacks: `lightning-ts`'s `callbacks`, as `lightning.pytorch.callbacks`. */
-// The Trainer's default checkpoint / progress bar / summary callbacks are these classes.
-import "./register_defaults";
 export { Callback, Checkpoint, CALLBACK_HOOKS, type CallbackHookName, type HookResult, type TrainBatchOutputs } from "./callback";
 export { ModelCheckpoint, type ModelCheckpointOptions, type TimeDelta, type MonitorCandidates } from "./model_checkpoint";
 export { EarlyStopping, EarlyStoppingReason, type EarlyStoppingOptions } from "./early_stopping";
@@ -19,4 +17,4 @@ export {
 export { ProgressBar, getStandardMetrics } from "./progress/progress_bar";
 export { TQDMProgressBar, type TQDMProgressBarOptions } from "./progress/tqdm_progress";
 export { Bar as ProgressBarLine } from "./progress/bar";
-export { formatPyNumber, type PyNumber } from "./python_format";
+export { formatPyNumber, type PyNumber } from "../utilities/python_format";

@@ -16,7 +16,7 @@
 import type { Optimizer } from "../../torch/optim/optimizer";
 import type { LRSchedulerConfig } from "../core/optimizer";
 import { MisconfigurationError } from "../errors";
-import { rankZeroWarn } from "../loggers/rank_zero";
+import { rankZeroWarn } from "../utilities/rank_zero";
 import type { LightningModule } from "../core/module";
 import type { Trainer } from "../trainer/trainer";
 import { Callback } from "./callback";

@@ -20,14 +20,15 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { MisconfigurationError } from "../errors";
-import { rankZeroWarn } from "../loggers/rank_zero";
+import { rankZeroWarn } from "../utilities/rank_zero";
 import { dumpYaml } from "../loggers/yaml_emitter";
 import type { LightningModule } from "../core/module";
 import type { Trainer } from "../trainer/trainer";
 import type { TrainerFnName } from "../trainer/states";
 import { Checkpoint, type HookResult, type TrainBatchOutputs } from "./callback";
-import { reduceBooleanDecision, rankZeroInfo } from "./distributed";
-import { formatIndexedTemplate, formatPyNumber, pyInt, pyFloat, pyStrRepr, type PyNumber } from "./python_format";
+import { reduceBooleanDecision } from "./distributed";
+import { rankZeroInfo } from "../utilities/rank_zero";
+import { formatIndexedTemplate, formatPyNumber, pyInt, pyFloat, pyStrRepr, type PyNumber } from "../utilities/python_format";
 
 /** A duration, as Python's `timedelta` (all fields add up). */
 export interface TimeDelta {
@@ -71,7 +72,7 @@ export interface ModelCheckpointOptions {
   enableVersionCounter?: boolean;
 }
 
-/** The monitored values and template keys, as Python would hold them (see python_format.ts). */
+/** The monitored values and template keys, as Python would hold them (see utilities/python_format.ts). */
 export type MonitorCandidates = Record<string, PyNumber>;
 
 type ConstName = "CHECKPOINT_JOIN_CHAR" | "CHECKPOINT_EQUALS_CHAR" | "CHECKPOINT_NAME_LAST" | "FILE_EXTENSION" | "STARTING_VERSION";
@@ -377,7 +378,7 @@ export class ModelCheckpoint extends Checkpoint {
     await this.saveCheckpointFile(trainer, filepath);
     await this.saveLastCheckpoint(trainer, candidates);
     const e = error as { name?: string; message?: string };
-    rankZeroInfo(trainer, `An ${e?.name ?? "Error"} was raised with message: ${e?.message ?? String(error)}, saved checkpoint to ${filepath}`);
+    rankZeroInfo(`An ${e?.name ?? "Error"} was raised with message: ${e?.message ?? String(error)}, saved checkpoint to ${filepath}`, trainer);
   }
 
   override async onTrainEnd(trainer: Trainer, _module: LightningModule): Promise<void> {
@@ -623,7 +624,7 @@ export class ModelCheckpoint extends Checkpoint {
     } else if (this.verbose) {
       const epoch = formatPyNumber(candidates.epoch, "d");
       const step = formatPyNumber(candidates.step, "d");
-      rankZeroInfo(trainer, `Epoch ${epoch}, global step ${step}: ${pyStrRepr(this.monitor as string)} was not in top ${this.saveTopK}`);
+      rankZeroInfo(`Epoch ${epoch}, global step ${step}: ${pyStrRepr(this.monitor as string)} was not in top ${this.saveTopK}`, trainer);
     }
   }
 
@@ -665,9 +666,9 @@ export class ModelCheckpoint extends Checkpoint {
       const epoch = formatPyNumber(candidates.epoch, "d");
       const step = formatPyNumber(candidates.step, "d");
       rankZeroInfo(
-        trainer,
         `Epoch ${epoch}, global step ${step}: ${pyStrRepr(this.monitor as string)} reached ${formatPyNumber(pyFloat(current), "0.5f")}` +
           ` (best ${formatPyNumber(pyFloat(this.bestModelScore), "0.5f")}), saving model to ${pyStrRepr(filepath)} as top ${k}`,
+        trainer,
       );
     }
     await this.saveCheckpointFile(trainer, filepath);

@@ -7,7 +7,7 @@
 import type { LightningModule } from "../core/module";
 import type { Trainer } from "../trainer/trainer";
 import { Callback } from "./callback";
-import { rankZeroInfo } from "./distributed";
+import { rankZeroInfo } from "../utilities/rank_zero";
 import { formatSummaryTable, summarize, type ModelSummaryTable } from "./summary/model_summary_table";
 
 export interface ModelSummaryOptions {
@@ -31,12 +31,10 @@ export class ModelSummary extends Callback {
     const summary = this.summary(trainer, module);
     // Built on every rank (the example forward pass must run everywhere alike); printed on rank 0.
     const data = summary.summaryData();
-    if (trainer.isGlobalZero) {
-      rankZeroInfo(
-        trainer,
-        "\n" + formatSummaryTable(summary.totalParameters, summary.trainableParameters, summary.modelSize, summary.totalTrainingModes, data),
-      );
-    }
+    rankZeroInfo(
+      "\n" + formatSummaryTable(summary.totalParameters, summary.trainableParameters, summary.modelSize, summary.totalTrainingModes, data),
+      trainer,
+    );
   }
 
   /** The structured summary this callback prints (override to summarize differently). */

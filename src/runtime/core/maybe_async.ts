@@ -19,14 +19,19 @@ export function chain<T, R>(value: MaybePromise<T>, fn: (v: T) => MaybePromise<R
 
 /** Runs `fns` in order, synchronously until one returns a promise, then chained. */
 export function sequence(fns: ReadonlyArray<() => unknown>): MaybePromise<void> {
-  let i = 0;
-  const next = (): MaybePromise<void> => {
-    while (i < fns.length) {
-      const r = fns[i++]();
-      if (isPromiseLike(r)) return Promise.resolve(r).then(next);
+  return sequenceFrom(fns, 0);
+}
+
+// A plain function rather than a closure made per call: `sequence` runs several times per
+// training step.
+function sequenceFrom(fns: ReadonlyArray<() => unknown>, i: number): MaybePromise<void> {
+  while (i < fns.length) {
+    const r = fns[i++]();
+    if (isPromiseLike(r)) {
+      const next = i;
+      return Promise.resolve(r).then(() => sequenceFrom(fns, next));
     }
-  };
-  return next();
+  }
 }
 
 /** Runs `fn`, then `after` whether it threw or not (also after an async `fn` settles). */

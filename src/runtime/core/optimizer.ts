@@ -11,7 +11,7 @@ import { ReduceLROnPlateau } from "../../torch/optim/lr_scheduler/reduce_lr_on_p
 import { OneCycleLR } from "../../torch/optim/lr_scheduler/one_cycle_lr";
 import { MisconfigurationError } from "../errors";
 import type { Strategy } from "../strategies/strategy";
-import { rankZeroWarn } from "../loggers/rank_zero";
+import { rankZeroWarn } from "../utilities/rank_zero";
 import { chain, isPromiseLike, type MaybePromise } from "./maybe_async";
 import { describeValue } from "../utilities/describe";
 
@@ -285,11 +285,12 @@ export class LightningOptimizer<O extends Optimizer<any> = Optimizer<any>> {
       throw new MisconfigurationError("When `optimizer.step(closure)` is called, the closure should be callable");
     }
     this.onBeforeStep();
-    const wrapped = (): MaybePromise<unknown> =>
-      chain(closure ? (closure() as MaybePromise<unknown>) : undefined, (out) => chain(this.context.afterClosure(this.optimizer), () => out));
     let result: unknown;
     try {
-      result = this.context.strategy.optimizerStep(this.optimizer, wrapped);
+      // The closure, then `afterClosure` (hooks, clipping), then the update.
+      result = this.context.strategy.optimizerStep(this.optimizer, (): MaybePromise<unknown> =>
+        chain(closure ? (closure() as MaybePromise<unknown>) : undefined, (out) => chain(this.context.afterClosure(this.optimizer), () => out)),
+      );
     } catch (e) {
       this.onAfterStep();
       throw e;

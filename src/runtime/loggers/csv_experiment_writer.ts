@@ -12,8 +12,8 @@ import * as path from "node:path";
 
 import { formatCsvRow, parseCsv } from "./csv_format";
 import { HPARAMS_FILE_NAME, saveHparamsToYaml } from "./hparams_yaml";
-import { pythonNumberRepr, pythonStrCompare } from "./python_compat";
-import { rankZeroWarn } from "./rank_zero";
+import { pyNumberRepr, pyStrCompare } from "../utilities/python_format";
+import { rankZeroWarn } from "../utilities/rank_zero";
 
 export const METRICS_FILE_NAME = "metrics.csv";
 
@@ -68,7 +68,7 @@ export class CsvExperimentWriter {
         added = true;
       }
     }
-    this.metricsKeys.sort(pythonStrCompare);
+    this.metricsKeys.sort(pyStrCompare);
     return added;
   }
 
@@ -76,7 +76,7 @@ export class CsvExperimentWriter {
     return formatCsvRow(
       this.metricsKeys.map((key) => {
         const value = row[key];
-        return value === undefined ? "" : pythonNumberRepr(value);
+        return value === undefined ? "" : pyNumberRepr(value);
       }),
     );
   }

@@ -9,7 +9,7 @@
 import { CsvExperimentWriter } from "./csv_experiment_writer";
 import { Logger, type LoggerStatus } from "./logger";
 import { LOGGER_JOIN_CHAR, addPrefix, convertParams, metricToNumber, type MetricValue } from "./params";
-import { dummyExperiment, rankZeroOnly } from "./rank_zero";
+import { dummyExperiment, rankZeroOnly } from "../utilities/rank_zero";
 import { ExperimentDirectory, type Version } from "./versioning";
 
 export interface CSVLoggerOptions {

@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-import { rankZeroWarn } from "./rank_zero";
+import { rankZeroWarn } from "../utilities/rank_zero";
 import { YamlRepresentationError, dumpYaml } from "./yaml_emitter";
 
 export const HPARAMS_FILE_NAME = "hparams.yaml";

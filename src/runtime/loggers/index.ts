@@ -7,6 +7,6 @@ export { SummaryWriter, type SummaryWriterOptions } from "./summary_writer";
 export { EventFileWriter, type EventFileWriterOptions } from "./event_file_writer";
 export { HPARAMS_FILE_NAME, hparamsToYaml, saveHparamsToYaml } from "./hparams_yaml";
 export { dumpYaml, YamlRepresentationError } from "./yaml_emitter";
-export { rankZeroOnly, rankZeroWarn, rankFromEnv, dummyExperiment, type RankZeroOnly } from "./rank_zero";
+export { rankZeroOnly, rankZeroWarn, rankFromEnv, dummyExperiment, type RankZeroOnly } from "../utilities/rank_zero";
 export { nextVersion, versionDirName, type Version } from "./versioning";
 export type { MetricValue } from "./params";

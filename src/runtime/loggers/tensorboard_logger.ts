@@ -21,7 +21,7 @@ import {
   sanitizeParams,
   type MetricValue,
 } from "./params";
-import { dummyExperiment, rankZeroOnly } from "./rank_zero";
+import { dummyExperiment, rankZeroOnly } from "../utilities/rank_zero";
 import { SummaryWriter, type SummaryWriterOptions } from "./summary_writer";
 import { ExperimentDirectory, type Version } from "./versioning";
 

@@ -10,6 +10,9 @@
  * `Emitter` (`analyze_scalar`, `choose_scalar_style`, `write_plain`, `write_single_quoted`,
  * `write_double_quoted`); the collection handling is the subset of its state machine that block
  * style with empty collections in flow style (`[]`, `{}`) needs.
+ *
+ * A YAML 1.2 writer such as the `yaml` package is not a substitute: PyYAML cannot load what it
+ * writes for a plain tab, U+2028, `<<`, `=` or DEL, and reads its `1e-7` back as a string.
  */
 import { represent, type MappingNode, type ScalarNode, type SequenceNode, type YamlNode } from "./yaml_representer";
 

@@ -4,7 +4,7 @@
  * how numbers, dates and `null` are spelled, and which strings would read back as another type
  * (and so may not be written plain).
  */
-import { pythonFloatRepr, pythonStrCompare } from "./python_compat";
+import { pyFloatRepr, pyStrCompare } from "../utilities/python_format";
 
 /** A value that YAML (as PyYAML's SafeDumper) cannot represent: a function, a class instance, a cycle… */
 export class YamlRepresentationError extends Error {
@@ -60,7 +60,7 @@ export function represent(value: unknown, where = "", ancestors: Set<object> = n
         items: (obj as unknown[]).map((item, i) => represent(item, `${where}[${i}]`, ancestors)),
       };
     }
-    const keys = Object.keys(obj).sort(pythonStrCompare);
+    const keys = Object.keys(obj).sort(pyStrCompare);
     return {
       kind: "mapping",
       pairs: keys.map((key) => [
@@ -89,7 +89,7 @@ function representNumber(x: number): string {
   if (x === -Infinity) return "-.inf";
   // `1e-05` is not a valid YAML 1.1 float (the `!!float` pattern needs a dot), so PyYAML inserts
   // `.0` before the exponent.
-  const text = pythonFloatRepr(x).toLowerCase();
+  const text = pyFloatRepr(x).toLowerCase();
   return !text.includes(".") && text.includes("e") ? text.replace("e", ".0e") : text;
 }
 

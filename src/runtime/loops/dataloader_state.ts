@@ -7,7 +7,7 @@
  */
 import { DataLoader } from "../../torch/data/dataloader";
 import { Generator } from "../../torch/random";
-import { rankZeroWarn } from "../loggers/rank_zero";
+import { rankZeroWarn } from "../utilities/rank_zero";
 import type { DataSource } from "../trainer/connectors/data_connector";
 
 export function generatorsOf(loader: DataSource): Generator[] {

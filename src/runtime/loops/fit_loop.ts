@@ -15,16 +15,17 @@
 import { withStepScope } from "../../torch/autograd/step_scope";
 import { setRngState, type getRngState } from "../../torch/random";
 import { MisconfigurationError } from "../errors";
-import { rankZeroWarn } from "../loggers/rank_zero";
-import { rankZeroInfo } from "../trainer/messages";
+import { rankZeroInfo, rankZeroWarn } from "../utilities/rank_zero";
 import { callCallbackHooks, callModuleHook } from "../trainer/call";
 import type { DataSource } from "../trainer/connectors/data_connector";
+import type { TrainerOptions } from "../trainer/options";
+import { checkNonNegativeInt } from "../trainer/setup";
 import type { Trainer } from "../trainer/trainer";
 import { BatchFetcher, batchesOf } from "./fetcher";
 import { Loop } from "./loop";
 import { Progress } from "./progress";
 import { TrainingEpochLoop } from "./training_epoch_loop";
-import { isMaxLimitReached, parseNumBatches, setSamplerEpoch } from "./utilities";
+import { isMaxLimitReached, parseLoopLimits, parseNumBatches, setSamplerEpoch } from "./utilities";
 import { captureGeneratorStates, restoreGeneratorStates } from "./dataloader_state";
 
 type RngState = ReturnType<typeof getRngState>;
@@ -32,8 +33,11 @@ type RngState = ReturnType<typeof getRngState>;
 export class FitLoop extends Loop {
   readonly epochProgress = Progress.processed();
   readonly epochLoop: TrainingEpochLoop;
+  /** What the `minEpochs` / `maxEpochs` flags resolve to when a fit starts (`parseLoopLimits`). */
   minEpochs = 0;
   maxEpochs = 1000;
+  private readonly minEpochsFlag: number | null;
+  private readonly maxEpochsFlag: number | null;
   /** The training dataloader (null until requested). */
   trainDataloader: DataSource | null = null;
   /** Batches per epoch after `limitTrainBatches` (Lightning's `max_batches`). */
@@ -49,9 +53,21 @@ export class FitLoop extends Loop {
   private pendingMonitorMetrics: Record<string, number> | null = null;
   private restartedMidEpoch = false;
 
-  constructor(trainer: Trainer) {
+  /** The loop-limit flags are checked here and in the epoch loop, as Lightning's loops do. */
+  constructor(trainer: Trainer, limits: Pick<TrainerOptions, "minSteps" | "maxSteps" | "minEpochs" | "maxEpochs"> = {}) {
     super(trainer);
-    this.epochLoop = new TrainingEpochLoop(trainer);
+    this.epochLoop = new TrainingEpochLoop(trainer, limits);
+    this.maxEpochsFlag = limits.maxEpochs ?? null;
+    if (this.maxEpochsFlag !== null) checkNonNegativeInt(this.maxEpochsFlag, "maxEpochs", true);
+    this.minEpochsFlag = limits.minEpochs ?? null;
+    if (this.minEpochsFlag !== null) checkNonNegativeInt(this.minEpochsFlag, "minEpochs");
+  }
+
+  /** Resolves the epoch limits for the fit about to run (Lightning calls `_parse_loop_limits` in `Trainer._run`). */
+  setupLimits(): void {
+    const trainer = this.trainer;
+    const maxEpochs = trainer.fastDevRun !== false ? 1 : this.maxEpochsFlag;
+    [this.minEpochs, this.maxEpochs] = parseLoopLimits(trainer.minSteps, trainer.maxSteps, this.minEpochsFlag, maxEpochs);
   }
 
   /** Training stops early only once `minEpochs` and `minSteps` are reached. */

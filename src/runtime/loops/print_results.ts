@@ -10,7 +10,7 @@
  *
  * Values are printed as Python prints a float, so the table reads the same as Lightning's.
  */
-import { pythonNumberRepr } from "../loggers/python_compat";
+import { pyNumberRepr } from "../utilities/python_format";
 
 export function formatResults(results: ReadonlyArray<Record<string, number>>, stage: string, termSize?: number): string {
   // Drop the dataloader suffix: the column says which dataloader it is.
@@ -21,7 +21,7 @@ export function formatResults(results: ReadonlyArray<Record<string, number>>, st
   const term = termSize ?? (process.stdout.columns || 120);
   const longest = (xs: string[]) => xs.reduce((m, s) => Math.max(m, s.length), 0);
   const maxLength = Math.floor(Math.min(Math.max(longest(names), longest(headers), 25), term / 2));
-  const rows = names.map((n) => cleaned.map((r) => (n in r ? pythonNumberRepr(r[n]) : " ")));
+  const rows = names.map((n) => cleaned.map((r) => (n in r ? pyNumberRepr(r[n]) : " ")));
   const numCols = Math.max(1, Math.floor((term - maxLength) / maxLength));
   const bar = "─".repeat(term);
   const half = Math.floor(term / 2);

@@ -10,9 +10,12 @@
  */
 import { withStepScope } from "../../torch/autograd/step_scope";
 import { MisconfigurationError } from "../errors";
-import { rankZeroWarn } from "../loggers/rank_zero";
+import { describeValue } from "../utilities/describe";
+import { rankZeroWarn } from "../utilities/rank_zero";
 import { ResultCollection } from "../trainer/connectors/logger_connector/result";
 import { callCallbackHooks, callModuleHook } from "../trainer/call";
+import type { TrainerOptions } from "../trainer/options";
+import { checkNonNegativeInt } from "../trainer/setup";
 import type { Trainer } from "../trainer/trainer";
 import { EvaluationLoop } from "./evaluation_loop";
 import type { BatchFetcher } from "./fetcher";
@@ -37,10 +40,20 @@ export class TrainingEpochLoop extends Loop {
   lastValidatedBatch = -1;
   /** Index of the batch whose end-of-step work (`onAdvanceEnd`) last finished; -1 if none this epoch. */
   lastAdvanceEndBatch = -1;
+  /** The `maxSteps` flag (-1: no limit); `trainer.maxSteps` is what applies (`fastDevRun` caps it). */
+  readonly maxSteps: number;
+  readonly minSteps: number | null;
   private warnedUnsizedAccumulation = false;
 
-  constructor(trainer: Trainer) {
+  constructor(trainer: Trainer, limits: Pick<TrainerOptions, "minSteps" | "maxSteps"> = {}) {
     super(trainer);
+    const maxSteps = limits.maxSteps ?? -1;
+    if (typeof maxSteps !== "number" || !Number.isInteger(maxSteps) || maxSteps < -1) {
+      throw new MisconfigurationError(`\`maxSteps\` must be a non-negative integer or -1 (infinite steps). You passed in ${describeValue(maxSteps)}.`);
+    }
+    this.maxSteps = maxSteps;
+    this.minSteps = limits.minSteps ?? null;
+    if (this.minSteps !== null) checkNonNegativeInt(this.minSteps, "minSteps");
     this.automaticOptimization = new AutomaticOptimization(trainer);
     this.manualOptimization = new ManualOptimization(trainer);
     this.valLoop = new EvaluationLoop(trainer, "validate", () => trainer._dataConnector.fitValSource);

@@ -3,11 +3,30 @@ import { Module } from "../../torch/nn/module";
 import { DataLoader } from "../../torch/data/dataloader";
 import { DistributedSampler } from "../../torch/data/distributed";
 import { MisconfigurationError } from "../errors";
+import { rankZeroWarn } from "../utilities/rank_zero";
 import type { DataSource } from "../trainer/connectors/data_connector";
 
 /** `maximum` of -1 means no limit. */
 export function isMaxLimitReached(current: number, maximum: number): boolean {
   return maximum !== -1 && current >= maximum;
+}
+
+/**
+ * Lightning's `_parse_loop_limits`: the epoch limits a fit runs with, as `[minEpochs, maxEpochs]`.
+ * Without `maxEpochs` a fit stops after 1000 epochs, or not by epochs when `maxSteps` is set;
+ * `minSteps` without `minEpochs` means at least one epoch.
+ */
+export function parseLoopLimits(minSteps: number | null, maxSteps: number, minEpochs: number | null, maxEpochs: number | null): [number, number] {
+  if (maxEpochs === null) {
+    if (maxSteps === -1) {
+      rankZeroWarn("`maxEpochs` was not set. Setting it to 1000 epochs. To train without an epoch limit, set `maxEpochs: -1`.");
+      maxEpochs = 1000;
+    } else {
+      maxEpochs = -1;
+    }
+  }
+  if (minEpochs === null && minSteps !== null) minEpochs = 1;
+  return [minEpochs ?? 0, maxEpochs];
 }
 
 /**

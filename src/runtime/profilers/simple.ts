@@ -1,3 +1,4 @@
+import { formatPyNumber, pyFloat } from "../utilities/python_format";
 import { Profiler } from "./profiler";
 
 export interface SimpleProfilerOptions {
@@ -79,10 +80,10 @@ export class SimpleProfiler extends Profiler {
       const line = `${sep}${"-".repeat(expandTabs(header.slice(sep.length)).length)}`;
       out += line + header + line;
       const { rows, totalCalls, totalDuration } = this.makeReportExtended();
-      out += row("Total", "-", `${totalCalls}`, pyGeneral5(totalDuration), "100 %");
+      out += row("Total", "-", `${totalCalls}`, format5(totalDuration), "100 %");
       out += line;
       for (const [action, mean, calls, total, per] of rows) {
-        out += row(action, pyGeneral5(mean), `${calls}`, pyGeneral5(total), pyGeneral5(per));
+        out += row(action, format5(mean), `${calls}`, format5(total), format5(per));
       }
       out += line;
     } else {
@@ -96,7 +97,7 @@ export class SimpleProfiler extends Profiler {
         return [a, sum / d.length, sum] as const;
       });
       rows.sort((a, b) => b[2] - a[2]);
-      for (const [action, mean, total] of rows) out += row(action, pyGeneral5(mean), pyGeneral5(total));
+      for (const [action, mean, total] of rows) out += row(action, format5(mean), format5(total));
       out += line;
     }
     return out + sep;
@@ -119,23 +120,7 @@ function expandTabs(s: string): string {
   return out;
 }
 
-/**
- * Python's `f"{x:.5}"`: 5 significant digits, general format that keeps a ".0" in fixed notation
- * and uses exponent notation below 1e-4 or from 1e5 (the way Lightning's report prints numbers).
- */
-export function pyGeneral5(x: number): string {
-  if (!Number.isFinite(x)) return Number.isNaN(x) ? "nan" : x > 0 ? "inf" : "-inf";
-  if (x === 0) return "0.0";
-  const exp = Math.floor(Math.log10(Math.abs(Number(x.toPrecision(5)))));
-  if (exp < -4 || exp >= 5) {
-    const [m, e] = x.toExponential(4).split("e");
-    const mant = m.includes(".") ? m.replace(/0+$/, "").replace(/\.$/, "") : m;
-    const en = Number(e);
-    return `${mant}e${en < 0 ? "-" : "+"}${String(Math.abs(en)).padStart(2, "0")}`;
-  }
-  let s = x.toPrecision(5);
-  if (s.includes(".")) s = s.replace(/0+$/, "");
-  if (s.endsWith(".")) s += "0";
-  if (!s.includes(".")) s += ".0";
-  return s;
+/** Lightning's report writes its numbers as `f"{x:.5}"`. */
+function format5(x: number): string {
+  return formatPyNumber(pyFloat(x), ".5");
 }

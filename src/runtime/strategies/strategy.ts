@@ -3,7 +3,7 @@ import type { Device } from "../../torch/device";
 import type { Module } from "../../torch/nn/module";
 import type { Optimizer } from "../../torch/optim/optimizer";
 import { clipGradNorm, clipGradValue } from "../../torch/nn/utils/clip_grad";
-import { save, load } from "../../torch/serialization";
+import { save, load } from "../../torch/serialization/index";
 import type { Accelerator } from "../accelerators/accelerator";
 import { Precision, type PrecisionBackwardOptions } from "../plugins/precision/precision";
 import { FullPrecision } from "../plugins/precision/full_precision";

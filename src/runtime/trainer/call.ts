@@ -9,10 +9,10 @@
  * Callback hooks still equal to the `Callback` base class's no-ops are skipped.
  */
 import { Callback, type CallbackHookName } from "../callbacks/callback";
-import type { LightningModule } from "../core/module";
-import { moduleInternals } from "../core/module";
+import { moduleInternals, type LightningModule, type ModuleInternals } from "../core/module";
 import type { LightningDataModule } from "../core/datamodule";
 import { isPromiseLike, type MaybePromise } from "../core/maybe_async";
+import type { Profiler } from "../profilers/profiler";
 import type { Trainer } from "./trainer";
 
 const BASE = Callback.prototype as unknown as Record<string, unknown>;
@@ -28,10 +28,8 @@ export function snake(name: string): string {
   return s;
 }
 
-/** Whether `cb` implements `hook` itself (not the base class's no-op). */
-export function callbackOverrides(cb: Callback, hook: CallbackHookName): boolean {
-  return (cb as unknown as Record<string, unknown>)[hook] !== BASE[hook];
-}
+/** The default `args` (one shared array: no allocation per hook call). */
+const NO_ARGS: readonly unknown[] = [];
 
 /**
  * Calls `hook(trainer, module, ...args)` on every callback. `monitoring` selects the
@@ -40,61 +38,89 @@ export function callbackOverrides(cb: Callback, hook: CallbackHookName): boolean
 export function callCallbackHooks(
   trainer: Trainer,
   hook: CallbackHookName,
-  args: readonly unknown[] = [],
+  args: readonly unknown[] = NO_ARGS,
   monitoring?: boolean,
 ): MaybePromise<void> {
   const callbacks = trainer.callbacks;
-  if (callbacks.length === 0) return;
+  // Most hooks are implemented by no callback: then nothing is touched at all.
+  const first = nextImplementing(callbacks, 0, hook, monitoring);
+  if (first === callbacks.length) return;
   const module = trainer._model;
   const internals = module ? moduleInternals(module) : null;
-  const prevFx = internals ? internals.currentFxName : null;
+  const run: CallbackHookRun = { trainer, callbacks, hook, args, monitoring, module, internals, prevFx: internals ? internals.currentFxName : null };
   if (internals) internals.currentFxName = hook;
+  return callFrom(run, first);
+}
+
+interface CallbackHookRun {
+  trainer: Trainer;
+  callbacks: Callback[];
+  hook: CallbackHookName;
+  args: readonly unknown[];
+  monitoring: boolean | undefined;
+  module: LightningModule | null;
+  internals: ModuleInternals | null;
+  prevFx: string | null;
+}
+
+/** The index of the first callback from `i` that implements `hook` (and matches `monitoring`), or `callbacks.length`. */
+function nextImplementing(callbacks: Callback[], i: number, hook: CallbackHookName, monitoring: boolean | undefined): number {
+  const base = BASE[hook];
+  for (; i < callbacks.length; i++) {
+    const cb = callbacks[i];
+    if ((cb as unknown as Record<string, unknown>)[hook] === base) continue;
+    if (monitoring !== undefined && cb.isMonitoringCallback !== monitoring) continue;
+    return i;
+  }
+  return i;
+}
+
+// Plain functions over a state object rather than closures made per call: this runs several
+// times per training step.
+function callFrom(run: CallbackHookRun, i: number): MaybePromise<void> {
+  const { trainer, callbacks, hook, module } = run;
   const profiler = trainer.profiler;
-  let i = 0;
-  const restore = () => {
-    if (internals) internals.currentFxName = prevFx;
-  };
-  const next = (): MaybePromise<void> => {
-    while (i < callbacks.length) {
-      const cb = callbacks[i++];
-      const fn = (cb as unknown as Record<string, unknown>)[hook] as (...a: unknown[]) => unknown;
-      if (fn === BASE[hook]) continue;
-      if (monitoring !== undefined && cb.isMonitoringCallback !== monitoring) continue;
-      const action = profiler.records ? `[Callback]${cb.stateKey}.${snake(hook)}` : "";
-      if (action) profiler.start(action);
-      let r: unknown;
-      try {
-        r = fn.call(cb, trainer, module, ...args);
-      } catch (e) {
-        if (action) profiler.stop(action);
-        restore();
-        throw e;
-      }
-      if (isPromiseLike(r)) {
-        return Promise.resolve(r).then(
-          () => {
-            if (action) profiler.stop(action);
-            return next();
-          },
-          (e) => {
-            if (action) profiler.stop(action);
-            restore();
-            throw e;
-          },
-        );
-      }
+  for (i = nextImplementing(callbacks, i, hook, run.monitoring); i < callbacks.length; i = nextImplementing(callbacks, i + 1, hook, run.monitoring)) {
+    const cb = callbacks[i];
+    const fn = (cb as unknown as Record<string, unknown>)[hook] as (...a: unknown[]) => unknown;
+    const action = profiler.records ? `[Callback]${cb.stateKey}.${snake(hook)}` : "";
+    if (action) profiler.start(action);
+    let r: unknown;
+    try {
+      r = fn.call(cb, trainer, module, ...run.args);
+    } catch (e) {
       if (action) profiler.stop(action);
+      restoreFx(run);
+      throw e;
     }
-    restore();
-  };
-  return next();
+    if (isPromiseLike(r)) {
+      const next = i + 1;
+      return Promise.resolve(r).then(
+        () => {
+          if (action) profiler.stop(action);
+          return callFrom(run, next);
+        },
+        (e) => {
+          if (action) profiler.stop(action);
+          restoreFx(run);
+          throw e;
+        },
+      );
+    }
+    if (action) profiler.stop(action);
+  }
+  restoreFx(run);
+}
+
+function restoreFx(run: CallbackHookRun): void {
+  if (run.internals) run.internals.currentFxName = run.prevFx;
 }
 
 /** Calls the LightningModule's `hook(...args)` and returns what it returns. */
 export function callModuleHook<R = unknown>(
   trainer: Trainer,
   hook: string,
-  args: readonly unknown[] = [],
+  args: readonly unknown[] = NO_ARGS,
   module: LightningModule | null = trainer._model,
 ): MaybePromise<R> {
   if (module === null) throw new Error(`callModuleHook(${hook}): no LightningModule is attached to the Trainer`);
@@ -106,35 +132,36 @@ export function callModuleHook<R = unknown>(
   const profiler = trainer.profiler;
   const action = profiler.records ? `[LightningModule]${module.constructor.name}.${snake(hook)}` : "";
   if (action) profiler.start(action);
-  const done = () => {
-    if (action) profiler.stop(action);
-    internals.currentFxName = prevFx;
-  };
   let r: unknown;
   try {
     r = (fn as (...a: unknown[]) => unknown).apply(module, args as unknown[]);
   } catch (e) {
-    done();
+    endModuleHook(profiler, action, internals, prevFx);
     throw e;
   }
   if (isPromiseLike(r)) {
     return Promise.resolve(r).then(
       (v) => {
-        done();
+        endModuleHook(profiler, action, internals, prevFx);
         return v as R;
       },
       (e) => {
-        done();
+        endModuleHook(profiler, action, internals, prevFx);
         throw e;
       },
     );
   }
-  done();
+  endModuleHook(profiler, action, internals, prevFx);
   return r as R;
 }
 
+function endModuleHook(profiler: Profiler, action: string, internals: ModuleInternals, prevFx: string | null): void {
+  if (action) profiler.stop(action);
+  internals.currentFxName = prevFx;
+}
+
 /** Calls the datamodule's `hook(...args)` (no-op without a datamodule). */
-export function callDatamoduleHook<R = unknown>(trainer: Trainer, hook: string, args: readonly unknown[] = []): MaybePromise<R | undefined> {
+export function callDatamoduleHook<R = unknown>(trainer: Trainer, hook: string, args: readonly unknown[] = NO_ARGS): MaybePromise<R | undefined> {
   const dm: LightningDataModule | null = trainer.datamodule;
   if (dm === null) return undefined;
   const fn = (dm as unknown as Record<string, unknown>)[hook];
@@ -144,12 +171,6 @@ export function callDatamoduleHook<R = unknown>(trainer: Trainer, hook: string, 
   return action
     ? profiler.profile(action, () => (fn as (...a: unknown[]) => MaybePromise<R>).apply(dm, args as unknown[]))
     : (fn as (...a: unknown[]) => MaybePromise<R>).apply(dm, args as unknown[]);
-}
-
-/** Callback hook then module hook (the common pair). */
-export async function callHooks(trainer: Trainer, hook: CallbackHookName, args: readonly unknown[] = []): Promise<void> {
-  await callCallbackHooks(trainer, hook, args);
-  await callModuleHook(trainer, hook, args);
 }
 
 /** `setup(stage)`: datamodule, callbacks, module (Lightning's `_call_setup_hook`). */

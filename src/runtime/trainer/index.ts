@@ -4,4 +4,3 @@ export type { TrainerOptions } from "./options";
 export { TrainerState, type TrainerFnName, type RunningStage, type TrainerStatusName } from "./states";
 export type { Checkpoint as CheckpointDict } from "./connectors/checkpoint_connector";
 export type { DataSource } from "./connectors/data_connector";
-export { defaultCallbacks, type DefaultCallbackFactories } from "./connectors/default_callbacks";

@@ -9,6 +9,11 @@
  * manual optimisation; evaluation; prediction), checkpoints in `connectors/checkpoint_connector`,
  * logging in `connectors/logger_connector`.
  *
+ * The constructor hands each flag to the part that owns it, as Lightning's does: the loops check
+ * their limits, `setup.ts` the optimisation, debugging and determinism flags and the profiler,
+ * and the data, logger and callback connectors their own flags (`onTrainerInit`). Before a run,
+ * `configuration_validator.ts` checks that the module can run it.
+ *
  * Order of a `fit` (as Lightning's): configureCallbacks, prepareData, setup("fit") (datamodule,
  * callbacks, module), configureModel, [checkpoint: module weights + callback states],
  * configureOptimizers, onFitStart, [hyperparameters to the loggers], [checkpoint: optimizers,
@@ -17,8 +22,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { tf } from "../../torch/tf";
-import { cuda, type Device } from "../../torch/device";
+import type { tf } from "../../torch/tf";
+import type { Device } from "../../torch/device";
 import type { Optimizer } from "../../torch/optim/optimizer";
 import { setGradEnabled } from "../../torch/autograd/grad_mode";
 import { setLossTraceRankCheck } from "../../torch/autograd/loss_trace";
@@ -30,15 +35,15 @@ import type { Accelerator } from "../accelerators/accelerator";
 import type { Strategy } from "../strategies/strategy";
 import type { Precision } from "../plugins/precision/precision";
 import { Callback, Checkpoint } from "../callbacks/callback";
-import type { ProgressBar } from "../callbacks/progress/progress_bar";
-import { Logger } from "../loggers/logger";
+import { ProgressBar } from "../callbacks/progress/progress_bar";
+import type { Logger } from "../loggers/logger";
 import { TensorBoardLogger } from "../loggers/tensorboard_logger";
 import { CSVLogger } from "../loggers/csv_logger";
-import { rankZeroOnly, rankZeroWarn } from "../loggers/rank_zero";
+import { logHyperparams } from "../loggers/utilities";
+import { rankZeroOnly, rankZeroWarn } from "../utilities/rank_zero";
 import type { Profiler } from "../profilers/profiler";
 import { LightningModule, isOverridden, moduleInternals, type GradientClipAlgorithm } from "../core/module";
 import { LightningDataModule } from "../core/datamodule";
-import { hparamsState } from "../core/hparams";
 import { sequence, type MaybePromise } from "../core/maybe_async";
 import {
   LightningOptimizer,
@@ -54,17 +59,14 @@ import { EvaluationLoop } from "../loops/evaluation_loop";
 import { PredictionLoop } from "../loops/prediction_loop";
 import { runBackward } from "../loops/optimization/backward";
 import { callCallbackHooks, callDatamoduleHook, callModuleHook, callSetupHook, callTeardownHook } from "./call";
+import { verifyLoopConfigurations } from "./configuration_validator";
 import { CallbackConnector } from "./connectors/callback_connector";
-import { defaultCallbacks } from "./connectors/default_callbacks";
-// Installs ModelCheckpoint, TQDMProgressBar and ModelSummary as the default callbacks.
-import "../callbacks/register_defaults";
 import { CheckpointConnector } from "./connectors/checkpoint_connector";
 import { DataConnector, type DataSource } from "./connectors/data_connector";
 import { LoggerConnector } from "./connectors/logger_connector/logger_connector";
 import type { ResultCollection } from "./connectors/logger_connector/result";
-import { rankZeroInfo } from "./messages";
 import type { TrainerOptions } from "./options";
-import { checkNonNegativeInt, checkPositiveInt, determineBatchLimits, initProfiler } from "./setup";
+import { initDebuggingFlags, initDeterminism, initOptimizationFlags, initProfiler, logDeviceInfo } from "./setup";
 import { TrainerState, type RunningStage, type TrainerFnName } from "./states";
 
 export interface FitOptions {
@@ -105,38 +107,37 @@ export class Trainer {
   /** @internal */ readonly _callbackConnector: CallbackConnector;
   private readonly connector: Connector;
 
-  callbacks: Callback[];
-  loggers: Logger[];
+  // The `!` fields are assigned by the constructor's steps (setup.ts, the connectors' `onTrainerInit`).
+  callbacks!: Callback[];
+  loggers!: Logger[];
   readonly profiler: Profiler;
   /** Set to true (a callback, or the module) to stop training after the current step/epoch (respecting `minEpochs`/`minSteps`). */
   shouldStop = false;
 
-  private readonly maxStepsFlag: number;
-  readonly minSteps: number | null;
-  readonly accumulateGradBatches: number;
-  readonly gradientClipVal: number | null;
-  readonly gradientClipAlgorithm: GradientClipAlgorithm | null;
-  readonly limitTrainBatches: number | null;
-  readonly limitValBatches: number | null;
-  readonly limitTestBatches: number | null;
-  readonly limitPredictBatches: number | null;
-  readonly overfitBatches: number;
-  readonly valCheckInterval: number;
+  readonly accumulateGradBatches!: number;
+  readonly gradientClipVal!: number | null;
+  readonly gradientClipAlgorithm!: GradientClipAlgorithm | null;
+  readonly limitTrainBatches!: number | null;
+  readonly limitValBatches!: number | null;
+  readonly limitTestBatches!: number | null;
+  readonly limitPredictBatches!: number | null;
+  readonly overfitBatches!: number;
+  readonly valCheckInterval!: number;
   /** Batches between validations in an epoch, resolved from `valCheckInterval` when training starts. */
   valCheckBatch = Infinity;
-  readonly checkValEveryNEpoch: number | null;
-  readonly numSanityValSteps: number;
-  readonly logEveryNSteps: number;
+  readonly checkValEveryNEpoch!: number | null;
+  readonly numSanityValSteps!: number;
+  readonly logEveryNSteps!: number;
   /** `false`, or the number of batches each loop runs. */
-  readonly fastDevRun: false | number;
-  readonly detectAnomaly: boolean;
-  readonly deterministic: boolean | "warn";
-  readonly reloadDataloadersEveryNEpochs: number;
-  readonly useDistributedSampler: boolean;
+  readonly fastDevRun!: false | number;
+  readonly detectAnomaly!: boolean;
+  readonly deterministic!: boolean | "warn";
+  readonly reloadDataloadersEveryNEpochs!: number;
+  readonly useDistributedSampler!: boolean;
   readonly defaultRootDir: string;
-  readonly enableCheckpointing: boolean;
-  readonly enableProgressBar: boolean;
-  readonly enableModelSummary: boolean;
+  readonly enableCheckpointing!: boolean;
+  readonly enableProgressBar!: boolean;
+  readonly enableModelSummary!: boolean;
 
   /** @internal The module being run. */
   _model: LightningModule | null = null;
@@ -146,10 +147,6 @@ export class Trainer {
   /** @internal The wrappers `LightningModule.optimizers()` returns. */
   _lightningOptimizers: LightningOptimizer[] = [];
   lrSchedulerConfigs: LRSchedulerConfig[] = [];
-
-  private readonly maxEpochsFlag: number | null;
-  private readonly minEpochsFlag: number | null;
-  private readonly defaultLoggers: boolean;
 
   constructor(options: TrainerOptions = {}) {
     if (options === null || typeof options !== "object") throw new TypeError(`Trainer options must be an object, got ${describeValue(options)}`);
@@ -165,145 +162,27 @@ export class Trainer {
     // The loss trace is written on global rank 0 only.
     setLossTraceRankCheck(() => strategy.isGlobalZero);
     rankZeroOnly.rank = strategy.globalRank;
-
     this.defaultRootDir = path.resolve(options.defaultRootDir ?? process.cwd());
-    this.enableCheckpointing = options.enableCheckpointing ?? true;
-    this.enableProgressBar = options.enableProgressBar ?? true;
-    this.enableModelSummary = options.enableModelSummary ?? true;
 
-    // Loop limits.
-    const maxSteps = options.maxSteps ?? -1;
-    if (typeof maxSteps !== "number" || !Number.isInteger(maxSteps) || maxSteps < -1) {
-      throw new MisconfigurationError(`\`maxSteps\` must be a non-negative integer or -1 (infinite steps). You passed in ${describeValue(maxSteps)}.`);
-    }
-    this.maxStepsFlag = maxSteps;
-    this.minSteps = options.minSteps ?? null;
-    if (this.minSteps !== null) checkNonNegativeInt(this.minSteps, "minSteps");
-    this.maxEpochsFlag = options.maxEpochs ?? null;
-    if (this.maxEpochsFlag !== null) checkNonNegativeInt(this.maxEpochsFlag, "maxEpochs", true);
-    this.minEpochsFlag = options.minEpochs ?? null;
-    if (this.minEpochsFlag !== null) checkNonNegativeInt(this.minEpochsFlag, "minEpochs");
-
-    // Optimisation.
-    this.accumulateGradBatches = checkPositiveInt(options.accumulateGradBatches ?? 1, "accumulateGradBatches");
-    const clipVal = options.gradientClipVal ?? null;
-    if (clipVal !== null && (typeof clipVal !== "number" || Number.isNaN(clipVal))) {
-      throw new MisconfigurationError(`\`gradientClipVal\` should be a number. Got ${describeValue(clipVal)}.`);
-    }
-    this.gradientClipVal = clipVal;
-    const algo = options.gradientClipAlgorithm ?? null;
-    if (algo !== null && algo !== "norm" && algo !== "value") {
-      throw new MisconfigurationError(`\`gradientClipAlgorithm\` ${describeValue(algo)} is invalid. Allowed algorithms: ['value', 'norm'].`);
-    }
-    this.gradientClipAlgorithm = algo;
-
-    // Debugging flags and batch limits (Lightning's `_init_debugging_flags`).
-    const fdr = options.fastDevRun ?? false;
-    if (fdr !== false && fdr !== true && (typeof fdr !== "number" || !Number.isInteger(fdr) || fdr < 0)) {
-      throw new MisconfigurationError(`fastDevRun=${describeValue(fdr)} is not a valid configuration. It should be a boolean or an integer >= 0.`);
-    }
-    const fastBatches = fdr === true ? 1 : fdr === false ? 0 : fdr;
-    this.fastDevRun = fastBatches > 0 ? fastBatches : false;
-    const overfit = options.overfitBatches ?? 0;
-    this.overfitBatches = determineBatchLimits(overfit, "overfitBatches") ?? 0;
-    const overfitting = this.overfitBatches > 0;
-    let limitTrain = determineBatchLimits(options.limitTrainBatches, "limitTrainBatches");
-    let limitVal = determineBatchLimits(options.limitValBatches, "limitValBatches");
-    let limitTest = determineBatchLimits(options.limitTestBatches, "limitTestBatches");
-    let limitPredict = determineBatchLimits(options.limitPredictBatches, "limitPredictBatches");
-    let numSanity = options.numSanityValSteps ?? 2;
-    checkNonNegativeInt(numSanity, "numSanityValSteps", true);
-    let valCheckInterval = determineBatchLimits(options.valCheckInterval, "valCheckInterval") ?? 1;
-    if (valCheckInterval === 0) throw new MisconfigurationError("`valCheckInterval` must be > 0: to disable validation set `limitValBatches: 0`");
-    let checkValEvery = options.checkValEveryNEpoch === undefined ? 1 : options.checkValEveryNEpoch;
-    if (checkValEvery !== null) checkPositiveInt(checkValEvery, "checkValEveryNEpoch");
-    else if (!(Number.isInteger(valCheckInterval) && valCheckInterval > 1)) {
-      throw new MisconfigurationError("`valCheckInterval` should be an integer number of batches when `checkValEveryNEpoch` is null");
-    }
-    if (this.fastDevRun !== false) {
-      const n = this.fastDevRun;
-      if (!overfitting) {
-        limitTrain = n;
-        limitVal = n;
-      }
-      limitTest = n;
-      limitPredict = n;
-      numSanity = 0;
-      valCheckInterval = 1;
-      checkValEvery = 1;
-      rankZeroInfo(`Running in \`fastDevRun\` mode: will run the requested loop using ${n} batch(es). Logging and checkpointing is suppressed.`);
-    }
-    if (overfitting) {
-      limitTrain = this.overfitBatches;
-      limitVal = this.overfitBatches;
-    }
-    this.limitTrainBatches = limitTrain;
-    this.limitValBatches = limitVal;
-    this.limitTestBatches = limitTest;
-    this.limitPredictBatches = limitPredict;
-    this.numSanityValSteps = numSanity;
-    this.valCheckInterval = valCheckInterval;
-    this.checkValEveryNEpoch = checkValEvery;
-    this.logEveryNSteps = checkNonNegativeInt(options.logEveryNSteps ?? 50, "logEveryNSteps");
-    this.reloadDataloadersEveryNEpochs = checkNonNegativeInt(options.reloadDataloadersEveryNEpochs ?? 0, "reloadDataloadersEveryNEpochs");
-    this.detectAnomaly = options.detectAnomaly ?? false;
-    this.useDistributedSampler = options.useDistributedSampler ?? true;
-    const det = options.deterministic ?? false;
-    if (det !== true && det !== false && det !== "warn") {
-      throw new MisconfigurationError(`\`deterministic\` must be true, false or "warn", got ${describeValue(det)}`);
-    }
-    this.deterministic = det;
-    // TensorFlow (tfjs-node) reads this when it picks kernels; the CPU and WASM backends are deterministic anyway.
-    if (det !== false) process.env.TF_DETERMINISTIC_OPS = "1";
-    this.profiler = initProfiler(options.profiler);
-
-    // Loops and connectors.
     this._dataConnector = new DataConnector(this);
     this._loggerConnector = new LoggerConnector(this);
     this._checkpointConnector = new CheckpointConnector(this);
     this._callbackConnector = new CallbackConnector(this);
-    this.fitLoop = new FitLoop(this);
+    // The fit loop and its epoch loop check the loop limits (`maxEpochs`, `maxSteps`, …).
+    this.fitLoop = new FitLoop(this, options);
     this.validateLoop = new EvaluationLoop(this, "validate", () => this._dataConnector.validateSource);
     this.testLoop = new EvaluationLoop(this, "test", () => this._dataConnector.testSource);
     this.predictLoop = new PredictionLoop(this);
 
-    // Loggers and callbacks.
-    const loggerFlag = options.logger ?? true;
-    this.defaultLoggers = loggerFlag === true && this.fastDevRun === false;
-    this.loggers = this.fastDevRun !== false ? [] : this.configureLoggers(loggerFlag);
-    this.callbacks = this._callbackConnector.onTrainerInit(options.callbacks, {
-      enableCheckpointing: this.enableCheckpointing,
-      enableProgressBar: this.enableProgressBar,
-      enableModelSummary: this.enableModelSummary,
-    });
-
-    const gpuUsed = this.connector.accelerator.deviceType !== "cpu" && this.connector.accelerator.deviceType !== "wasm";
-    rankZeroInfo(`GPU available: ${cuda.isAvailable() ? "True" : "False"}, used: ${gpuUsed ? "True" : "False"}`);
-  }
-
-  private configureLoggers(flag: Logger | Logger[] | boolean | null): Logger[] {
-    if (flag === false || flag === null) return [];
-    if (flag === true) {
-      // TensorBoard is the default as in Lightning; a CSVLogger joins it in the same version
-      // folder (created when a run starts, once TensorBoard's version is known) so that
-      // `metrics.csv` is there too.
-      return [new TensorBoardLogger(this.defaultRootDir)];
-    }
-    const list = Array.isArray(flag) ? flag : [flag];
-    list.forEach((l, i) => {
-      if (!(l instanceof Logger)) throw new TypeError(`logger[${i}] must be a Logger instance, got ${describeValue(l)}`);
-    });
-    return [...list];
-  }
-
-  /** Adds the default CSVLogger beside the default TensorBoardLogger (same version folder). */
-  private completeDefaultLoggers(): void {
-    if (!this.defaultLoggers || this.loggers.length !== 1 || !(this.loggers[0] instanceof TensorBoardLogger)) return;
-    const tb = this.loggers[0];
-    const csv = new CSVLogger(tb.saveDir, { name: tb.name, version: tb.version });
-    // The CSV writer warns about a non-empty version folder, so it creates the folder first.
-    if (rankZeroOnly.isRankZero) void csv.experiment;
-    this.loggers.push(csv);
+    initOptimizationFlags(this, options);
+    initDebuggingFlags(this, options);
+    this._dataConnector.onTrainerInit(options);
+    initDeterminism(this, options);
+    this.profiler = initProfiler(options.profiler);
+    // After the debugging flags: `fastDevRun` runs without loggers.
+    this._loggerConnector.onTrainerInit(options);
+    this._callbackConnector.onTrainerInit(options);
+    logDeviceInfo(this);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -371,7 +250,11 @@ export class Trainer {
 
   /** Optimizer steps to stop at (-1: no limit); `fastDevRun: N` makes it N. */
   get maxSteps(): number {
-    return this.fastDevRun !== false ? this.fastDevRun : this.maxStepsFlag;
+    return this.fastDevRun !== false ? this.fastDevRun : this.fitLoop.epochLoop.maxSteps;
+  }
+
+  get minSteps(): number | null {
+    return this.fitLoop.epochLoop.minSteps;
   }
 
   get maxEpochs(): number {
@@ -458,7 +341,7 @@ export class Trainer {
 
   /** The progress bar callback (the callback extending `ProgressBar`), if any. */
   get progressBarCallback(): ProgressBar | null {
-    return this.callbacks.find((c): c is ProgressBar => defaultCallbacks.isProgressBar(c)) ?? null;
+    return this.callbacks.find((c): c is ProgressBar => c instanceof ProgressBar) ?? null;
   }
 
   /** The checkpoint path the current or last run restored from. */
@@ -523,7 +406,7 @@ export class Trainer {
   /**
    * `console.log` on rank 0, through the progress bar's `print` when there is a bar (so the
    * line appears above it instead of breaking it). The Trainer's own messages during a run
-   * (trainer/messages.ts) are printed this way too.
+   * (`rankZeroInfo` in utilities/rank_zero.ts) are printed this way too.
    */
   print(...args: unknown[]): void {
     if (!this.isGlobalZero) return;
@@ -657,19 +540,19 @@ export class Trainer {
 
   private async run(model: LightningModule, ckptPath: string | null): Promise<unknown> {
     const fn = this.state.fn!;
-    if (fn === "fit") this.parseLoopLimits();
+    if (fn === "fit") this.fitLoop.setupLimits();
     // Attach the model.
     if (this._model !== null && this._model !== model) moduleInternals(this._model).trainer = null;
     this._model = model;
     moduleInternals(model).trainer = this;
     await this._callbackConnector.attachModelCallbacks();
-    this.verifyLoopConfigurations(model, fn);
+    verifyLoopConfigurations(this);
     await this._dataConnector.prepareData();
 
     // Set up.
     if (!this.strategy.isEnvironmentReady()) await this.strategy.setupEnvironment();
-    this.connectResultSync();
-    this.completeDefaultLoggers();
+    this._loggerConnector.connectResultSync();
+    this._loggerConnector.completeDefaultLoggers();
     this.profiler.setup(fn, this.localRank, this.loggers.length > 0 ? this.logDir : null);
     await callSetupHook(this);
     await callModuleHook(this, "configureModel");
@@ -681,7 +564,7 @@ export class Trainer {
       await callCallbackHooks(this, "onFitStart");
       await callModuleHook(this, "onFitStart");
     }
-    this.logHyperparams();
+    logHyperparams(this);
     this._checkpointConnector.restoreTrainingState();
     await this._checkpointConnector.resumeEnd();
 
@@ -698,84 +581,6 @@ export class Trainer {
     this.state.status = "finished";
     this.state.stage = null;
     return results;
-  }
-
-  /**
-   * `this.log(..., { syncDist: true })` in multi-process runs: epoch values are reduced over the
-   * processes through the strategy's all-reduce — summed for `sum` and `mean` (a mean as
-   * Σ value·batchSize / Σ batchSize), the extreme for `max` and `min`.
-   */
-  private connectResultSync(): void {
-    const strategy = this.strategy;
-    const sync =
-      strategy.worldSize > 1
-        ? (value: number, op: "sum" | "max" | "min"): number => {
-            const reduced = tf.tidy(() => strategy.allReduce(tf.scalar(value), op));
-            const n = reduced.dataSync()[0];
-            reduced.dispose();
-            return n;
-          }
-        : null;
-    const loops = [this.fitLoop.epochLoop.results, this.fitLoop.epochLoop.valLoop.results, this.validateLoop.results, this.testLoop.results];
-    for (const results of loops) results.sync = sync;
-  }
-
-  /** Lightning's `_parse_loop_limits`. */
-  private parseLoopLimits(): void {
-    let maxEpochs = this.maxEpochsFlag;
-    if (this.fastDevRun !== false) maxEpochs = 1;
-    if (maxEpochs === null) {
-      if (this.maxStepsFlag === -1) {
-        rankZeroWarn("`maxEpochs` was not set. Setting it to 1000 epochs. To train without an epoch limit, set `maxEpochs: -1`.");
-        maxEpochs = 1000;
-      } else {
-        maxEpochs = -1;
-      }
-    }
-    let minEpochs = this.minEpochsFlag;
-    if (minEpochs === null && this.minSteps !== null) minEpochs = 1;
-    this.fitLoop.maxEpochs = maxEpochs;
-    this.fitLoop.minEpochs = minEpochs ?? 0;
-  }
-
-
-  private verifyLoopConfigurations(model: LightningModule, fn: TrainerFnName): void {
-    const base = LightningModule.prototype;
-    if (fn === "fit") {
-      const minimum =
-        "Lightning `Trainer` expects as minimum a `trainingStep()`, `trainDataloader()` and `configureOptimizers()` to be defined.";
-      if (!isOverridden("trainingStep", model, base)) throw new MisconfigurationError(`No \`trainingStep()\` method defined. ${minimum}`);
-      if (!isOverridden("configureOptimizers", model, base)) throw new MisconfigurationError(`No \`configureOptimizers()\` method defined. ${minimum}`);
-      const hasValLoader = this._dataConnector.fitValSource.isDefined();
-      const hasValStep = isOverridden("validationStep", model, base);
-      if (hasValLoader && !hasValStep && !this._dataConnector.fitValSource.isModule()) {
-        rankZeroWarn("You passed in a `valDataloader` but have no `validationStep`. Skipping val loop.");
-      }
-      if (hasValStep && !hasValLoader) rankZeroWarn("You defined a `validationStep` but have no `valDataloader`. Skipping val loop.");
-      if (!model.automaticOptimization) {
-        if (this.gradientClipVal !== null && this.gradientClipVal > 0) {
-          throw new MisconfigurationError(
-            "Automatic gradient clipping is not supported for manual optimization. Remove `Trainer({ gradientClipVal })` or switch to automatic optimization.",
-          );
-        }
-        if (this.accumulateGradBatches !== 1) {
-          throw new MisconfigurationError(
-            "Automatic gradient accumulation is not supported for manual optimization. Remove `Trainer({ accumulateGradBatches })` or switch to automatic optimization.",
-          );
-        }
-      }
-      return;
-    }
-    if (fn === "validate" || fn === "test") {
-      const step = fn === "test" ? "testStep" : "validationStep";
-      const source = fn === "test" ? this._dataConnector.testSource : this._dataConnector.validateSource;
-      if (!isOverridden(step, model, base)) throw new MisconfigurationError(`No \`${step}()\` method defined to run \`Trainer.${fn}\`.`);
-      if (!source.isDefined()) throw new MisconfigurationError(`No \`${fn === "test" ? "testDataloader" : "valDataloader"}()\` method defined to run \`Trainer.${fn}\`.`);
-      return;
-    }
-    if (!this._dataConnector.predictSource.isDefined()) {
-      throw new MisconfigurationError("No `predictDataloader()` method defined to run `Trainer.predict`.");
-    }
   }
 
   /** Lightning's `strategy.setup(trainer)`: precision conversion, device, and (fit) the optimizers. */
@@ -814,34 +619,6 @@ export class Trainer {
           ? callModuleHook(this, "configureGradientClipping", [optimizer, this.gradientClipVal, this.gradientClipAlgorithm])
           : undefined,
     ]);
-  }
-
-  /** Lightning's `_log_hyperparams`: the module's (and datamodule's) hyperparameters to every logger. */
-  private logHyperparams(): void {
-    if (this.loggers.length === 0) return;
-    const module = this.lightningModule;
-    const dm = this.datamodule;
-    const moduleLog = hparamsState(module).log;
-    const dmLog = dm !== null && hparamsState(dm).log;
-    let hparams: Record<string, unknown> | null = null;
-    if (moduleLog && dmLog) {
-      const a = module.hparamsInitial;
-      const b = dm!.hparamsInitial;
-      const inconsistent = Object.keys(a).filter((k) => k in b && JSON.stringify(a[k]) !== JSON.stringify(b[k]));
-      if (inconsistent.length > 0) {
-        throw new Error(
-          `Error while merging hparams: the keys [${inconsistent.join(", ")}] are present in both the LightningModule's and ` +
-            "LightningDataModule's hparams but have different values.",
-        );
-      }
-      hparams = { ...a, ...b };
-    } else if (moduleLog) hparams = module.hparamsInitial;
-    else if (dmLog) hparams = dm!.hparamsInitial;
-    for (const logger of this.loggers) {
-      if (hparams !== null) logger.logHyperparams(hparams);
-      logger.logGraph(module);
-      logger.save();
-    }
   }
 
   private async runStage(): Promise<unknown> {

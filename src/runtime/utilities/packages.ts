@@ -21,8 +21,3 @@ export function packageAvailable(name: string): boolean {
   }
   return hit;
 }
-
-/** For tests: forget what was resolved. */
-export function clearPackageCache(): void {
-  cache.clear();
-}

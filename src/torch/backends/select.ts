@@ -112,13 +112,6 @@ const installHint: Record<Exclude<BackendName, "auto">, string> = {
   webgpu: "npm install webgpu @tensorflow/tfjs-backend-webgpu@4.22.0 (and a Vulkan driver)",
 };
 
-const afterSelect: Array<(name: string) => void> = [];
-
-/** Registers work to do each time a backend becomes active. */
-export function onBackendSelected(fn: (name: string) => void): void {
-  afterSelect.push(fn);
-}
-
 function errorMessage(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split("\n")[0];
 }
@@ -178,7 +171,5 @@ export async function selectBackend(requested: BackendName = "auto"): Promise<st
 function finish(): string {
   quietBackendInit();
   installKernelShims();
-  const name = tf.getBackend();
-  for (const fn of afterSelect) fn(name);
-  return name;
+  return tf.getBackend();
 }

@@ -45,10 +45,6 @@ export function reduce(loss: tf.Tensor, reduction: Reduction): tf.Tensor {
   return reduction === "sum" ? tf.sum(loss) : tf.mean(loss);
 }
 
-export function isFloat(t: tf.Tensor): boolean {
-  return t.dtype === "float32";
-}
-
 /**
  * Whether reading a small tensor back to JS is cheap (its data already lives in CPU memory).
  * Target validation that needs the values runs only there, never forcing a GPU sync.

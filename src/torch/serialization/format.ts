@@ -18,7 +18,7 @@
  * whose only key happens to be one of these marker names). dataCrc32 is the CRC-32 (zlib's) of
  * the whole data section, so a flipped bit is an error, not silently wrong weights.
  *
- * This module is pure: bytes in, bytes out. Saving to disk is ../serialization.ts.
+ * This module is pure: bytes in, bytes out. Saving to disk is index.ts.
  */
 import * as os from "node:os";
 import * as zlib from "node:zlib";

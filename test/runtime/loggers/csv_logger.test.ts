@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { CSVLogger } from "../../../src/runtime/loggers/csv_logger";
-import { rankZeroOnly } from "../../../src/runtime/loggers/rank_zero";
+import { rankZeroOnly } from "../../../src/runtime/utilities/rank_zero";
 import { tempDir } from "./tmp_dirs";
 
 /**

@@ -5,7 +5,7 @@ import * as path from "node:path";
 
 import { afterEach, describe, expect, it } from "vitest";
 
-import { rankZeroOnly } from "../../../src/runtime/loggers/rank_zero";
+import { rankZeroOnly } from "../../../src/runtime/utilities/rank_zero";
 import { TensorBoardLogger } from "../../../src/runtime/loggers/tensorboard_logger";
 import { decodeHParamsPluginData, readEventFile, type DecodedEvent } from "./independent_tfevents_reader";
 import { tempDir } from "./tmp_dirs";

@@ -5,7 +5,7 @@
  * logger's version). Subclass it for a custom bar; `TQDMProgressBar` is the Trainer's default.
  * The Trainer's `progressBarCallback` is the callback extending this class.
  */
-import { rankZeroWarn } from "../../loggers/rank_zero";
+import { rankZeroWarn } from "../../utilities/rank_zero";
 import type { Logger } from "../../loggers/logger";
 import type { LightningModule } from "../../core/module";
 import type { Trainer } from "../../trainer/trainer";

@@ -7,7 +7,7 @@
  * and the number formatting of the postfix (Lightning's `Tqdm.format_num`: three significant
  * digits, floats padded to five characters so the line does not jitter).
  */
-import { formatPyNumber, pyFloat, pyFloatStr, pyInt } from "../python_format";
+import { formatPyNumber, pyFloat, pyFloatRepr, pyInt } from "../../utilities/python_format";
 
 /** How parts of the line are styled (identity functions for plain output). */
 export interface LineStyle {
@@ -32,7 +32,7 @@ const PAD_SIZE = 5;
 
 /** A postfix value as tqdm + Lightning show it: `0.512`, `1.000`, `1e-5`, `12345`, an int as is. */
 export function formatNum(value: number, isInt: boolean): string {
-  const str = isInt ? String(Math.trunc(value)) : pyFloatStr(value);
+  const str = isInt ? String(Math.trunc(value)) : pyFloatRepr(value);
   const g = formatPyNumber(isInt ? pyInt(value) : pyFloat(value), ".3g").replace("+0", "+").replace("-0", "-");
   let n = g.length < str.length ? g : str;
   // Lightning pads floats (not ints) so the width stays put as values change.

@@ -5,7 +5,7 @@
  *   Epoch 1:  45%|████▌     | 90/200 [00:03<00:04, 25.10it/s, v_num=0, train_loss=0.512]
  *   Validation DataLoader 0:  60%|██████    | 12/20 [00:00<00:00, 80.31it/s]
  *
- * redrawn in place on a terminal (through cli-progress), and, when the output is not a
+ * redrawn in place on a terminal (terminal_renderer.ts), and, when the output is not a
  * terminal (CI logs, pipes), a plain line at every tenth of an epoch, every `lineInterval`
  * seconds of a long phase, and one with the final numbers at the end of each epoch — never a
  * line per batch. Colours follow the terminal and `NO_COLOR`. The Trainer adds one unless

@@ -21,7 +21,7 @@
 import { tf } from "../../../torch/tf";
 import { Module } from "../../../torch/nn/module";
 import { noGrad } from "../../../torch/autograd/grad_mode";
-import { formatPyNumber, pyFloat, pyInt } from "../python_format";
+import { formatPyNumber, pyFloat, pyInt } from "../../utilities/python_format";
 
 export const PARAMETER_NUM_UNITS = [" ", "K", "M", "B", "T"] as const;
 export const UNKNOWN_SIZE = "?";

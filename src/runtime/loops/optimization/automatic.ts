@@ -36,27 +36,28 @@ export class AutomaticOptimization {
     return closure.consumeResult().asDict();
   }
 
+  // Closures passed inline, not bound to names: this runs every batch, and a transpiler that
+  // keeps function names (tsx) adds a `defineProperty` call per named closure.
   private makeClosure(batch: unknown, batchIdx: number, optimizer: Optimizer<any> | null): Closure {
     const trainer = this.trainer;
-    const stepFn = async () => {
-      const output = await strategyStep(trainer, "trainingStep", [batch, batchIdx]);
-      return ClosureResult.fromTrainingStepOutput(output, trainer.accumulateGradBatches);
-    };
-    const backwardFn = (loss: tf.Tensor, raw: tf.Tensor) => runBackward(trainer, loss, raw);
     const firstOfWindow = batchIdx % trainer.accumulateGradBatches === 0;
-    const zeroGradFn =
-      optimizer !== null && firstOfWindow
-        ? async () => {
-            const zg = this.optimProgress.optimizer.zeroGrad;
-            zg.incrementReady();
-            await callCallbackHooks(trainer, "onBeforeZeroGrad", [optimizer]);
-            await callModuleHook(trainer, "onBeforeZeroGrad", [optimizer]);
-            zg.incrementStarted();
-            await callModuleHook(trainer, "optimizerZeroGrad", [trainer.currentEpoch, batchIdx, optimizer]);
-            zg.incrementCompleted();
-          }
-        : null;
-    return new Closure(stepFn, backwardFn, zeroGradFn);
+    return new Closure(
+      async () => ClosureResult.fromTrainingStepOutput(await strategyStep(trainer, "trainingStep", [batch, batchIdx]), trainer.accumulateGradBatches),
+      (loss: tf.Tensor, raw: tf.Tensor) => runBackward(trainer, loss, raw),
+      optimizer !== null && firstOfWindow ? () => this.zeroGrad(optimizer, batchIdx) : null,
+    );
+  }
+
+  /** The closure's zero_grad (first batch of an accumulation window). */
+  private async zeroGrad(optimizer: Optimizer<any>, batchIdx: number): Promise<void> {
+    const trainer = this.trainer;
+    const zg = this.optimProgress.optimizer.zeroGrad;
+    zg.incrementReady();
+    await callCallbackHooks(trainer, "onBeforeZeroGrad", [optimizer]);
+    await callModuleHook(trainer, "onBeforeZeroGrad", [optimizer]);
+    zg.incrementStarted();
+    await callModuleHook(trainer, "optimizerZeroGrad", [trainer.currentEpoch, batchIdx, optimizer]);
+    zg.incrementCompleted();
   }
 
   private async optimizerStep(batchIdx: number, closure: Closure): Promise<void> {

@@ -51,9 +51,8 @@ function strategyBackward(
 ): MaybePromise<void> {
   const strategy = trainer.strategy;
   const profiler = trainer.profiler;
-  const run = () => strategy.backward(loss, module, options);
-  if (!profiler.records) return run();
-  return profiler.profile(`[Strategy]${strategy.constructor.name}.backward`, run);
+  if (!profiler.records) return strategy.backward(loss, module, options);
+  return profiler.profile(`[Strategy]${strategy.constructor.name}.backward`, () => strategy.backward(loss, module, options));
 }
 
 function where(trainer: Trainer): string {

@@ -7,7 +7,7 @@
 import { tf } from "../../../torch/tf";
 import { noGrad } from "../../../torch/autograd/grad_mode";
 import { MisconfigurationError } from "../../errors";
-import { rankZeroWarn } from "../../loggers/rank_zero";
+import { rankZeroWarn } from "../../utilities/rank_zero";
 
 export class ClosureResult {
   constructor(
@@ -52,15 +52,20 @@ export class ClosureResult {
 export class Closure {
   private result: ClosureResult | null = null;
   executed = false;
+  /** Runs the closure; what `optimizer.step(closure)` calls. Returns the loss. */
+  readonly call: () => Promise<tf.Tensor | null>;
 
   constructor(
     private readonly stepFn: () => Promise<ClosureResult>,
     private readonly backwardFn: ((loss: tf.Tensor, raw: tf.Tensor) => unknown) | null,
     private readonly zeroGradFn: (() => unknown) | null,
-  ) {}
+  ) {
+    // Assigned here rather than as a class-field arrow: a transpiler keeping function names
+    // (tsx) would add a `defineProperty` call for it to every batch.
+    this.call = () => this.run();
+  }
 
-  /** Runs the closure; what `optimizer.step(closure)` calls. Returns the loss. */
-  readonly call = async (): Promise<tf.Tensor | null> => {
+  private async run(): Promise<tf.Tensor | null> {
     this.executed = true;
     const step = await this.stepFn();
     if (step.closureLoss === null) {
@@ -72,7 +77,7 @@ export class Closure {
     if (this.backwardFn !== null && step.closureLoss !== null) await this.backwardFn(step.closureLoss, step.rawLoss!);
     this.result = step;
     return step.closureLoss;
-  };
+  }
 
   consumeResult(): ClosureResult {
     const r = this.result;

@@ -1,24 +1,34 @@
 /**
  * The Trainer's callback list (Lightning's `_CallbackConnector`): the user's callbacks plus the
- * defaults the flags ask for, the module's `configureCallbacks()` merged in at the start of each
- * run (replacing Trainer callbacks of the same class), and checkpoint callbacks moved last so
- * they see everything the other callbacks did first.
+ * defaults the flags ask for — `ModelCheckpoint` (`enableCheckpointing`), `TQDMProgressBar`
+ * (`enableProgressBar`) and `ModelSummary` (`enableModelSummary`) unless a callback already plays
+ * that role — the module's `configureCallbacks()` merged in at the start of each run (replacing
+ * Trainer callbacks of the same class), and checkpoint callbacks moved last so they see
+ * everything the other callbacks did first.
  */
 import { Callback, Checkpoint } from "../../callbacks/callback";
+import { ModelCheckpoint } from "../../callbacks/model_checkpoint";
+import { ModelSummary } from "../../callbacks/model_summary";
+import { ProgressBar } from "../../callbacks/progress/progress_bar";
+import { TQDMProgressBar } from "../../callbacks/progress/tqdm_progress";
 import { MisconfigurationError } from "../../errors";
-import { rankZeroInfo } from "../messages";
-import { callModuleHook } from "../call";
-import type { Trainer } from "../trainer";
+import { rankZeroInfo } from "../../utilities/rank_zero";
 import { describeValue } from "../../utilities/describe";
-import { defaultCallbacks } from "./default_callbacks";
+import { callModuleHook } from "../call";
+import type { TrainerOptions } from "../options";
+import type { TrainerFlags } from "../setup";
+import type { Trainer } from "../trainer";
 
 export class CallbackConnector {
   constructor(private readonly trainer: Trainer) {}
 
-  onTrainerInit(
-    callbacks: Callback | Callback[] | null | undefined,
-    flags: { enableCheckpointing: boolean; enableProgressBar: boolean; enableModelSummary: boolean },
-  ): Callback[] {
+  /** `callbacks` and the `enable*` flags (Lightning's `_CallbackConnector.on_trainer_init`). */
+  onTrainerInit(options: TrainerOptions): void {
+    const trainer: TrainerFlags<"callbacks" | "enableCheckpointing" | "enableProgressBar" | "enableModelSummary"> = this.trainer;
+    const enableCheckpointing = (trainer.enableCheckpointing = options.enableCheckpointing ?? true);
+    const enableProgressBar = (trainer.enableProgressBar = options.enableProgressBar ?? true);
+    const enableModelSummary = (trainer.enableModelSummary = options.enableModelSummary ?? true);
+    const callbacks = options.callbacks;
     const list: Callback[] = callbacks === null || callbacks === undefined ? [] : Array.isArray(callbacks) ? [...callbacks] : [callbacks];
     list.forEach((cb, i) => {
       if (!(cb instanceof Callback)) {
@@ -28,33 +38,29 @@ export class CallbackConnector {
     // Checkpointing.
     const checkpoints = list.filter((c) => c instanceof Checkpoint);
     if (checkpoints.length > 0) {
-      if (!flags.enableCheckpointing) {
+      if (!enableCheckpointing) {
         throw new MisconfigurationError("Trainer was configured with `enableCheckpointing=false` but found `ModelCheckpoint` in callbacks list.");
       }
-    } else if (flags.enableCheckpointing) {
-      list.push(defaultCallbacks.modelCheckpoint());
+    } else if (enableCheckpointing) {
+      list.push(new ModelCheckpoint());
     }
-    // Progress bar.
-    const bars = list.filter((c) => defaultCallbacks.isProgressBar(c));
+    // Progress bar: any `ProgressBar` subclass counts, whatever its name.
+    const bars = list.filter((c) => c instanceof ProgressBar);
     if (bars.length > 1) {
       throw new MisconfigurationError("You added multiple progress bar callbacks to the Trainer, but currently only one progress bar is supported.");
     }
     if (bars.length === 1) {
-      if (!flags.enableProgressBar) {
+      if (!enableProgressBar) {
         throw new MisconfigurationError(
           `Trainer was configured with \`enableProgressBar=false\` but found \`${bars[0].constructor.name}\` in callbacks list.`,
         );
       }
-    } else if (flags.enableProgressBar) {
-      const bar = defaultCallbacks.progressBar();
-      if (bar !== null) list.push(bar);
+    } else if (enableProgressBar) {
+      list.push(new TQDMProgressBar());
     }
-    // Model summary.
-    if (flags.enableModelSummary && !list.some((c) => defaultCallbacks.isModelSummary(c))) {
-      const summary = defaultCallbacks.modelSummary();
-      if (summary !== null) list.push(summary);
-    }
-    return reorderCallbacks(list);
+    // Model summary (Lightning's check covers its RichModelSummary too: any subclass counts).
+    if (enableModelSummary && !list.some((c) => c instanceof ModelSummary)) list.push(new ModelSummary());
+    trainer.callbacks = reorderCallbacks(list);
   }
 
   /** Merges the module's `configureCallbacks()` into the Trainer's callbacks. */

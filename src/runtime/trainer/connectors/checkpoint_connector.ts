@@ -28,11 +28,11 @@ import { getRngState } from "../../../torch/random";
 import { hparamsState } from "../../core/hparams";
 import { tensorsIn } from "../../core/tensors";
 import { MisconfigurationError } from "../../errors";
-import { rankZeroWarn } from "../../loggers/rank_zero";
+import { rankZeroWarn } from "../../utilities/rank_zero";
 import type { Checkpoint as CheckpointCallback } from "../../callbacks/callback";
 import { lastCheckpointPattern, type ModelCheckpoint } from "../../callbacks/model_checkpoint";
 import { callCallbackHooks, callDatamoduleHook, callModuleHook } from "../call";
-import { rankZeroInfo } from "../messages";
+import { rankZeroInfo } from "../../utilities/rank_zero";
 import type { TrainerFnName } from "../states";
 import type { Trainer } from "../trainer";
 

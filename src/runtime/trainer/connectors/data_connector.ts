@@ -11,10 +11,12 @@ import { RandomSampler, SequentialSampler } from "../../../torch/data/sampler";
 import { LightningModule, isOverridden } from "../../core/module";
 import { LightningDataModule } from "../../core/datamodule";
 import { MisconfigurationError } from "../../errors";
-import { rankZeroWarn } from "../../loggers/rank_zero";
+import { rankZeroWarn } from "../../utilities/rank_zero";
 import { withDistributedSampler } from "../../lite/distributed_sampler";
 import { describeValue } from "../../utilities/describe";
 import { callDatamoduleHook, callModuleHook } from "../call";
+import type { TrainerOptions } from "../options";
+import { checkNonNegativeInt, type TrainerFlags } from "../setup";
 import type { RunningStage } from "../states";
 import { dataloaderPrefix } from "../states";
 import type { Trainer } from "../trainer";
@@ -91,6 +93,13 @@ export class DataConnector {
   readonly predictSource = new DataLoaderSource(null, "predictDataloader");
 
   constructor(private readonly trainer: Trainer) {}
+
+  /** The data flags (Lightning's `_DataConnector.on_trainer_init`). */
+  onTrainerInit(options: TrainerOptions): void {
+    const trainer: TrainerFlags<"reloadDataloadersEveryNEpochs" | "useDistributedSampler"> = this.trainer;
+    trainer.reloadDataloadersEveryNEpochs = checkNonNegativeInt(options.reloadDataloadersEveryNEpochs ?? 0, "reloadDataloadersEveryNEpochs");
+    trainer.useDistributedSampler = options.useDistributedSampler ?? true;
+  }
 
   attachData(
     model: LightningModule,

@@ -1,9 +1,19 @@
 /**
- * Moves what `this.log` recorded to its destinations (Lightning's `_LoggerConnector`): the
- * loggers (every `logEveryNSteps` optimizer steps for step values, at each epoch end for epoch
- * values, at the end of each evaluation run), `trainer.callbackMetrics` (what callbacks and
- * plateau schedulers monitor), `trainer.progressBarMetrics` and `trainer.loggedMetrics`.
+ * The Trainer's loggers and what reaches them (Lightning's `_LoggerConnector`): it sets up the
+ * loggers from the `logger` flag (TensorBoard + CSV by default), and moves what `this.log`
+ * recorded to its destinations: the loggers (every `logEveryNSteps` optimizer steps for step
+ * values, at each epoch end for epoch values, at the end of each evaluation run),
+ * `trainer.callbackMetrics` (what callbacks and plateau schedulers monitor),
+ * `trainer.progressBarMetrics` and `trainer.loggedMetrics`.
  */
+import { tf } from "../../../../torch/tf";
+import { Logger } from "../../../loggers/logger";
+import { TensorBoardLogger } from "../../../loggers/tensorboard_logger";
+import { CSVLogger } from "../../../loggers/csv_logger";
+import { describeValue } from "../../../utilities/describe";
+import { rankZeroOnly } from "../../../utilities/rank_zero";
+import type { TrainerOptions } from "../../options";
+import { checkNonNegativeInt, type TrainerFlags } from "../../setup";
 import type { Trainer } from "../../trainer";
 import type { MetricsByDestination } from "./result";
 
@@ -14,7 +24,52 @@ export class LoggerConnector {
   /** true on the first batch of a loop, false after, null once the epoch end is reached (then metrics are epoch values). */
   firstLoopIter: boolean | null = null;
 
+  /** Whether the loggers are the defaults (`logger: true`), which get a CSVLogger beside TensorBoard when a run starts. */
+  private defaultLoggers = false;
+
   constructor(private readonly trainer: Trainer) {}
+
+  /** `logger` and `logEveryNSteps` (Lightning's `_LoggerConnector.on_trainer_init`); no loggers under `fastDevRun`. */
+  onTrainerInit(options: TrainerOptions): void {
+    const trainer: TrainerFlags<"logEveryNSteps" | "loggers"> = this.trainer;
+    trainer.logEveryNSteps = checkNonNegativeInt(options.logEveryNSteps ?? 50, "logEveryNSteps");
+    const flag = options.logger ?? true;
+    const fastDevRun = this.trainer.fastDevRun !== false;
+    this.defaultLoggers = flag === true && !fastDevRun;
+    trainer.loggers = fastDevRun ? [] : configureLoggers(flag, this.trainer.defaultRootDir);
+  }
+
+  /** Adds the default CSVLogger beside the default TensorBoardLogger (same version folder). */
+  completeDefaultLoggers(): void {
+    const loggers = this.trainer.loggers;
+    if (!this.defaultLoggers || loggers.length !== 1 || !(loggers[0] instanceof TensorBoardLogger)) return;
+    const tb = loggers[0];
+    const csv = new CSVLogger(tb.saveDir, { name: tb.name, version: tb.version });
+    // The CSV writer warns about a non-empty version folder, so it creates the folder first.
+    if (rankZeroOnly.isRankZero) void csv.experiment;
+    loggers.push(csv);
+  }
+
+  /**
+   * `this.log(..., { syncDist: true })` in multi-process runs: epoch values are reduced over the
+   * processes through the strategy's all-reduce — summed for `sum` and `mean` (a mean as
+   * Σ value·batchSize / Σ batchSize), the extreme for `max` and `min`.
+   */
+  connectResultSync(): void {
+    const trainer = this.trainer;
+    const strategy = trainer.strategy;
+    const sync =
+      strategy.worldSize > 1
+        ? (value: number, op: "sum" | "max" | "min"): number => {
+            const reduced = tf.tidy(() => strategy.allReduce(tf.scalar(value), op));
+            const n = reduced.dataSync()[0];
+            reduced.dispose();
+            return n;
+          }
+        : null;
+    const loops = [trainer.fitLoop.epochLoop.results, trainer.fitLoop.epochLoop.valLoop.results, trainer.validateLoop.results, trainer.testLoop.results];
+    for (const results of loops) results.sync = sync;
+  }
 
   /** Whether step metrics go to the loggers after this batch (`logEveryNSteps`, or a stop was requested). */
   get shouldUpdateLogs(): boolean {
@@ -141,4 +196,19 @@ export class LoggerConnector {
     if (this.trainer._results !== null) Object.assign(this.pbar, this.metrics.pbar);
     return this.pbar;
   }
+}
+
+function configureLoggers(flag: Logger | Logger[] | boolean | null, defaultRootDir: string): Logger[] {
+  if (flag === false || flag === null) return [];
+  if (flag === true) {
+    // TensorBoard is the default as in Lightning; a CSVLogger joins it in the same version
+    // folder (created when a run starts, once TensorBoard's version is known) so that
+    // `metrics.csv` is there too.
+    return [new TensorBoardLogger(defaultRootDir)];
+  }
+  const list = Array.isArray(flag) ? flag : [flag];
+  list.forEach((l, i) => {
+    if (!(l instanceof Logger)) throw new TypeError(`logger[${i}] must be a Logger instance, got ${describeValue(l)}`);
+  });
+  return [...list];
 }

@@ -12,7 +12,7 @@
 import { tf } from "../../../../torch/tf";
 import { noGrad } from "../../../../torch/autograd/grad_mode";
 import { MisconfigurationError } from "../../../errors";
-import { rankZeroWarn } from "../../../loggers/rank_zero";
+import { rankZeroWarn } from "../../../utilities/rank_zero";
 import type { MaybePromise } from "../../../core/maybe_async";
 
 export type ReduceFx = "mean" | "sum" | "max" | "min";

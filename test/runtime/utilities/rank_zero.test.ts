@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { dummyExperiment, rankFromEnv, rankZeroOnly, rankZeroWarn } from "../../../src/runtime/loggers/rank_zero";
+import { dummyExperiment, infoEnabled, rankFromEnv, rankZeroInfo, rankZeroOnly, rankZeroWarn } from "../../../src/runtime/utilities/rank_zero";
 
 afterEach(() => {
   rankZeroOnly.rank = undefined;
@@ -64,5 +64,36 @@ describe("rankZeroOnly", () => {
     const exp = dummyExperiment<{ addScalar(tag: string, v: number): void; nested: { x: number } }>();
     expect(exp.addScalar("a", 1)).toBeUndefined();
     expect(await Promise.resolve(exp)).toBe(exp); // not mistaken for a thenable
+  });
+});
+
+describe("rankZeroInfo", () => {
+  it("prints on rank 0 only: to stdout without a Trainer, through its `print` with one", () => {
+    const write = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    const printed: unknown[][] = [];
+    const trainer = { print: (...args: unknown[]) => void printed.push(args) };
+    vi.stubEnv("LIGHTNING_TS_LOG_LEVEL", "info");
+    rankZeroOnly.rank = 1;
+    rankZeroInfo("not on rank 1");
+    rankZeroInfo("not on rank 1", trainer);
+    expect(write).not.toHaveBeenCalled();
+    expect(printed).toEqual([]);
+    rankZeroOnly.rank = 0;
+    rankZeroInfo("to stdout");
+    rankZeroInfo("through the trainer", trainer);
+    expect(write).toHaveBeenCalledWith("to stdout\n");
+    expect(printed).toEqual([["through the trainer"]]);
+  });
+
+  it("is silenced by LIGHTNING_TS_LOG_LEVEL=warning or error, as Lightning's logger level", () => {
+    expect(infoEnabled({})).toBe(true);
+    expect(infoEnabled({ LIGHTNING_TS_LOG_LEVEL: " DEBUG " })).toBe(true);
+    expect(infoEnabled({ LIGHTNING_TS_LOG_LEVEL: "warning" })).toBe(false);
+    expect(infoEnabled({ LIGHTNING_TS_LOG_LEVEL: "error" })).toBe(false);
+    const write = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    vi.stubEnv("LIGHTNING_TS_LOG_LEVEL", "warning");
+    rankZeroOnly.rank = 0;
+    rankZeroInfo("silenced");
+    expect(write).not.toHaveBeenCalled();
   });
 });

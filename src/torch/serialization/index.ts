@@ -3,9 +3,9 @@
  *
  * `obj` is any JSON-able value with tf.Tensors (variables included) and typed arrays nested
  * anywhere: a state dict, an optimizer's stateDict, a whole checkpoint. The file is a JSON
- * header followed by the raw little-endian tensor bytes (format: serialization/format.ts and
- * docs/checkpoint-format.md), written atomically (serialization/atomic_write.ts): a crash
- * mid-save leaves the previous file intact.
+ * header followed by the raw little-endian tensor bytes (format: format.ts and
+ * docs/checkpoint-format.md), written atomically (atomic_write.ts): a crash mid-save leaves
+ * the previous file intact.
  *
  * Sync or async. `save` and `load` return Promises: reading tensor values with `await data()`
  * works on every backend (WebGPU has no synchronous read), and the write does not block the
@@ -21,11 +21,11 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CheckpointFormatError, decodeCheckpoint, encodeCheckpoint, planCheckpoint } from "./serialization/format";
-import { writeFileAtomic, writeFileAtomicSync } from "./serialization/atomic_write";
+import { CheckpointFormatError, decodeCheckpoint, encodeCheckpoint, planCheckpoint } from "./format";
+import { writeFileAtomic, writeFileAtomicSync } from "./atomic_write";
 
 export { CheckpointFormatError };
-export { MAGIC as CHECKPOINT_MAGIC, FORMAT_VERSION as CHECKPOINT_FORMAT_VERSION } from "./serialization/format";
+export { MAGIC as CHECKPOINT_MAGIC, FORMAT_VERSION as CHECKPOINT_FORMAT_VERSION } from "./format";
 
 /** Serializes `obj` to the checkpoint format in memory (synchronous tensor reads). */
 export function serialize(obj: unknown): Uint8Array {

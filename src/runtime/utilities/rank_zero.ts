@@ -1,11 +1,14 @@
 /**
- * Rank-zero-only execution, as Lightning's `rank_zero_only`.
+ * Rank-zero utilities (Lightning's `lightning.fabric.utilities.rank_zero`): `rankZeroOnly`,
+ * `rankZeroWarn`, `rankZeroInfo`, the rank read from the launcher's environment, and the dummy
+ * experiment loggers hand out on other ranks.
  *
  * In a distributed run every process executes the same script, but only one may write log files
- * (otherwise N processes race on `version_N` directories and interleave `metrics.csv`). Lightning
- * answers with a decorator whose `.rank` attribute the strategy sets once the process group is
- * up; before that the rank comes from the launcher's environment. Here `rankZeroOnly` is that
- * decorator (a function wrapper) and `rankZeroOnly.rank` the same injectable attribute.
+ * or talk to the user (otherwise N processes race on `version_N` directories, interleave
+ * `metrics.csv` and print every message N times). Lightning answers with a decorator whose
+ * `.rank` attribute the strategy sets once the process group is up; before that the rank comes
+ * from the launcher's environment. Here `rankZeroOnly` is that decorator (a function wrapper)
+ * and `rankZeroOnly.rank` the same injectable attribute.
  */
 
 /** Environment variables that carry a process's global rank, in Lightning's order of trust. */
@@ -78,6 +81,39 @@ export function rankZeroWarn(message: string): void {
   if (currentRank() !== 0 || warned.has(message)) return;
   warned.add(message);
   console.warn(`[lightning-ts] ${message}`);
+}
+
+/**
+ * Whether informational messages are wanted: `LIGHTNING_TS_LOG_LEVEL` at `info` (the default)
+ * or `debug`. `warning` (or `error`) silences them, as raising the level of Python's
+ * `lightning.pytorch` logger does.
+ */
+export function infoEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  const level = (env.LIGHTNING_TS_LOG_LEVEL ?? "info").trim().toLowerCase();
+  return level === "info" || level === "debug" || level === "";
+}
+
+/** What `rankZeroInfo` needs of a Trainer: its rank-0 `print`, routed through the progress bar. */
+export interface InfoPrinter {
+  print(...args: unknown[]): void;
+  /** The Trainer's own word on its rank (its strategy's), when it has one. */
+  readonly isGlobalZero?: boolean;
+}
+
+/**
+ * `rank_zero_info`: Lightning's informational messages ("`Trainer.fit` stopped: `maxEpochs=2`
+ * reached.", "GPU available: …"), printed on rank 0 as Lightning's default logging
+ * configuration does.
+ *
+ * Messages sent while a run may have a progress bar on screen pass the Trainer: they are then
+ * printed through `trainer.print`, i.e. the progress bar's `print`, which writes above the bars
+ * instead of into the middle of a redrawn line. Without a Trainer (its constructor, before any
+ * bar exists) they go straight to stdout.
+ */
+export function rankZeroInfo(message: string, trainer: InfoPrinter | null = null): void {
+  if (!(trainer?.isGlobalZero ?? currentRank() === 0) || !infoEnabled()) return;
+  if (trainer !== null) trainer.print(message);
+  else process.stdout.write(`${message}\n`);
 }
 
 /**

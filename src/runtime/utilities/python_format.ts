@@ -1,18 +1,20 @@
 /**
- * Python's number formatting (`format(x, spec)` and `str.format`) for the strings Lightning's
- * callbacks build with it: checkpoint file names (`"{epoch:02d}-{val_loss:.2f}"` →
- * `epoch=03-val_loss=0.12`) and the messages EarlyStopping and ModelCheckpoint print
- * (`f"{current}"`, `f"{best:.3f}"`).
+ * Python's spelling of values: `repr()`, `format(x, spec)` / `str.format`, and `sorted()`'s
+ * string order.
  *
- * The point of reproducing Python rather than using `toFixed` is that file names must come out
- * exactly as Lightning's do: users move checkpoint-selection scripts between the two, and
- * `toFixed` differs from Python on ties (`0.125` → `.2f` is `0.12` in Python, `0.13` in JS) and
- * on the notation of small and large floats (`1e-05` vs `0.00001`). Rounding is therefore done
- * exactly, on the binary value, with round-half-even as CPython does.
+ * Lightning's files and messages are written by Python: checkpoint file names
+ * (`"{epoch:02d}-{val_loss:.2f}"` → `epoch=03-val_loss=0.12`), `metrics.csv` (the `csv` module
+ * writes `repr(float)`), `hparams.yaml` (PyYAML starts from `repr(float)` and sorts keys with
+ * `sorted()`), callback state keys, the profiler's report and the callbacks' messages. Users
+ * move checkpoint-selection scripts, pandas notebooks and diff-based checks between the two, so
+ * lightning-ts spells and orders these the way Python does; JavaScript's `String(x)`, `toFixed`
+ * and `Array.prototype.sort` differ (`1e-5` vs `1e-05`, `3` vs `3.0`, `0.125` → `.2f` is `0.13`
+ * in JS but `0.12` in Python, UTF-16 vs code-point order). Rounding is therefore done exactly,
+ * on the binary value, with round-half-even as CPython does.
  *
- * Numbers carry whether they are Python ints or floats: `{epoch}` is `3` but a logged metric
- * `{val_loss}` is `3.0`, because Lightning holds the epoch as an int tensor and every logged
- * value as a float tensor.
+ * JavaScript has one number type where Python has `int` and `float`. Where the distinction is
+ * known (a logged metric is a float, the epoch an int) callers say so with `PyNumber`; where it
+ * is not, `pyNumberRepr` takes an exactly representable integral value for an int.
  */
 
 /** A number as Python would hold it. */
@@ -29,6 +31,109 @@ export const pyFloat = (value: number): PyNumber => ({ value, isInt: false });
 export class PythonFormatError extends Error {
   override name = "ValueError";
 }
+
+// ---------------------------------------------------------------------------------------------
+// repr()
+
+/**
+ * `repr(x)` (= `str(x)`, `f"{x}"`) of a Python float.
+ *
+ * Both languages print the shortest digit string that round-trips, but they switch to
+ * exponent notation at different points and spell the exponent differently: Python uses
+ * scientific form when the decimal exponent is below -4 or at least 16 and pads the exponent
+ * to two digits (`1e-05`, `1e+16`), and always keeps a fractional part in fixed form (`3.0`).
+ */
+export function pyFloatRepr(x: number): string {
+  if (Number.isNaN(x)) return "nan";
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const sign = x < 0 ? "-" : "";
+  // toExponential() without an argument gives the shortest round-trip digits, the same digits
+  // Python's repr chooses; only the layout differs.
+  const [mantissa, expText] = Math.abs(x).toExponential().split("e");
+  const digits = mantissa.replace(".", "");
+  const exp = Number(expText);
+  if (exp < -4 || exp >= 16) {
+    const tail = digits.length > 1 ? `.${digits.slice(1)}` : "";
+    return `${sign}${digits[0]}${tail}${expSuffix(exp, false)}`;
+  }
+  if (exp < 0) return `${sign}0.${"0".repeat(-exp - 1)}${digits}`;
+  if (digits.length <= exp + 1) return `${sign}${digits.padEnd(exp + 1, "0")}.0`;
+  return `${sign}${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
+}
+
+/**
+ * A JavaScript number spelled as Python would spell the value it most likely stands for: an
+ * integral value in the exactly-representable range is taken for an int (`epoch`,
+ * `batch_size`, `step`), anything else for a float. Beyond 2^53 integral values come from float
+ * arithmetic, so they print as floats, which also keeps `1e300` from becoming a 301-digit int.
+ */
+export function pyNumberRepr(x: number | bigint): string {
+  if (typeof x === "bigint") return x.toString();
+  if (Number.isSafeInteger(x)) return Object.is(x, -0) ? "0" : String(x);
+  return pyFloatRepr(x);
+}
+
+/** What Python's `str.isprintable()` rejects (the space excepted): these are escaped by `repr`. */
+const NON_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
+const NAMED_ESCAPES: Readonly<Record<string, string>> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+
+/**
+ * Python's `repr(str)`: single quotes unless the text holds a single quote and no double quote;
+ * the chosen quote, backslashes and characters that are not printable escaped.
+ */
+export function pyStrRepr(s: string): string {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let body = "";
+  for (const ch of s) {
+    const named = NAMED_ESCAPES[ch];
+    if (named !== undefined) body += named;
+    else if (ch === quote) body += `\\${quote}`;
+    else if (ch !== " " && NON_PRINTABLE.test(ch)) body += hexEscape(ch.codePointAt(0)!);
+    else body += ch;
+  }
+  return `${quote}${body}${quote}`;
+}
+
+function hexEscape(cp: number): string {
+  const hex = cp.toString(16);
+  if (cp <= 0xff) return `\\x${hex.padStart(2, "0")}`;
+  if (cp <= 0xffff) return `\\u${hex.padStart(4, "0")}`;
+  return `\\U${hex.padStart(8, "0")}`;
+}
+
+/**
+ * `repr()` of a setting as Lightning puts it in a callback's state key: strings, numbers,
+ * booleans and `None`; any other value is taken to spell its own repr through `toString`.
+ */
+export function pyRepr(value: unknown): string {
+  if (typeof value === "string") return pyStrRepr(value);
+  if (value === null || value === undefined) return "None";
+  if (typeof value === "boolean") return value ? "True" : "False";
+  if (typeof value === "number" || typeof value === "bigint") return pyNumberRepr(value);
+  return String(value);
+}
+
+/**
+ * Python's `str` ordering: by Unicode code point. JavaScript's default sort compares UTF-16 code
+ * units, which puts characters above U+FFFF (stored as surrogates, 0xD800..) before
+ * U+E000..U+FFFF; comparing code points removes that difference.
+ */
+export function pyStrCompare(a: string, b: string): number {
+  const ia = a[Symbol.iterator]();
+  const ib = b[Symbol.iterator]();
+  for (;;) {
+    const ca = ia.next();
+    const cb = ib.next();
+    if (ca.done || cb.done) return ca.done === cb.done ? 0 : ca.done ? -1 : 1;
+    const pa = ca.value.codePointAt(0)!;
+    const pb = cb.value.codePointAt(0)!;
+    if (pa !== pb) return pa < pb ? -1 : 1;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// format(x, spec)
 
 interface Spec {
   fill: string;
@@ -129,28 +234,6 @@ function sciDigits(x: number, p: number): { digits: string; exp: number } {
 function expSuffix(exp: number, upper: boolean): string {
   const e = upper ? "E" : "e";
   return `${e}${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
-}
-
-/** Shortest round-trip digits of |x| (x finite, non-zero) and the exponent of the first digit. */
-function shortestDigits(x: number): { digits: string; exp: number } {
-  const [mant, e] = Math.abs(x).toExponential().split("e");
-  return { digits: mant.replace(".", ""), exp: Number(e) };
-}
-
-/** Python's `repr(float)` of |x| (sign handled by the caller). */
-function floatRepr(x: number): string {
-  if (x === 0) return "0.0";
-  const { digits, exp } = shortestDigits(x);
-  if (exp >= -4 && exp < 16) return placeDecimal(digits, exp, true);
-  const tail = digits.length > 1 ? `.${digits.slice(1)}` : "";
-  return `${digits[0]}${tail}${expSuffix(exp, false)}`;
-}
-
-/** Writes `0.d1d2… × 10^(exp+1)` in fixed notation; `dot0` appends `.0` to integers (repr style). */
-function placeDecimal(digits: string, exp: number, dot0: boolean): string {
-  if (exp < 0) return `0.${"0".repeat(-exp - 1)}${digits}`;
-  if (digits.length <= exp + 1) return digits + "0".repeat(exp + 1 - digits.length) + (dot0 ? ".0" : "");
-  return `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
 }
 
 function stripZeros(s: string): string {
@@ -270,7 +353,7 @@ function formatFloatSpec(x0: number, s: Spec): string {
         break;
       }
       case null:
-        body = p === null ? floatRepr(x) : generalFormat(x, p, s.alternate, false, true);
+        body = p === null ? pyFloatRepr(Math.abs(x)) : generalFormat(x, p, s.alternate, false, true);
         break;
       default:
         throw new PythonFormatError(`Unknown format code '${t}' for object of type 'float'`);
@@ -325,11 +408,6 @@ export function formatPyNumber(x: PyNumber, spec = ""): string {
   return x.isInt ? formatIntSpec(x.value, s) : formatFloatSpec(x.value, s);
 }
 
-/** `str(x)` / `f"{x}"` of a Python float: `3.0`, `0.1`, `1e-05`, `inf`, `nan`. */
-export function pyFloatStr(x: number): string {
-  return formatPyNumber(pyFloat(x));
-}
-
 /**
  * `template.format(mapping)` for templates whose fields are all `{0[key]}` or `{0[key]:spec}`
  * (the form ModelCheckpoint rewrites file names into), with `{{` / `}}` as literal braces.
@@ -379,11 +457,11 @@ function formatField(field: string, values: Record<string, PyNumber>): string {
   const m = /^0\[([^\]]*)\](?:!([rsa]))?(?::(.*))?$/s.exec(field);
   if (!m) throw new PythonFormatError(`unsupported format field '{${field}}'`);
   const key = m[1];
-  if (!Object.prototype.hasOwnProperty.call(values, key)) throw new PythonFormatError(`KeyError: '${key}'`);
+  if (!Object.prototype.hasOwnProperty.call(values, key)) throw new PythonFormatError(`KeyError: ${pyStrRepr(key)}`);
   const v = values[key];
   if (m[2] !== undefined) {
     // `!r` / `!s` make a string first; for numbers that is repr/str, then the spec pads it.
-    const str = v.isInt ? String(Math.trunc(v.value)) : pyFloatStr(v.value);
+    const str = v.isInt ? String(Math.trunc(v.value)) : pyFloatRepr(v.value);
     return padString(str, m[3] ?? "");
   }
   return formatPyNumber(v, m[3] ?? "");
@@ -393,17 +471,4 @@ function padString(str: string, spec: string): string {
   const s = parseSpec(spec);
   const body = s.precision !== null ? [...str].slice(0, s.precision).join("") : str;
   return pad("", "", body, s, "<");
-}
-
-/** Python's `repr(str)`: single quotes unless the text holds one and no double quote. */
-export function pyStrRepr(s: string): string {
-  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
-  const body = s
-    .replace(/\\/g, "\\\\")
-    .replace(/\n/g, "\\n")
-    .replace(/\r/g, "\\r")
-    .replace(/\t/g, "\\t")
-    .split(quote)
-    .join(`\\${quote}`);
-  return `${quote}${body}${quote}`;
 }
