@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
-import { FixturesFirst } from "./test/setup/sequencer";
+import { LongestFirst } from "./test/setup/sequencer";
 
 const slow = "test/**/*.slow.test.ts";
 
@@ -7,7 +7,11 @@ export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    sequence: { sequencer: FixturesFirst },
+    sequence: { sequencer: LongestFirst },
+    // vitest's default is one worker fewer than the cores, 1 here, which ran every file in
+    // turn; the type-check and the fixture file mostly wait on child processes of their own,
+    // so a second worker runs the other files meanwhile.
+    maxWorkers: 2,
     projects: [
       {
         // Text in, text out (ts-morph, prettier): no tfjs, no process-wide state, so the files
@@ -29,18 +33,19 @@ export default defineConfig({
         test: {
           name: "runtime",
           include: ["test/**/*.test.ts"],
-          exclude: [slow, "test/codemods/**", "test/cli/**", "test/fixtures/**"],
+          exclude: [slow, "test/codemods/**", "test/cli/**", "test/fixtures/**", "test/typecheck.test.ts"],
           pool: "forks",
           isolate: false,
           setupFiles: ["test/setup/fresh_file.ts"],
         },
       },
       {
-        // Whole scripts in child processes of their own (test/fixtures/fixture_runs.ts).
+        // Whole programs in child processes of their own: the fixture scripts
+        // (test/fixtures/fixture_runs.ts) and the type-check (test/typecheck.test.ts).
         extends: true,
         test: {
-          name: "fixtures",
-          include: ["test/fixtures/**/*.test.ts"],
+          name: "programs",
+          include: ["test/fixtures/**/*.test.ts", "test/typecheck.test.ts"],
           exclude: [slow],
           pool: "forks",
         },
