@@ -5,7 +5,10 @@
  *   npx tsx bench/tape.ts            (LIGHTNING_TS_BACKEND=cpu for pure JS)
  */
 import { tf } from "lightning-ts/torch";
-import { openStepScope, closeStepScope } from "../src/torch/autograd/step_scope";
+// With the extension: tsx loads "../src/torch/autograd/step_scope" as a second module instance
+// (not the one `lightning-ts/torch` installed), whose scopes would do nothing.
+const stepScopePath = "../src/torch/autograd/step_scope.ts";
+const { openStepScope, closeStepScope } = (await import(stepScopePath)) as typeof import("../src/torch/autograd/step_scope");
 
 const BATCH = 64;
 const STEPS = Number(process.env.BENCH_STEPS ?? 60);

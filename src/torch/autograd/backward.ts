@@ -1,7 +1,8 @@
-import { tf, type TapeNode } from "../tf";
+import { tf } from "../tf";
 import { setGradEnabled, isGradEnabled } from "./grad_mode";
 import { requiresGrad, isGraphFreed } from "./requires_grad";
-import { tape, replaceTape, releaseNode } from "./tape";
+import { tape, replaceTape, releaseNode, pruneTape, refRequiresGrad, type GraphNode } from "./tape";
+import { freedTensorError, stepBoundary } from "./lifetime";
 import { traceLoss } from "./loss_trace";
 import { accumulateGrad } from "./grad_store";
 
@@ -21,7 +22,7 @@ export interface BackwardOptions {
  * pattern (D step on `fake.detach()`, then G step through `D(fake)`) sees G's graph intact.
  */
 export function backward(loss: tf.Tensor, options: BackwardOptions = {}): void {
-  if (loss.isDisposed) throw new Error("backward(): the loss tensor was already disposed");
+  if (loss.isDisposed) throw freedTensorError(loss);
   if (isGraphFreed(loss)) throw graphFreedError();
   if (!requiresGrad(loss)) {
     throw new Error(
@@ -33,6 +34,9 @@ export function backward(loss: tf.Tensor, options: BackwardOptions = {}): void {
     throw new Error(`backward(): grad can be implicitly created only for scalar outputs (loss has shape [${loss.shape}])`);
   }
   if (options.trace !== false) traceLoss(loss);
+  // A backward pass marks a step in any loop shape (hand-sliced, while, full batch): what the
+  // previous step made and dropped is garbage now.
+  stepBoundary();
 
   const nodes = tape();
   // Reverse sweep: the nodes whose outputs lead to `loss`, in reverse tape order.
@@ -44,8 +48,8 @@ export function backward(loss: tf.Tensor, options: BackwardOptions = {}): void {
     path.push(i);
     for (const k in node.inputs) {
       const x = node.inputs[k];
-      if (!requiresGrad(x)) continue;
-      if (!(x instanceof tf.Variable) && isGraphFreed(x)) throw graphFreedError();
+      if (!refRequiresGrad(x)) continue;
+      if (!(x instanceof tf.Variable) && x.graphFreed) throw graphFreedError();
       needed.add(x.id);
     }
   }
@@ -75,13 +79,19 @@ export function backward(loss: tf.Tensor, options: BackwardOptions = {}): void {
   }
 
   if (!options.retainGraph) {
-    const used = new Set(path);
-    for (const i of path) releaseNode(nodes[i]);
-    replaceTape(nodes.filter((_, i) => !used.has(i)));
+    const used = new Set<GraphNode>();
+    for (const i of path) {
+      releaseNode(nodes[i]);
+      used.add(nodes[i]);
+    }
+    // The current tape, not `nodes`: a collection while the gradients were accumulated may
+    // have pruned it.
+    replaceTape(tape().filter((n) => !used.has(n)));
+    pruneTape();
   }
 }
 
-function backpropNode(node: TapeNode, gradOf: Map<number, tf.Tensor>, leaves: Map<number, tf.Variable>): void {
+function backpropNode(node: GraphNode, gradOf: Map<number, tf.Tensor>, leaves: Map<number, tf.Variable>): void {
   const dys = node.outputs.map((o) => gradOf.get(o.id) ?? null);
   if (node.gradient == null) {
     throw new Error(`backward(): tfjs has no gradient for the '${node.kernelName}' op, so nothing can backpropagate through it`);
@@ -89,7 +99,7 @@ function backpropNode(node: TapeNode, gradOf: Map<number, tf.Tensor>, leaves: Ma
   const inputGrads = node.gradient(dys as tf.Tensor[]);
   for (const name in node.inputs) {
     const x = node.inputs[name];
-    if (!requiresGrad(x)) continue;
+    if (!refRequiresGrad(x)) continue;
     const gradFn = inputGrads[name];
     if (gradFn == null) throw new Error(`backward(): no gradient for input '${name}' of '${node.kernelName}'`);
     const dx = gradFn();
@@ -110,7 +120,7 @@ function backpropNode(node: TapeNode, gradOf: Map<number, tf.Tensor>, leaves: Ma
   // and no longer needed.
   for (const o of node.outputs) {
     const g = gradOf.get(o.id);
-    if (g && !(o instanceof tf.Variable)) {
+    if (g) {
       g.dispose();
       gradOf.delete(o.id);
     }

@@ -1,4 +1,5 @@
 import { tf } from "../tf";
+import { peekLife } from "./lifetime";
 
 /**
  * Which tensors gradients flow through, PyTorch's `requires_grad`: trainable variables, and
@@ -25,5 +26,6 @@ export function markGraphFreed(t: tf.Tensor): void {
 }
 
 export function isGraphFreed(t: tf.Tensor): boolean {
-  return (t as Marked)[FREED] === true;
+  // The tape marks the output's record (it holds no tensors), the tensor itself when marked here.
+  return (t as Marked)[FREED] === true || peekLife(t)?.graphFreed === true;
 }

@@ -1,16 +1,18 @@
-import { tf, engineInternals } from "../tf";
+import { installLifetimes, stepBoundary } from "./lifetime";
 import { pruneTape } from "./tape";
 
 /**
- * Step memory. A PyTorch loop never disposes anything: Python's refcounting frees a step's
- * activations when the names are rebound. tfjs has no such thing, so the torch layer scopes a
- * step itself: every tensor created while a step scope is open (and not inside a `tf.tidy`,
- * which cleans up after itself) is disposed when that scope closes, unless it was `tf.keep`-ed
- * or is a variable. `DataLoader` iteration opens one scope per batch and closes it when the
- * loop asks for the next batch, so a plain loop's memory stays flat with no `tidy`/`dispose`.
+ * Step boundaries. A PyTorch loop never disposes anything: Python frees a step's activations
+ * when the names are rebound, and keeps whatever the program still references (a hidden
+ * state, an EMA, a list of predictions). Tensor lifetime here works the same way
+ * (`lifetime.ts`: the garbage collector decides); a step scope only marks where a step ends,
+ * which is the cheapest moment to collect: the step's intermediates are dead and still young.
+ * `DataLoader` iteration opens one scope per batch and closes it when the loop asks for the
+ * next batch; the Trainer's loops do the same. Closing a scope disposes nothing the program
+ * can still reach; loops with no scope at all (hand-sliced, `while`, full batch) get their
+ * boundaries from `backward()` and from the memory budget.
  */
 export class StepScope {
-  readonly tensors: tf.Tensor[] = [];
   closed = false;
 }
 
@@ -22,20 +24,18 @@ export function openStepScope(): StepScope {
   return scope;
 }
 
-/** Disposes what the scope collected and drops the tape nodes nothing alive can reach. */
+/** Ends the step: frees what the step made and nothing references (when the step budget is spent). */
 export function closeStepScope(scope: StepScope): void {
   if (scope.closed) return;
   scope.closed = true;
   const i = open.lastIndexOf(scope);
   if (i >= 0) open.splice(i, 1);
-  for (const t of scope.tensors) {
-    if (!t.kept && !t.isDisposed) t.dispose();
-  }
-  scope.tensors.length = 0;
+  stepBoundary();
+  // Nodes whose outputs were all disposed (tfjs records the clones it saves for backward).
   pruneTape();
 }
 
-/** Runs `fn` (sync or async) inside a step scope. The result must be kept or plain data. */
+/** Runs `fn` (sync or async) inside a step scope. */
 export function withStepScope<T>(fn: () => T): T {
   const scope = openStepScope();
   let result: T;
@@ -64,17 +64,7 @@ export function closeOpenStepScopes(): void {
   while (open.length > 0) closeStepScope(open[open.length - 1]!);
 }
 
-let installed = false;
-
-/** Routes tensors created outside any tfjs scope into the innermost open step scope. */
+/** Installs tensor lifetimes (kept under this name: the autograd installer calls it). */
 export function installStepScopeTracking(): void {
-  if (installed) return;
-  installed = true;
-  const engine = engineInternals();
-  const track = engine.track.bind(engine);
-  engine.track = <T extends tf.Tensor>(t: T): T => {
-    const result = track(t);
-    if (engine.state.activeScope == null && open.length > 0) open[open.length - 1].tensors.push(t);
-    return result;
-  };
+  installLifetimes();
 }

@@ -3,6 +3,7 @@ import { backward, type BackwardOptions } from "./backward";
 import { noGrad } from "./grad_mode";
 import { getGrad, setGrad } from "./grad_store";
 import { requiresGrad } from "./requires_grad";
+import { freedTensorError } from "./lifetime";
 import { checkMove, type DeviceLike } from "../device";
 
 /** PyTorch's tensor methods, added to every tfjs tensor. */
@@ -52,6 +53,7 @@ export function installTensorMethods(): void {
       return this;
     },
     item(this: tf.Tensor) {
+      if (this.isDisposed) throw freedTensorError(this);
       if (this.size !== 1) throw new Error(`item(): a tensor with ${this.size} elements cannot be converted to a number`);
       return this.dataSync()[0];
     },

@@ -2,6 +2,7 @@ import { describe, it, expect } from "vitest";
 import { tf, noGrad } from "lightning-ts/torch";
 import { openStepScope, closeStepScope, withStepScope } from "../../../src/torch/autograd/step_scope";
 import { tapeLength } from "../../../src/torch/autograd/tape";
+import { collectGarbage } from "../../../src/torch/autograd/lifetime";
 import { spread } from "./helpers";
 
 function model() {
@@ -20,14 +21,22 @@ function sgdStep(params: tf.Variable[], lr: number) {
   });
 }
 
+/**
+ * Lifetimes follow references (lifetime.ts); scopes mark step ends. Counts are read right after
+ * a full collection, where they are what the program references: the same every step (Changed
+ * by issue 8: they used to be read after the scope's bulk dispose).
+ */
 describe("step scopes keep a plain loop's memory flat", () => {
   it("250 steps with no tidy or dispose", () => {
     const { params, forward } = model();
     const x = spread([8, 20], 3);
     const y = spread([8, 4], 4);
-    let start = 0;
+    const counts: number[] = [];
     for (let step = 0; step < 250; step++) {
-      if (step === 5) start = tf.memory().numTensors;
+      if (step % 25 === 5) {
+        collectGarbage();
+        counts.push(tf.memory().numTensors);
+      }
       const scope = openStepScope();
       const out = forward(x.reshape([8, 20]));
       const loss = tf.mean(tf.square(tf.sub(out, y)));
@@ -37,29 +46,42 @@ describe("step scopes keep a plain loop's memory flat", () => {
       expect(Number.isFinite(loss.item())).toBe(true);
       closeStepScope(scope);
     }
-    expect(tf.memory().numTensors).toBe(start);
+    expect(counts.length).toBe(10);
+    // Equal but for a tensor or two V8 may still hold in a register at a collection.
+    const median = [...counts].sort((a, b) => a - b)[counts.length >> 1];
+    expect(Math.max(...counts)).toBeLessThanOrEqual(median + 6);
+    expect(Math.min(...counts.slice(-3))).toBeLessThanOrEqual(median);
     expect(tapeLength()).toBe(0);
   });
 
   it("eval-mode forward without backward does not leak through the tape", () => {
     const { forward } = model();
     const x = spread([8, 20], 5);
-    let start = 0;
+    const counts: number[] = [];
     for (let step = 0; step < 100; step++) {
-      if (step === 2) start = tf.memory().numTensors;
+      if (step % 25 === 2) {
+        collectGarbage();
+        counts.push(tf.memory().numTensors);
+        // The graphs of forwards nothing references any more were dropped with them: 25 forwards
+        // of 4 nodes ran since the last sample, and at most the last two may survive a
+        // collection (V8 can still hold a recent result in a register or an inline cache).
+        expect(tapeLength()).toBeLessThanOrEqual(8);
+      }
       withStepScope(() => {
         forward(x).sum().item();
       });
     }
-    expect(tf.memory().numTensors).toBe(start);
-    expect(tapeLength()).toBe(0);
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(6);
   });
 
-  it("tf.keep opts a tensor out of the step", () => {
+  // Changed by issue 8: scopes used to dispose what the step made unless tf.keep-ed; now a
+  // tensor the program references outlives its step, kept or not.
+  it("a tensor returned from a step stays valid, tf.keep or not", () => {
     const kept = withStepScope(() => tf.keep(tf.tensor([1, 2, 3])));
-    const dropped = withStepScope(() => tf.tensor([1, 2, 3]));
-    expect(kept.isDisposed).toBe(false);
-    expect(dropped.isDisposed).toBe(true);
+    const plain = withStepScope(() => tf.tensor([1, 2, 3]));
+    collectGarbage();
+    expect(Array.from(kept.dataSync())).toEqual([1, 2, 3]);
+    expect(Array.from(plain.dataSync())).toEqual([1, 2, 3]);
   });
 
   it("leaves tensors created outside any step alone", () => {
@@ -68,15 +90,16 @@ describe("step scopes keep a plain loop's memory flat", () => {
     expect(outside.isDisposed).toBe(false);
   });
 
-  it("nested scopes release inner tensors first and keep the outer ones", () => {
+  it("nested scopes: closing the inner one frees nothing the program references", () => {
     const outer = openStepScope();
     const a = tf.tensor([1]);
     const inner = openStepScope();
     const b = tf.tensor([2]);
     closeStepScope(inner);
-    expect(b.isDisposed).toBe(true);
-    expect(a.isDisposed).toBe(false);
+    collectGarbage();
+    expect(b.dataSync()[0]).toBe(2);
     closeStepScope(outer);
-    expect(a.isDisposed).toBe(true);
+    collectGarbage();
+    expect(a.dataSync()[0]).toBe(1);
   });
 });

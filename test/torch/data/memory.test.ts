@@ -2,12 +2,29 @@ import { describe, expect, it } from "vitest";
 import { tf, data, manualSeed, noGrad } from "../../../src/torch/index";
 import { openStepScopeCount } from "../../../src/torch/autograd/step_scope";
 import { tapeLength } from "../../../src/torch/autograd/tape";
+import { collectGarbage } from "../../../src/torch/autograd/lifetime";
 
 /**
  * The memory contract: a plain loop over a DataLoader, written without tf.tidy or dispose,
- * keeps tf.memory().numTensors flat, because each batch's step scope is closed when the loop
- * moves on or leaves.
+ * keeps tf.memory().numTensors flat; what the program references stays valid (lifetime.ts).
+ * Changed by issue 8: counts used to be exact after each batch's bulk dispose; now they are read
+ * right after a collection (`live()`), where they are what the program references, and the
+ * batch a program still points at is no longer disposed under it.
  */
+
+/** numTensors right after a full collection. */
+function live(): number {
+  collectGarbage();
+  return tf.memory().numTensors;
+}
+
+/** Flat: the median, but for a few tensors V8 may still hold in registers at a collection (a leak
+ * of one tensor per step would put the last samples 250+ higher). */
+function expectFlat(counts: number[]): void {
+  const median = [...counts].sort((a, b) => a - b)[counts.length >> 1];
+  expect(Math.max(...counts)).toBeLessThanOrEqual(median + 12);
+  expect(Math.min(...counts.slice(-3))).toBeLessThanOrEqual(median);
+}
 
 manualSeed(0);
 const numFeatures = 16;
@@ -43,7 +60,7 @@ function evaluate(loader: data.DataLoader<[tf.Tensor, tf.Tensor]>): number {
 }
 
 describe("step scopes keep plain loops memory-flat", () => {
-  it("300 training batches: numTensors constant after warm-up, batches disposed after their step", () => {
+  it("300 training batches: numTensors flat after warm-up, a batch the program holds stays valid", () => {
     const loader = new data.DataLoader(train, { batchSize: 8, shuffle: true });
     expect(loader.length).toBe(300);
     const counts: number[] = [];
@@ -51,14 +68,15 @@ describe("step scopes keep plain loops memory-flat", () => {
     let losses: number[] = [];
     let i = 0;
     for (const [x, y] of loader) {
-      if (previous !== null) expect(previous.isDisposed).toBe(true);
+      if (previous !== null) expect(previous.shape).toEqual([8, numFeatures]);
+      if (previous !== null && i % 50 === 0) expect(previous.sum().item()).toBeTypeOf("number");
       previous = x;
       losses.push(step(x, y));
-      if (++i >= 5) counts.push(tf.memory().numTensors);
+      if (++i % 25 === 5) counts.push(live());
     }
-    expect(previous!.isDisposed).toBe(true);
-    expect(counts.length).toBe(296);
-    expect(new Set(counts).size).toBe(1);
+    expect(previous!.isDisposed).toBe(false);
+    expect(counts.length).toBe(12);
+    expectFlat(counts);
     expect(openStepScopeCount()).toBe(0);
     expect(tapeLength()).toBe(0);
     // It did train: the last losses are well below the first.
@@ -70,9 +88,9 @@ describe("step scopes keep plain loops memory-flat", () => {
   it("the count after a whole epoch equals the count before it", () => {
     const loader = new data.DataLoader(train, { batchSize: 8 });
     evaluate(loader); // warm-up (backend caches)
-    const before = tf.memory().numTensors;
+    const before = live();
     for (const [x, y] of loader) step(x, y);
-    expect(tf.memory().numTensors).toBe(before);
+    expect(live()).toBeLessThanOrEqual(before + 4);
   });
 
   it("with break: many early-exited loops leave nothing behind", () => {
@@ -81,7 +99,7 @@ describe("step scopes keep plain loops memory-flat", () => {
       step(x, y);
       break;
     }
-    const before = tf.memory().numTensors;
+    const before = live();
     for (let epoch = 0; epoch < 100; epoch++) {
       let k = 0;
       for (const [x, y] of loader) {
@@ -89,13 +107,13 @@ describe("step scopes keep plain loops memory-flat", () => {
         if (++k === 3) break;
       }
     }
-    expect(tf.memory().numTensors).toBe(before);
+    expect(live()).toBeLessThanOrEqual(before + 4);
     expect(openStepScopeCount()).toBe(0);
   });
 
   it("with a throw inside the loop: the scope closes and memory stays flat", () => {
     const loader = new data.DataLoader(train, { batchSize: 8 });
-    const before = tf.memory().numTensors;
+    const before = live();
     for (let r = 0; r < 20; r++) {
       expect(() => {
         for (const [x, y] of loader) {
@@ -104,7 +122,7 @@ describe("step scopes keep plain loops memory-flat", () => {
         }
       }).toThrow("boom");
     }
-    expect(tf.memory().numTensors).toBe(before);
+    expect(live()).toBeLessThanOrEqual(before + 4);
     expect(openStepScopeCount()).toBe(0);
   });
 
@@ -115,7 +133,7 @@ describe("step scopes keep plain loops memory-flat", () => {
     let i = 0;
     for (const [x, y] of trainLoader) {
       // Counted at the top of the body: the previous step (and any validation pass in it) is over.
-      if (i >= 5) counts.push(tf.memory().numTensors);
+      if (i % 25 === 5) counts.push(live());
       i++;
       step(x, y);
       // The outer batch stays alive while the inner loop runs, and is usable after it.
@@ -126,7 +144,7 @@ describe("step scopes keep plain loops memory-flat", () => {
         expect(x.sum().item()).toBeTypeOf("number");
       }
     }
-    expect(new Set(counts).size).toBe(1);
+    expectFlat(counts);
     expect(openStepScopeCount()).toBe(0);
   });
 
@@ -137,38 +155,48 @@ describe("step scopes keep plain loops memory-flat", () => {
     for await (const [x, y] of loader) {
       step(x, y);
       await Promise.resolve();
-      if (++i >= 5) counts.push(tf.memory().numTensors);
+      if (++i % 25 === 5) counts.push(live());
     }
-    expect(counts.length).toBe(296);
-    expect(new Set(counts).size).toBe(1);
-    const before = tf.memory().numTensors;
+    expect(counts.length).toBe(12);
+    expectFlat(counts);
+    const before = live();
     const firstLoss = async () => {
       for await (const [x, y] of loader) return step(x, y);
       return NaN;
     };
     for (let r = 0; r < 30; r++) expect(await firstLoss()).toBeGreaterThan(0);
-    expect(tf.memory().numTensors).toBe(before);
+    expect(live()).toBeLessThanOrEqual(before + 4);
     expect(openStepScopeCount()).toBe(0);
   });
 
-  it("tf.keep opts a tensor out of the step scope", () => {
+  // Changed by issue 8: tensors made in a batch used to be disposed at its end unless tf.keep-ed.
+  it("a tensor kept in a list outlives its batch, tf.keep or not; dropping the list frees it", () => {
     const loader = new data.DataLoader(val, { batchSize: 16 });
-    const kept: tf.Tensor[] = [];
-    const dropped: tf.Tensor[] = [];
-    for (const [x] of loader) {
-      kept.push(tf.keep(x.mean()));
-      dropped.push(x.mean());
-    }
-    expect(kept.every((t) => !t.isDisposed)).toBe(true);
-    expect(dropped.every((t) => t.isDisposed)).toBe(true);
-    kept.forEach((t) => t.dispose());
+    const before = live();
+    const collect = () => {
+      const kept: tf.Tensor[] = [];
+      const plain: tf.Tensor[] = [];
+      const ref: number[] = [];
+      for (const [x] of loader) {
+        kept.push(tf.keep(x.mean()));
+        plain.push(x.mean());
+        ref.push(x.mean().item());
+      }
+      collectGarbage();
+      expect(kept.map((t) => t.item())).toEqual(ref);
+      expect(plain.map((t) => t.item())).toEqual(ref);
+    };
+    collect();
+    expect(live()).toBeLessThanOrEqual(before + 4);
   });
 
-  it("destructuring one batch closes the iterator, so that batch is already disposed", () => {
+  it("destructuring one batch closes the iterator; the batch stays valid while referenced", () => {
     const loader = new data.DataLoader(val, { batchSize: 4 });
     const [[x, y]] = loader;
-    expect(x.isDisposed).toBe(true);
-    expect(y.isDisposed).toBe(true);
+    collectGarbage();
+    expect(x.shape).toEqual([4, numFeatures]);
+    expect(x.sum().item()).toBeTypeOf("number");
+    expect(y.shape).toEqual([4]);
     expect(openStepScopeCount()).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll, vi } from "vitest";
 import { tf, nn, F, manualSeed } from "lightning-ts/torch";
 import { withStepScope } from "../../../src/torch/autograd/index";
+import { collectGarbage } from "../../../src/torch/autograd/lifetime";
 import { backendWith, expectClose, spread, vals } from "./helpers";
 
 beforeAll(async () => {
@@ -95,9 +96,14 @@ describe("memory", () => {
       });
     step();
     step();
+    // Dropped tensors are freed by the garbage collector (autograd/lifetime.ts): count after a
+    // collection, allowing the few the last step may still hold in registers; a leak of one
+    // tensor per step would exceed it.
+    collectGarbage();
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 3; i++) step();
+    for (let i = 0; i < 10; i++) step();
+    collectGarbage();
     // Only the gradients of the last step remain (they are kept until zeroGrad), same as before.
-    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 4);
   });
 });
