@@ -18,14 +18,18 @@ function splitmix32(state: number): () => number {
   };
 }
 
+/** `torch.Generator()`'s seed when none is given (`default_rng_seed_val` in PyTorch). */
+export const DEFAULT_GENERATOR_SEED = 67280421310721;
+
 /** A seedable generator, the counterpart of `torch.Generator`. */
 export class Generator {
   private s = new Uint32Array(4);
   private spareNormal: number | null = null;
   private initialSeed = 0;
 
-  constructor(seed?: number) {
-    this.manualSeed(seed ?? Math.floor(Math.random() * 2 ** 32));
+  /** Without a seed, PyTorch's `torch.Generator()` default (67280421310721): never `Math.random`. */
+  constructor(seed: number = DEFAULT_GENERATOR_SEED) {
+    this.manualSeed(seed);
   }
 
   manualSeed(seed: number, stream = 0): this {
@@ -115,14 +119,18 @@ function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
+// Until `manualSeed`, the streams start from a per-process seed, as PyTorch's default generator
+// does; this is the only use of `Math.random`, at load time.
+const processSeed = Math.floor(Math.random() * 2 ** 32);
+
 /** The three process-wide streams `manualSeed` resets. */
 export const streams = {
   /** parameter initialisation (layer constructors, `nn.init`) */
-  init: new Generator(),
+  init: new Generator().manualSeed(processSeed, 0),
   /** data order: shuffles, `randomSplit`, samplers */
-  data: new Generator(),
+  data: new Generator().manualSeed(processSeed, 1),
   /** random ops without an explicit seed: dropout masks, `randn`, … */
-  ops: new Generator(),
+  ops: new Generator().manualSeed(processSeed, 2),
 };
 
 let lastSeed: number | null = null;

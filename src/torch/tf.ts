@@ -6,6 +6,8 @@
  * engine's global registries. We load it for that side effect alone: it resolves the same
  * `@tensorflow/tfjs-core` (one version, deduplicated), so there is still one engine.
  */
+// First: it wraps tfjs's random ops on tfjs-core's exports before the namespace below is built.
+import "./tf_random_seeds";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { createRequire } from "node:module";
