@@ -10,20 +10,37 @@ export type DeviceName = "cpu" | "cuda" | "gpu" | "webgpu" | "wasm" | `cuda:${nu
 export class Device {
   readonly type: "cpu" | "cuda" | "gpu" | "webgpu" | "wasm";
   readonly index: number | null;
-  constructor(name: string | Device) {
+  /**
+   * `new Device("cuda:1")`, `new Device("cuda", 1)`, or a bare ordinal `new Device(1)`, which
+   * PyTorch reads as `cuda:1` (`tensor.to(rank)` in distributed scripts).
+   */
+  constructor(name: string | number | Device, index?: number | null) {
     if (name instanceof Device) {
       this.type = name.type;
       this.index = name.index;
       return;
     }
+    if (typeof name === "number") {
+      if (!Number.isInteger(name) || name < 0) {
+        throw new Error(`unknown device ${name}: a device ordinal must be a non-negative integer`);
+      }
+      this.type = "cuda";
+      this.index = name;
+      return;
+    }
     const m = /^(cpu|cuda|gpu|webgpu|wasm)(?::(\d+))?$/.exec(String(name).trim());
     if (!m) {
       throw new Error(
-        `unknown device '${name}': use "cpu", "cuda", "cuda:N", "gpu", "webgpu" or "wasm"`,
+        `unknown device '${name}': use "cpu", "cuda", "cuda:N", "gpu", "webgpu", "wasm" or an ordinal N`,
       );
     }
     this.type = m[1] as Device["type"];
     this.index = m[2] === undefined ? null : Number(m[2]);
+    if (index !== undefined && index !== null) {
+      if (this.index !== null) throw new Error(`device(): type '${name}' already names an index; pass the index once`);
+      if (!Number.isInteger(index) || index < 0) throw new Error(`device(): index must be a non-negative integer, got ${index}`);
+      this.index = index;
+    }
   }
   get isGpu(): boolean {
     return this.type === "cuda" || this.type === "gpu" || this.type === "webgpu";
@@ -33,11 +50,12 @@ export class Device {
   }
 }
 
-export type DeviceLike = string | Device;
+/** A device name, a `Device`, or a CUDA ordinal (`0` means `"cuda:0"`, as in PyTorch). */
+export type DeviceLike = string | number | Device;
 
-/** `torch.device(name)`. */
-export function device(name: DeviceLike): Device {
-  return new Device(name);
+/** `torch.device(name)`, `torch.device("cuda", 1)`, `torch.device(1)`. */
+export function device(name: DeviceLike, index?: number | null): Device {
+  return new Device(name, index);
 }
 
 const GPU_BACKENDS = new Set(["webgpu", "webgl"]);
@@ -75,7 +93,7 @@ let warned = false;
  * parsed once. Devices are immutable, so one instance serves every move. Bounded anyway: a
  * script generating many distinct names (`cuda:${i}`) cannot grow it without limit.
  */
-const parsedDevices = new Map<string, Device>();
+const parsedDevices = new Map<string | number, Device>();
 const MAX_PARSED_DEVICES = 64;
 
 function parseDevice(target: DeviceLike): Device {

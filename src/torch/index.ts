@@ -19,6 +19,8 @@ export * as data from "./data/index";
 export { cuda, device, Device, type DeviceLike } from "./device";
 export { manualSeed, initialSeed, Generator } from "./random";
 export { randn, rand, randint, randnLike, randLike, randperm } from "./random_ops";
+export { multinomial, type MultinomialOptions } from "./multinomial";
+export * as distributions from "./distributions/index";
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, backward } from "./autograd/index";
 export * from "./serialization/index";
 export { selectBackend, type BackendName } from "./backends/select";

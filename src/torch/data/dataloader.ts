@@ -3,6 +3,16 @@ import { Generator } from "../random";
 import { defaultCollate, type Collated } from "./collate";
 import { hasGetBatch, type Dataset } from "./dataset";
 import { BatchSampler, RandomSampler, resolveGenerator, SequentialSampler, type Sized } from "./sampler";
+import type { tf } from "../tf";
+
+/**
+ * The batch type of a bare `data.DataLoader` annotation (no type arguments: the item type is
+ * `any`): a list of tensors, so `function train(loader: data.DataLoader)` accepts any loader of
+ * tensor tuples (TensorDataset, MNIST, …) and `const [x, y] = batch` gives tensors. Loaders of
+ * other batches (objects, strings) annotate their item type: `data.DataLoader<Item>`. With a
+ * known item type, the batch is what `defaultCollate` makes of it.
+ */
+export type DefaultBatch<T> = 0 extends 1 & T ? tf.Tensor[] : Collated<T>;
 
 export interface DataLoaderOptions<T, B> {
   /** Items per batch (default 1). */
@@ -40,12 +50,10 @@ export interface DataLoaderOptions<T, B> {
  *
  * Memory. Iteration opens a step scope before building each batch and closes it when the
  * loop asks for the next batch, when the data ends, or when the loop leaves early (`break`,
- * `return`, a throw: the iterator's `return()` runs its `finally`). Every tensor the loop body
- * creates outside `tf.tidy`, the batch included, is disposed then, unless `tf.keep`-ed, so a
- * plain training loop needs no tidy/dispose. Loops nest: an inner (validation) loader's scopes
- * sit above the outer one's. Consequence: a batch does not outlive its step. To take one batch
- * out of a loader and keep it, use `loader[Symbol.iterator]().next().value` (or `tf.keep`
- * inside the loop); `const [[x, y]] = loader` closes the iterator, so x and y are disposed.
+ * `return`, a throw: the iterator's `return()` runs its `finally`). Closing a scope marks a step
+ * boundary, where the torch layer collects what the program no longer references
+ * (autograd/lifetime.ts); a batch or a result the program still holds stays valid, as in
+ * PyTorch. Loops nest: an inner (validation) loader's scopes sit above the outer one's.
  *
  * Fast path: with the default collate and a dataset that has `getBatch` (TensorDataset,
  * Subset of one, SyntheticClassification, MNIST/FashionMNIST), a batch is built in one go
@@ -53,7 +61,9 @@ export interface DataLoaderOptions<T, B> {
  * backends: see host_batch.ts) instead of per-item slices and a stack. Measured on WASM with
  * Fashion-MNIST, batch 64: 0.3-0.4 ms per batch, ~3% of an MLP 784-128-10 training step.
  */
-export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, AsyncIterable<B> {
+// `any` (not `unknown`) as the default item type: `collateFn` takes items, so a loader of
+// `[Tensor, Tensor]` items would not be assignable to one of `unknown` items.
+export class DataLoader<T = any, B = DefaultBatch<T>> implements Iterable<B>, AsyncIterable<B> {
   readonly dataset: Dataset<T>;
   /** null when a batchSampler was given. */
   readonly batchSize: number | null;

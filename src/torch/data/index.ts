@@ -16,7 +16,7 @@ export {
   type Sized,
 } from "./sampler";
 export { DistributedSampler, type DistributedSamplerOptions } from "./distributed";
-export { DataLoader, type DataLoaderOptions } from "./dataloader";
+export { DataLoader, type DataLoaderOptions, type DefaultBatch } from "./dataloader";
 export { SyntheticClassification, type SyntheticClassificationOptions } from "./synthetic";
 export { MNIST, FashionMNIST, type MNISTLoadOptions, type MNISTSplit } from "./mnist";
 export { parseIdx, encodeIdx, readIdxFile, idxMagic, IdxFormatError, type IdxData, type IdxType } from "./idx";

@@ -46,4 +46,16 @@ export {
 } from "./loss_binary";
 export { klDiv, type KlDivOptions } from "./loss_kl";
 export { flatten, unflatten, oneHot, pad, type PadMode, type PadOptions } from "./shape";
+export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from "./attention";
+export { convTranspose2d, type ConvTranspose2dOptions } from "./conv_transpose";
+export { pixelShuffle, pixelUnshuffle } from "./pixel_shuffle";
+export { interpolate, type InterpolateOptions, type InterpolateMode } from "./interpolate";
+export { groupNorm, type GroupNormOptions } from "./group_norm";
+export { instanceNorm, type InstanceNormOptions } from "./instance_norm";
+export {
+  cosineSimilarity,
+  pairwiseDistance,
+  type CosineSimilarityOptions,
+  type PairwiseDistanceOptions,
+} from "./distance";
 export type { Reduction, IntPair } from "./_util";

@@ -25,6 +25,28 @@ interface PoolGeometry {
   kernel: [number, number];
   stride: [number, number];
   padding: [number, number];
+  dilation: [number, number];
+  ceilMode: boolean;
+  /** Output height and width by PyTorch's `pooling_output_shape`. */
+  out: [number, number];
+}
+
+/**
+ * PyTorch's `pooling_output_shape`: floor (or ceil) of (in + 2 p - d (k - 1) - 1) / s, plus 1;
+ * with ceilMode the last window must start inside the input or the left padding.
+ */
+export function poolOutputSize(
+  inSize: number,
+  kernel: number,
+  stride: number,
+  padding: number,
+  dilation: number,
+  ceilMode: boolean,
+): number {
+  const span = inSize + 2 * padding - dilation * (kernel - 1) - 1 + (ceilMode ? stride - 1 : 0);
+  let out = Math.floor(span / stride) + 1;
+  if (ceilMode && (out - 1) * stride >= inSize + padding) out--;
+  return out;
 }
 
 function geometry(
@@ -34,29 +56,108 @@ function geometry(
   stride: IntPair | null | undefined,
   padding: IntPair,
   ceilMode: boolean | undefined,
+  dilation: IntPair = 1,
 ): PoolGeometry {
   if (x.rank !== 4 && x.rank !== 3) {
     throw new Error(`${fn}: expected input of shape [N, C, H, W] or unbatched [C, H, W], got ${shapeStr(x.shape)}`);
   }
-  if (ceilMode) throw new Error(`${fn}: ceilMode=true is not supported; pad the input instead`);
   const kernel = pair(kernelSize, `${fn}: kernelSize`);
   const s = pair(stride ?? kernel, `${fn}: stride`);
   const p = pair(padding, `${fn}: padding`);
+  const d = pair(dilation, `${fn}: dilation`);
   if (kernel.some((k) => k < 1) || s.some((v) => v < 1))
     throw new Error(`${fn}: kernel size and stride must be positive`);
+  if (!d.every((v) => Number.isInteger(v) && v >= 1))
+    throw new Error(`${fn}: dilation must be a positive integer, got ${JSON.stringify(dilation)}`);
   if (p[0] < 0 || p[1] < 0 || p[0] > kernel[0] / 2 || p[1] > kernel[1] / 2) {
     throw new Error(
       `${fn}: pad should be at most half of effective kernel size, but got pad=${JSON.stringify(padding)}, kernel_size=${JSON.stringify(kernelSize)}`,
     );
   }
-  const h = x.shape[x.rank - 2] + 2 * p[0];
-  const w = x.shape[x.rank - 1] + 2 * p[1];
-  if (h < kernel[0] || w < kernel[1]) {
+  const inH = x.shape[x.rank - 2];
+  const inW = x.shape[x.rank - 1];
+  const ceil = ceilMode ?? false;
+  const out: [number, number] = [
+    poolOutputSize(inH, kernel[0], s[0], p[0], d[0], ceil),
+    poolOutputSize(inW, kernel[1], s[1], p[1], d[1], ceil),
+  ];
+  if (out[0] < 1 || out[1] < 1) {
     throw new Error(
-      `${fn}: input spatial size ${shapeStr(x.shape.slice(-2))} (padded ${h} x ${w}) is smaller than the kernel ${shapeStr(kernel)}`,
+      `${fn}: input spatial size ${shapeStr(x.shape.slice(-2))} (padded ${inH + 2 * p[0]} x ${inW + 2 * p[1]}) is smaller than the kernel ${shapeStr(kernel)}${d[0] > 1 || d[1] > 1 ? ` with dilation ${shapeStr(d)}` : ""}`,
     );
   }
-  return { kernel, stride: s, padding: p };
+  return { kernel, stride: s, padding: p, dilation: d, ceilMode: ceil, out };
+}
+
+/**
+ * NHWC input padded with `value` by `padding` on top/left and cut or padded on the bottom/right
+ * to exactly the extent the output windows read: (out - 1) s + d (k - 1) + 1.
+ */
+function padToWindows(xh: tf.Tensor4D, g: PoolGeometry, value: number): tf.Tensor4D {
+  const [, h, w] = xh.shape;
+  const need = [0, 1].map((a) => (g.out[a] - 1) * g.stride[a] + g.dilation[a] * (g.kernel[a] - 1) + 1);
+  const after = [need[0] - h - g.padding[0], need[1] - w - g.padding[1]];
+  let y = xh;
+  if (g.padding[0] > 0 || g.padding[1] > 0 || after[0] > 0 || after[1] > 0) {
+    y = tf.pad(
+      y,
+      [
+        [0, 0],
+        [g.padding[0], Math.max(0, after[0])],
+        [g.padding[1], Math.max(0, after[1])],
+        [0, 0],
+      ],
+      value,
+    );
+  }
+  if (after[0] < 0 || after[1] < 0) y = tf.slice(y, [0, 0, 0, 0], [-1, need[0], need[1], -1]);
+  return y;
+}
+
+/** t[:, start : start + count s : s] along spatial `axis` (1 or 2) of NHWC, by slice + reshape. */
+function stridedTaps(t: tf.Tensor4D, axis: 1 | 2, start: number, count: number, s: number): tf.Tensor4D {
+  const begin = [0, 0, 0, 0];
+  const size = [-1, -1, -1, -1];
+  begin[axis] = start;
+  size[axis] = (count - 1) * s + 1;
+  let y: tf.Tensor = tf.slice(t, begin, size);
+  if (s === 1) return y as tf.Tensor4D;
+  const padding: Array<[number, number]> = [
+    [0, 0],
+    [0, 0],
+    [0, 0],
+    [0, 0],
+  ];
+  padding[axis] = [0, s - 1];
+  y = tf.pad(y, padding);
+  const split = [...y.shape];
+  split.splice(axis, 1, count, s);
+  y = tf.reshape(y, split);
+  const b = [0, 0, 0, 0, 0];
+  const sz = [...split];
+  sz[axis + 1] = 1;
+  y = tf.slice(y, b, sz);
+  const back = [...t.shape] as [number, number, number, number];
+  back[axis] = count;
+  return tf.reshape(y, back) as tf.Tensor4D;
+}
+
+/**
+ * Dilated max pooling as the running maximum of the kernel's k_h k_w shifted, strided views
+ * (tfjs's max pool has no dilation, and its gradient none either). Ties go to the earlier tap,
+ * as PyTorch's first-maximum rule.
+ */
+function dilatedMaxPool(xh: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  const padded = padToWindows(xh, g, -Infinity);
+  let best: tf.Tensor4D | null = null;
+  for (let i = 0; i < g.kernel[0]; i++) {
+    const rows = stridedTaps(padded, 1, i * g.dilation[0], g.out[0], g.stride[0]);
+    for (let j = 0; j < g.kernel[1]; j++) {
+      const tap = stridedTaps(rows, 2, j * g.dilation[1], g.out[1], g.stride[1]);
+      best = best === null ? tap : (tf.maximum(best, tap) as tf.Tensor4D);
+    }
+  }
+  return best!;
 }
 
 /**
@@ -82,12 +183,12 @@ function nchw(x: tf.Tensor, op: (xh: tf.Tensor4D) => tf.Tensor4D): tf.Tensor {
  */
 export function maxPool2d(x: tf.Tensor, kernelSize: IntPair, options: MaxPool2dOptions = {}): tf.Tensor {
   const fn = "maxPool2d()";
-  const g = geometry(fn, x, kernelSize, options.stride, options.padding ?? 0, options.ceilMode);
-  const dilation = pair(options.dilation ?? 1, `${fn}: dilation`);
-  if (dilation[0] !== 1 || dilation[1] !== 1)
-    throw new Error(`${fn}: dilation > 1 is not supported (tfjs's max-pool gradient has no dilation)`);
+  const g = geometry(fn, x, kernelSize, options.stride, options.padding ?? 0, options.ceilMode, options.dilation ?? 1);
   const [ph, pw] = g.padding;
   return nchw(x, (xh) => {
+    if (g.dilation[0] !== 1 || g.dilation[1] !== 1) return dilatedMaxPool(xh, g);
+    // ceilMode: pad the bottom/right with -inf out to the last window, then pool "valid".
+    if (g.ceilMode) return tf.maxPool(padToWindows(xh, g, -Infinity), g.kernel, g.stride, "valid");
     if (ph === 0 && pw === 0) return tf.maxPool(xh, g.kernel, g.stride, "valid");
     if (squareGeometry(g)) return tf.maxPool(xh, g.kernel, g.stride, ph);
     // Otherwise pad explicitly with -inf so padded taps never win.
@@ -117,6 +218,7 @@ export function avgPool2d(x: tf.Tensor, kernelSize: IntPair, options: AvgPool2dO
     throw new Error(`${fn}: divisorOverride must be positive, got ${divisorOverride}`);
   const [ph, pw] = g.padding;
   const hasPad = ph > 0 || pw > 0;
+  if (g.ceilMode) return nchw(x, (xh) => ceilAvgPool(xh, g, countIncludePad, divisorOverride));
   return nchw(x, (xh) => {
     if (divisorOverride !== undefined) {
       // window sum / divisor: the mean over zero-padded windows times the window size.
@@ -172,6 +274,34 @@ export function avgPool2d(x: tf.Tensor, kernelSize: IntPair, options: AvgPool2dO
     );
     return tf.div(sums, counts) as tf.Tensor4D;
   });
+}
+
+/**
+ * Average pooling with ceilMode: window sums over the zero-padded input divided by PyTorch's
+ * divisor (`avg_pool2d`): windows are clipped to the padded input [-p, in + p) for
+ * countIncludePad, and to the input itself otherwise.
+ */
+function ceilAvgPool(
+  xh: tf.Tensor4D,
+  g: PoolGeometry,
+  countIncludePad: boolean,
+  divisorOverride: number | undefined,
+): tf.Tensor4D {
+  const [, h, w] = xh.shape;
+  const sums = tf.mul(tf.avgPool(padToWindows(xh, g, 0), g.kernel, g.stride, "valid"), g.kernel[0] * g.kernel[1]);
+  if (divisorOverride !== undefined) return tf.div(sums, divisorOverride) as tf.Tensor4D;
+  const extent = (o: number, a: number, size: number): number => {
+    let start = o * g.stride[a] - g.padding[a];
+    let end = Math.min(start + g.kernel[a], size + g.padding[a]);
+    if (countIncludePad) return end - start;
+    start = Math.max(start, 0);
+    end = Math.min(end, size);
+    return end - start;
+  };
+  const [oh, ow] = g.out;
+  const div = new Float32Array(oh * ow);
+  for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) div[i * ow + j] = extent(i, 0, h) * extent(j, 1, w);
+  return tf.div(sums, tf.tensor(div, [1, oh, ow, 1])) as tf.Tensor4D;
 }
 
 function adaptiveBounds(inSize: number, outSize: number, i: number): [number, number] {

@@ -71,38 +71,51 @@ export function pad(x: tf.Tensor, padding: number[], options: PadOptions = {}): 
           );
         }
       });
-      return tf.mirrorPad(x, pairs, "reflect");
+      // tfjs's MirrorPad gradient only slices the middle of dy, dropping what flowed through the
+      // reflected borders; slices + reverse (below) differentiate correctly.
+      return slicePad(x, pairs, mode);
     case "replicate":
     case "circular":
-      return tf.tidy(() => {
-        let y = x;
-        pairs.forEach(([a, b], d) => {
-          if (a === 0 && b === 0) return;
-          const n = y.shape[d];
-          if (mode === "circular" && (a > n || b > n)) {
-            throw new Error(`pad(): circular padding (${a}, ${b}) must be at most dimension ${d}'s size ${n}`);
-          }
-          const take = (start: number, size: number) => {
-            const begin = y.shape.map(() => 0);
-            const sz = y.shape.map(() => -1);
-            begin[d] = start;
-            sz[d] = size;
-            return tf.slice(y, begin, sz);
-          };
-          const reps = (t: tf.Tensor, k: number) => {
-            const r = y.shape.map(() => 1);
-            r[d] = k;
-            return tf.tile(t, r);
-          };
-          const parts: tf.Tensor[] = [];
-          if (a > 0) parts.push(mode === "replicate" ? reps(take(0, 1), a) : take(n - a, a));
-          parts.push(y);
-          if (b > 0) parts.push(mode === "replicate" ? reps(take(n - 1, 1), b) : take(0, b));
-          y = tf.concat(parts, d);
-        });
-        return y;
-      });
+      return slicePad(x, pairs, mode);
     default:
       throw new Error(`pad(): mode must be "constant", "reflect", "replicate" or "circular", got "${mode as string}"`);
   }
+}
+
+/** Non-constant padding built from slices (reflect, replicate, circular), one dim at a time. */
+function slicePad(x: tf.Tensor, pairs: Array<[number, number]>, mode: "reflect" | "replicate" | "circular"): tf.Tensor {
+  return tf.tidy(() => {
+    let y = x;
+    pairs.forEach(([a, b], d) => {
+      if (a === 0 && b === 0) return;
+      const n = y.shape[d];
+      if (mode === "circular" && (a > n || b > n)) {
+        throw new Error(`pad(): circular padding (${a}, ${b}) must be at most dimension ${d}'s size ${n}`);
+      }
+      const take = (start: number, size: number) => {
+        const begin = y.shape.map(() => 0);
+        const sz = y.shape.map(() => -1);
+        begin[d] = start;
+        sz[d] = size;
+        return tf.slice(y, begin, sz);
+      };
+      const reps = (t: tf.Tensor, k: number) => {
+        const r = y.shape.map(() => 1);
+        r[d] = k;
+        return tf.tile(t, r);
+      };
+      const parts: tf.Tensor[] = [];
+      if (mode === "reflect") {
+        if (a > 0) parts.push(tf.reverse(take(1, a), d));
+        parts.push(y);
+        if (b > 0) parts.push(tf.reverse(take(n - 1 - b, b), d));
+      } else {
+        if (a > 0) parts.push(mode === "replicate" ? reps(take(0, 1), a) : take(n - a, a));
+        parts.push(y);
+        if (b > 0) parts.push(mode === "replicate" ? reps(take(n - 1, 1), b) : take(0, b));
+      }
+      y = tf.concat(parts, d);
+    });
+    return y;
+  });
 }

@@ -3,13 +3,34 @@ import { Module } from "../module";
 import * as A from "../../functional/activation";
 
 /**
- * Activation layers: stateless modules around the functional forms. `inplace` arguments from
- * PyTorch code are accepted and ignored (tfjs tensors are immutable).
+ * Activation layers: stateless modules around the functional forms. PyTorch's `inplace`
+ * argument is accepted wherever PyTorch has it, positionally or as `{ inplace }`, and kept as
+ * `inplace` (shown by `toString()` as PyTorch shows it), but changes nothing: tfjs tensors are
+ * immutable and has no in-place kernels, so every activation returns a new tensor. Scripts that
+ * rely on the input being overwritten are rare (in-place activations exist to save memory).
  */
 
+export type InplaceArg = boolean | { inplace?: boolean };
+
+function readInplace(arg: InplaceArg | undefined): boolean {
+  return typeof arg === "boolean" ? arg : (arg?.inplace ?? false);
+}
+
+function inplaceRepr(inplace: boolean, sep = ", "): string {
+  return inplace ? `${sep}inplace=True` : "";
+}
+
 export class ReLU extends Module {
-  constructor(_inplace?: boolean | { inplace?: boolean }) {
+  /** Accepted and ignored (see above). */
+  readonly inplace: boolean;
+
+  constructor(inplace?: InplaceArg) {
     super();
+    this.inplace = readInplace(inplace);
+  }
+
+  override extraRepr(): string {
+    return inplaceRepr(this.inplace, "");
   }
 
   override forward(x: tf.Tensor): tf.Tensor {
@@ -18,8 +39,16 @@ export class ReLU extends Module {
 }
 
 export class ReLU6 extends Module {
-  constructor(_inplace?: boolean | { inplace?: boolean }) {
+  /** Accepted and ignored (see above). */
+  readonly inplace: boolean;
+
+  constructor(inplace?: InplaceArg) {
     super();
+    this.inplace = readInplace(inplace);
+  }
+
+  override extraRepr(): string {
+    return inplaceRepr(this.inplace, "");
   }
 
   override forward(x: tf.Tensor): tf.Tensor {
@@ -29,10 +58,14 @@ export class ReLU6 extends Module {
 
 export class LeakyReLU extends Module {
   readonly negativeSlope: number;
+  /** Accepted and ignored (see above). */
+  readonly inplace: boolean;
 
-  constructor(negativeSlope: number | { negativeSlope?: number; inplace?: boolean } = 0.01) {
+  /** `new nn.LeakyReLU(0.2, { inplace: true })`, `(0.2, true)` or `({ negativeSlope: 0.2, inplace: true })`. */
+  constructor(negativeSlope: number | { negativeSlope?: number; inplace?: boolean } = 0.01, inplace?: InplaceArg) {
     super();
     this.negativeSlope = typeof negativeSlope === "number" ? negativeSlope : (negativeSlope.negativeSlope ?? 0.01);
+    this.inplace = readInplace(inplace) || (typeof negativeSlope === "object" && readInplace(negativeSlope));
   }
 
   override forward(x: tf.Tensor): tf.Tensor {
@@ -40,16 +73,20 @@ export class LeakyReLU extends Module {
   }
 
   override extraRepr(): string {
-    return `negative_slope=${this.negativeSlope}`;
+    return `negative_slope=${this.negativeSlope}${inplaceRepr(this.inplace)}`;
   }
 }
 
 export class ELU extends Module {
   readonly alpha: number;
+  /** Accepted and ignored (see above). */
+  readonly inplace: boolean;
 
-  constructor(alpha: number | { alpha?: number; inplace?: boolean } = 1.0) {
+  /** `new nn.ELU(1.0, { inplace: true })`, `(1.0, true)` or `({ alpha, inplace })`. */
+  constructor(alpha: number | { alpha?: number; inplace?: boolean } = 1.0, inplace?: InplaceArg) {
     super();
     this.alpha = typeof alpha === "number" ? alpha : (alpha.alpha ?? 1.0);
+    this.inplace = readInplace(inplace) || (typeof alpha === "object" && readInplace(alpha));
   }
 
   override forward(x: tf.Tensor): tf.Tensor {
@@ -57,13 +94,21 @@ export class ELU extends Module {
   }
 
   override extraRepr(): string {
-    return `alpha=${this.alpha}`;
+    return `alpha=${this.alpha}${inplaceRepr(this.inplace)}`;
   }
 }
 
 export class SELU extends Module {
-  constructor(_inplace?: boolean | { inplace?: boolean }) {
+  /** Accepted and ignored (see above). */
+  readonly inplace: boolean;
+
+  constructor(inplace?: InplaceArg) {
     super();
+    this.inplace = readInplace(inplace);
+  }
+
+  override extraRepr(): string {
+    return inplaceRepr(this.inplace, "");
   }
 
   override forward(x: tf.Tensor): tf.Tensor {
@@ -90,8 +135,16 @@ export class GELU extends Module {
 }
 
 export class SiLU extends Module {
-  constructor(_inplace?: boolean | { inplace?: boolean }) {
+  /** Accepted and ignored (see above). */
+  readonly inplace: boolean;
+
+  constructor(inplace?: InplaceArg) {
     super();
+    this.inplace = readInplace(inplace);
+  }
+
+  override extraRepr(): string {
+    return inplaceRepr(this.inplace, "");
   }
 
   override forward(x: tf.Tensor): tf.Tensor {

@@ -21,7 +21,8 @@ function resolveP(p: number | DropoutLayerOptions | undefined, layer: string): n
 export class Dropout extends Module {
   readonly p: number;
 
-  constructor(p: number | DropoutLayerOptions = 0.5) {
+  /** `inplace` (positional or `{ inplace }`) is accepted for PyTorch compatibility and ignored. */
+  constructor(p: number | DropoutLayerOptions = 0.5, _inplace?: boolean | { inplace?: boolean }) {
     super();
     this.p = resolveP(p, "Dropout");
   }
@@ -39,7 +40,8 @@ export class Dropout extends Module {
 export class Dropout2d extends Module {
   readonly p: number;
 
-  constructor(p: number | DropoutLayerOptions = 0.5) {
+  /** `inplace` (positional or `{ inplace }`) is accepted for PyTorch compatibility and ignored. */
+  constructor(p: number | DropoutLayerOptions = 0.5, _inplace?: boolean | { inplace?: boolean }) {
     super();
     this.p = resolveP(p, "Dropout2d");
   }

@@ -14,12 +14,13 @@ function repr(v: IntPair): string {
   return typeof v === "number" ? String(v) : pyTuple(v);
 }
 
-/** `nn.MaxPool2d(kernelSize, { stride = kernelSize, padding = 0 })` over NCHW input. */
+/** `nn.MaxPool2d(kernelSize, { stride = kernelSize, padding = 0, dilation = 1, ceilMode = false })` over NCHW input. */
 export class MaxPool2d extends Module {
   readonly kernelSize: IntPair;
   readonly stride: IntPair;
   readonly padding: IntPair;
   readonly dilation: IntPair;
+  readonly ceilMode: boolean;
 
   constructor(kernelSize: IntPair, options: MaxPool2dOptions = {}) {
     super();
@@ -27,26 +28,32 @@ export class MaxPool2d extends Module {
     this.stride = options.stride ?? kernelSize;
     this.padding = options.padding ?? 0;
     this.dilation = options.dilation ?? 1;
-    if (options.ceilMode) throw new Error("MaxPool2d: ceilMode=true is not supported; pad the input instead");
+    this.ceilMode = options.ceilMode ?? false;
     pair(kernelSize, "MaxPool2d: kernelSize");
   }
 
   override forward(x: tf.Tensor): tf.Tensor {
-    return maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, dilation: this.dilation });
+    return maxPool2d(x, this.kernelSize, {
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      ceilMode: this.ceilMode,
+    });
   }
 
   override extraRepr(): string {
-    return `kernel_size=${repr(this.kernelSize)}, stride=${repr(this.stride)}, padding=${repr(this.padding)}, dilation=${repr(this.dilation)}, ceil_mode=False`;
+    return `kernel_size=${repr(this.kernelSize)}, stride=${repr(this.stride)}, padding=${repr(this.padding)}, dilation=${repr(this.dilation)}, ceil_mode=${this.ceilMode ? "True" : "False"}`;
   }
 }
 
-/** `nn.AvgPool2d(kernelSize, { stride = kernelSize, padding = 0, countIncludePad = true })`. */
+/** `nn.AvgPool2d(kernelSize, { stride = kernelSize, padding = 0, ceilMode = false, countIncludePad = true })`. */
 export class AvgPool2d extends Module {
   readonly kernelSize: IntPair;
   readonly stride: IntPair;
   readonly padding: IntPair;
   readonly countIncludePad: boolean;
   readonly divisorOverride: number | undefined;
+  readonly ceilMode: boolean;
 
   constructor(kernelSize: IntPair, options: AvgPool2dOptions = {}) {
     super();
@@ -55,7 +62,7 @@ export class AvgPool2d extends Module {
     this.padding = options.padding ?? 0;
     this.countIncludePad = options.countIncludePad ?? true;
     this.divisorOverride = options.divisorOverride;
-    if (options.ceilMode) throw new Error("AvgPool2d: ceilMode=true is not supported; pad the input instead");
+    this.ceilMode = options.ceilMode ?? false;
     pair(kernelSize, "AvgPool2d: kernelSize");
   }
 
@@ -63,6 +70,7 @@ export class AvgPool2d extends Module {
     return avgPool2d(x, this.kernelSize, {
       stride: this.stride,
       padding: this.padding,
+      ceilMode: this.ceilMode,
       countIncludePad: this.countIncludePad,
       divisorOverride: this.divisorOverride,
     });

@@ -5,3 +5,7 @@ export { ExponentialLR, type ExponentialLROptions } from "./exponential_lr";
 export { CosineAnnealingLR, type CosineAnnealingLROptions } from "./cosine_annealing_lr";
 export { OneCycleLR, type OneCycleLROptions } from "./one_cycle_lr";
 export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from "./reduce_lr_on_plateau";
+export { LambdaLR, type LambdaLROptions, type LrLambda } from "./lambda_lr";
+export { LinearLR, type LinearLROptions } from "./linear_lr";
+export { SequentialLR, type SequentialLROptions } from "./sequential_lr";
+export { CosineAnnealingWarmRestarts, type CosineAnnealingWarmRestartsOptions } from "./cosine_annealing_warm_restarts";

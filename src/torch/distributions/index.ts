@@ -1,0 +1,2 @@
+/** `distributions`: probability distributions, mirroring `torch.distributions`. */
+export { Categorical, type CategoricalParams } from "./categorical";
