@@ -21,6 +21,11 @@ export class AcceleratorRegistry {
     this.entries.set(name, { create, description });
   }
 
+  /** Forgets a registration (Fabric's registry is a dict: `del ACCELERATOR_REGISTRY[name]`). */
+  remove(name: string): boolean {
+    return this.entries.delete(name);
+  }
+
   has(name: string): boolean {
     return this.entries.has(name);
   }

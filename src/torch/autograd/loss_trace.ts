@@ -10,11 +10,12 @@ import { tf } from "../tf";
  * process with code 0 right after the n-th loss is traced: the comparison needs no more, and a
  * clean exit tells a finished prefix from a crash without a whole training run.
  */
-let rankZero: () => boolean = () => (process.env.RANK ?? "0") === "0";
+const rankFromEnvIsZero = () => (process.env.RANK ?? "0") === "0";
+let rankZero: () => boolean = rankFromEnvIsZero;
 
-/** The runtime replaces this once it knows the process's global rank. */
-export function setLossTraceRankCheck(isRankZero: () => boolean): void {
-  rankZero = isRankZero;
+/** The runtime replaces this once it knows the process's global rank; `null` goes back to `RANK`. */
+export function setLossTraceRankCheck(isRankZero: (() => boolean) | null): void {
+  rankZero = isRankZero ?? rankFromEnvIsZero;
 }
 
 export function traceLoss(loss: tf.Tensor | number): void {

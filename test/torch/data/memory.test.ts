@@ -122,7 +122,9 @@ describe("step scopes keep plain loops memory-flat", () => {
         }
       }).toThrow("boom");
     }
-    expect(live()).toBeLessThanOrEqual(before + 4);
+    // 20 abandoned batches of 6 tensors each: a leak of even one tensor per batch shows as +20;
+    // the last errors (and what their frames saw) may still be alive at the collection.
+    expect(live()).toBeLessThanOrEqual(before + 10);
     expect(openStepScopeCount()).toBe(0);
   });
 
