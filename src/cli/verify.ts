@@ -32,12 +32,6 @@ export interface VerifyResult {
   reason?: string;
 }
 
-interface RunOutcome {
-  losses: number[];
-  /** The process failed on its own (not stopped by us after N losses). */
-  failure: string | null;
-}
-
 export async function verifyMigration(
   original: string,
   migrated: string,

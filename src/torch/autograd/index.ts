@@ -1,11 +1,11 @@
 import { installTape } from "./tape";
-import { installStepScopeTracking } from "./step_scope";
+import { installLifetimes } from "./lifetime";
 import { installTensorMethods } from "./tensor_methods";
 
 /** Hooks the torch layer's autograd into the tfjs engine (idempotent). */
 export function installAutograd(): void {
   installTape();
-  installStepScopeTracking();
+  installLifetimes();
   installTensorMethods();
 }
 

@@ -1,4 +1,4 @@
-import { installLifetimes, stepBoundary } from "./lifetime";
+import { stepBoundary } from "./lifetime";
 import { pruneTape } from "./tape";
 
 /**
@@ -62,9 +62,4 @@ export function openStepScopeCount(): number {
  */
 export function closeOpenStepScopes(): void {
   while (open.length > 0) closeStepScope(open[open.length - 1]!);
-}
-
-/** Installs tensor lifetimes (kept under this name: the autograd installer calls it). */
-export function installStepScopeTracking(): void {
-  installLifetimes();
 }

@@ -74,16 +74,9 @@ export function installTape(): void {
     if (tfjsGradientsActive() || state.kernelDepth > 0) return runKernelFunc(params);
     const anyGrad = checkInputs(params.inputs, isGradEnabled());
     const prevOp = setCreatingOp(params.kernelName ?? null);
-    if (anyGrad) {
-      try {
-        return runKernelFunc(params);
-      } finally {
-        setCreatingOp(prevOp);
-      }
-    }
-    // Nothing to differentiate: run with the tape off so no tensors are saved for backward.
     const depth = state.gradientDepth;
-    state.gradientDepth = 0;
+    // Nothing to differentiate: run with the tape off so no tensors are saved for backward.
+    if (!anyGrad) state.gradientDepth = 0;
     try {
       return runKernelFunc(params);
     } finally {

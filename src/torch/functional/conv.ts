@@ -54,7 +54,7 @@ export function resolvePads(
  * reshape + pad + slice (all differentiable) dilation works everywhere, gradients included.
  * `w` is in tfjs layout [kh, kw, in, out].
  */
-function dilateKernel(w: tf.Tensor, dilation: [number, number]): tf.Tensor {
+export function dilateKernel(w: tf.Tensor, dilation: [number, number]): tf.Tensor {
   const [dh, dw] = dilation;
   if (dh === 1 && dw === 1) return w;
   const [kh, kw, c, o] = w.shape;

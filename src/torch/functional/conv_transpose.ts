@@ -1,5 +1,6 @@
 import { tf } from "../tf";
 import { pair, shapeStr, type IntPair } from "./_util";
+import { dilateKernel } from "./conv";
 
 export interface ConvTranspose2dOptions {
   stride?: IntPair;
@@ -22,28 +23,6 @@ export function convTransposeOutputSize(
   outputPadding: number,
 ): number {
   return (inSize - 1) * stride - 2 * padding + dilation * (kernel - 1) + outputPadding + 1;
-}
-
-/**
- * A dilated kernel as an ordinary one with zeros between the taps (reshape + pad + slice, all
- * differentiable). `w` is [kh, kw, a, b].
- */
-function dilate(w: tf.Tensor, [dh, dw]: [number, number]): tf.Tensor {
-  if (dh === 1 && dw === 1) return w;
-  const [kh, kw, a, b] = w.shape;
-  const spaced = tf.pad(tf.reshape(w, [kh, 1, kw, 1, a, b]), [
-    [0, 0],
-    [0, dh - 1],
-    [0, 0],
-    [0, dw - 1],
-    [0, 0],
-    [0, 0],
-  ]);
-  return tf.slice(
-    tf.reshape(spaced, [kh * dh, kw * dw, a, b]),
-    [0, 0, 0, 0],
-    [(kh - 1) * dh + 1, (kw - 1) * dw + 1, a, b],
-  );
 }
 
 /**
@@ -102,7 +81,7 @@ export function convTranspose2d(
     const fullH = (h - 1) * stride[0] + effH;
     const fullW = (w - 1) * stride[1] + effW;
     // tfjs's transposed filter is [kh, kw, out, in].
-    const filter = dilate(tf.transpose(weight, [2, 3, 1, 0]), dilation) as tf.Tensor4D;
+    const filter = dilateKernel(tf.transpose(weight, [2, 3, 1, 0]), dilation) as tf.Tensor4D;
     const xh = tf.transpose(x4, [0, 2, 3, 1]) as tf.Tensor4D;
     let y: tf.Tensor = tf.conv2dTranspose(xh, filter, [n, fullH, fullW, cout], stride, "valid");
     const extraH = Math.max(0, padding[0] + oh - fullH);

@@ -37,7 +37,7 @@ function checkChannels(layer: string, inC: number, outC: number, groups: number)
 }
 
 /** Weight then bias, PyTorch's `_ConvNd.reset_parameters`. */
-function resetConv(weight: tf.Variable, bias: tf.Variable | null): void {
+export function resetConv(weight: tf.Variable, bias: tf.Variable | null): void {
   init.kaimingUniform_(weight, { a: Math.sqrt(5) });
   if (bias) {
     const [fanIn] = init._calculateFanInAndFanOut(weight);

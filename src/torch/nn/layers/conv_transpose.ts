@@ -1,7 +1,7 @@
 import { tf } from "../../tf";
 import { Module } from "../module";
 import { emptyParameter } from "../parameter";
-import * as init from "../init";
+import { resetConv } from "./conv";
 import { convTranspose2d, convTransposeOutputSize } from "../../functional/conv_transpose";
 import { pair, type IntPair } from "../../functional/_util";
 import { expectInput, pyTuple } from "./_util";
@@ -62,12 +62,7 @@ export class ConvTranspose2d extends Module {
   }
 
   resetParameters(): void {
-    init.kaimingUniform_(this.weight, { a: Math.sqrt(5) });
-    if (this.bias) {
-      const [fanIn] = init._calculateFanInAndFanOut(this.weight);
-      const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
-      init.uniform_(this.bias, -bound, bound);
-    }
+    resetConv(this.weight, this.bias);
   }
 
   /**
