@@ -7,7 +7,8 @@ import type { ChalkInstance } from "chalk";
 import type { EditCounts, MigrationTodo } from "../codemods/index";
 import type { VerifyResult } from "./verify";
 
-export type FileStatus = "migrated" | "unchanged" | "failed";
+/** "needs-human": the script trains in a shape the target does not express yet; written as the input plus one TODO. */
+export type FileStatus = "migrated" | "needs-human" | "unchanged" | "failed";
 
 export interface FileReport {
   /** Input path as shown (relative to the working directory). */
@@ -24,29 +25,32 @@ export interface FileReport {
   edits: Partial<EditCounts>;
   notes: string[];
   written: boolean;
+  /** The file trains nothing (no backward call): not a script to migrate. */
+  noTraining?: boolean;
   diff?: string;
   verify?: VerifyResult;
 }
 
 export interface Counts {
   migrated: number;
+  "needs-human": number;
   unchanged: number;
   failed: number;
 }
 
 export function countStatuses(reports: FileReport[]): Counts {
-  const c: Counts = { migrated: 0, unchanged: 0, failed: 0 };
+  const c: Counts = { migrated: 0, "needs-human": 0, unchanged: 0, failed: 0 };
   for (const r of reports) c[r.status]++;
   return c;
 }
 
-/** 0 migrated or nothing to do, 1 migrated with TODOs, 2 could not migrate, 3 --verify failed. */
+/** 0 migrated or nothing to do, 1 migrated with TODOs or needing a human, 2 could not migrate, 3 --verify failed. */
 export function exitCodeOf(reports: FileReport[]): number {
   let code = 0;
   for (const r of reports) {
     if (r.verify && !r.verify.ok) code = Math.max(code, 3);
     else if (r.status === "failed") code = Math.max(code, 2);
-    else if (r.todos.length > 0) code = Math.max(code, 1);
+    else if (r.status === "needs-human" || r.todos.length > 0) code = Math.max(code, 1);
   }
   return code;
 }
@@ -62,6 +66,13 @@ export function formatFileSummary(r: FileReport, c: ChalkInstance, dryRun: boole
   if (r.status === "failed") return "";
   if (r.status === "unchanged") {
     lines.push(`${c.dim("=")} ${r.file}  ${c.dim(r.reason ?? "nothing to do")}`);
+    return lines.join("\n");
+  }
+  if (r.status === "needs-human") {
+    const where = r.output && r.output !== r.file ? ` → ${r.output}` : "";
+    lines.push(`${c.yellow("?")} ${c.bold(r.file)}${where}  ${c.yellow("needs a human")}${dryRun ? c.dim("  (dry run: not written)") : ""}`);
+    for (const note of r.notes) lines.push(`    ${note}`);
+    for (const t of r.todos) lines.push(`    ${c.yellow("TODO")} ${r.output ?? r.file}:${t.line}:${t.col}  ${t.reason}`);
     return lines.join("\n");
   }
   const mark = r.todos.length > 0 ? c.yellow("!") : c.green("✔");
@@ -92,6 +103,7 @@ export function formatFileSummary(r: FileReport, c: ChalkInstance, dryRun: boole
 export function formatCounts(counts: Counts, c: ChalkInstance): string {
   const parts = [
     c.green(`${counts.migrated} migrated`),
+    ...(counts["needs-human"] > 0 ? [c.yellow(`${counts["needs-human"]} need${counts["needs-human"] === 1 ? "s" : ""} a human`)] : []),
     c.dim(`${counts.unchanged} unchanged`),
     counts.failed > 0 ? c.red(`${counts.failed} failed`) : `${counts.failed} failed`,
   ];
@@ -104,7 +116,7 @@ export function toJson(reports: FileReport[], to: string): string {
     status: r.status,
     ...(r.output !== undefined ? { output: r.output } : {}),
     ...(r.reason !== undefined ? { reason: r.reason } : {}),
-    ...(r.status === "failed" ? { line: r.line ?? 1, col: r.col ?? 1 } : {}),
+    ...(r.status === "failed" || r.status === "needs-human" ? { line: r.line ?? 1, col: r.col ?? 1 } : {}),
     todos: r.todos,
     edits: r.edits,
     notes: r.notes,

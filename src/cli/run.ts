@@ -2,8 +2,8 @@
  * One `lit-migrate` run: expand the inputs, migrate each file, write (or diff) the outputs,
  * optionally verify, and report.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { migrate, type MigrationTarget } from "../codemods/index";
 import { displayPath, expandInputs, notAScript, outputPathFor, planOutput, type InputEntry, type InputFile, type OutputPlan } from "./files";
@@ -61,12 +61,35 @@ export async function runMigration(options: RunOptions, io: CliIo): Promise<numb
     reports.push(report);
     print(report);
   });
+  // A directory that holds no training script at all is a mistaken path, not "nothing to do".
+  for (const dir of directoriesWithoutScripts(options.paths, io.cwd, entries, reports)) {
+    const report = failed(dir.display, dir.files === 0 ? "no TypeScript files in this directory" : `no training script in this directory (${dir.files} TypeScript file${dir.files === 1 ? "" : "s"}, none calls backward())`);
+    reports.push(report);
+    print(report);
+  }
   if (options.json) {
     io.stdout.write(toJson(reports, options.to));
   } else if (!options.quiet) {
     io.stdout.write(`\n${formatCounts(countStatuses(reports), out)}\n`);
   }
   return exitCodeOf(reports);
+}
+
+/** Directory arguments none of whose files trains (or none at all). */
+function directoriesWithoutScripts(paths: string[], cwd: string, entries: InputEntry[], reports: FileReport[]): { display: string; files: number }[] {
+  const byRoot = new Map<string, { display: string; files: number; scripts: number }>();
+  for (const p of paths) {
+    const abs = resolve(cwd, p);
+    if (existsSync(abs) && statSync(abs).isDirectory()) byRoot.set(abs, { display: p, files: 0, scripts: 0 });
+  }
+  entries.forEach((e, i) => {
+    if (e.kind !== "file" || e.explicit) return;
+    const dir = byRoot.get(e.root);
+    if (!dir) return;
+    dir.files++;
+    if (!reports[i]!.noTraining) dir.scripts++;
+  });
+  return [...byRoot.values()].filter((d) => d.scripts === 0);
 }
 
 async function migrateFile(file: InputFile, options: RunOptions, plan: OutputPlan, io: CliIo): Promise<FileReport> {
@@ -88,13 +111,15 @@ async function migrateFile(file: InputFile, options: RunOptions, plan: OutputPla
   if (result.status === "unchanged") return { ...report, status: "unchanged", reason: result.reason };
   if (result.status === "failed") {
     // A directory holds helpers and already-migrated files too: those are not failures.
-    if (result.notApplicable && !file.explicit) return { ...report, status: "unchanged", reason: result.reason };
+    if (result.notApplicable && !file.explicit) return { ...report, status: "unchanged", reason: result.reason, noTraining: result.noTraining };
     return fail(result.reason, result.position.line, result.position.col);
   }
   const shownOutput = displayPath(outputPath, io.cwd);
+  const needsHuman = result.status === "needs-human";
   const migrated: FileReport = {
     ...report,
-    status: "migrated",
+    status: result.status,
+    ...(needsHuman ? { reason: result.reason, line: result.position.line, col: result.position.col } : {}),
     output: shownOutput,
     todos: result.todos,
     edits: result.counts,
@@ -114,7 +139,7 @@ async function migrateFile(file: InputFile, options: RunOptions, plan: OutputPla
     writeAtomically(outputPath, result.output);
     migrated.written = true;
   }
-  if (options.verify) {
+  if (options.verify && !needsHuman) {
     // The migrated script runs from beside the input, whatever --out says: it keeps the input's
     // relative imports and package resolution (an output under /tmp would find neither
     // `lightning-ts` nor an ESM package scope). A temporary copy is removed afterwards.

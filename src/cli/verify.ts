@@ -14,7 +14,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 
 export const VERIFY_TOLERANCE = 1e-5;
@@ -141,7 +141,9 @@ export interface TraceRun {
 export function traceLosses(script: string, options: TraceOptions): Promise<TraceRun> {
   const { trace, steps, cwd, timeoutMs } = options;
   rmSync(trace, { force: true });
-  const env: NodeJS.ProcessEnv = { ...options.env, LIGHTNING_TS_LOSS_TRACE: trace };
+  // A migrated module's Trainer writes lightning_logs/ (and checkpoints) under its default root:
+  // beside the trace, not in the user's working folder.
+  const env: NodeJS.ProcessEnv = { ...options.env, LIGHTNING_TS_LOSS_TRACE: trace, LIGHTNING_TS_DEFAULT_ROOT_DIR: dirname(trace) };
   if (Number.isFinite(steps)) env.LIGHTNING_TS_MAX_STEPS = String(steps);
   else delete env.LIGHTNING_TS_MAX_STEPS;
   const started = Date.now();

@@ -19,6 +19,8 @@ export class MigrationError extends Error {
     readonly position: Position = { line: 1, col: 1 },
     /** Not a plain training script at all (a directory run counts it as unchanged). */
     readonly notApplicable = false,
+    /** Nothing in it trains (no backward call): a directory of only such files has no scripts to migrate. */
+    readonly noTraining = false,
   ) {
     super(reason);
     this.name = "MigrationError";

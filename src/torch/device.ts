@@ -125,3 +125,20 @@ export function checkMove(target: DeviceLike): Device {
 export function resetDeviceWarning(): void {
   warned = false;
 }
+
+/**
+ * `torch.accelerator` (PyTorch ≥ 2.6), what current upstream examples test instead of
+ * `torch.cuda`: `isAvailable()`, `currentAccelerator()` (the GPU device, or undefined when none —
+ * PyTorch returns None), `deviceCount()`.
+ */
+export const accelerator = {
+  isAvailable(): boolean {
+    return backendHasGpu();
+  },
+  currentAccelerator(): Device | undefined {
+    return backendHasGpu() ? parseDevice("cuda") : undefined;
+  },
+  deviceCount(): number {
+    return cuda.deviceCount();
+  },
+};

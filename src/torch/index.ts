@@ -16,7 +16,7 @@ export * as nn from "./nn/index";
 export * as F from "./functional/index";
 export * as optim from "./optim/index";
 export * as data from "./data/index";
-export { cuda, device, Device, type DeviceLike } from "./device";
+export { accelerator, cuda, device, Device, type DeviceLike } from "./device";
 export { manualSeed, initialSeed, Generator } from "./random";
 export { randn, rand, randint, randnLike, randLike, randperm } from "./random_ops";
 export { multinomial, type MultinomialOptions } from "./multinomial";

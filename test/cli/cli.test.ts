@@ -120,6 +120,18 @@ describe("lit-migrate --to lite", () => {
     expect(existsSync(join(root, "scripts/broken.lite.ts"))).toBe(false);
   });
 
+  it("a directory with no training script is a mistaken path: exit 2 with a message, while one holding only migrated outputs is nothing to do", async () => {
+    const root = tree({ "empty/notes.md": "# nothing\n", "helpers/model.ts": NO_LOOP, "done/train.ts": TRAIN });
+    const empty = await cli(["empty", "--to", "lite"], root);
+    expect([empty.code, empty.stderr]).toEqual([2, "✖ empty:1:1  no TypeScript files in this directory\n"]);
+    const helpers = await cli(["helpers", "--to", "lite"], root);
+    expect(helpers.code).toBe(2);
+    expect(helpers.stderr).toBe("✖ helpers:1:1  no training script in this directory (1 TypeScript file, none calls backward())\n");
+    expect((await cli(["done", "--to", "lite"], root)).code).toBe(0);
+    // A rerun over the same folder: train.ts is unchanged (its output exists and is the same), train.lite.ts is skipped.
+    expect((await cli(["done", "--to", "lite"], root)).code).toBe(0);
+  });
+
   it("globs select files", async () => {
     const root = tree({ "a/x.ts": TRAIN, "b/y.ts": TRAIN, "b/z.js": "x" });
     const r = await cli(["*/[xy].ts", "--to", "lite"], root);
@@ -134,7 +146,7 @@ describe("lit-migrate --to lite", () => {
     expect(r.stderr).toBe("");
     const json = JSON.parse(r.stdout);
     expect(json.to).toBe("lite");
-    expect(json.counts).toEqual({ migrated: 2, unchanged: 1, failed: 2 });
+    expect(json.counts).toEqual({ migrated: 2, "needs-human": 0, unchanged: 1, failed: 2 });
     expect(json.exitCode).toBe(2);
     const byFile = Object.fromEntries(json.files.map((f: { file: string }) => [f.file, f]));
     expect(byFile["missing.ts"]).toEqual({
@@ -244,18 +256,19 @@ describe("lit-migrate --to module", () => {
     expect([bad.code, bad.stderr]).toEqual([2, "✖ train.ts:1:1  --class-name 'Net' is already declared in this file; choose another name\n"]);
   });
 
-  it("exit 1 when a construct has no LightningModule form: the script is written back working, with the TODO, reported as file:line:col", async () => {
-    const early = TRAIN.replace("      optimizer.step();\n", "      optimizer.step();\n      if (loss.item() < 0.1) break;\n");
+  it("exit 1, needs a human, when a construct has no LightningModule form: the script is written back working, with the TODO, reported as file:line:col", async () => {
+    const early = TRAIN.replace("      optimizer.step();\n", "      optimizer.step();\n      if (loss.item() < 0.1) break;\n      console.log(loss.item());\n");
     const root = tree({ "train.ts": early });
     const r = await cli(["train.ts", "--to", "module"], root);
     expect(r.code).toBe(1);
     const output = read(root, "train.module.ts");
     const todo = /TODO train\.module\.ts:(\d+):(\d+) {2}(.*)/.exec(r.stdout)!;
-    expect(todo[3]).toMatch(/^not migrated to a LightningModule: `break` ends the epoch early/);
+    expect(todo[3]).toMatch(/^not migrated to a LightningModule: `break` in the middle of a batch ends the epoch early/);
     expect(output.split("\n")[Number(todo[1]) - 1]!.slice(Number(todo[2]) - 1)).toBe(`// TODO(lit-migrate): ${todo[3]}`);
     expect(output).not.toContain("LightningModule {");
-    expect(r.stdout).toContain("! train.ts → train.module.ts  1 TODO");
-    expect(r.stdout).toMatch(/left as it is: `break` ends the epoch early.* \(line 21\)\n/);
+    expect(r.stdout).toContain("? train.ts → train.module.ts  needs a human");
+    expect(r.stdout).toMatch(/left as it is: `break` in the middle of a batch ends the epoch early.* \(line 21\)\n/);
+    expect(r.stdout).toContain("0 migrated, 1 needs a human, 0 unchanged, 0 failed");
   });
 
   it("--json and --dry-run work the same as for lite", async () => {

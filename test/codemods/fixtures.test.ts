@@ -1,21 +1,17 @@
 // The product: every `fixtures/<name>/input.ts` migrates to its reviewed
 // `fixtures/<name>/lite.output.ts` (no TODO) and `fixtures/<name>/module.output.ts` (the TODOs
-// listed below, no other), and each output migrates to itself.
+// listed below, no other), and each output migrates to itself (test/codemods/fixture_helpers.ts;
+// the ports of public scripts in `fixtures/real/` are real_fixtures.test.ts's).
 //
 // After an intended change in the codemod, regenerate the expected files with
 //   LIT_MIGRATE_UPDATE_FIXTURES=1 npx vitest run test/codemods/fixtures.test.ts
 // and review the diff: these files are what users get.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { migrate } from "../../src/codemods/index";
+import { FIXTURES, fixtureNames } from "../fixtures/corpus";
+import { expectReviewedOutput, migrateFixture } from "./fixture_helpers";
 
-const ROOT = join(import.meta.dirname, "..", "..", "fixtures");
-const UPDATE = process.env.LIT_MIGRATE_UPDATE_FIXTURES === "1";
-const names = readdirSync(ROOT, { withFileTypes: true })
-  .filter((d) => d.isDirectory() && existsSync(join(ROOT, d.name, "input.ts")))
-  .map((d) => d.name)
-  .sort();
+const names = fixtureNames(FIXTURES);
 
 describe("fixtures --to lite", () => {
   it("there are fixtures", () => {
@@ -24,18 +20,10 @@ describe("fixtures --to lite", () => {
 
   for (const name of names) {
     it(name, async () => {
-      const input = join(ROOT, name, "input.ts");
-      const expectedPath = join(ROOT, name, "lite.output.ts");
-      const result = await migrate(readFileSync(input, "utf8"), { to: "lite", fileName: input });
-      if (result.status !== "migrated") throw new Error(`${name}: ${result.status}: ${"reason" in result ? result.reason : ""}`);
-      expect(result.todos).toEqual([]);
-      if (UPDATE) writeFileSync(expectedPath, result.output);
-      if (!existsSync(expectedPath)) {
-        throw new Error(`${expectedPath} is missing: generate it with LIT_MIGRATE_UPDATE_FIXTURES=1 and review it`);
-      }
-      expect(result.output).toBe(readFileSync(expectedPath, "utf8"));
-      // Idempotent: the migrated script is left alone.
-      expect(await migrate(result.output, { to: "lite", fileName: expectedPath })).toMatchObject({ status: "unchanged" });
+      const result = await migrateFixture(FIXTURES, name, "lite");
+      await expectReviewedOutput(FIXTURES, name, "lite", result, join(FIXTURES.dir, name, "lite.output.ts"), (result) => {
+        expect(result.todos).toEqual([]);
+      });
     });
   }
 });
@@ -53,25 +41,14 @@ const MODULE_TODOS: Record<string, RegExp[]> = {
 describe("fixtures --to module", () => {
   for (const name of names) {
     it(name, async () => {
-      const input = join(ROOT, name, "input.ts");
-      const expectedPath = join(ROOT, name, "module.output.ts");
-      const result = await migrate(readFileSync(input, "utf8"), { to: "module", fileName: input });
-      if (result.status !== "migrated") throw new Error(`${name}: ${result.status}: ${"reason" in result ? result.reason : ""}`);
-      const expectedTodos = MODULE_TODOS[name] ?? [];
-      expect(result.todos.map((t) => t.reason)).toEqual(expectedTodos.map((r) => expect.stringMatching(r)));
-      // Each TODO is in the output, where the result says.
-      const lines = result.output.split("\n");
-      for (const t of result.todos) expect(lines[t.line - 1]!.slice(t.col - 1)).toBe(`// TODO(lit-migrate): ${t.reason}`);
-      expect(result.output).toContain(" extends LightningModule {");
-      if (UPDATE) writeFileSync(expectedPath, result.output);
-      if (!existsSync(expectedPath)) {
-        throw new Error(`${expectedPath} is missing: generate it with LIT_MIGRATE_UPDATE_FIXTURES=1 and review it`);
-      }
-      expect(result.output).toBe(readFileSync(expectedPath, "utf8"));
-      // Idempotent: the migrated script is left alone.
-      expect(await migrate(result.output, { to: "module", fileName: expectedPath })).toMatchObject({
-        status: "unchanged",
-        reason: "already a LightningModule script: nothing to do",
+      const result = await migrateFixture(FIXTURES, name, "module");
+      await expectReviewedOutput(FIXTURES, name, "module", result, join(FIXTURES.dir, name, "module.output.ts"), (result) => {
+        const expectedTodos = MODULE_TODOS[name] ?? [];
+        expect(result.todos.map((t) => t.reason)).toEqual(expectedTodos.map((r) => expect.stringMatching(r)));
+        // Each TODO is in the output, where the result says.
+        const lines = result.output.split("\n");
+        for (const t of result.todos) expect(lines[t.line - 1]!.slice(t.col - 1)).toBe(`// TODO(lit-migrate): ${t.reason}`);
+        expect(result.output).toContain(" extends LightningModule {");
       });
     });
   }

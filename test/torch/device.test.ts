@@ -1,5 +1,5 @@
 import { describe, it, expect, vi } from "vitest";
-import { tf, nn, device, Device, cuda } from "lightning-ts/torch";
+import { accelerator, tf, nn, device, Device, cuda } from "lightning-ts/torch";
 import { resetDeviceWarning } from "../../src/torch/device";
 
 describe("integer and cuda:N devices", () => {
@@ -35,5 +35,13 @@ describe("integer and cuda:N devices", () => {
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe("accelerator (torch.accelerator)", () => {
+  it("reports no accelerator on a CPU backend, like PyTorch's None", () => {
+    expect(accelerator.isAvailable()).toBe(false);
+    expect(accelerator.currentAccelerator()).toBeUndefined();
+    expect(accelerator.deviceCount()).toBe(0);
   });
 });

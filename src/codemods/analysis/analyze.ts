@@ -232,7 +232,7 @@ export function analyzeScript(parsed: ParsedScript): ScriptAnalysis {
         if (args.length === 1) {
           const arg = unwrap(args[0]!);
           const literal = Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg);
-          const recognized = device.isDeviceExpression(arg);
+          const recognized = device.isDeviceExpression(arg) || device.isDeviceIndex(arg);
           // `.to("float32")` is not a device move; leave it alone.
           if (recognized || !literal) deviceMoves.push({ call, form: "to", receiver, argument: args[0]!, recognized });
         }
@@ -259,9 +259,10 @@ export function analyzeScript(parsed: ParsedScript): ScriptAnalysis {
   // ---- device variables, conditionals, parameters -----------------------------------------------
   const deviceVariables: DeviceVariable[] = [];
   for (const v of variables) {
+    const name = v.getNameNode();
+    if (!Node.isIdentifier(name)) continue;
     const init = v.getInitializer();
-    if (!init || !Node.isIdentifier(v.getNameNode())) continue;
-    if (device.isDeviceInitializer(init)) deviceVariables.push({ declaration: v, name: v.getName() });
+    if (init ? device.isDeviceInitializer(init) : device.isAssignedOnlyDevices(name)) deviceVariables.push({ declaration: v, name: v.getName() });
   }
   const deviceConditionals = ifs.filter((s) => device.isDeviceCondition(s.getExpression()));
   const deviceParameters: DeviceParameter[] = [];

@@ -14,6 +14,8 @@ import type { LocalFunction } from "./types";
 export const DEVICE_NAME = /^(cpu|cuda|gpu|webgpu|wasm|mps)(:\d+)?$/;
 /** Names people give devices: `device`, `dev`, `trainDevice`, `gpu`. */
 export const DEVICE_LIKE_NAME = /device|^dev$|^(gpu|cuda|cpu)$/i;
+/** Names of GPU indices passed to `.to(...)`: `rank`, `localRank`, `gpu`, `gpuId`, `deviceId`. */
+const DEVICE_INDEX_NAME = /^(local_?)?rank$|^gpu(_?id)?$|^device_?(id|index)$/i;
 
 export class DeviceClassifier {
   private readonly memo = new Map<Node, boolean>();
@@ -40,7 +42,8 @@ export class DeviceClassifier {
     }
     if (Node.isCallExpression(e) || Node.isNewExpression(e)) {
       const path = this.pathOf(e.getExpression());
-      return path === "device" || path === "Device";
+      // `accelerator.currentAccelerator()`: PyTorch ≥ 2.6's idiom in current upstream examples.
+      return path === "device" || path === "Device" || path === "accelerator.currentAccelerator";
     }
     if (Node.isPropertyAccessExpression(e)) {
       return DEVICE_LIKE_NAME.test(e.getName()) && this.pathOf(e) === null;
@@ -59,12 +62,27 @@ export class DeviceClassifier {
     let result = false;
     if (Node.isVariableDeclaration(decl) && Node.isIdentifier(decl.getNameNode())) {
       const init = decl.getInitializer();
-      result = init !== undefined && this.isDeviceExpression(init);
+      result = init !== undefined ? this.isDeviceExpression(init) : this.isAssignedOnlyDevices(decl.getNameNode() as Identifier);
     } else if (Node.isParameterDeclaration(decl) && Node.isIdentifier(decl.getNameNode())) {
       result = this.isDeviceParameter(decl);
     }
     this.memo.set(decl, result);
     return result;
+  }
+
+  /**
+   * `let device; if (useAccel) device = accelerator.currentAccelerator(); else device = "cpu";`:
+   * a variable declared without a value whose every assignment is a device.
+   */
+  isAssignedOnlyDevices(name: Identifier): boolean {
+    let writes = 0;
+    for (const use of this.refs.usesOf(name)) {
+      const parent = use.getParent();
+      if (!parent || !Node.isBinaryExpression(parent) || parent.getLeft() !== use) continue;
+      if (parent.getOperatorToken().getKind() !== SyntaxKind.EqualsToken || !this.isDeviceExpression(parent.getRight())) return false;
+      writes++;
+    }
+    return writes > 0;
   }
 
   /** A parameter named like a device, or one every caller passes a device to. */
@@ -92,7 +110,10 @@ export class DeviceClassifier {
       const e = unwrap(n);
       if (Node.isCallExpression(e)) {
         const path = this.pathOf(e.getExpression());
-        if ((path === "cuda.isAvailable" || path === "cuda.deviceCount") && e.getArguments().length === 0) {
+        if (
+          (path === "cuda.isAvailable" || path === "cuda.deviceCount" || path === "accelerator.isAvailable" || path === "accelerator.deviceCount") &&
+          e.getArguments().length === 0
+        ) {
           readsDevice = true;
           return true;
         }
@@ -144,6 +165,14 @@ export class DeviceClassifier {
     if (!decl || !Node.isVariableDeclaration(decl)) return false;
     const init = decl.getInitializer();
     return init !== undefined && (this.isDeviceExpression(init) || this.isDeviceCondition(init));
+  }
+
+  /** `.to(0)`, `.to(rank)`, `.to(args.gpu)`: a GPU index (tfjs tensors have no integer `.to` besides a device). */
+  isDeviceIndex(expr: Node): boolean {
+    const e = unwrap(expr);
+    if (Node.isNumericLiteral(e)) return true;
+    const name = Node.isIdentifier(e) ? e.getText() : Node.isPropertyAccessExpression(e) ? e.getName() : null;
+    return name !== null && DEVICE_INDEX_NAME.test(name);
   }
 
   /** Initialiser of a variable that only holds device state (what makes it removable once unread). */

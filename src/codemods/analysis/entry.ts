@@ -10,7 +10,7 @@
 import type { CallExpression, SourceFile, Statement } from "ts-morph";
 import { MigrationError, positionAt } from "../errors";
 import { Node } from "../morph";
-import type { Owner } from "./functions";
+import { makeOwnerOf, type Owner } from "./functions";
 import type { BackwardCall, DataLoaderConstruction, Entry, LocalFunction, ModelInstance, OptimizerInstance } from "./types";
 
 export interface EntryInput {
@@ -35,7 +35,8 @@ export function findEntry(input: EntryInput): Entry | null {
   for (let changed = true; changed; ) {
     changed = false;
     for (const fn of [...trainingFunctions]) {
-      for (const call of fn.calls) {
+      // A closure passed as a value (`optimizer.step(closure)`) trains where it is written.
+      for (const call of [...fn.calls, ...fn.otherReferences]) {
         const o = ownerOf(call);
         if (o.kind === "function" && !trainingFunctions.has(o.fn)) {
           trainingFunctions.add(o.fn);
@@ -73,7 +74,7 @@ function scriptEntry(input: EntryInput, trainingFunctions: Set<LocalFunction>): 
     if (ownerOf(n).kind === "top") trainingIndices.add(statements.indexOf(topStatementOf(n)));
   };
   input.backwardCalls.forEach((b) => mark(b.call));
-  for (const fn of trainingFunctions) fn.calls.forEach(mark);
+  for (const fn of trainingFunctions) [...fn.calls, ...fn.otherReferences].forEach(mark);
   if (trainingIndices.size === 0) return null;
   input.models.forEach((m) => mark(m.declaration));
   input.optimizers.forEach((o) => mark(o.construction));
@@ -99,4 +100,58 @@ export function isDeclarationStatement(s: Node): boolean {
     Node.isExportDeclaration(s) ||
     Node.isExportAssignment(s)
   );
+}
+
+/**
+ * `--to lite`: the entry is the function that holds the training loop. When the function the
+ * script calls only parses arguments and calls one training function (Fabric's train_torch.py:
+ * `main()` builds hparams and calls `run(hparams)`), that function becomes run() instead, and
+ * its call inside main becomes `new Lite(...).run(...)`.
+ */
+export function innermostEntry(analysis: {
+  entry: Entry | null;
+  functions: LocalFunction[];
+  backwardCalls: BackwardCall[];
+  models: ModelInstance[];
+  optimizers: OptimizerInstance[];
+  dataloaders: DataLoaderConstruction[];
+}): Entry | null {
+  let entry = analysis.entry;
+  if (entry?.kind !== "function") return entry;
+  const ownerOf = makeOwnerOf(analysis.functions);
+  const trains = new Set<LocalFunction>();
+  for (const b of analysis.backwardCalls) {
+    const o = ownerOf(b.call);
+    if (o.kind === "function") trains.add(o.fn);
+  }
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const fn of [...trains]) {
+      for (const ref of [...fn.calls, ...fn.otherReferences]) {
+        const o = ownerOf(ref);
+        if (o.kind === "function" && !trains.has(o.fn)) {
+          trains.add(o.fn);
+          changed = true;
+        }
+      }
+    }
+  }
+  const ownedBy = (n: Node, fn: LocalFunction) => {
+    const o = ownerOf(n);
+    return o.kind === "function" && o.fn === fn;
+  };
+  for (;;) {
+    const fn: LocalFunction = entry.fn;
+    const holdsTraining =
+      analysis.backwardCalls.some((b) => ownedBy(b.call, fn)) ||
+      analysis.models.some((m) => ownedBy(m.declaration, fn)) ||
+      analysis.optimizers.some((o) => ownedBy(o.construction, fn)) ||
+      analysis.dataloaders.some((d) => ownedBy(d.construction, fn));
+    if (holdsTraining) return entry;
+    const callees = analysis.functions.filter((g) => g !== fn && trains.has(g) && g.calls.some((c) => ownedBy(c, fn)));
+    if (callees.length !== 1) return entry;
+    const g = callees[0]!;
+    if (g.otherReferences.length > 0 || !g.calls.every((c) => ownedBy(c, fn))) return entry;
+    entry = { kind: "function", fn: g, calls: g.calls };
+  }
 }

@@ -178,7 +178,7 @@ function variableScope(node: Node, scope: Scope): Scope {
 }
 
 /** False for names that never refer to a binding: `a.name`, `{ name: v }`, members, labels. */
-function isBindingReference(id: Identifier): boolean {
+export function isBindingReference(id: Identifier): boolean {
   const parent = id.getParent();
   if (!parent) return false;
   if (Node.isPropertyAccessExpression(parent)) return parent.getNameNode() !== id;

@@ -79,6 +79,6 @@ export interface TrainerOptions {
   reloadDataloadersEveryNEpochs?: number;
   /** Insert a DistributedSampler when the strategy splits data across processes (default true). */
   useDistributedSampler?: boolean;
-  /** Root for logs and checkpoints when the loggers/callbacks do not say (default: the current directory). */
+  /** Root for logs and checkpoints when the loggers/callbacks do not say (default: `LIGHTNING_TS_DEFAULT_ROOT_DIR`, else the current directory). */
   defaultRootDir?: string | null;
 }

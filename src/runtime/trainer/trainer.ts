@@ -162,7 +162,9 @@ export class Trainer {
     // The loss trace is written on global rank 0 only.
     setLossTraceRankCheck(() => strategy.isGlobalZero);
     rankZeroOnly.rank = strategy.globalRank;
-    this.defaultRootDir = path.resolve(options.defaultRootDir ?? process.cwd());
+    // LIGHTNING_TS_DEFAULT_ROOT_DIR: where runs write when the script names no folder (lit-migrate
+    // --verify points it at a temporary folder so that nothing lands in the user's working folder).
+    this.defaultRootDir = path.resolve(options.defaultRootDir ?? (process.env.LIGHTNING_TS_DEFAULT_ROOT_DIR || process.cwd()));
 
     this._dataConnector = new DataConnector(this);
     this._loggerConnector = new LoggerConnector(this);

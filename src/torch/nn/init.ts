@@ -216,3 +216,5 @@ export function kaimingNormal_(tensor: tf.Tensor, options: KaimingOptions | numb
   const o = typeof options === "number" ? { a: options } : options;
   return normal_(tensor, { mean: 0, std: kaimingStd(tensor, o), generator: o.generator });
 }
+
+export { orthogonal_, type OrthogonalOptions } from "./init_orthogonal";

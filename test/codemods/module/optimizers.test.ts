@@ -890,7 +890,7 @@ describe("gradient clipping", () => {
     `);
   });
 
-  it("a limit only known inside the training code is clipped in the hook too", async () => {
+  it("a limit computed before training runs before the module is built; the clipping hook reads it", async () => {
     const out = await mod(
       clip("nn.utils.clipGradNorm(model.parameters(), limit);").replace("const model = new Net();", "const model = new Net();\n  const limit = Math.random() + 1;"),
     );
@@ -909,7 +909,6 @@ describe("gradient clipping", () => {
 
       class NetModule extends LightningModule {
         model = new Net();
-        private limit!: number;
 
         constructor(private readonly args: { epochs: number; maxNorm: number }) {
           super();
@@ -919,10 +918,6 @@ describe("gradient clipping", () => {
           return this.model.forward(x);
         }
 
-        override onFitStart() {
-          this.limit = Math.random() + 1;
-        }
-
         override trainingStep([x, y]: [tf.Tensor, tf.Tensor], batchIdx: number) {
           const loss = F.crossEntropy(this.forward(x), y);
           this.log("train_loss", loss);
@@ -930,7 +925,7 @@ describe("gradient clipping", () => {
         }
 
         override configureGradientClipping() {
-          nn.utils.clipGradNorm(this.parameters(), this.limit);
+          nn.utils.clipGradNorm(this.parameters(), limit);
         }
 
         override configureOptimizers() {
@@ -942,6 +937,7 @@ describe("gradient clipping", () => {
         }
       }
 
+      const limit = Math.random() + 1;
       await new Trainer({ maxEpochs: 1 }).fit(
         new NetModule({ epochs: 1, maxNorm: 1 }),
       );

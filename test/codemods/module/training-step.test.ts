@@ -680,4 +680,48 @@ describe("manual optimisation", () => {
     `);
     expect(late.notes.join("\n")).toContain("manual optimisation (`continue` after backward() skips the optimizer step)");
   });
+
+  it("a `break` as the last thing a batch does (`--dry-run` after the log line) → onTrainBatchStart returns -1 for the next batch", async () => {
+    const loop = ts`
+      for (let epoch = 0; epoch < args.epochs; epoch++) {
+        let batchIdx = 0;
+        for (const [x, y] of loader) {
+          optimizer.zeroGrad();
+          const loss = F.crossEntropy(model.forward(x), y);
+          loss.backward();
+          optimizer.step();
+          if (batchIdx % 10 === 0) {
+            console.log(loss.item());
+            if (args.epochs > 5) {
+              break;
+            }
+          }
+          batchIdx++;
+        }
+      }
+    `;
+    const out = await mod(script(HEAD + loop, { prelude: "const dataset = new data.TensorDataset(tf.zeros([8, 4]), tf.zeros([8]));" }));
+    expect(out).toContain(ts`
+        override onTrainEpochStart() {
+          this.endEpoch = false;
+        }
+
+        override onTrainBatchStart() {
+          return this.endEpoch ? -1 : undefined;
+        }
+
+        override trainingStep([x, y]: [tf.Tensor, tf.Tensor], batchIdx: number) {
+          const loss = F.crossEntropy(this.forward(x), y);
+          this.log("train_loss", loss);
+          if (batchIdx % 10 === 0) {
+            this.print(loss.item());
+            if (this.args.epochs > 5) {
+              this.endEpoch = true;
+            }
+          }
+          return loss;
+        }
+    `.replace(/^/gm, "  ").replace(/^  $/gm, ""));
+    expect(out).toContain("  private endEpoch = false;\n");
+  });
 });

@@ -7,12 +7,15 @@
  * call stays (correct in 32-bit) with a TODO.
  */
 import { Node, unwrap } from "../../morph";
-import type { Identifier } from "ts-morph";
+import type { BinaryExpression, Identifier } from "ts-morph";
+import { assignedOptimizers, extraPairs } from "./optimizer-pairs";
 import type { TransformContext } from "../context";
 import type { LiteAccess } from "./lite-access";
 
 export function rewriteClipGradients(ctx: TransformContext, access: LiteAccess): void {
   const { analysis, edits, todos } = ctx;
+  const pairs = extraPairs(analysis);
+  const assigned = assignedOptimizers(analysis);
   for (const { call, kind } of analysis.clipGradCalls) {
     if (edits.covers(call.getStart(), call.getEnd())) continue;
     const option = kind === "norm" ? "maxNorm" : "clipVal";
@@ -26,13 +29,33 @@ export function rewriteClipGradients(ctx: TransformContext, access: LiteAccess):
     const model = modelOfParameters(params);
     const decl = model ? analysis.references.declarationOf(model) : undefined;
     const instance = analysis.models.find((m) => m.declaration === decl);
-    const optimizer = instance?.optimizers.length === 1 ? instance.optimizers[0]! : null;
-    if (!model || !instance || !optimizer?.name || !optimizer.declaration) {
+    const only = instance?.optimizers.length === 1 ? instance.optimizers[0]! : null;
+    let optimizer: { name: string; declaration: Node } | null = only?.name && only.declaration ? { name: only.name, declaration: only.declaration } : null;
+    if (!optimizer && only) {
+      // `optimizer = new optim.AdamW(model.parameters())`, declared elsewhere
+      const a = assigned.find((x) => x.construction === only.construction);
+      const target = a && (a.statement.getExpression() as BinaryExpression).getLeft();
+      const d = target && Node.isIdentifier(target) ? analysis.references.declarationOf(target) : undefined;
+      if (a && d && Node.isVariableDeclaration(d)) {
+        if (a.statement.getParent() !== d.getVariableStatement()?.getParent()) {
+          // `if (args.useOptimizer) optimizer = ...`: without it, clipGradients has no optimizer.
+          todo(`${a.name} is only created under a condition, and this.clipGradients needs it`);
+          continue;
+        }
+        optimizer = { name: a.name, declaration: d };
+      }
+    }
+    if (!optimizer && decl) {
+      // `const optimizer = model.configureOptimizers(...)`, `new optim.SGD(rnn.parameters())` with `rnn` a parameter
+      const p = pairs.filter((x) => x.modelDeclaration === decl);
+      if (p.length === 1) optimizer = { name: p[0]!.optimizer.getName(), declaration: p[0]!.optimizer };
+    }
+    if (!model || !optimizer) {
       todo("could not tell the model and its optimizer");
       continue;
     }
     // The optimizer's variable must be visible here: declared in a block that contains the call.
-    const scope = optimizer.declaration.getVariableStatement()?.getParent();
+    const scope = Node.isVariableDeclaration(optimizer.declaration) ? optimizer.declaration.getVariableStatement()?.getParent() : undefined;
     if (!scope || !(scope.getStart() <= call.getStart() && call.getEnd() <= scope.getEnd())) {
       todo(`${optimizer.name} is not in scope here`);
       continue;

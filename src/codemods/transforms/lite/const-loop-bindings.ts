@@ -29,7 +29,15 @@ export function constLoopBindings(ctx: TransformContext): void {
 }
 
 function isWrite(id: Node): boolean {
-  const parent = id.getParent();
+  let parent = id.getParent();
+  if (!parent) return false;
+  // `[x, y] = [...]`: a destructuring assignment writes each element.
+  let target: Node = id;
+  while (parent && Node.isArrayLiteralExpression(parent)) {
+    target = parent;
+    parent = parent.getParent();
+  }
+  if (target !== id) return !!parent && Node.isBinaryExpression(parent) && parent.getLeft() === target && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken;
   if (!parent) return false;
   if (Node.isBinaryExpression(parent) && parent.getLeft() === id) {
     const op = parent.getOperatorToken().getKind();

@@ -16,7 +16,7 @@
  *
  * A script without a main function gets its top-level training statements wrapped the same way.
  */
-import type { Identifier, VariableStatement } from "ts-morph";
+import type { Identifier, IfStatement, VariableStatement } from "ts-morph";
 import type { LocalFunction } from "../../analysis/types";
 import { MigrationError, positionAt } from "../../errors";
 import { Node, SyntaxKind } from "../../morph";
@@ -89,6 +89,16 @@ function wrapFunction(ctx: TransformContext, fn: LocalFunction, className: strin
     let parent = call.getParent();
     while (parent && Node.isParenthesizedExpression(parent)) parent = parent.getParent();
     if (parent && Node.isExpressionStatement(parent)) edits.insert(call.getStart(), "await ", "entry-call");
+    // Called inside a function (main() parses arguments, then calls the training function):
+    // that function awaits run(), so it must be async.
+    const caller = call.getFirstAncestor(
+      (a) => Node.isFunctionDeclaration(a) || Node.isFunctionExpression(a) || Node.isArrowFunction(a) || Node.isMethodDeclaration(a),
+    );
+    if (caller && (Node.isFunctionDeclaration(caller) || Node.isFunctionExpression(caller) || Node.isArrowFunction(caller) || Node.isMethodDeclaration(caller)) && !caller.isAsync()) {
+      edits.insert(caller.getStart(), "async ", "entry-call");
+      const returnType = caller.getReturnTypeNode();
+      if (returnType?.getText() === "void") edits.replace(returnType.getStart(), returnType.getEnd(), "Promise<void>", "entry-call");
+    }
     ctx.notes.push(`${fn.name}(...) call (line ${ctx.lineOf(call.getStart())}) → await new ${className}(...).run(...)`);
   }
 }
@@ -126,11 +136,38 @@ function wrapStatements(ctx: TransformContext, className: string): void {
       }
     }
   }
+  const guard = mainGuard(statements);
+  if (guard) {
+    // `if (import.meta.url === ...) { ...training... }`: the body becomes run(), the guard stays
+    // at top level around the run call, as `if __name__ == "__main__": Lite(...).run()`.
+    const block = guard.getThenStatement();
+    const open = block.getFirstChildByKindOrThrow(SyntaxKind.OpenBraceToken);
+    const close = block.getLastChildByKindOrThrow(SyntaxKind.CloseBraceToken);
+    edits.replace(guard.getStart(), open.getEnd(), `class ${className} extends ${LITE_TYPE} {${nl}override async run() {`, "lite-class");
+    edits.replace(
+      close.getStart(),
+      close.getEnd(),
+      `}${nl}}${nl}${nl}if (${guard.getExpression().getText()}) {${nl}await new ${className}(${LITE_OPTIONS}).run();${nl}}`,
+      "lite-class",
+    );
+    ctx.notes.push(
+      `training code under the main guard (lines ${ctx.lineOf(start)}–${ctx.lineOf(end)}) → ${className}.run(), run by await new ${className}(...).run() under the same guard`,
+    );
+    return;
+  }
   edits.insert(lineStartOf(start, text), `class ${className} extends ${LITE_TYPE} {${nl}override async run() {${nl}`, "lite-class");
   edits.insert(endOfLineAfter(end, text), `${nl}}${nl}}${nl}${nl}await new ${className}(${LITE_OPTIONS}).run();`, "lite-class");
   ctx.notes.push(
     `top-level training code (lines ${ctx.lineOf(start)}–${ctx.lineOf(end)}) → ${className}.run(), run by await new ${className}(...).run()`,
   );
+}
+
+/** The entry is one `if (import.meta.url === ...) { ... }` (Python's `if __name__ == "__main__":`). */
+function mainGuard(statements: Node[]): IfStatement | null {
+  if (statements.length !== 1) return null;
+  const s = statements[0]!;
+  if (!Node.isIfStatement(s) || s.getElseStatement() || !Node.isBlock(s.getThenStatement())) return null;
+  return /\bimport\.meta\b|\brequire\.main\b|process\.argv/.test(s.getExpression().getText()) ? s : null;
 }
 
 function bindingIdentifiers(name: Node): Identifier[] {

@@ -4,8 +4,9 @@
  * `[d, optD] = this.setup(d, optD)`); the `const` declarations of both become `let`. A model
  * with no optimizer (one restored for evaluation, a frozen teacher) is set up on its own.
  */
-import { Node, VariableDeclarationKind } from "../../morph";
-import type { Statement, VariableStatement } from "ts-morph";
+import { Node, VariableDeclarationKind, unwrap } from "../../morph";
+import { assignedOptimizers, extraPairs, isFactoryOptimizer } from "./optimizer-pairs";
+import type { Identifier, Statement, VariableStatement } from "ts-morph";
 import type { ReferenceIndex } from "../../analysis/references";
 import type { ModelInstance, OptimizerInstance } from "../../analysis/types";
 import type { TransformContext } from "../context";
@@ -29,8 +30,13 @@ export function setupModels(ctx: TransformContext, access: LiteAccess): void {
   const text = analysis.text;
   const nl = newlineOf(text);
 
+  const pairs = extraPairs(analysis);
+  const assigned = assignedOptimizers(analysis);
+  const pairedByExtra = new Set<Node>(pairs.map((p) => p.optimizer.getInitializer()).filter((n): n is NonNullable<typeof n> => !!n).map((n) => unwrap(n)));
   for (const opt of analysis.optimizers) {
     if (edits.covers(opt.construction.getStart(), opt.construction.getEnd())) continue;
+    if (isFactoryOptimizer(opt.construction) || pairedByExtra.has(opt.construction)) continue;
+    if (assigned.some((a) => a.construction === opt.construction) && access.isInRun(opt.construction)) continue;
     if (opt.models.length === 0) {
       todos.add(opt.construction, "cannot tell which model this optimizer trains; call this.setup(model, optimizer) after creating both");
     } else if (!opt.name) {
@@ -39,6 +45,7 @@ export function setupModels(ctx: TransformContext, access: LiteAccess): void {
   }
 
   const statementOf = (n: { getVariableStatement(): VariableStatement | undefined }) => n.getVariableStatement() ?? null;
+  const letifyLater: (VariableStatement | null)[] = [];
   const groupsByAnchor = new Map<Statement, Group[]>();
   const pending: { group: Group; statement: Statement; block: Node; last: Statement }[] = [];
   for (const model of analysis.models) {
@@ -64,6 +71,16 @@ export function setupModels(ctx: TransformContext, access: LiteAccess): void {
       optimizers.push(opt);
       if (optStatement.getStart() > last.getStart()) last = optStatement;
     }
+    // `let model: Net; if (...) model = new A(); else model = new B();`: set up once assigned.
+    if (!model.declaration.getInitializer()) {
+      for (const use of analysis.references.usesOf(model.declaration.getNameNode() as Identifier)) {
+        const parent = use.getParent();
+        if (!parent || !Node.isBinaryExpression(parent) || parent.getLeft() !== use || parent.getOperatorToken().getText() !== "=") continue;
+        let top: Node = parent;
+        while (top.getParent() && top.getParent() !== block) top = top.getParentOrThrow();
+        if (top.getParent() === block && top.getStart() > last.getStart()) last = top as Statement;
+      }
+    }
     pending.push({ group: { model, optimizers }, statement, block, last });
   }
 
@@ -83,6 +100,34 @@ export function setupModels(ctx: TransformContext, access: LiteAccess): void {
     groupsByAnchor.set(anchor, list);
   }
 
+  // Pairs the shared analysis does not see (optimizer-pairs.ts): set up after the optimizer.
+  for (const p of pairs) {
+    const statement = statementOf(p.optimizer);
+    if (!statement || !inStatementList(statement) || !access.isInRun(statement)) {
+      todos.add(p.optimizer, `${p.model.getText()} and its optimizer are created outside run(); call this.setup(${p.model.getText()}, ${p.optimizer.getName()}) in run()`);
+      continue;
+    }
+    if (Node.isVariableDeclaration(p.modelDeclaration) && !access.isInRun(p.modelDeclaration)) {
+      todos.add(p.optimizer, `${p.model.getText()} is created outside run(); call this.setup(${p.model.getText()}, ${p.optimizer.getName()}) in run()`);
+      continue;
+    }
+    const indent = indentationAt(statement.getStart(), text);
+    const line = setupStatement("this", p.model.getText(), [p.optimizer.getName()]);
+    edits.insert(endOfLineAfter(statement.getEnd(), text), `${nl}${indent}${line}`, "setup");
+    letifyLater.push(statement);
+    if (Node.isVariableDeclaration(p.modelDeclaration)) letifyLater.push(statementOf(p.modelDeclaration));
+    ctx.counts.setupCalls++;
+    ctx.notes.push(`${line.replace(/;$/, "")} after line ${ctx.lineOf(statement.getStart())}`);
+  }
+  for (const a of assigned) {
+    if (!access.isInRun(a.statement) || !inStatementList(a.statement)) continue;
+    const indent = indentationAt(a.statement.getStart(), text);
+    const line = `[${a.name}] = this.setupOptimizers(${a.name});`;
+    edits.insert(endOfLineAfter(a.statement.getEnd(), text), `${nl}${indent}${line}`, "setup");
+    ctx.counts.setupCalls++;
+    ctx.notes.push(`${line.replace(/;$/, "")} after line ${ctx.lineOf(a.statement.getStart())}`);
+  }
+
   const letified = new Set<Node>();
   const letify = (statement: VariableStatement | null) => {
     if (!statement || letified.has(statement)) return;
@@ -91,6 +136,7 @@ export function setupModels(ctx: TransformContext, access: LiteAccess): void {
     const list = statement.getDeclarationList();
     edits.replace(list.getStart(), list.getStart() + "const".length, "let", "setup-let");
   };
+  letifyLater.forEach(letify);
   for (const [anchor, groups] of groupsByAnchor) {
     const indent = indentationAt(anchor.getStart(), text);
     const guard = anchor.getText().trimEnd().endsWith(";") || anchor.getText().trimEnd().endsWith("}") ? "" : ";";

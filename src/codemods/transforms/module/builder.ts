@@ -23,6 +23,7 @@ export const METHOD_ORDER = [
   "forward",
   "onFitStart",
   "onTrainEpochStart",
+  "onTrainBatchStart",
   "trainingStep",
   "configureGradientClipping",
   "onTrainEpochEnd",
@@ -190,7 +191,9 @@ export class ModuleBuilder {
     this.placement.set(statement, destination);
     if (destination === "drop" || destination === "copied") return;
     if (destination === "callSite") {
-      this.callSite.push(statement);
+      // In the script's order, whichever transform placed them first.
+      const at = this.callSite.findIndex((s) => s.getStart() > statement.getStart());
+      this.callSite.splice(at === -1 ? this.callSite.length : at, 0, statement);
       return;
     }
     this.piecesOf(destination).push({ kind: "statement", node: statement });

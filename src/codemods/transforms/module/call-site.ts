@@ -58,6 +58,8 @@ export class CallSite {
         }
         if (Node.isVariableDeclaration(decl)) {
           const statement = decl.getVariableStatement();
+          // Declared by code that runs here, before the module is built.
+          if (statement && this.m.destinationOf(statement) === "callSite") return;
           if (statement && this.m.config.has(statement)) {
             const inner = this.resolve(decl.getInitializerOrThrow());
             if (inner === null) ok = false;
@@ -141,6 +143,9 @@ export function parenthesize(text: string): string {
 
 /** `a - b` (or `a - b + 1`) written simply when both are numbers. */
 export function countExpression(bound: string, start: string, inclusive: boolean): string {
+  // `epoch < args.epochs + 1` from 1: `args.epochs`.
+  const plus = /^(.+?) \+ (\d+)$/.exec(bound.trim());
+  if (plus && Number(start) - (inclusive ? 1 : 0) === Number(plus[2])) return plus[1]!;
   const b = Number(bound);
   const s = Number(start);
   if (bound.trim() !== "" && start.trim() !== "" && Number.isFinite(b) && Number.isFinite(s)) return String(b - s + (inclusive ? 1 : 0));

@@ -23,7 +23,7 @@ import { torchPath } from "../../analysis/torch";
 import { Node, SyntaxKind, unwrap } from "../../morph";
 import type { Destination, ModuleBuilder } from "./builder";
 import { CannotMap } from "./structure";
-import { declaredNames, modelDecls, optimizerDecls } from "./statements";
+import { declaredNames, modelDecls, optimizerDecls, within } from "./statements";
 import { isWrite } from "./structure";
 
 type DataHook = "trainDataloader" | "valDataloader" | "testDataloader";
@@ -68,7 +68,19 @@ export function placeData(m: ModuleBuilder): SharedData | null {
   for (const decl of [m.structure.train.loader, m.structure.validation?.loader, m.structure.test?.loader]) {
     if (decl) need(candidateOf(decl));
   }
-  const data = candidates.filter((s) => needed.has(s));
+  // Statements that change data before it is used (`if (useAccel) Object.assign(trainKwargs, ...)`)
+  // are data code too, run right after what they change.
+  const declaresNeeded = (d: Node | undefined) => d !== undefined && [...needed].some((t) => t.getStart() <= d.getStart() && d.getEnd() <= t.getEnd());
+  for (const s of before) {
+    if (m.isPlaced(s) || m.config.has(s) || Node.isVariableStatement(s) || edits.covers(s.getStart(), s.getEnd())) continue;
+    const reads = s.getDescendantsOfKind(SyntaxKind.Identifier).map((id) => refs.declarationOf(id));
+    if (reads.some((d) => d !== undefined && banned.has(d)) || !reads.some(declaresNeeded)) continue;
+    needed.add(s as VariableStatement);
+    for (const d of reads) if (d) need(candidateOf(d));
+  }
+  const data = [...candidates, ...before.filter((s) => needed.has(s as VariableStatement) && !Node.isVariableStatement(s))]
+    .filter((s) => needed.has(s as VariableStatement))
+    .sort((a, b) => a.getStart() - b.getStart()) as VariableStatement[];
   const dataSet = new Set<Statement>(data);
 
   // ---- the loader each section iterates ----

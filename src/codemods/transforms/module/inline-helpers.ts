@@ -49,6 +49,8 @@ function substituteParameters(m: ModuleBuilder, site: LoopSite): void {
         if (rewrite) text = rewrite(use, method);
         else if (optimizerLike) text = a.getText(); // bound at the top of the method (rewrite-uses.ts)
         else if (decl && !isTrainingLocal(m, decl)) text = a.getText();
+        // Declared by code kept at the call site: a top-level name the module reads as it is.
+        else if (decl && Node.isVariableDeclaration(decl) && m.destinationOf(decl.getVariableStatement() as Node) === "callSite") text = a.getText();
         else if (decl && Node.isVariableDeclaration(decl) && m.config.has(decl.getVariableStatement() as Node)) {
           text = a.getText();
           for (const dep of m.config.withDependencies(decl.getVariableStatement()!)) {

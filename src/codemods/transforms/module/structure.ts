@@ -21,6 +21,7 @@ import type {
   Statement,
   VariableDeclaration,
 } from "ts-morph";
+import { isDeclarationStatement } from "../../analysis/entry";
 import { isFunctionLike } from "../../analysis/functions";
 import type { LocalFunction, ScriptAnalysis } from "../../analysis/types";
 import { MigrationError, positionAt } from "../../errors";
@@ -151,7 +152,9 @@ export function findStructure(analysis: ScriptAnalysis): Structure {
 /** The training function's body, or the top-level training statements. */
 function entryBody(analysis: ScriptAnalysis): EntryBody {
   const entry = analysis.entry!;
-  if (entry.kind === "script") return { fn: null, statements: entry.statements, params: [], calls: [] };
+  // Declarations among top-level training statements (a class declared below the data code) stay
+  // declarations at the top level: they are not code of the module.
+  if (entry.kind === "script") return { fn: null, statements: entry.statements.filter((s) => !isDeclarationStatement(s)), params: [], calls: [] };
   const node = entry.fn.node;
   const body = node.getBody();
   if (!body || !Node.isBlock(body)) {

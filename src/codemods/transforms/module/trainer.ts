@@ -18,14 +18,16 @@ import { isFunctionLike } from "../../analysis/functions";
 import { Node, SyntaxKind } from "../../morph";
 import type { ModuleBuilder } from "./builder";
 import { CallSite, countExpression } from "./call-site";
+import { placeFlagInputs } from "./entry-code";
 import type { ResumedEpochStart } from "./rewrite-uses";
 import { CannotMap } from "./structure";
 
 const FLAG_ORDER = ["maxEpochs", "accumulateGradBatches", "gradientClipVal", "gradientClipAlgorithm"];
 
 /**
- * The `maxEpochs` flag, from the epoch loop's bounds (checked now: a bound only main knows cannot
- * be written at the call site); a loop resuming at `resumed` counts from its initial value.
+ * The `maxEpochs` flag, from the epoch loop's bounds (written when the call site is, once the code
+ * kept there is known: `let epochs = 3` before the loop stays there); a loop resuming at
+ * `resumed` counts from its initial value.
  */
 export function planTrainer(m: ModuleBuilder, resumed: ResumedEpochStart | null): void {
   const epoch = m.structure.epoch;
@@ -33,10 +35,8 @@ export function planTrainer(m: ModuleBuilder, resumed: ResumedEpochStart | null)
     m.flag("maxEpochs", m.structure.trainingStatement, () => "1");
     return;
   }
-  if (m.probe.resolve(epoch.bound) === null) {
-    throw new CannotMap(epoch.bound, `the number of epochs (\`${epoch.bound.getText()}\`) is only known inside the training code; the Trainer needs it as maxEpochs when it is built`);
-  }
-  m.flag("maxEpochs", epoch.loop, (site) => {
+  placeFlagInputs(m, [epoch.bound, epoch.start]);
+  m.flag("maxEpochs", epoch.bound, (site) => {
     const bound = site.resolve(epoch.bound);
     const start = resumed ? resumed.initial : site.resolve(epoch.start);
     return bound === null || start === null ? null : countExpression(bound, start, epoch.inclusive);
@@ -85,7 +85,9 @@ function statementsFor(m: ModuleBuilder, site: CallSite): string[] {
     .sort((a, b) => FLAG_ORDER.indexOf(a.name) - FLAG_ORDER.indexOf(b.name))
     .map((f) => {
       const value = f.value(site);
-      if (value === null) throw new CannotMap(f.anchor, `the Trainer's ${f.name} (\`${f.anchor.getText()}\`) is only known inside the training code`);
+      if (value === null) {
+        throw new CannotMap(f.anchor, `the Trainer's ${f.name} (\`${f.anchor.getText()}\`) is only known inside the training code, after the module is built`);
+      }
       return `${f.name}: ${value}`;
     });
   const trainerText = `new Trainer({ ${flags.join(", ")} })`;

@@ -64,9 +64,6 @@ export function buildTrainingStep(m: ModuleBuilder): TrainingStep {
   const loop = train.loop;
   const bodyNode = loop.getStatement();
   const body = blockStatements(bodyNode);
-  for (const b of jumpsOutOf(loop, SyntaxKind.BreakStatement)) {
-    throw new CannotMap(b, "`break` ends the epoch early: Lightning has no such loop control (return -1 from onTrainBatchStart to skip the rest of an epoch, or set this.trainer.shouldStop)");
-  }
   for (const r of returnsIn(bodyNode)) throw new CannotMap(r, "`return` inside the training loop ends training early: use an EarlyStopping callback or this.trainer.shouldStop");
 
   const outer = epoch ? blockStatements(epoch.loop.getStatement()) : m.structure.entry.statements;
@@ -81,6 +78,7 @@ export function buildTrainingStep(m: ModuleBuilder): TrainingStep {
   } else {
     batchIdxName = freshName(m, loop, "batchIdx");
   }
+  endEpochOnBreak(m, loop, bodyNode);
   const logOptions = epochPrints(m) ? `, { onEpoch: true, progBar: true }` : "";
 
   const plan = automaticPlan(m, body, counter?.name ?? null);
@@ -90,6 +88,47 @@ export function buildTrainingStep(m: ModuleBuilder): TrainingStep {
   }
   const removedLossDivision = automaticTrainingStep(m, body, plan, logOptions);
   return { manual: false, batchIdxName, schedulerSteps: plan.schedulerSteps, removedLossDivision };
+}
+
+/**
+ * `break` as the last thing a batch does (`if (args.dryRun) break;` after logging) ends the
+ * epoch after this batch: Lightning's way is `onTrainBatchStart` returning -1 before the next
+ * one. The break sets a flag the hook reads; each epoch starts with it cleared.
+ */
+function endEpochOnBreak(m: ModuleBuilder, loop: Node, body: Node): void {
+  const breaks = jumpsOutOf(loop, SyntaxKind.BreakStatement);
+  if (breaks.length === 0) return;
+  for (const b of breaks) {
+    if (!isLastThingDone(m, b, body)) {
+      throw new CannotMap(b, "`break` in the middle of a batch ends the epoch early: Lightning has no such loop control (return -1 from onTrainBatchStart to skip the rest of an epoch, or set this.trainer.shouldStop)");
+    }
+  }
+  const flag = m.freshMember("endEpoch");
+  m.addField({ name: flag, declaration: " = false" });
+  for (const b of breaks) m.ctx.edits.replace(b.getStart(), b.getEnd(), `this.${flag} = true;`, "module-break");
+  m.append("onTrainBatchStart", `return this.${flag} ? -1 : undefined;\n`);
+  m.append("onTrainEpochStart", `this.${flag} = false;\n`);
+  m.note(`\`break\` out of the batch loop (line ${m.line(breaks[0]!)}) → onTrainBatchStart() returns -1 after that batch`);
+}
+
+/**
+ * Nothing of the loop body runs after `s`: each statement around it, up to the body, is the last
+ * of its block but for statements that go (the batch counter's `batchIdx++`).
+ */
+function isLastThingDone(m: ModuleBuilder, s: Node, body: Node): boolean {
+  let n: Node = s;
+  while (n !== body) {
+    const parent = n.getParent();
+    if (!parent) return false;
+    if (Node.isBlock(parent)) {
+      const list = parent.getStatements();
+      if (list.slice(list.indexOf(n as Statement) + 1).some((t) => m.destinationOf(t) !== "drop")) return false;
+    } else if (!Node.isIfStatement(parent)) {
+      return false;
+    }
+    n = parent;
+  }
+  return true;
 }
 
 /** The plan for automatic optimisation, or why the loop needs manual optimisation. */

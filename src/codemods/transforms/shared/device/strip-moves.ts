@@ -43,7 +43,7 @@ export function stripDeviceMoves(ctx: TransformContext, plan: RemovalPlan): void
     let base: Node = top;
     while (Node.isCallExpression(base) && moveByCall.get(base)?.recognized) base = unwrap(moveByCall.get(base)!.receiver);
 
-    const statement = moveOnlyStatement(top, base);
+    const statement = moveOnlyStatement(top, base) ?? destructuredMoveStatement(top, moveByCall);
     if (statement) {
       plan.remove(removalOf(statement, ctx.analysis.text), "device-move-statement", replacementOf(statement));
     } else {
@@ -73,6 +73,32 @@ function moveOnlyStatement(top: CallExpression, base: Node): Statement | null {
     if (stmt && Node.isExpressionStatement(stmt)) return stmt;
   }
   return null;
+}
+
+/**
+ * `[x, y] = [x.to(device), y.to(device)];`: every element moves the variable it is assigned
+ * to, so without the moves the statement is `[x, y] = [x, y]` and goes entirely.
+ */
+function destructuredMoveStatement(top: CallExpression, moveByCall: Map<CallExpression, DeviceMove>): Statement | null {
+  let array = top.getParent();
+  while (array && Node.isParenthesizedExpression(array)) array = array.getParent();
+  if (!array || !Node.isArrayLiteralExpression(array)) return null;
+  let assignment = array.getParent();
+  while (assignment && Node.isParenthesizedExpression(assignment)) assignment = assignment.getParent();
+  if (!assignment || !Node.isBinaryExpression(assignment) || assignment.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) return null;
+  const left = unwrap(assignment.getLeft());
+  if (unwrap(assignment.getRight()) !== array || !Node.isArrayLiteralExpression(left)) return null;
+  const targets = left.getElements();
+  const values = array.getElements();
+  if (targets.length !== values.length) return null;
+  const unmoved = (n: Node): Node => {
+    let e = unwrap(n);
+    while (Node.isCallExpression(e) && moveByCall.get(e)?.recognized) e = unwrap(moveByCall.get(e)!.receiver);
+    return e;
+  };
+  const same = values.every((v, i) => isPlainReference(unmoved(v)) && unmoved(v).getText() === unwrap(targets[i]!).getText());
+  const stmt = assignment.getParent();
+  return same && stmt && Node.isExpressionStatement(stmt) ? stmt : null;
 }
 
 function isPlainReference(n: Node): boolean {

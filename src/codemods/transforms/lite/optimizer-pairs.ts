@@ -1,0 +1,134 @@
+/**
+ * Optimizers the shared analysis does not pair with a model, in shapes common in real scripts:
+ *
+ *   const optimizer = model.configureOptimizers(...);   // nanoGPT / minGPT: a factory method
+ *   function train(rnn: RNN) { const optimizer = new optim.SGD(rnn.parameters()) }  // a parameter
+ *   optimizer = new optim.AdamW(model.parameters());     // assigned, not declared
+ *
+ * The first two are set up like any pair (`[model, optimizer] = this.setup(model, optimizer)`);
+ * an assigned optimizer is set up where it is assigned (`[optimizer] = this.setupOptimizers(optimizer)`).
+ */
+import { Node, SyntaxKind, unwrap } from "../../morph";
+import type { ExpressionStatement, Identifier, NewExpression, ParameterDeclaration, VariableDeclaration } from "ts-morph";
+import type { ScriptAnalysis } from "../../analysis/types";
+
+export interface ExtraPair {
+  model: Identifier;
+  /** Where the model is declared (a variable or a parameter). */
+  modelDeclaration: VariableDeclaration | ParameterDeclaration;
+  optimizer: VariableDeclaration;
+}
+
+export interface AssignedOptimizer {
+  name: string;
+  statement: ExpressionStatement;
+  construction: NewExpression;
+}
+
+/** `new optim.X(...)` inside a function or method that returns it: a factory, paired at its call. */
+export function isFactoryOptimizer(construction: NewExpression): boolean {
+  let parent = construction.getParent();
+  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent))) parent = parent.getParent();
+  if (parent && Node.isReturnStatement(parent)) return true;
+  if (parent && Node.isVariableDeclaration(parent)) {
+    const name = parent.getNameNode();
+    const fn = parent.getFirstAncestor((a) => Node.isMethodDeclaration(a) || Node.isFunctionDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a));
+    if (!fn || !Node.isIdentifier(name)) return false;
+    return fn
+      .getDescendants()
+      .some((d) => Node.isReturnStatement(d) && d.getExpression() !== undefined && unwrap(d.getExpression()!).getText() === name.getText());
+  }
+  return false;
+}
+
+export function extraPairs(analysis: ScriptAnalysis): ExtraPair[] {
+  const pairs: ExtraPair[] = [];
+  const refs = analysis.references;
+  const paired = new Set(analysis.optimizers.filter((o) => o.models.length > 0).flatMap((o) => (o.declaration ? [o.declaration] : [])));
+  const factoryMethods = new Set<string>();
+  for (const o of analysis.optimizers) {
+    if (!isFactoryOptimizer(o.construction)) continue;
+    const method = o.construction.getFirstAncestor((a) => Node.isMethodDeclaration(a));
+    if (method && Node.isMethodDeclaration(method)) factoryMethods.add(method.getName());
+  }
+  for (const stmt of analysis.sourceFile.getDescendantsOfKind(SyntaxKind.VariableDeclaration)) {
+    const decl = stmt as VariableDeclaration;
+    if (paired.has(decl) || !Node.isIdentifier(decl.getNameNode())) continue;
+    const init = decl.getInitializer();
+    if (!init) continue;
+    const e = unwrap(init);
+    let model: Identifier | null = null;
+    if (Node.isCallExpression(e)) {
+      // `model.configureOptimizers(...)`
+      const callee = e.getExpression();
+      if (Node.isPropertyAccessExpression(callee) && factoryMethods.has(callee.getName())) {
+        const recv = unwrap(callee.getExpression());
+        if (Node.isIdentifier(recv)) model = recv;
+      }
+    } else if (Node.isNewExpression(e)) {
+      // `new optim.SGD(rnn.parameters())` where `rnn` is a parameter
+      const opt = analysis.optimizers.find((o) => o.construction === e);
+      if (opt && opt.models.length === 0) {
+        const params = e.getArguments()[0];
+        const root = params && parametersRoot(params);
+        if (root) model = root;
+      }
+    }
+    if (!model) continue;
+    const modelDeclaration = refs.declarationOf(model);
+    if (!modelDeclaration || !(Node.isVariableDeclaration(modelDeclaration) || Node.isParameterDeclaration(modelDeclaration))) continue;
+    pairs.push({ model, modelDeclaration, optimizer: decl });
+  }
+  return pairs;
+}
+
+/** `optimizer = new optim.X(...)` as a statement (the variable is declared elsewhere). */
+export function assignedOptimizers(analysis: ScriptAnalysis): AssignedOptimizer[] {
+  const out: AssignedOptimizer[] = [];
+  for (const o of analysis.optimizers) {
+    if (o.declaration) continue;
+    let parent = o.construction.getParent();
+    while (parent && Node.isParenthesizedExpression(parent)) parent = parent.getParent();
+    if (!parent || !Node.isBinaryExpression(parent) || parent.getOperatorToken().getText() !== "=") continue;
+    const left = unwrap(parent.getLeft());
+    const stmt = parent.getParent();
+    if (!Node.isIdentifier(left) || !stmt || !Node.isExpressionStatement(stmt)) continue;
+    out.push({ name: left.getText(), statement: stmt, construction: o.construction });
+  }
+  return out;
+}
+
+function parametersRoot(expr: Node): Identifier | null {
+  const e = unwrap(expr);
+  if (!Node.isCallExpression(e)) return null;
+  const callee = e.getExpression();
+  if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== "parameters") return null;
+  const recv = unwrap(callee.getExpression());
+  return Node.isIdentifier(recv) ? recv : null;
+}
+
+/**
+ * A top-level script whose optimizer comes from a factory (`const optimizer =
+ * model.configureOptimizers(...)` at module level, nanoGPT): the training code starts where
+ * the model is declared, so that run() holds the model, its optimizer and their setup.
+ */
+export function widenScriptEntry(analysis: ScriptAnalysis): ScriptAnalysis {
+  const entry = analysis.entry;
+  if (entry?.kind !== "script") return analysis;
+  const statements = analysis.sourceFile.getStatements();
+  let first = statements.indexOf(entry.statements[0]!);
+  const last = statements.indexOf(entry.statements[entry.statements.length - 1]!);
+  const topStatement = (n: Node): number => {
+    let s: Node = n;
+    while (s.getParent() && s.getParent() !== analysis.sourceFile) s = s.getParentOrThrow();
+    return statements.indexOf(s as (typeof statements)[number]);
+  };
+  for (const p of extraPairs(analysis)) {
+    const o = topStatement(p.optimizer);
+    const m = topStatement(p.modelDeclaration);
+    if (o < 0 || o > last || m < 0) continue;
+    first = Math.min(first, o, m);
+  }
+  if (first === statements.indexOf(entry.statements[0]!)) return analysis;
+  return { ...analysis, entry: { kind: "script", statements: statements.slice(first, last + 1) } };
+}
