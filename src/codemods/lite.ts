@@ -11,7 +11,7 @@ import { constLoopBindings } from "./transforms/lite/const-loop-bindings";
 import { removeDeviceCode } from "./transforms/shared/device/index";
 import { updateImports } from "./transforms/lite/imports";
 import { LiteAccess } from "./transforms/lite/lite-access";
-import { wrapInLiteClass } from "./transforms/lite/lite-class";
+import { hoistDeclarations, wrapInLiteClass } from "./transforms/lite/lite-class";
 import { setupDataloaders } from "./transforms/lite/setup-dataloaders";
 import { setupModels } from "./transforms/lite/setup-models";
 
@@ -32,4 +32,6 @@ export function runLiteTransforms(ctx: TransformContext, className: string): voi
   // Last: an import is unused only once every other edit is known.
   updateImports(ctx);
   ctx.todos.emit(ctx.edits);
+  // After every edit inside them: class and function declarations stay at top level.
+  hoistDeclarations(ctx);
 }

@@ -6,6 +6,7 @@
 import { analyzeScript } from "./analysis/analyze";
 import { innermostEntry } from "./analysis/entry";
 import { widenScriptEntry } from "./transforms/lite/optimizer-pairs";
+import { trainerEntry } from "./transforms/lite/trainer-class";
 import type { ScriptAnalysis } from "./analysis/types";
 import { EditSet } from "./edits";
 import { InternalError, MigrationError, positionAt, type Position } from "./errors";
@@ -105,7 +106,8 @@ async function migrateOrThrow(source: string, options: MigrateOptions): Promise<
   const parsed = parseScript(source, options.fileName);
   const shared = analyzeScript(parsed);
   if (options.to === "module") return migrateToModule(source, shared, options);
-  const analysis: ScriptAnalysis = widenScriptEntry({ ...shared, entry: innermostEntry(shared) });
+  // A backward only in a user-written trainer class: the code that builds and calls it is the entry.
+  const analysis: ScriptAnalysis = widenScriptEntry({ ...shared, entry: innermostEntry(shared) ?? trainerEntry(shared) });
   if (analysis.alreadyMigrated === "lite") {
     return { status: "unchanged", reason: "already a LightningLite script: nothing to do" };
   }
@@ -150,7 +152,10 @@ function context(target: MigrationTarget, analysis: ScriptAnalysis, edits: EditS
  * loop without a DataLoader, a `break` out of training, ...) leaves the script as it is, still
  * working, with one TODO at that construct: the run reports it as needing a human (exit 1).
  */
-async function migrateToModule(source: string, analysis: ScriptAnalysis, options: MigrateOptions): Promise<MigrationResult> {
+async function migrateToModule(source: string, shared: ScriptAnalysis, options: MigrateOptions): Promise<MigrationResult> {
+  // The module is built from the function that holds the training code, even when main() only
+  // parses the arguments and calls it.
+  const analysis: ScriptAnalysis = { ...shared, entry: innermostEntry(shared) };
   if (analysis.alreadyMigrated === "module") {
     return { status: "unchanged", reason: "already a LightningModule script: nothing to do" };
   }

@@ -13,7 +13,7 @@ import type { TransformContext } from "./transforms/context";
 import { buildConfigureOptimizers, finishConfigureOptimizers } from "./transforms/module/configure-optimizers";
 import { ModuleBuilder } from "./transforms/module/builder";
 import { placeData } from "./transforms/module/dataloaders";
-import { placeCodeAfterTraining, placeCodeBeforeTraining } from "./transforms/module/entry-code";
+import { placeCodeAfterTraining, placeCodeBeforeTraining, placeConfiguration } from "./transforms/module/entry-code";
 import { placeEpochCode } from "./transforms/module/epoch-hooks";
 import { buildEvalSteps } from "./transforms/module/eval-steps";
 import { makeFields } from "./transforms/module/fields";
@@ -55,6 +55,7 @@ export function runModuleTransforms(ctx: TransformContext, className: string): M
   buildEvalSteps(m);
   placeEpochCode(m, training);
   placeCodeAfterTraining(m);
+  placeConfiguration(m);
   const sharedData = placeData(m);
   placeCodeBeforeTraining(m);
   finishConfigureOptimizers(m, training, optimizerStatements);

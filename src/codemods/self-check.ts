@@ -55,6 +55,8 @@ export function selfCheck(
       return at(uses[0]!, `\`${name}\` is used where no declaration of it reaches`);
     }
   }
+  const [redeclared] = out.redeclared;
+  if (redeclared && out.redeclared.length > before.redeclared.length) return at(redeclared, `\`${redeclared.getText()}\` is declared twice in one scope`);
   for (const [name, uses] of out.beforeDeclaration) {
     if (uses.length > (before.beforeDeclaration.get(name)?.length ?? 0)) return at(uses[0]!, `\`${name}\` is used before its declaration`);
   }
@@ -70,6 +72,8 @@ interface Bound {
   beforeDeclaration: Map<string, Identifier[]>;
   thisOutsideClass: Node[];
   awaitOutsideAsync: Node[];
+  /** Second declarations of a block-scoped name in the same scope. */
+  redeclared: Identifier[];
 }
 
 /** One parse and one binding walk (the analysis's own binder, analysis/references.ts). */
@@ -77,7 +81,8 @@ function bind(text: string, fileName?: string): Bound {
   const { sourceFile } = parseScript(text, fileName);
   const refs = new ReferenceIndex();
   const ids: Identifier[] = [];
-  const result: Bound = { sourceFile, declared: new Set(), unresolved: new Map(), beforeDeclaration: new Map(), thisOutsideClass: [], awaitOutsideAsync: [] };
+  const result: Bound = { sourceFile, declared: new Set(), unresolved: new Map(), beforeDeclaration: new Map(), thisOutsideClass: [], awaitOutsideAsync: [], redeclared: [] };
+  const declaredIn = new Map<Scope, Set<string>>();
   const visit = (node: Node, scope: Scope): void => {
     const kind = node.getKind();
     if (kind === SyntaxKind.Identifier) {
@@ -86,6 +91,13 @@ function bind(text: string, fileName?: string): Bound {
       return;
     }
     if (kind === SyntaxKind.ThisKeyword && !thisHasAClass(node)) result.thisOutsideClass.push(node);
+    const name = blockScopedName(node);
+    if (name) {
+      const names = declaredIn.get(scope) ?? new Set<string>();
+      if (names.has(name.getText())) result.redeclared.push(name);
+      names.add(name.getText());
+      declaredIn.set(scope, names);
+    }
     if (kind === SyntaxKind.AwaitExpression && !awaitAllowed(node)) result.awaitOutsideAsync.push(node);
     const inner = enterScope(node, scope, refs);
     node.forEachChild((child) => visit(child, inner));
@@ -110,6 +122,17 @@ function bind(text: string, fileName?: string): Bound {
     }
   }
   return result;
+}
+
+/** The name a `let`/`const`/class/function declaration binds in the scope it appears in (`var` may repeat). */
+function blockScopedName(node: Node): Identifier | null {
+  if (Node.isVariableDeclaration(node)) {
+    const name = node.getNameNode();
+    const kind = node.getVariableStatement()?.getDeclarationKind();
+    return Node.isIdentifier(name) && kind !== undefined && kind !== VariableDeclarationKind.Var ? name : null;
+  }
+  if (Node.isClassDeclaration(node) || Node.isFunctionDeclaration(node)) return node.getNameNode() ?? null;
+  return null;
 }
 
 /** A `this` is fine inside a class body (methods, fields, constructors) or a function declaring `this`. */

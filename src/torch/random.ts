@@ -30,6 +30,19 @@ export class Generator {
   /** Without a seed, PyTorch's `torch.Generator()` default (67280421310721): never `Math.random`. */
   constructor(seed: number = DEFAULT_GENERATOR_SEED) {
     this.manualSeed(seed);
+    liveGenerators.add(new WeakRef(this));
+    if (liveGenerators.size > pruneAt) pruneGenerators();
+  }
+
+  /** Everything that decides the next draws (the spare normal included), for `isolateRandomState`. */
+  snapshot(): () => void {
+    const s = this.s.slice();
+    const { spareNormal, initialSeed } = this;
+    return () => {
+      this.s.set(s);
+      this.spareNormal = spareNormal;
+      this.initialSeed = initialSeed;
+    };
   }
 
   manualSeed(seed: number, stream = 0): this {
@@ -112,6 +125,38 @@ export class Generator {
     this.s.set(state.slice(0, 4));
     this.initialSeed = state[4] ?? 0;
     this.spareNormal = null;
+  }
+}
+
+/**
+ * Every Generator still referenced: the script's own ones too (a dataset drawing random pairs
+ * from `new Generator(1)`), so that work that must not change a run — the Trainer's sanity
+ * check — can put them all back.
+ */
+const liveGenerators = new Set<WeakRef<Generator>>();
+let pruneAt = 1024;
+
+function pruneGenerators(): void {
+  for (const ref of liveGenerators) if (ref.deref() === undefined) liveGenerators.delete(ref);
+  pruneAt = Math.max(1024, liveGenerators.size * 2);
+}
+
+/**
+ * Runs `fn` and puts every random stream back as it was: the three process-wide streams and
+ * every live Generator. (Lightning isolates only the global generators around its sanity check;
+ * a script's own generator would then draw differently in training than in the plain loop.)
+ */
+export async function isolateRandomState<T>(fn: () => Promise<T>): Promise<T> {
+  const restores: (() => void)[] = [];
+  for (const ref of liveGenerators) {
+    const g = ref.deref();
+    if (g === undefined) liveGenerators.delete(ref);
+    else restores.push(g.snapshot());
+  }
+  try {
+    return await fn();
+  } finally {
+    for (const restore of restores) restore();
   }
 }
 

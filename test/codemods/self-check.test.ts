@@ -42,6 +42,13 @@ describe("selfCheck", () => {
     expect(selfCheck(INPUT, later, null)).toBeNull();
   });
 
+  it("finds a name declared twice in one scope (`const hparams = hparams;` beside main's own)", () => {
+    const out = INPUT.replace("  const epochs = 2;\n", "  const epochs = 2;\n  const epochs = 3;\n");
+    expect(selfCheck(INPUT, out, null)?.reason).toBe("`epochs` is declared twice in one scope");
+    const shadow = INPUT.replace("  const epochs = 2;\n", "  const epochs = 2;\n  {\n    const epochs = 3;\n  }\n");
+    expect(selfCheck(INPUT, shadow, null)).toBeNull();
+  });
+
   it("finds `await` in a function that is not async", () => {
     const out = INPUT.replace("opt.step();", "await opt.step();");
     expect(selfCheck(INPUT, out, null)?.reason).toBe("`await` in a function that is not async");

@@ -28,7 +28,7 @@ import type { Optimizer } from "../../torch/optim/optimizer";
 import { setGradEnabled } from "../../torch/autograd/grad_mode";
 import { setLossTraceRankCheck } from "../../torch/autograd/loss_trace";
 import type { BackwardOptions } from "../../torch/autograd/backward";
-import { getRngState, setRngState } from "../../torch/random";
+import { isolateRandomState } from "../../torch/random";
 import { Connector } from "../connector";
 import { MisconfigurationError } from "../errors";
 import type { Accelerator } from "../accelerators/accelerator";
@@ -630,13 +630,9 @@ export class Trainer {
     if (fn === "validate") return this.validateLoop.run();
     if (fn === "test") return this.testLoop.run();
     if (fn === "predict") return this.predictLoop.run();
-    // The sanity check must not change the training run: it draws from no random stream.
-    const rng = getRngState();
-    try {
-      await this.runSanityCheck();
-    } finally {
-      setRngState(rng);
-    }
+    // The sanity check must not change the training run: every random stream is put back,
+    // the script's own generators included.
+    await isolateRandomState(() => this.runSanityCheck());
     setGradEnabled(true);
     await this.fitLoop.run();
     return undefined;

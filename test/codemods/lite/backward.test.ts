@@ -469,7 +469,7 @@ describe("backward", () => {
     `);
   });
 
-  it("leaves backward() in a class method, a helper used as a value, and with options, each with a TODO", async () => {
+  it("passes the Lite instance to a class whose method calls backward(); leaves a helper used as a value and backward() with options with a TODO", async () => {
     const { output, todos } = await toLite(
       script(
         MODEL +
@@ -512,9 +512,14 @@ describe("backward", () => {
         tf.zeros([8], "int32"),
       );
       class Trainer {
+        lite: LightningLite;
+
+        constructor(lite: LightningLite) {
+          this.lite = lite;
+        }
+
         step(loss: tf.Tensor) {
-          // TODO(lit-migrate): use lite.backward(loss) here: it is inside a method of class Trainer; pass the Lite instance to it
-          loss.backward();
+          this.lite.backward(loss);
         }
       }
       function callback(x: tf.Tensor) {
@@ -530,7 +535,7 @@ describe("backward", () => {
           const loader = this.setupDataloaders(
             new data.DataLoader(dataset, { batchSize: 4 }),
           );
-          const trainer = new Trainer();
+          const trainer = new Trainer(this);
           for (const [x, y] of loader) {
             trainer.step(F.crossEntropy(model.forward(x), y));
             [x].forEach(callback);
@@ -548,7 +553,6 @@ describe("backward", () => {
       });
     `);
     expect(todos.map((t) => t.reason)).toEqual([
-      "use lite.backward(loss) here: it is inside a method of class Trainer; pass the Lite instance to it",
       "use lite.backward(loss) here: callback() is used as a value, so the Lite instance cannot be passed to it",
       "backward() option 'trace' is not converted; Lite's backward(loss, { retainGraph, gradient }) takes no other",
     ]);

@@ -8,7 +8,7 @@
  */
 import { Node, unwrap } from "../../morph";
 import type { BinaryExpression, Identifier } from "ts-morph";
-import { assignedOptimizers, extraPairs } from "./optimizer-pairs";
+import { assignedOptimizers, extraPairs, factoryAssignments } from "./optimizer-pairs";
 import type { TransformContext } from "../context";
 import type { LiteAccess } from "./lite-access";
 
@@ -49,13 +49,20 @@ export function rewriteClipGradients(ctx: TransformContext, access: LiteAccess):
       // `const optimizer = model.configureOptimizers(...)`, `new optim.SGD(rnn.parameters())` with `rnn` a parameter
       const p = pairs.filter((x) => x.modelDeclaration === decl);
       if (p.length === 1) optimizer = { name: p[0]!.optimizer.getName(), declaration: p[0]!.optimizer };
+      // `this.optimizer = model.configureOptimizers(config)` earlier in the same block
+      const f = factoryAssignments(analysis).filter((x) => x.modelDeclaration === decl);
+      if (!optimizer && f.length === 1) optimizer = { name: f[0]!.target, declaration: f[0]!.statement };
     }
     if (!model || !optimizer) {
       todo("could not tell the model and its optimizer");
       continue;
     }
     // The optimizer's variable must be visible here: declared in a block that contains the call.
-    const scope = Node.isVariableDeclaration(optimizer.declaration) ? optimizer.declaration.getVariableStatement()?.getParent() : undefined;
+    const scope = Node.isVariableDeclaration(optimizer.declaration)
+      ? optimizer.declaration.getVariableStatement()?.getParent()
+      : Node.isExpressionStatement(optimizer.declaration)
+        ? optimizer.declaration.getParent()
+        : undefined;
     if (!scope || !(scope.getStart() <= call.getStart() && call.getEnd() <= scope.getEnd())) {
       todo(`${optimizer.name} is not in scope here`);
       continue;

@@ -11,7 +11,9 @@
  * `this`, a helper passed around as a value) gets a TODO instead.
  */
 import { Node, SyntaxKind } from "../../morph";
-import type { CallExpression } from "ts-morph";
+import type { CallExpression, ClassDeclaration, ConstructorDeclaration, NewExpression } from "ts-morph";
+import { endOfLineAfter, indentationAt, lineStartOf, newlineOf } from "../shared/ranges";
+import { constructionsOf, enclosingInstanceClass, trainerClasses } from "./trainer-class";
 import { isFunctionLike } from "../../analysis/functions";
 import type { LocalFunction } from "../../analysis/types";
 import type { TransformContext } from "../context";
@@ -25,6 +27,14 @@ interface Threaded {
   calls: { call: CallExpression; receiver: string }[];
 }
 
+interface ThreadedClass {
+  cls: ClassDeclaration;
+  /** null: the class has none, and gets `constructor(lite) { this.lite = lite; }`. */
+  ctor: ConstructorDeclaration | null;
+  field: string;
+  constructions: { construction: NewExpression; receiver: string }[];
+}
+
 export const LITE_TYPE = "LightningLite";
 
 export class LiteAccess {
@@ -33,10 +43,14 @@ export class LiteAccess {
   private readonly threaded = new Map<LocalFunction, Threaded>();
   private readonly entryNode: Node | null;
   private readonly scriptRange: { start: number; end: number } | null;
+  private readonly trainers: Set<ClassDeclaration>;
+  private readonly classMemo = new Map<ClassDeclaration, Access | "pending">();
+  private readonly threadedClasses = new Map<ClassDeclaration, ThreadedClass>();
 
   constructor(private readonly ctx: TransformContext) {
     const { analysis } = ctx;
     this.byNode = new Map(analysis.functions.map((f) => [f.node as Node, f]));
+    this.trainers = new Set(trainerClasses(analysis));
     const entry = analysis.entry;
     this.entryNode = entry?.kind === "function" ? entry.fn.node : null;
     this.scriptRange =
@@ -66,11 +80,19 @@ export class LiteAccess {
         const fn = this.byNode.get(a);
         if (fn) return this.helper(fn);
         if (Node.isFunctionExpression(a) || Node.isFunctionDeclaration(a)) {
-          return { ok: false, reason: "it is inside an anonymous `function`, which has its own `this`; make it an arrow function" };
+          return {
+            ok: false,
+            reason: "it is inside an anonymous `function`, which has its own `this`; make it an arrow function",
+          };
         }
+        const trainer = enclosingInstanceClass(node);
+        if (trainer && trainer === a.getParent() && this.trainers.has(trainer)) return this.trainer(trainer);
         const cls = a.getFirstAncestor((c) => Node.isClassDeclaration(c) || Node.isClassExpression(c));
         const name = cls && (Node.isClassDeclaration(cls) || Node.isClassExpression(cls)) ? cls.getName() : undefined;
-        return { ok: false, reason: `it is inside a method of class ${name ?? "(anonymous)"}; pass the Lite instance to it` };
+        return {
+          ok: false,
+          reason: `it is inside a method of class ${name ?? "(anonymous)"}; pass the Lite instance to it`,
+        };
       }
     }
     return { ok: false, reason: "it is outside the training code" };
@@ -82,11 +104,56 @@ export class LiteAccess {
       if (a === this.entryNode) return true;
       if (Node.isArrowFunction(a)) continue;
       if (Node.isSourceFile(a)) {
-        return this.scriptRange !== null && this.scriptRange.start <= node.getStart() && node.getEnd() <= this.scriptRange.end;
+        return (
+          this.scriptRange !== null &&
+          this.scriptRange.start <= node.getStart() &&
+          node.getEnd() <= this.scriptRange.end
+        );
       }
       if (isFunctionLike(a)) return false;
     }
     return false;
+  }
+
+  /**
+   * A trainer class (trainer-class.ts) holds the Lite instance in a field set by its
+   * constructor, which every `new Trainer(...)` passes it to: `this.lite` in its methods.
+   */
+  private trainer(cls: ClassDeclaration): Access {
+    const known = this.classMemo.get(cls);
+    if (known === "pending") return { ok: true, receiver: `this.${this.threadedClasses.get(cls)!.field}` };
+    if (known) return known;
+    const fail = (reason: string): Access => {
+      const result: Access = { ok: false, reason };
+      this.threadedClasses.delete(cls);
+      this.classMemo.set(cls, result);
+      return result;
+    };
+    const ctor = cls.getConstructors().find((c) => c.getBody() !== undefined) ?? null;
+    // Without a constructor one is added; a subclass's would have to pass its arguments on.
+    if (!ctor && (cls.getExtends() || cls.getConstructors().length > 0)) {
+      return fail(`class ${cls.getName()} has no constructor to take the Lite instance; pass it to the class`);
+    }
+    const constructions = constructionsOf(this.ctx.analysis, cls);
+    if (constructions.length === 0)
+      return fail(`class ${cls.getName()} is never constructed here; pass the Lite instance to it`);
+    const used = new Set(
+      cls.getMembers().flatMap((m) => ("getName" in m && typeof m.getName === "function" ? [String(m.getName())] : [])),
+    );
+    let field = "lite";
+    for (let i = 2; used.has(field); i++) field = `lite${i}`;
+    const threaded: ThreadedClass = { cls, ctor, field, constructions: [] };
+    this.threadedClasses.set(cls, threaded);
+    this.classMemo.set(cls, "pending");
+    for (const construction of constructions) {
+      const access = this.receiverAt(construction);
+      if (!access.ok)
+        return fail(`new ${cls.getName()}(...) is called where ${access.reason.replace(/^it is/, "the call is")}`);
+      threaded.constructions.push({ construction, receiver: access.receiver });
+    }
+    const result: Access = { ok: true, receiver: `this.${field}` };
+    this.classMemo.set(cls, result);
+    return result;
   }
 
   private helper(fn: LocalFunction): Access {
@@ -94,7 +161,10 @@ export class LiteAccess {
     if (known === "pending") return { ok: true, receiver: this.threaded.get(fn)!.param };
     if (known) return known;
     if (fn.otherReferences.length > 0) {
-      const result: Access = { ok: false, reason: `${fn.name}() is used as a value, so the Lite instance cannot be passed to it` };
+      const result: Access = {
+        ok: false,
+        reason: `${fn.name}() is used as a value, so the Lite instance cannot be passed to it`,
+      };
       this.memo.set(fn, result);
       return result;
     }
@@ -105,7 +175,10 @@ export class LiteAccess {
       const access = this.receiverAt(call);
       if (!access.ok) {
         this.threaded.delete(fn);
-        const result: Access = { ok: false, reason: `${fn.name}() is called where ${access.reason.replace(/^it is/, "the call is")}` };
+        const result: Access = {
+          ok: false,
+          reason: `${fn.name}() is called where ${access.reason.replace(/^it is/, "the call is")}`,
+        };
         this.memo.set(fn, result);
         return result;
       }
@@ -118,6 +191,7 @@ export class LiteAccess {
 
   /** Adds the parameter to every helper that needs it and the argument to every call. */
   emit(): void {
+    this.emitClasses();
     const { edits } = this.ctx;
     for (const { fn, param, calls } of this.threaded.values()) {
       const params = fn.node.getParameters();
@@ -145,6 +219,63 @@ export class LiteAccess {
     }
   }
 
+  private emitClasses(): void {
+    const { edits, analysis } = this.ctx;
+    const text = analysis.text;
+    const nl = newlineOf(text);
+    for (const { cls, ctor, field, constructions } of this.threadedClasses.values()) {
+      if (!ctor) {
+        const brace = cls.getFirstChildByKindOrThrow(SyntaxKind.OpenBraceToken);
+        edits.insert(
+          brace.getEnd(),
+          `${nl}${field}: ${LITE_TYPE};${nl}${nl}constructor(${field}: ${LITE_TYPE}) {${nl}this.${field} = ${field};${nl}}${nl}`,
+          "lite-field",
+        );
+      } else {
+        // The field, first among the instance fields (before the constructor when there are none).
+        const firstField = cls.getProperties().find((p) => !p.isStatic());
+        const before = firstField ?? ctor;
+        const at = lineStartOf(before.getStart(true), text);
+        edits.insert(at, `${indentationAt(before.getStart(), text)}${field}: ${LITE_TYPE};${nl}`, "lite-field");
+        // The constructor takes it first and stores it (after super(...), where there is one).
+        const open = ctor.getFirstChildByKindOrThrow(SyntaxKind.OpenParenToken);
+        const kept = ctor.getParameters().filter((p) => !edits.covers(p.getStart(), p.getEnd())).length;
+        edits.insert(open.getEnd(), kept > 0 ? `${field}: ${LITE_TYPE}, ` : `${field}: ${LITE_TYPE}`, "lite-parameter");
+        const body = ctor.getBody()!;
+        const first = Node.isBlock(body) ? body.getStatements()[0] : undefined;
+        const isSuper = (s: Node | undefined) =>
+          !!s &&
+          Node.isExpressionStatement(s) &&
+          Node.isCallExpression(s.getExpression()) &&
+          s.getExpression().getFirstChild()?.getKind() === SyntaxKind.SuperKeyword;
+        if (first && isSuper(first)) {
+          edits.insert(
+            endOfLineAfter(first.getEnd(), text),
+            `${nl}${indentationAt(first.getStart(), text)}this.${field} = ${field};`,
+            "lite-field",
+          );
+        } else {
+          const brace = body.getFirstChildByKindOrThrow(SyntaxKind.OpenBraceToken);
+          edits.insert(brace.getEnd(), `${nl}this.${field} = ${field};`, "lite-field");
+        }
+      }
+      for (const { construction, receiver } of constructions) {
+        const callOpen = construction.getFirstChildByKind(SyntaxKind.OpenParenToken);
+        if (!callOpen) {
+          edits.insert(construction.getEnd(), `(${receiver})`, "lite-argument");
+          continue;
+        }
+        const keptArgs = (construction.getArguments() ?? []).filter(
+          (a) => !edits.covers(a.getStart(), a.getEnd()),
+        ).length;
+        edits.insert(callOpen.getEnd(), keptArgs > 0 ? `${receiver}, ` : receiver, "lite-argument");
+      }
+      this.ctx.notes.push(
+        `class ${cls.getName()} (line ${this.ctx.lineOf(cls.getStart())}) holds the Lite instance in \`this.${field}\`, passed to its constructor`,
+      );
+    }
+  }
+
   /** `lite`, unless the function already uses that name. */
   private freshName(fn: LocalFunction): string {
     const start = fn.node.getStart();
@@ -155,5 +286,3 @@ export class LiteAccess {
     for (let i = 2; ; i++) if (!usedInside(`lite${i}`)) return `lite${i}`;
   }
 }
-
-

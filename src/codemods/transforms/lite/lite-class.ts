@@ -162,6 +162,66 @@ function wrapStatements(ctx: TransformContext, className: string): void {
   );
 }
 
+/**
+ * A top-level script: the class and function declarations among the wrapped statements stay at
+ * top level (moved above `class Lite`, in their order, with their comments), unless they use
+ * something run() declares (a callback that reads `model`): those stay inside run().
+ * Runs last, once every edit inside them is known; each is moved with its edits applied.
+ */
+export function hoistDeclarations(ctx: TransformContext): void {
+  const { edits, analysis } = ctx;
+  const entry = analysis.entry;
+  if (entry?.kind !== "script" || mainGuard(entry.statements)) return;
+  const text = analysis.text;
+  const nl = newlineOf(text);
+  const statements = entry.statements;
+  const isDeclaration = (s: Node) =>
+    Node.isClassDeclaration(s) ||
+    Node.isFunctionDeclaration(s) ||
+    Node.isInterfaceDeclaration(s) ||
+    Node.isTypeAliasDeclaration(s) ||
+    Node.isEnumDeclaration(s);
+  const candidates = statements.filter((s, i) => i > 0 && i < statements.length - 1 && isDeclaration(s));
+  if (candidates.length === 0) return;
+  // Names that live in run(): the wrapped variables, then the declarations that must stay.
+  const runNames: Identifier[] = statements.flatMap((s) =>
+    Node.isVariableStatement(s) ? s.getDeclarations().flatMap((d) => bindingIdentifiers(d.getNameNode())) : [],
+  );
+  const inside = (n: Node, d: Node) => n.getStart() >= d.getStart() && n.getEnd() <= d.getEnd();
+  const stays = new Set<Node>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const d of candidates) {
+      if (stays.has(d)) continue;
+      const usesRunName = runNames.some((name) =>
+        analysis.references.usesOf(name).some((u) => inside(u, d) && !edits.removes(u.getStart(), u.getEnd())),
+      );
+      if (usesRunName) {
+        stays.add(d);
+        const name = (d as Node & { getNameNode?: () => Node | undefined }).getNameNode?.();
+        if (name && Node.isIdentifier(name)) runNames.push(name);
+        changed = true;
+      }
+    }
+  }
+  const ranges = candidates
+    .filter((d) => !stays.has(d))
+    .map((d) => {
+      const comments = d.getLeadingCommentRanges();
+      const start = lineStartOf(comments.length > 0 ? comments[0]!.getPos() : d.getStart(), text);
+      let end = endOfLineAfter(d.getEnd(), text);
+      if (text.startsWith(nl, end)) end += nl.length;
+      return { d, start, end };
+    })
+    // An insertion exactly at a boundary would be both moved and kept: leave such a declaration in run().
+    .filter(({ start, end }) => !edits.edits.some((e) => e.start === e.end && (e.start === start || e.start === end)));
+  if (ranges.length === 0) return;
+  const moved = ranges.map(({ start, end }) => edits.render(start, end).replace(/\s*$/, "")).join(nl + nl);
+  for (const { start, end } of ranges) edits.replaceMoved(start, end, "", "lite-hoist");
+  edits.insert(lineStartOf(statements[0]!.getStart(), text), `${nl}${moved}${nl}${nl}`, "lite-hoist", -1);
+  ctx.notes.push(`${ranges.length} declaration(s) among the training code stay at top level, above class Lite`);
+}
+
 /** The entry is one `if (import.meta.url === ...) { ... }` (Python's `if __name__ == "__main__":`). */
 function mainGuard(statements: Node[]): IfStatement | null {
   if (statements.length !== 1) return null;

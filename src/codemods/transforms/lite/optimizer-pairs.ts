@@ -9,7 +9,7 @@
  * an assigned optimizer is set up where it is assigned (`[optimizer] = this.setupOptimizers(optimizer)`).
  */
 import { Node, SyntaxKind, unwrap } from "../../morph";
-import type { ExpressionStatement, Identifier, NewExpression, ParameterDeclaration, VariableDeclaration } from "ts-morph";
+import type { ExpressionStatement, Identifier, NewExpression, ParameterDeclaration, VariableDeclaration, VariableStatement } from "ts-morph";
 import type { ScriptAnalysis } from "../../analysis/types";
 
 export interface ExtraPair {
@@ -30,6 +30,12 @@ export function isFactoryOptimizer(construction: NewExpression): boolean {
   let parent = construction.getParent();
   while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent))) parent = parent.getParent();
   if (parent && Node.isReturnStatement(parent)) return true;
+  // `return [model, new optim.SGD(model.parameters())]` (nn_tutorial's getModel)
+  if (parent && Node.isArrayLiteralExpression(parent)) {
+    let up = parent.getParent();
+    while (up && (Node.isParenthesizedExpression(up) || Node.isAsExpression(up))) up = up.getParent();
+    if (up && Node.isReturnStatement(up)) return true;
+  }
   if (parent && Node.isVariableDeclaration(parent)) {
     const name = parent.getNameNode();
     const fn = parent.getFirstAncestor((a) => Node.isMethodDeclaration(a) || Node.isFunctionDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a));
@@ -45,12 +51,7 @@ export function extraPairs(analysis: ScriptAnalysis): ExtraPair[] {
   const pairs: ExtraPair[] = [];
   const refs = analysis.references;
   const paired = new Set(analysis.optimizers.filter((o) => o.models.length > 0).flatMap((o) => (o.declaration ? [o.declaration] : [])));
-  const factoryMethods = new Set<string>();
-  for (const o of analysis.optimizers) {
-    if (!isFactoryOptimizer(o.construction)) continue;
-    const method = o.construction.getFirstAncestor((a) => Node.isMethodDeclaration(a));
-    if (method && Node.isMethodDeclaration(method)) factoryMethods.add(method.getName());
-  }
+  const factoryMethods = factoryMethodNames(analysis);
   for (const stmt of analysis.sourceFile.getDescendantsOfKind(SyntaxKind.VariableDeclaration)) {
     const decl = stmt as VariableDeclaration;
     if (paired.has(decl) || !Node.isIdentifier(decl.getNameNode())) continue;
@@ -98,7 +99,94 @@ export function assignedOptimizers(analysis: ScriptAnalysis): AssignedOptimizer[
   return out;
 }
 
-function parametersRoot(expr: Node): Identifier | null {
+export interface TupleFactoryPair {
+  /** `let [model, opt] = getModel();` */
+  statement: VariableStatement;
+  model: string;
+  optimizer: string;
+  construction: NewExpression;
+}
+
+/**
+ * `let [model, opt] = getModel();` where getModel returns `[model, new optim.SGD(model.parameters())]`
+ * (nn_tutorial): the pair is set up where it is received.
+ */
+export function tupleFactoryPairs(analysis: ScriptAnalysis): TupleFactoryPair[] {
+  const out: TupleFactoryPair[] = [];
+  for (const fn of analysis.functions) {
+    for (const o of analysis.optimizers) {
+      const array = o.construction.getParent();
+      if (!array || !Node.isArrayLiteralExpression(array) || !isFactoryOptimizer(o.construction)) continue;
+      if (o.construction.getFirstAncestor((a) => a === fn.node) === undefined) continue;
+      const elements = array.getElements();
+      const optIndex = elements.indexOf(o.construction);
+      const root = o.construction.getArguments()[0] && parametersRoot(o.construction.getArguments()[0]!);
+      const modelIndex = root ? elements.findIndex((e) => unwrap(e).getText() === root.getText()) : -1;
+      if (modelIndex < 0) continue;
+      for (const call of fn.calls) {
+        let parent = call.getParent();
+        while (parent && (Node.isParenthesizedExpression(parent) || Node.isAwaitExpression(parent))) parent = parent.getParent();
+        if (!parent || !Node.isVariableDeclaration(parent)) continue;
+        const pattern = parent.getNameNode();
+        if (!Node.isArrayBindingPattern(pattern)) continue;
+        const names = pattern.getElements().map((e) => (Node.isBindingElement(e) && Node.isIdentifier(e.getNameNode()) ? e.getNameNode().getText() : null));
+        const model = names[modelIndex];
+        const optimizer = names[optIndex];
+        const statement = parent.getVariableStatement();
+        if (model && optimizer && statement) out.push({ statement, model, optimizer, construction: o.construction });
+      }
+    }
+  }
+  return out;
+}
+
+export interface FactoryAssignment {
+  /** `this.optimizer = model.configureOptimizers(config);` */
+  statement: ExpressionStatement;
+  /** What is assigned, as written: `optimizer`, `this.optimizer`. */
+  target: string;
+  model: Identifier;
+  modelDeclaration: Node;
+}
+
+/** Methods that build and return an optimizer (`configureOptimizers`). */
+function factoryMethodNames(analysis: ScriptAnalysis): Set<string> {
+  const names = new Set<string>();
+  for (const o of analysis.optimizers) {
+    if (!isFactoryOptimizer(o.construction)) continue;
+    const method = o.construction.getFirstAncestor((a) => Node.isMethodDeclaration(a));
+    if (method && Node.isMethodDeclaration(method)) names.add(method.getName());
+  }
+  return names;
+}
+
+/** `optimizer = model.configureOptimizers(...)` / `this.optimizer = ...` as a statement (minGPT's Trainer.run). */
+export function factoryAssignments(analysis: ScriptAnalysis): FactoryAssignment[] {
+  const factories = factoryMethodNames(analysis);
+  if (factories.size === 0) return [];
+  const out: FactoryAssignment[] = [];
+  for (const statement of analysis.sourceFile.getDescendantsOfKind(SyntaxKind.ExpressionStatement)) {
+    const e = unwrap(statement.getExpression());
+    if (!Node.isBinaryExpression(e) || e.getOperatorToken().getText() !== "=") continue;
+    const left = unwrap(e.getLeft());
+    const target =
+      Node.isIdentifier(left) || (Node.isPropertyAccessExpression(left) && unwrap(left.getExpression()).getKind() === SyntaxKind.ThisKeyword)
+        ? left.getText()
+        : null;
+    const right = unwrap(e.getRight());
+    if (!target || !Node.isCallExpression(right)) continue;
+    const callee = right.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || !factories.has(callee.getName())) continue;
+    const model = unwrap(callee.getExpression());
+    if (!Node.isIdentifier(model)) continue;
+    const modelDeclaration = analysis.references.declarationOf(model);
+    if (!modelDeclaration) continue;
+    out.push({ statement, target, model, modelDeclaration });
+  }
+  return out;
+}
+
+export function parametersRoot(expr: Node): Identifier | null {
   const e = unwrap(expr);
   if (!Node.isCallExpression(e)) return null;
   const callee = e.getExpression();
@@ -128,6 +216,27 @@ export function widenScriptEntry(analysis: ScriptAnalysis): ScriptAnalysis {
     const m = topStatement(p.modelDeclaration);
     if (o < 0 || o > last || m < 0) continue;
     first = Math.min(first, o, m);
+  }
+  // `let [trainDl, validDl] = getData(...)`, `let [model, opt] = getModel()` right before the
+  // training code: helpers that build the loaders or the optimizer run in run().
+  const builders = new Set(
+    analysis.functions.filter((f) =>
+      [...analysis.dataloaders.map((d) => d.construction), ...analysis.optimizers.map((o) => o.construction)].some(
+        (c) => c.getFirstAncestor((a) => a === f.node) !== undefined,
+      ),
+    ),
+  );
+  for (let i = first - 1; i >= 0; i--) {
+    const s = statements[i]!;
+    if (!Node.isVariableStatement(s)) break;
+    const callsBuilder = s.getDeclarations().some((d) => {
+      let init: Node | undefined = d.getInitializer();
+      if (init) init = unwrap(init);
+      if (init && Node.isAwaitExpression(init)) init = unwrap(init.getExpression());
+      return !!init && Node.isCallExpression(init) && [...builders].some((f) => f.calls.includes(init as never));
+    });
+    if (!callsBuilder) break;
+    first = i;
   }
   if (first === statements.indexOf(entry.statements[0]!)) return analysis;
   return { ...analysis, entry: { kind: "script", statements: statements.slice(first, last + 1) } };

@@ -5,7 +5,7 @@
  * with no optimizer (one restored for evaluation, a frozen teacher) is set up on its own.
  */
 import { Node, VariableDeclarationKind, unwrap } from "../../morph";
-import { assignedOptimizers, extraPairs, isFactoryOptimizer } from "./optimizer-pairs";
+import { assignedOptimizers, extraPairs, factoryAssignments, isFactoryOptimizer, parametersRoot, tupleFactoryPairs } from "./optimizer-pairs";
 import type { Identifier, Statement, VariableStatement } from "ts-morph";
 import type { ReferenceIndex } from "../../analysis/references";
 import type { ModelInstance, OptimizerInstance } from "../../analysis/types";
@@ -44,6 +44,7 @@ export function setupModels(ctx: TransformContext, access: LiteAccess): void {
     }
   }
 
+  const tuplePairs = tupleFactoryPairs(analysis);
   const statementOf = (n: { getVariableStatement(): VariableStatement | undefined }) => n.getVariableStatement() ?? null;
   const letifyLater: (VariableStatement | null)[] = [];
   const groupsByAnchor = new Map<Statement, Group[]>();
@@ -52,7 +53,9 @@ export function setupModels(ctx: TransformContext, access: LiteAccess): void {
     if (model.optimizers.length === 0 && !standaloneModel(model, analysis.references)) continue;
     const statement = statementOf(model.declaration);
     if (!statement || !inStatementList(statement) || !access.isInRun(model.declaration)) {
-      if (model.optimizers.length > 0) {
+      // Returned with its optimizer by a helper (`return [model, new optim.SGD(...)]`): set up where received.
+      const receivedAsPair = model.optimizers.length > 0 && model.optimizers.every((o) => tuplePairs.some((t) => t.construction === o.construction));
+      if (model.optimizers.length > 0 && !receivedAsPair) {
         todos.add(model.declaration, `${model.name} and its optimizer are created outside run(); call this.setup(${model.name}, optimizer) in run()`);
       }
       continue;
@@ -119,10 +122,44 @@ export function setupModels(ctx: TransformContext, access: LiteAccess): void {
     ctx.counts.setupCalls++;
     ctx.notes.push(`${line.replace(/;$/, "")} after line ${ctx.lineOf(statement.getStart())}`);
   }
+  // `this.optimizer = model.configureOptimizers(config)` (minGPT's Trainer.run): set up where assigned.
+  for (const f of factoryAssignments(analysis)) {
+    const a = access.receiverAt(f.statement);
+    if (!a.ok || !inStatementList(f.statement)) continue;
+    const indent = indentationAt(f.statement.getStart(), text);
+    const line = setupStatement(a.receiver, f.model.getText(), [f.target]);
+    edits.insert(endOfLineAfter(f.statement.getEnd(), text), `${nl}${indent}${line}`, "setup");
+    const declStatement = Node.isVariableStatement(f.modelDeclaration)
+      ? f.modelDeclaration
+      : f.modelDeclaration.getFirstAncestor((n) => Node.isVariableStatement(n));
+    if (declStatement && Node.isVariableStatement(declStatement)) letifyLater.push(declStatement);
+    ctx.counts.setupCalls++;
+    ctx.notes.push(`${line.replace(/;$/, "")} after line ${ctx.lineOf(f.statement.getStart())}`);
+  }
+  // `let [model, opt] = getModel();` → `[model, opt] = this.setup(model, opt);` after it.
+  for (const t of tuplePairs) {
+    if (!access.isInRun(t.statement) || !inStatementList(t.statement)) continue;
+    const indent = indentationAt(t.statement.getStart(), text);
+    const line = setupStatement("this", t.model, [t.optimizer]);
+    edits.insert(endOfLineAfter(t.statement.getEnd(), text), `${nl}${indent}${line}`, "setup");
+    letifyLater.push(t.statement);
+    ctx.counts.setupCalls++;
+    ctx.notes.push(`${line.replace(/;$/, "")} after line ${ctx.lineOf(t.statement.getStart())}`);
+  }
   for (const a of assigned) {
     if (!access.isInRun(a.statement) || !inStatementList(a.statement)) continue;
     const indent = indentationAt(a.statement.getStart(), text);
-    const line = `[${a.name}] = this.setupOptimizers(${a.name});`;
+    // `model = new nn.Sequential(...); opt = new optim.SGD(model.parameters())`: a new model, set up with it.
+    const root = a.construction.getArguments()[0] && parametersRoot(a.construction.getArguments()[0]!);
+    const block = a.statement.getParentOrThrow();
+    const modelAssigned =
+      root &&
+      block.getChildSyntaxList()?.getChildren().some((s) => {
+        if (s.getEnd() > a.statement.getStart() || !Node.isExpressionStatement(s)) return false;
+        const e = unwrap(s.getExpression());
+        return Node.isBinaryExpression(e) && e.getOperatorToken().getText() === "=" && unwrap(e.getLeft()).getText() === root.getText();
+      });
+    const line = modelAssigned ? setupStatement("this", root.getText(), [a.name]) : `[${a.name}] = this.setupOptimizers(${a.name});`;
     edits.insert(endOfLineAfter(a.statement.getEnd(), text), `${nl}${indent}${line}`, "setup");
     ctx.counts.setupCalls++;
     ctx.notes.push(`${line.replace(/;$/, "")} after line ${ctx.lineOf(a.statement.getStart())}`);

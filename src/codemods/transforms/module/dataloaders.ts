@@ -65,7 +65,7 @@ export function placeData(m: ModuleBuilder): SharedData | null {
       if (d) need(candidateOf(d));
     }
   };
-  for (const decl of [m.structure.train.loader, m.structure.validation?.loader, m.structure.test?.loader]) {
+  for (const decl of [m.structure.train.loader, m.structure.validation?.loader, m.structure.test?.loader, ...m.structure.hookLoaders]) {
     if (decl) need(candidateOf(decl));
   }
   // Statements that change data before it is used (`if (useAccel) Object.assign(trainKwargs, ...)`)

@@ -15,6 +15,7 @@ import type { ModuleBuilder } from "./builder";
 import { placeCallStatement } from "./epoch-hooks";
 import { declaredNames, isModeCall, within } from "./statements";
 import { isWrite } from "./structure";
+import { isFunctionLike } from "../../analysis/functions";
 import { torchPath } from "../../analysis/torch";
 
 /** Places the statements after training (the test section, or onFitEnd). Those before it wait for the data pass. */
@@ -46,54 +47,73 @@ export function placeCodeAfterTraining(m: ModuleBuilder): void {
 }
 
 /**
+ * Configuration before training: with one place that runs the training code (a top-level
+ * script, or one call of main), the code that builds nothing of the module — argument parsing,
+ * `let epochs = 3`, options objects and the `if` that adjusts them, the device report, seeding —
+ * stays there and runs before the module is built: the Trainer's flags can read it, and so can
+ * the module (its declarations become top-level names). Runs before the data pass, which would
+ * otherwise take `args` as data code.
+ */
+export function placeConfiguration(m: ModuleBuilder): void {
+  if (!keepsCallSiteDeclarations(m)) return;
+  const kept = new Set<Node>(m.callSite);
+  for (const s of statementsBeforeTraining(m)) {
+    if (m.isPlaced(s) || m.config.has(s) || m.ctx.edits.covers(s.getStart(), s.getEnd()) || isModeCall(s, m)) continue;
+    if (keepable(m, s, kept)) {
+      m.place(s, "callSite");
+      kept.add(s);
+    }
+  }
+}
+
+/**
  * Places what is left before training once data and optimizers have theirs: code that reads
  * nothing of the training function runs at the top level before the module is built (seeding
  * must precede the models' construction); the rest runs in onFitStart.
  */
 export function placeCodeBeforeTraining(m: ModuleBuilder): void {
-  const { entry, trainingStatement } = m.structure;
-  const statements = entry.statements;
-  // With one place that runs the training code (a top-level script, or one call of main), the
-  // code that reads nothing of what the module builds (argument parsing, `let epochs = 3`,
-  // seeding, options objects) stays there and runs before the module is built: the Trainer's
-  // flags can read it, and so can the module (its declarations become top-level names).
-  const keepsDeclarations = keepsCallSiteDeclarations(m);
   const kept = new Set<Node>(m.callSite);
-  for (const s of statements.slice(0, statements.indexOf(trainingStatement))) {
+  for (const s of statementsBeforeTraining(m)) {
     if (m.isPlaced(s) || m.config.has(s)) continue;
     if (m.ctx.edits.covers(s.getStart(), s.getEnd())) m.place(s, "drop");
     else if (isModeCall(s, m)) m.place(s, "drop");
     else if (Node.isExpressionStatement(s) && !readsTrainingCode(m, s, kept)) m.place(s, "callSite");
-    else if (
-      keepsDeclarations &&
-      !readsTrainingCode(m, s, kept) &&
-      !(entry.fn && declaresParameterNames(m, s)) &&
-      writtenOnlyBeforeModule(m, s, kept) &&
-      !buildsTorchObjects(m, s)
-    ) {
-      m.place(s, "callSite");
-      kept.add(s);
-    } else m.place(s, "onFitStart");
+    else m.place(s, "onFitStart");
   }
   const hoisted = m.callSite.length;
   if (hoisted > 0) m.note(`${hoisted} statement(s) that read nothing of what the module builds (arguments, seeding) → run before the module is built`);
 }
 
+function statementsBeforeTraining(m: ModuleBuilder): Statement[] {
+  const { entry, trainingStatement } = m.structure;
+  return entry.statements.slice(0, entry.statements.indexOf(trainingStatement));
+}
+
+/** Whether `s` can run before the module is built, given the statements already kept there. */
+function keepable(m: ModuleBuilder, s: Statement, kept: ReadonlySet<Node>): boolean {
+  // A function or class declared in main that reads none of main's locals is a top-level declaration there.
+  if (Node.isFunctionDeclaration(s) || Node.isClassDeclaration(s)) return !readsTrainingCode(m, s, kept);
+  if (!Node.isVariableStatement(s) && !Node.isExpressionStatement(s) && !Node.isIfStatement(s)) return false;
+  if (readsTrainingCode(m, s, kept) || buildsTorchObjects(m, s)) return false;
+  if (s.getDescendantsOfKind(SyntaxKind.ReturnStatement).length > 0) return false;
+  if (!Node.isVariableStatement(s)) return true;
+  if (m.structure.entry.fn && declaresParameterNames(m, s)) return false;
+  return writtenOnlyBeforeModule(m, s, kept);
+}
+
 /**
  * A variable kept at the call site must not change once the module is built (`let startEpoch = 0`
- * that resuming code sets in onFitStart is the module's, a field): every write to it is a
+ * that resuming code sets in onFitStart is the module's, a field): every write to it is in a
  * statement before training that is kept there too.
  */
-function writtenOnlyBeforeModule(m: ModuleBuilder, s: Node, kept: ReadonlySet<Node>): boolean {
-  if (!Node.isVariableStatement(s)) return true;
-  const { entry, trainingStatement } = m.structure;
-  const before = entry.statements.slice(0, entry.statements.indexOf(trainingStatement));
+function writtenOnlyBeforeModule(m: ModuleBuilder, s: Statement, kept: ReadonlySet<Node>): boolean {
+  const before = statementsBeforeTraining(m);
   const withThis = new Set([...kept, s]);
   return declaredNames(s).every((name) =>
     m.ctx.analysis.references.usesOf(name).every((use) => {
       if (!isWrite(use)) return true;
       const t = before.find((b) => within(use, b));
-      return t !== undefined && Node.isExpressionStatement(t) && !readsTrainingCode(m, t, withThis);
+      return t !== undefined && t !== s && t.getStart() > s.getStart() && !Node.isVariableStatement(t) && keepable(m, t, withThis);
     }),
   );
 }
@@ -101,51 +121,29 @@ function writtenOnlyBeforeModule(m: ModuleBuilder, s: Node, kept: ReadonlySet<No
 /** Torch calls that configure rather than build (they may run before the module exists). */
 const CONFIGURING_CALLS = /^(accelerator|cuda)\.\w+$|^(device|manualSeed|initialSeed)$/;
 
-/** Whether `s` builds torch objects (datasets, layers, tensors, random draws): those belong to the module. */
-function buildsTorchObjects(m: ModuleBuilder, s: Node): boolean {
-  const refs = m.ctx.analysis.references;
+/**
+ * Whether `s` builds torch objects (datasets, layers, tensors, random draws), itself or through
+ * the script's own functions it calls (`makeData(512)`): those belong to the module.
+ */
+function buildsTorchObjects(m: ModuleBuilder, s: Node, seen = new Set<Node>()): boolean {
+  const { references: refs, functions } = m.ctx.analysis;
   return [s, ...s.getDescendants()].some((n) => {
     if (!Node.isCallExpression(n) && !Node.isNewExpression(n)) return false;
-    const path = torchPath(n.getExpression(), refs);
-    return path !== null && (Node.isNewExpression(n) || !CONFIGURING_CALLS.test(path));
+    const callee = n.getExpression();
+    const path = torchPath(callee, refs);
+    if (path !== null) return Node.isNewExpression(n) || !CONFIGURING_CALLS.test(path);
+    const fn = Node.isIdentifier(callee) ? functions.find((f) => f.calls.includes(n as never)) : undefined;
+    if (!fn || seen.has(fn.node)) return false;
+    seen.add(fn.node);
+    return buildsTorchObjects(m, fn.node, seen);
   });
 }
 
 /** Whether code that declares names may run at the call site (one place runs the training code, so its names are top-level names). */
 export function keepsCallSiteDeclarations(m: ModuleBuilder): boolean {
   const { entry } = m.structure;
-  return entry.fn === null || entry.calls.length === 1;
-}
-
-/**
- * What the Trainer's flags read (`args.epochs` of the epoch loop's bound, and what `args` is
- * computed from) runs at the call site, before the module is built: placed now, before the data
- * pass would take `args` as data code. Only code that reads no model, optimizer or DataLoader.
- */
-export function placeFlagInputs(m: ModuleBuilder, inputs: Node[]): void {
-  if (!keepsCallSiteDeclarations(m)) return;
-  const { entry, trainingStatement } = m.structure;
-  const before = entry.statements.slice(0, entry.statements.indexOf(trainingStatement));
-  const refs = m.ctx.analysis.references;
-  const needed = new Set<Statement>();
-  const visit = (n: Node): boolean => {
-    for (const id of [n, ...n.getDescendantsOfKind(SyntaxKind.Identifier)]) {
-      if (!Node.isIdentifier(id)) continue;
-      const d = refs.declarationOf(id);
-      if (!d || within(d, n)) continue;
-      const s = before.find((t) => within(d, t));
-      if (!s || needed.has(s) || m.config.has(s)) continue;
-      if (m.isPlaced(s) || !Node.isVariableStatement(s)) return false;
-      needed.add(s);
-      if (!visit(s)) return false;
-    }
-    return true;
-  };
-  if (!inputs.every(visit)) return;
-  // (a value the training code changes, `startEpoch` set when resuming, is not known before it runs)
-  const changed = [...needed].some((s) => declaredNames(s).some((n) => refs.usesOf(n).some((u) => isWrite(u))));
-  if (changed || [...needed].some((s) => buildsTorchObjects(m, s))) return;
-  for (const s of needed) m.place(s, "callSite");
+  // (a call inside another function, `run(hparams)` in main, would make them that function's locals)
+  return entry.fn === null || (entry.calls.length === 1 && entry.calls[0]!.getFirstAncestor((a) => isFunctionLike(a)) === undefined);
 }
 
 /** A statement kept before the module is built may not redeclare a name the call site already binds for main's parameters. */

@@ -42,6 +42,8 @@ export function placeEpochCode(m: ModuleBuilder, training: TrainingStep): void {
     return;
   }
   m.place(epoch.loop, "drop");
+  for (const b of epoch.stops) m.ctx.edits.replace(b.getStart(), b.getEnd(), "this.trainer.shouldStop = true;", "module-break");
+  if (epoch.stops.length > 0) m.note(`\`break\` at the end of an epoch (line ${m.line(epoch.stops[0]!)}) → this.trainer.shouldStop = true`);
   const outer = blockStatements(epoch.loop.getStatement());
   const iTrain = outer.indexOf(train.statement);
   for (const s of outer.slice(0, iTrain)) placeStart(s, "onTrainEpochStart");

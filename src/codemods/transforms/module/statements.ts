@@ -32,6 +32,7 @@ export function optimizerDecls(m: ModuleBuilder): Set<Node> {
  * (train for the training epoch, eval for validation and test, then back).
  */
 export function isModeCall(s: Node, m: ModuleBuilder): boolean {
+  if (m.structure.evalCodeInHooks) return false;
   const call = callStatement(s, modelDecls(m), ["train", "eval"], m);
   return call !== null && (call.getArguments().length === 0 || (call.getArguments().length === 1 && Node.isTrueLiteral(call.getArguments()[0]!)));
 }

@@ -58,6 +58,8 @@ export interface EpochLoop {
   /** The bound it is compared with, and whether the comparison is `<=`. */
   bound: Expression;
   inclusive: boolean;
+  /** `break`s that end the body: training stops after that epoch. */
+  stops: Statement[];
 }
 
 /** A helper function holding a loop, inlined at its one call. */
@@ -91,6 +93,13 @@ export interface Structure {
   train: LoopSite;
   validation: LoopSite | null;
   test: LoopSite | null;
+  /**
+   * An evaluation loop stays code in a hook (see findStructure): then `model.train()` /
+   * `model.eval()` stay too (the Trainer sets modes around its own steps only).
+   */
+  evalCodeInHooks: boolean;
+  /** The DataLoaders such evaluation code iterates: data code, like the steps' loaders. */
+  hookLoaders: VariableDeclaration[];
 }
 
 export function findStructure(analysis: ScriptAnalysis): Structure {
@@ -128,25 +137,62 @@ export function findStructure(analysis: ScriptAnalysis): Structure {
   // ---- evaluation loops: inside the epoch loop → validation; after it → test ----
   let validation: LoopSite | null = null;
   let test: LoopSite | null = null;
-  const trainingEnd = trainingStatement.getEnd();
+  let evalCodeInHooks = false;
+  const hookLoaders: VariableDeclaration[] = [];
   for (const e of analysis.evalLoops) {
     // Only loops of the training code (an evaluation inside the training step stays there).
     if (e.loop.getStart() >= train.loop.getStart() && e.loop.getEnd() <= train.loop.getEnd()) continue;
-    const inEpochBody = epoch !== null && (siteStatementIn(e.loop, outer, analysis) !== null);
-    if (inEpochBody) {
-      if (validation) throw new CannotMap(e.loop, "a second evaluation loop in the epoch loop: one validation loop per script");
-      validation = loopSite(e.loop, outer, analysis, entry, "validation");
-      continue;
+    const inEpochBody = epoch !== null && siteStatementIn(e.loop, outer, analysis) !== null;
+    const site = inEpochBody ? null : siteStatementIn(e.loop, entry.statements, analysis);
+    if (!inEpochBody && site === null) continue;
+    // What is not step-shaped — a `break` after one batch, a peek at the data before training, a
+    // second evaluation, a loop over something else than a DataLoader variable — stays code,
+    // run as it is from the hook where the same code runs (onTrainEpochEnd, onFitStart, onFitEnd).
+    let loopSiteFound: LoopSite | null = null;
+    if (isStepShaped(e.loop) && !(site !== null && site.getStart() < trainingStatement.getStart()) && !(inEpochBody ? validation : test)) {
+      try {
+        loopSiteFound = loopSite(e.loop, inEpochBody ? outer : entry.statements, analysis, entry, inEpochBody ? "validation" : "test");
+      } catch (error) {
+        if (!(error instanceof CannotMap)) throw error;
+      }
     }
-    const s = siteStatementIn(e.loop, entry.statements, analysis);
-    if (s === null) continue;
-    if (s.getStart() < trainingEnd) {
-      throw new CannotMap(e.loop, "an evaluation loop before training: run it with trainer.validate(model) before trainer.fit(model)");
+    if (loopSiteFound === null) {
+      evalCodeInHooks = true;
+      const loader = iteratedVariable(e.loop, analysis, entry);
+      if (loader) hookLoaders.push(loader);
     }
-    if (test) throw new CannotMap(e.loop, "a second evaluation loop after training: one test loop per script");
-    test = loopSite(e.loop, entry.statements, analysis, entry, "test");
+    else if (inEpochBody) validation = loopSiteFound;
+    else test = loopSiteFound;
   }
-  return { entry, epoch, trainingStatement, train, validation, test };
+  return { entry, epoch, trainingStatement, train, validation, test, evalCodeInHooks, hookLoaders };
+}
+
+/**
+ * The variable of the entry body a loop iterates, directly or as the argument of the one call
+ * of the helper holding it (`test(model, testLoader)` → main's `testLoader`); null otherwise.
+ */
+function iteratedVariable(loop: ForOfStatement, analysis: ScriptAnalysis, entry: EntryBody): VariableDeclaration | null {
+  const iterated = unwrap(loop.getExpression());
+  if (!Node.isIdentifier(iterated)) return null;
+  let decl = analysis.references.declarationOf(iterated);
+  if (decl && Node.isParameterDeclaration(decl)) {
+    const fn = analysis.functions.find((f) => f.node === decl!.getParent());
+    const index = fn ? fn.node.getParameters().indexOf(decl) : -1;
+    const arg = fn && fn.calls.length === 1 ? fn.calls[0]!.getArguments()[index] : undefined;
+    decl = arg && Node.isIdentifier(unwrap(arg)) ? analysis.references.declarationOf(unwrap(arg) as Identifier) : undefined;
+  }
+  if (!decl || !Node.isVariableDeclaration(decl)) return null;
+  const statement = decl.getVariableStatement();
+  return statement && entry.statements.includes(statement) ? decl : null;
+}
+
+/** An evaluation loop the Trainer can run as a step: no `break`, `continue` or `return` leaves it. */
+function isStepShaped(loop: ForOfStatement): boolean {
+  return (
+    jumpsOutOf(loop, SyntaxKind.BreakStatement).length === 0 &&
+    jumpsOutOf(loop, SyntaxKind.ContinueStatement).length === 0 &&
+    returnsIn(loop.getStatement()).length === 0
+  );
 }
 
 /** The training function's body, or the top-level training statements. */
@@ -203,13 +249,32 @@ function epochLoop(loop: Statement, analysis: ScriptAnalysis): EpochLoop {
     if (use.getStart() > loop.getStatement().getStart() && isWrite(use)) return fail("changes its counter in its body");
   }
   // Nor leave the loop early: the Trainer decides when training ends.
-  const [stop] = jumpsOutOf(loop, SyntaxKind.BreakStatement);
-  if (stop) throw new CannotMap(stop, "the epoch loop has a `break` (early stopping?): the Trainer runs maxEpochs epochs; stop with an EarlyStopping callback or this.trainer.shouldStop = true");
+  // A `break` as the last thing an epoch does (early stopping, `--dry-run`) is
+  // `this.trainer.shouldStop = true` at the end of that epoch (see epoch-hooks.ts).
+  const stops = jumpsOutOf(loop, SyntaxKind.BreakStatement);
+  const [early] = stops.filter((b) => !endsTheBody(b, loop.getStatement()));
+  if (early) throw new CannotMap(early, "the epoch loop has a `break` in the middle of an epoch: the Trainer ends an epoch only after its last batch; stop with this.trainer.shouldStop = true at the end of the epoch");
   const [skip] = jumpsOutOf(loop, SyntaxKind.ContinueStatement);
   if (skip) throw new CannotMap(skip, "`continue` skips the rest of an epoch; the Trainer always runs the whole epoch");
   const [ret] = returnsIn(loop.getStatement());
   if (ret) throw new CannotMap(ret, "`return` inside the epoch loop ends training early: stop with an EarlyStopping callback or this.trainer.shouldStop = true");
-  return { loop, counter, start, bound, inclusive };
+  return { loop, counter, start, bound, inclusive, stops };
+}
+
+/** Nothing of `body` runs after `s`: each statement around it, up to the body, is the last of its block (or a branch of an `if`). */
+export function endsTheBody(s: Node, body: Node): boolean {
+  for (let n: Node = s; n !== body; ) {
+    const parent = n.getParent();
+    if (!parent) return false;
+    if (Node.isBlock(parent)) {
+      const list = parent.getStatements();
+      if (list[list.length - 1] !== n) return false;
+    } else if (!Node.isIfStatement(parent)) {
+      return false;
+    }
+    n = parent;
+  }
+  return true;
 }
 
 export function isWrite(id: Node): boolean {

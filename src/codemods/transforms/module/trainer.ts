@@ -18,7 +18,6 @@ import { isFunctionLike } from "../../analysis/functions";
 import { Node, SyntaxKind } from "../../morph";
 import type { ModuleBuilder } from "./builder";
 import { CallSite, countExpression } from "./call-site";
-import { placeFlagInputs } from "./entry-code";
 import type { ResumedEpochStart } from "./rewrite-uses";
 import { CannotMap } from "./structure";
 
@@ -35,7 +34,6 @@ export function planTrainer(m: ModuleBuilder, resumed: ResumedEpochStart | null)
     m.flag("maxEpochs", m.structure.trainingStatement, () => "1");
     return;
   }
-  placeFlagInputs(m, [epoch.bound, epoch.start]);
   m.flag("maxEpochs", epoch.bound, (site) => {
     const bound = site.resolve(epoch.bound);
     const start = resumed ? resumed.initial : site.resolve(epoch.start);
@@ -92,7 +90,8 @@ function statementsFor(m: ModuleBuilder, site: CallSite): string[] {
     });
   const trainerText = `new Trainer({ ${flags.join(", ")} })`;
   const hoisted = m.structure.entry.params
-    .filter((p) => site.hoisted.has(p))
+    // (`run(hparams)` with main's own `hparams`: that variable is already there)
+    .filter((p) => site.hoisted.has(p) && site.argumentOf(p)?.getText() !== p.getName())
     .map((p) => `const ${p.getName()} = ${site.argumentOf(p) ? edits.render(site.argumentOf(p)!.getStart(), site.argumentOf(p)!.getEnd()) : "undefined"};`);
   const module = `new ${m.className}(${site.constructorArguments()})`;
   // main's arguments were evaluated before its body ran: their variables come before the

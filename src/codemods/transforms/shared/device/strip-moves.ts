@@ -43,7 +43,7 @@ export function stripDeviceMoves(ctx: TransformContext, plan: RemovalPlan): void
     let base: Node = top;
     while (Node.isCallExpression(base) && moveByCall.get(base)?.recognized) base = unwrap(moveByCall.get(base)!.receiver);
 
-    const statement = moveOnlyStatement(top, base) ?? destructuredMoveStatement(top, moveByCall);
+    const statement = moveOnlyStatement(top, base) ?? destructuredMoveStatement(top, moveByCall) ?? mappedMoveStatement(top, base);
     if (statement) {
       plan.remove(removalOf(statement, ctx.analysis.text), "device-move-statement", replacementOf(statement));
     } else {
@@ -99,6 +99,28 @@ function destructuredMoveStatement(top: CallExpression, moveByCall: Map<CallExpr
   const same = values.every((v, i) => isPlainReference(unmoved(v)) && unmoved(v).getText() === unwrap(targets[i]!).getText());
   const stmt = assignment.getParent();
   return same && stmt && Node.isExpressionStatement(stmt) ? stmt : null;
+}
+
+/**
+ * `batch = batch.map((t) => t.to(device));` (minGPT): without the move the map is the identity,
+ * so the statement goes entirely.
+ */
+function mappedMoveStatement(top: CallExpression, base: Node): Statement | null {
+  let arrow = top.getParent();
+  while (arrow && Node.isParenthesizedExpression(arrow)) arrow = arrow.getParent();
+  if (!arrow || !Node.isArrowFunction(arrow) || unwrap(arrow.getBody()) !== top) return null;
+  const params = arrow.getParameters();
+  if (params.length !== 1 || params[0]!.getNameNode().getText() !== unwrap(base).getText() || !Node.isIdentifier(unwrap(base))) return null;
+  const call = arrow.getParent();
+  if (!call || !Node.isCallExpression(call) || call.getArguments().length !== 1 || call.getArguments()[0] !== arrow) return null;
+  const callee = call.getExpression();
+  if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== "map" || !isPlainReference(callee.getExpression())) return null;
+  let assignment = call.getParent();
+  while (assignment && Node.isParenthesizedExpression(assignment)) assignment = assignment.getParent();
+  if (!assignment || !Node.isBinaryExpression(assignment) || assignment.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) return null;
+  if (unwrap(assignment.getRight()) !== call || unwrap(assignment.getLeft()).getText() !== unwrap(callee.getExpression()).getText()) return null;
+  const stmt = assignment.getParent();
+  return stmt && Node.isExpressionStatement(stmt) ? stmt : null;
 }
 
 function isPlainReference(n: Node): boolean {
