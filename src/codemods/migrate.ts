@@ -16,6 +16,8 @@ import { runModuleTransforms } from "./module";
 import { updateModuleImports } from "./transforms/module/imports";
 import { CannotMap } from "./transforms/module/structure";
 import { selfCheck } from "./self-check";
+import { Node } from "./morph";
+import type { Identifier } from "ts-morph";
 import { parseScript } from "./source";
 import { emptyCounts, type EditCounts, type TransformContext } from "./transforms/context";
 import { TODO_PREFIX, TodoList } from "./transforms/shared/todos";
@@ -155,7 +157,7 @@ function context(target: MigrationTarget, analysis: ScriptAnalysis, edits: EditS
 async function migrateToModule(source: string, shared: ScriptAnalysis, options: MigrateOptions): Promise<MigrationResult> {
   // The module is built from the function that holds the training code, even when main() only
   // parses the arguments and calls it.
-  const analysis: ScriptAnalysis = { ...shared, entry: innermostEntry(shared) };
+  const analysis: ScriptAnalysis = { ...shared, entry: innermostEntry(shared), optimizers: oneInstancePerVariable(shared) };
   if (analysis.alreadyMigrated === "module") {
     return { status: "unchanged", reason: "already a LightningModule script: nothing to do" };
   }
@@ -190,6 +192,20 @@ async function migrateToModule(source: string, shared: ScriptAnalysis, options: 
       position: positionAt(source, error.node.getStart()),
     };
   }
+}
+
+/**
+ * `let optimizer = new optim.SGD(...); ... optimizer = new optim.SGD(...);` is one optimizer
+ * (the tutorial rebuilds it before training): the reassignments are not optimizers of their own.
+ */
+function oneInstancePerVariable(analysis: ScriptAnalysis): ScriptAnalysis["optimizers"] {
+  const declared = new Set(analysis.optimizers.flatMap((o) => (o.declaration ? [o.declaration as unknown] : [])));
+  return analysis.optimizers.filter((o) => {
+    if (o.declaration) return true;
+    const assign = o.construction.getParent();
+    if (!assign || !Node.isBinaryExpression(assign) || assign.getRight() !== o.construction || !Node.isIdentifier(assign.getLeft())) return true;
+    return !declared.has(analysis.references.declarationOf(assign.getLeft() as Identifier));
+  });
 }
 
 /** `NetModule` for a script training a `Net`; `LitModule` when several models (or none of the script's classes) train. */

@@ -10,9 +10,9 @@
  * The interval is where the script stepped the scheduler (`schedulers.ts`); the Trainer then
  * steps it at the same point, and the script's `scheduler.step()` goes.
  */
-import type { Statement, VariableStatement } from "ts-morph";
+import type { Identifier, Statement, VariableStatement } from "ts-morph";
 import type { SchedulerInstance } from "../../analysis/types";
-import { Node } from "../../morph";
+import { Node, SyntaxKind } from "../../morph";
 import type { ModuleBuilder } from "./builder";
 import type { SchedulerStep } from "./schedulers";
 import { CannotMap } from "./structure";
@@ -32,6 +32,14 @@ export function buildConfigureOptimizers(m: ModuleBuilder, training: TrainingSte
   const own = new Set<Statement>();
   const add = (node: Node, what: string) => {
     const s = entry.find((t) => t.getStart() <= node.getStart() && node.getEnd() <= t.getEnd());
+    // `optimizer = new optim.SGD(...)` again before training (the tutorial rebuilds it): the
+    // declaration and every such assignment go to configureOptimizers, in order; the last wins.
+    const declaration = s && s.getStart() < trainingStart ? reassignedDeclaration(s, m) : null;
+    if (declaration) {
+      own.add(declaration);
+      own.add(s!);
+      return;
+    }
     if (!s || s.getStart() > trainingStart || !Node.isVariableStatement(s)) {
       throw new CannotMap(node, `${what} is not created before training in the training function's body; configureOptimizers() must create it`);
     }
@@ -39,6 +47,13 @@ export function buildConfigureOptimizers(m: ModuleBuilder, training: TrainingSte
     own.add(s);
   };
   for (const o of optimizers) add(o.construction, o.name ?? `the ${o.className} optimizer`);
+  // `optimizer = new optim.SGD(...)` again before training, for a declared optimizer.
+  for (const s of entry) {
+    if (s.getStart() < trainingStart && !own.has(s)) {
+      const declaration = reassignedDeclaration(s, m);
+      if (declaration && own.has(declaration)) own.add(s);
+    }
+  }
   for (const s of schedulers) add(s.construction, s.name ?? `the ${s.className} scheduler`);
 
   // What only the optimizers and schedulers read moves with them.
@@ -91,8 +106,8 @@ export function finishConfigureOptimizers(m: ModuleBuilder, training: TrainingSt
   if (!training.manual || (optimizers.length === 1 && schedulers.length === 0)) {
     const opt = optimizers[0]!;
     const configs = schedulers.map((s) => schedulerConfig(training.schedulerSteps, s));
-    const last = ordered[ordered.length - 1] as VariableStatement | undefined;
-    if (configs.length === 0 && last && last.getDeclarations()[0] === opt.declaration) {
+    const last = ordered[ordered.length - 1];
+    if (configs.length === 0 && last && Node.isVariableStatement(last) && last.getDeclarations()[0] === opt.declaration) {
       // `const optimizer = new optim.Adam(...)` → `return new optim.Adam(...)` (other methods
       // get the optimizer from `this.optimizers()`, not from this variable).
       const init = last.getDeclarations()[0]!.getInitializerOrThrow();
@@ -121,4 +136,16 @@ function schedulerConfig(steps: SchedulerStep[], s: SchedulerInstance): string {
   const monitor = step.monitor ? `, monitor: ${JSON.stringify(step.monitor.name)}` : "";
   // `as const`: the method has no declared return type, and a plain string is not an interval.
   return `{ ${key}, interval: ${JSON.stringify(step.interval)} as const${monitor} }`;
+}
+
+/** For `x = new ...;` as a statement of the entry, the `let x` statement of the entry declaring x (declaring only x). */
+function reassignedDeclaration(s: Statement, m: ModuleBuilder): Statement | null {
+  if (!Node.isExpressionStatement(s)) return null;
+  const e = s.getExpression();
+  if (!Node.isBinaryExpression(e) || e.getOperatorToken().getKind() !== SyntaxKind.EqualsToken || !Node.isIdentifier(e.getLeft())) return null;
+  const decl = m.ctx.analysis.references.declarationOf(e.getLeft() as Identifier);
+  if (!decl || !Node.isVariableDeclaration(decl)) return null;
+  const statement = decl.getVariableStatement();
+  if (!statement || statement.getDeclarations().length !== 1 || !m.structure.entry.statements.includes(statement)) return null;
+  return statement;
 }

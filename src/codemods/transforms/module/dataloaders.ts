@@ -189,7 +189,9 @@ export function placeData(m: ModuleBuilder): SharedData | null {
   for (const s of shared) {
     for (const name of declaredNames(s)) {
       const readElsewhere = m.usesOf(name).some((u) => {
-        const method = m.methodOf(u);
+        // (code before training that is not placed yet goes to onFitStart: placeCodeBeforeTraining)
+        const pending = before.some((b) => !m.isPlaced(b) && b.getStart() <= u.getStart() && u.getEnd() <= b.getEnd());
+        const method = m.methodOf(u) ?? (pending ? "onFitStart" : null);
         return method !== null && method !== "loadDatasets";
       });
       // A shared loader is returned by its hook.

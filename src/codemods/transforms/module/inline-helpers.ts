@@ -10,6 +10,7 @@
  *   }                                                           ...
  *   const trainLoss = trainEpoch(model, trainLoader, optimizer);
  */
+import type { LocalFunction } from "../../analysis/types";
 import type { Identifier, Statement } from "ts-morph";
 import { Node, unwrap } from "../../morph";
 import type { ModuleBuilder } from "./builder";
@@ -23,9 +24,20 @@ export function inlineHelpers(m: ModuleBuilder): void {
 }
 
 /** Deletes the inlined helpers; only once every moved statement is rendered (their edits go with them). */
-export function removeInlinedHelpers(m: ModuleBuilder): void {
+/** The helper functions whose loops were inlined into the module. */
+export function inlinedHelpers(m: ModuleBuilder): LocalFunction[] {
   const sites = [m.structure.train, m.structure.validation, m.structure.test].filter((s): s is LoopSite => s?.helper != null);
-  for (const site of sites) removeHelper(m, site);
+  return sites.map((s) => s.helper!.fn);
+}
+
+/** Removes the inlined helpers, but for those inside `replaced` (top-level training code already replaced as a whole). */
+export function removeInlinedHelpers(m: ModuleBuilder, replaced: [number, number] | null): void {
+  const sites = [m.structure.train, m.structure.validation, m.structure.test].filter((s): s is LoopSite => s?.helper != null);
+  for (const site of sites) {
+    const statement = site.helper!.fn.statement;
+    if (replaced && statement.getStart() >= replaced[0] && statement.getEnd() <= replaced[1]) continue;
+    removeHelper(m, site);
+  }
 }
 
 function substituteParameters(m: ModuleBuilder, site: LoopSite): void {

@@ -17,7 +17,7 @@ import type { ForOfStatement, Statement } from "ts-morph";
 import { Node } from "../../morph";
 import { METHOD_ORDER, type MethodName, type ModuleBuilder, type Piece } from "./builder";
 import type { SharedData } from "./dataloaders";
-import { removeInlinedHelpers } from "./inline-helpers";
+import { inlinedHelpers, removeInlinedHelpers } from "./inline-helpers";
 import { moduleForward } from "./models";
 import { freshName } from "./statements";
 import { spanStart, writeTrainerCalls } from "./trainer";
@@ -44,12 +44,23 @@ export function writeModuleClass(m: ModuleBuilder, training: TrainingStep, data:
     const statement = entry.fn.statement;
     edits.replaceMoved(statement.getStart(), statement.getEnd(), classText, "module-class");
   } else {
+    // Top-level training code: the class goes where it started and the Trainer's code where it
+    // ended; the declarations among it (functions, classes, with their comments) stay where they
+    // are, between. (A blank line above the class: the code before it stays where it was.)
     const first = entry.statements[0]!;
     const last = entry.statements[entry.statements.length - 1]!;
-    // (a blank line above the class: the code before it stays where it was)
-    edits.replaceMoved(first.getStart(), last.getEnd(), `\n${classText}\n\n${topLevelCode}`, "module-class");
+    const scriptStatements = m.ctx.analysis.entry?.kind === "script" ? m.ctx.analysis.entry.statements : [];
+    // (an inlined helper declared among them goes with the code it was inlined into)
+    const inlined = new Set<Node>(inlinedHelpers(m).map((h) => h.statement));
+    const kept = scriptStatements.filter((s) => !entry.statements.includes(s) && !inlined.has(s) && s.getStart() > first.getStart() && s.getEnd() < last.getEnd());
+    let from = first.getStart();
+    kept.forEach((d, i) => {
+      edits.replaceMoved(from, spanStart(d, m.text), i === 0 ? `\n${classText}\n\n` : "\n", "module-class");
+      from = d.getEnd();
+    });
+    edits.replaceMoved(from, last.getEnd(), kept.length === 0 ? `\n${classText}\n\n${topLevelCode}` : `\n\n${topLevelCode}`, "module-class");
   }
-  removeInlinedHelpers(m);
+  removeInlinedHelpers(m, entry.fn ? null : [entry.statements[0]!.getStart(), entry.statements[entry.statements.length - 1]!.getEnd()]);
 }
 
 function fieldLines(m: ModuleBuilder, training: TrainingStep, data: SharedData | null): string[] {
