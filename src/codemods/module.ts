@@ -17,6 +17,7 @@ import { placeCodeAfterTraining, placeCodeBeforeTraining, placeConfiguration } f
 import { placeEpochCode } from "./transforms/module/epoch-hooks";
 import { buildEvalSteps } from "./transforms/module/eval-steps";
 import { makeFields } from "./transforms/module/fields";
+import { placeHelperMethods } from "./transforms/module/helper-methods";
 import { inlineHelpers } from "./transforms/module/inline-helpers";
 import { writeModuleClass } from "./transforms/module/module-class";
 import { moveModels } from "./transforms/module/models";
@@ -60,6 +61,7 @@ export function runModuleTransforms(ctx: TransformContext, className: string): M
   placeCodeBeforeTraining(m);
   finishConfigureOptimizers(m, training, optimizerStatements);
   m.config.copyIntoMethods();
+  placeHelperMethods(m);
 
   makeFields(m, resumedEpochStart ? [resumedEpochStart.declaration] : []);
   rewriteUses(m, training);

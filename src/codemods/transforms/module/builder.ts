@@ -39,6 +39,9 @@ export const METHOD_ORDER = [
   "trainDataloader",
   "valDataloader",
   "testDataloader",
+  // The script's own functions that read the module's state (`checkpoint(epoch)` saving the
+  // model): each becomes a private method (helper-methods.ts).
+  "helperMethods",
 ] as const;
 export type MethodName = (typeof METHOD_ORDER)[number];
 
@@ -197,6 +200,19 @@ export class ModuleBuilder {
       return;
     }
     this.piecesOf(destination).push({ kind: "statement", node: statement });
+  }
+
+  /** Takes a statement back from where it was placed (to place it again). */
+  unplace(statement: Node): void {
+    const destination = this.placement.get(statement);
+    if (destination === undefined) return;
+    this.placement.delete(statement);
+    if (destination === "callSite") this.callSite.splice(this.callSite.indexOf(statement as Statement), 1);
+    else if (destination !== "drop" && destination !== "copied") {
+      const list = this.piecesOf(destination);
+      const i = list.findIndex((p) => p.kind === "statement" && p.node === statement);
+      if (i !== -1) list.splice(i, 1);
+    }
   }
 
   /** Placed statements with their destinations, in the order they were placed. */

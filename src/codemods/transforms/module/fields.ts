@@ -27,6 +27,7 @@ const NOT_FIELDS = new Set<Destination>([
   "drop",
   "copied",
   "constructor",
+  "helperMethods",
 ]);
 
 /** `forced`: declarations that become fields even when read in one method only (something else reads them as `this.x`). */

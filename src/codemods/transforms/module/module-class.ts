@@ -17,6 +17,7 @@ import type { ForOfStatement, Statement } from "ts-morph";
 import { Node } from "../../morph";
 import { METHOD_ORDER, type MethodName, type ModuleBuilder, type Piece } from "./builder";
 import type { SharedData } from "./dataloaders";
+import { methodFromFunction } from "./helper-methods";
 import { inlinedHelpers, removeInlinedHelpers } from "./inline-helpers";
 import { moduleForward } from "./models";
 import { freshName } from "./statements";
@@ -52,7 +53,9 @@ export function writeModuleClass(m: ModuleBuilder, training: TrainingStep, data:
     const scriptStatements = m.ctx.analysis.entry?.kind === "script" ? m.ctx.analysis.entry.statements : [];
     // (an inlined helper declared among them goes with the code it was inlined into)
     const inlined = new Set<Node>(inlinedHelpers(m).map((h) => h.statement));
-    const kept = scriptStatements.filter((s) => !entry.statements.includes(s) && !inlined.has(s) && s.getStart() > first.getStart() && s.getEnd() < last.getEnd());
+    const kept = scriptStatements.filter(
+      (s) => !entry.statements.includes(s) && !inlined.has(s) && m.destinationOf(s) !== "helperMethods" && s.getStart() > first.getStart() && s.getEnd() < last.getEnd(),
+    );
     let from = first.getStart();
     kept.forEach((d, i) => {
       edits.replaceMoved(from, spanStart(d, m.text), i === 0 ? `\n${classText}\n\n` : "\n", "module-class");
@@ -84,6 +87,11 @@ function fieldLines(m: ModuleBuilder, training: TrainingStep, data: SharedData |
 
 function methodText(m: ModuleBuilder, method: MethodName, training: TrainingStep, data: SharedData | null): string | null {
   if (method === "forward") return moduleForward(m);
+  if (method === "helperMethods") {
+    const pieces = m.pieces.get(method) ?? [];
+    if (pieces.length === 0) return null;
+    return pieces.map((p) => (p.kind === "statement" ? methodFromFunction(m.ctx.edits.render(p.node.getStart(), p.node.getEnd())) : p.text)).join("\n\n");
+  }
   if (method === "setup") return data ? setupText(m, data) : null;
   const pieces = m.pieces.get(method) ?? [];
   const prelude = m.preludes.get(method) ?? [];
