@@ -93,6 +93,7 @@ export async function migrate(source: string, options: MigrateOptions): Promise<
       return { status: "failed", reason: error.reason, position: error.position, notApplicable: error.notApplicable, noTraining: error.noTraining, internal: false };
     }
     const message = error instanceof Error ? error.message : String(error);
+    if (process.env.LIT_MIGRATE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     return {
       status: "failed",
       reason: error instanceof InternalError ? `internal error: ${message}` : `internal error: ${message} (please report this with the input script)`,

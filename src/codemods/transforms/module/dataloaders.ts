@@ -52,7 +52,9 @@ export function placeData(m: ModuleBuilder): SharedData | null {
       declaredNames(s).forEach((n) => banned.add(refs.declarationOf(n)!));
       continue;
     }
-    const reassigned = declaredNames(s).some((n) => refs.usesOf(n).some((u) => isWrite(u)));
+    // Reassigned later (a loss sum) it is not data; but `let trainSet: Dataset; if (dummy) trainSet = ...;`
+    // — set only by code before training — is (the `if` comes with it, below).
+    const reassigned = declaredNames(s).some((n) => refs.usesOf(n).some((u) => isWrite(u) && !before.some((b) => b !== s && within(u, b) && !Node.isVariableStatement(b) && !isLoop(b))));
     if (!reassigned) candidates.push(s);
   }
   const candidateOf = (decl: Node) => candidates.find((s) => s.getStart() <= decl.getStart() && decl.getEnd() <= s.getEnd());
@@ -261,3 +263,7 @@ const DRAW_FREE_TORCH = new Set([
   "tf.range",
 ]);
 const DRAW_FREE_GLOBAL = /^(Array\.from|Math\.\w+|Number|String|Boolean|parseInt|parseFloat|Object\.\w+|JSON\.\w+|\w+\.(slice|map|filter|length))$/;
+
+function isLoop(s: Node): boolean {
+  return Node.isForStatement(s) || Node.isForOfStatement(s) || Node.isForInStatement(s) || Node.isWhileStatement(s) || Node.isDoStatement(s);
+}

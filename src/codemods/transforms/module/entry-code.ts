@@ -13,8 +13,8 @@ import type { Statement } from "ts-morph";
 import { Node, SyntaxKind } from "../../morph";
 import type { ModuleBuilder } from "./builder";
 import { placeCallStatement } from "./epoch-hooks";
-import { declaredNames, isModeCall, within } from "./statements";
-import { isWrite } from "./structure";
+import { declaredNames, isModeCall, returnsIn, within } from "./statements";
+import { CannotMap, isWrite } from "./structure";
 import { isFunctionLike } from "../../analysis/functions";
 import { torchPath } from "../../analysis/torch";
 
@@ -78,7 +78,12 @@ export function placeCodeBeforeTraining(m: ModuleBuilder): void {
     if (m.ctx.edits.covers(s.getStart(), s.getEnd())) m.place(s, "drop");
     else if (isModeCall(s, m)) m.place(s, "drop");
     else if (Node.isExpressionStatement(s) && !readsTrainingCode(m, s, kept)) m.place(s, "callSite");
-    else m.place(s, "onFitStart");
+    else {
+      // (`if (args.evaluate) { validate(...); return; }` ends main before training: a hook cannot)
+      const [early] = returnsIn(s);
+      if (early) throw new CannotMap(early, "`return` before training ends the training function early; run that path with trainer.validate(model) instead of trainer.fit(model)");
+      m.place(s, "onFitStart");
+    }
   }
   const hoisted = m.callSite.length;
   if (hoisted > 0) m.note(`${hoisted} statement(s) that read nothing of what the module builds (arguments, seeding) → run before the module is built`);

@@ -37,7 +37,11 @@ export function moveModels(m: ModuleBuilder): void {
     if (statement.getDeclarations().length !== 1) {
       throw new CannotMap(statement, `declare ${model.name} on its own (const ${model.name} = new ...) so that it can become a field`);
     }
-    const init = model.declaration.getInitializer()!;
+    const init = model.declaration.getInitializer();
+    if (!init) {
+      assignedInConstructor(m, model, statement, params);
+      continue;
+    }
     // The constructor's parameters are not there yet when field initializers run.
     let inConstructor = false;
     for (const id of init.getDescendantsOfKind(SyntaxKind.Identifier)) {
@@ -132,4 +136,38 @@ function findForward(cls: ClassDeclaration, m: ModuleBuilder): MethodDeclaration
     c = base ? m.ctx.analysis.modelClasses.find((k) => k.getName() === base.getText()) : undefined;
   }
   return null;
+}
+
+/**
+ * `let model: ResNet; if (args.pretrained) model = ...; else model = ...;`: a model chosen by
+ * code before training. That code runs in the constructor (it reads only the arguments), the
+ * declaration becomes the field `readonly model: ResNet`, and each assignment sets it.
+ */
+function assignedInConstructor(m: ModuleBuilder, model: ModelInstance, statement: Node, params: Set<Node>): void {
+  const { analysis } = m.ctx;
+  const entry = m.structure.entry.statements;
+  const name = model.declaration.getNameNode() as Identifier;
+  const typeNode = model.declaration.getTypeNode();
+  if (!typeNode) throw new CannotMap(model.declaration, `declare ${model.name}'s type (let ${model.name}: Net;) so that it can become a field`);
+  const writes = analysis.references.usesOf(name).filter((u) => isAssignedTo(u));
+  const chooser = writes.length > 0 ? entry.find((s) => writes.every((w) => within(w, s))) : undefined;
+  if (!chooser || chooser.getStart() > m.structure.trainingStatement.getStart()) {
+    throw new CannotMap(model.declaration, `${model.name} is assigned in more than one place; assign it once, before training, so that it can become a field`);
+  }
+  for (const id of chooser.getDescendantsOfKind(SyntaxKind.Identifier)) {
+    const decl = analysis.references.declarationOf(id);
+    if (!decl || decl === model.declaration || params.has(decl) || within(decl, chooser)) continue;
+    const stmt = entry.find((s) => within(decl, s));
+    if (stmt && !m.config.has(stmt)) throw new CannotMap(id, `${model.name} is chosen from \`${id.getText()}\`, which the script computes first; choose it from the arguments only`);
+  }
+  const field = m.freshMember(model.name);
+  m.models.push({ instance: model, field, declaration: model.declaration, inConstructor: true, type: typeNode.getText() });
+  m.place(statement as never, "drop");
+  m.place(chooser, "constructor");
+  m.note(`${model.name} (line ${m.line(statement)}), chosen at line ${m.line(chooser)} → field \`${field}\` of ${m.className}, set in the constructor`);
+}
+
+function isAssignedTo(id: Node): boolean {
+  const parent = id.getParent();
+  return parent !== undefined && Node.isBinaryExpression(parent) && parent.getLeft() === id && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken;
 }

@@ -21,6 +21,7 @@ import { methodFromFunction } from "./helper-methods";
 import { inlinedHelpers, removeInlinedHelpers } from "./inline-helpers";
 import { moduleForward } from "./models";
 import { freshName } from "./statements";
+import { indexBindingOf, indexedIterable } from "./structure";
 import { spanStart, writeTrainerCalls } from "./trainer";
 import type { TrainingStep } from "./training-step";
 
@@ -115,7 +116,8 @@ function header(m: ModuleBuilder, method: MethodName, training: TrainingStep): {
     case "validationStep":
     case "testStep": {
       const loop = (method === "validationStep" ? m.structure.validation : m.structure.test)!.loop;
-      return { prefix: "override ", params: `${bindingText(m, loop)}, ${freshName(m, loop, "batchIdx")}: number` };
+      const indexed = indexedIterable(loop) ? indexBindingOf(loop) : null;
+      return { prefix: "override ", params: `${bindingText(m, loop)}, ${indexed ? indexed.index.getText() : freshName(m, loop, "batchIdx")}: number` };
     }
     case "loadDatasets":
       return { prefix: "private ", params: "" };
@@ -127,7 +129,9 @@ function header(m: ModuleBuilder, method: MethodName, training: TrainingStep): {
 /** `[x, y]: [tf.Tensor, tf.Tensor]` from `for (const [x, y] of loader)`. */
 function bindingText(m: ModuleBuilder, loop: ForOfStatement): string {
   const init = loop.getInitializer();
-  const name = Node.isVariableDeclarationList(init) ? init.getDeclarations()[0]?.getNameNode() : init;
+  // (`[i, [x, y]]` of an enumerate: the batch is `[x, y]`, the index is the step's batchIdx)
+  const indexed = indexedIterable(loop) ? indexBindingOf(loop) : null;
+  const name = indexed ? indexed.batch : Node.isVariableDeclarationList(init) ? init.getDeclarations()[0]?.getNameNode() : init;
   if (!name) return `batch: any`;
   const text = m.ctx.edits.render(name.getStart(), name.getEnd());
   if (Node.isArrayBindingPattern(name)) {

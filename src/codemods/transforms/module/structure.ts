@@ -386,9 +386,35 @@ function helperSite(fn: LocalFunction, holder: Statement, statement: Statement, 
   return { fn, call, pre: statements.slice(0, at), post, returnStatement };
 }
 
+/**
+ * `for (const [i, [x, y]] of enumerate(loader))` / `of loader.entries()`: Python's enumerate over
+ * a DataLoader. The loader is what is iterated; `i` is the batch index (trainingStep's
+ * `batchIdx`), `[x, y]` the batch. Returns the iterated expression, or null for another loop.
+ */
+export function indexedIterable(loop: ForOfStatement): Node | null {
+  const e = unwrap(loop.getExpression());
+  if (!Node.isCallExpression(e) || !indexBindingOf(loop)) return null;
+  const callee = e.getExpression();
+  const args = e.getArguments();
+  if (Node.isIdentifier(callee) && callee.getText() === "enumerate" && args.length === 1) return unwrap(args[0]!);
+  if (Node.isPropertyAccessExpression(callee) && callee.getName() === "entries" && args.length === 0) return unwrap(callee.getExpression());
+  return null;
+}
+
+/** The `[i, batch]` pattern of an indexed loop: the index name and the batch's binding. */
+export function indexBindingOf(loop: ForOfStatement): { index: Identifier; batch: Node } | null {
+  const init = loop.getInitializer();
+  const name = Node.isVariableDeclarationList(init) ? init.getDeclarations()[0]?.getNameNode() : undefined;
+  if (!name || !Node.isArrayBindingPattern(name)) return null;
+  const elements = name.getElements();
+  if (elements.length !== 2 || !Node.isBindingElement(elements[0]!) || !Node.isBindingElement(elements[1]!)) return null;
+  const index = elements[0].getNameNode();
+  return Node.isIdentifier(index) ? { index, batch: elements[1].getNameNode() } : null;
+}
+
 /** The DataLoader a loop iterates: a variable of the entry body, possibly passed to the helper. */
 function loaderOf(loop: ForOfStatement, helper: HelperSite | null, analysis: ScriptAnalysis, entry: EntryBody, role: string): VariableDeclaration {
-  let iterated: Node = unwrap(loop.getExpression());
+  let iterated: Node = indexedIterable(loop) ?? unwrap(loop.getExpression());
   const fail = (why: string): never => {
     throw new CannotMap(loop, `the ${role} loop iterates ${why}; a LightningModule returns its DataLoader from ${role === "training" ? "trainDataloader" : role === "validation" ? "valDataloader" : "testDataloader"}()`);
   };

@@ -27,7 +27,7 @@ import type { ModuleBuilder } from "./builder";
 import { applyClippingFlags, planClipping, readsLocalsOf, type ClippingPlan } from "./clipping";
 import { manualTrainingStep } from "./manual-optimization";
 import { findSchedulerSteps, type SchedulerStep } from "./schedulers";
-import { blockStatements, CannotMap } from "./structure";
+import { blockStatements, CannotMap, indexBindingOf, indexedIterable } from "./structure";
 import { callStatement, freshName, jumpsOutOf, modelDecls, prints, returnsIn, statementOfCall } from "./statements";
 
 interface AutomaticPlan {
@@ -70,7 +70,10 @@ export function buildTrainingStep(m: ModuleBuilder): TrainingStep {
   const before = [...outer.slice(0, outer.indexOf(train.statement)), ...(train.helper?.pre ?? [])];
   const counter = findBatchCounter(m, before);
   let batchIdxName: string;
-  if (counter) {
+  const indexed = indexedIterable(loop) ? indexBindingOf(loop) : null;
+  if (indexed) {
+    batchIdxName = indexed.index.getText();
+  } else if (counter) {
     m.place(counter.declaration, "drop");
     m.place(counter.increment, "drop");
     batchIdxName = counter.name;
