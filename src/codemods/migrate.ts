@@ -16,7 +16,7 @@ import { runModuleTransforms } from "./module";
 import { updateModuleImports } from "./transforms/module/imports";
 import { CannotMap } from "./transforms/module/structure";
 import { selfCheck } from "./self-check";
-import { Node } from "./morph";
+import { Node, SyntaxKind } from "./morph";
 import type { Identifier } from "ts-morph";
 import { parseScript } from "./source";
 import { emptyCounts, type EditCounts, type TransformContext } from "./transforms/context";
@@ -162,11 +162,23 @@ async function migrateToModule(source: string, shared: ScriptAnalysis, options: 
   if (analysis.alreadyMigrated === "module") {
     return { status: "unchanged", reason: "already a LightningModule script: nothing to do" };
   }
+  const trainer = analysis.entry === null ? trainerEntry(shared) : null;
+  if (trainer && analysis.backwardCalls.length > 0) {
+    // A user-written trainer class (minGPT's Trainer.run) holds the loop: --to lite keeps it.
+    const call = analysis.backwardCalls[0]!.call;
+    const owner = call.getFirstAncestorByKind(SyntaxKind.ClassDeclaration)?.getName() ?? "a class";
+    return leftForAHuman(
+      source,
+      analysis,
+      new CannotMap(call, `backward() runs in a method of ${owner}, a trainer class of the script's own: its loop has no LightningModule form the codemod writes (--to lite keeps that class and hands it the Lite instance)`),
+      options,
+    );
+  }
   checkMigratable(analysis, "module");
   const className = pickClassName(analysis, options.className, defaultModuleClassName(analysis));
-  let edits = new EditSet(source);
-  let todos = new TodoList();
-  let ctx = context("module", analysis, edits, todos);
+  const edits = new EditSet(source);
+  const todos = new TodoList();
+  const ctx = context("module", analysis, edits, todos);
   try {
     const outcome = runModuleTransforms(ctx, className);
     const spliced = updateModuleImports(edits.apply(), analysis, { runtime: outcome.runtimeImports, tf: outcome.needsTf }, ctx.counts, ctx.notes);
@@ -175,24 +187,32 @@ async function migrateToModule(source: string, shared: ScriptAnalysis, options: 
     return { status: "migrated", output, todos: locateTodos(output, todos), counts: ctx.counts, notes: ctx.notes, traceScale: outcome.traceScale };
   } catch (error) {
     if (!(error instanceof CannotMap)) throw error;
-    edits = new EditSet(source);
-    todos = new TodoList();
-    ctx = context("module", analysis, edits, todos);
-    todos.add(error.node, `not migrated to a LightningModule: ${error.reason}`);
-    todos.emit(edits);
-    const spliced = edits.apply();
-    ctx.notes.push(`left as it is: ${error.reason} (line ${ctx.lineOf(error.node.getStart())})`);
-    const output = options.format === false ? spliced : await formatTypeScript(spliced, options.fileName);
-    return {
-      status: "needs-human",
-      output,
-      todos: locateTodos(output, todos),
-      counts: ctx.counts,
-      notes: ctx.notes,
-      reason: error.reason,
-      position: positionAt(source, error.node.getStart()),
-    };
+    return leftForAHuman(source, analysis, error, options);
   }
+}
+
+/**
+ * What `--to module` cannot express yet: the script as it is, still working, with one TODO at
+ * that construct ("needs a human", exit 1).
+ */
+async function leftForAHuman(source: string, analysis: ScriptAnalysis, error: CannotMap, options: MigrateOptions): Promise<MigrationResult> {
+  const edits = new EditSet(source);
+  const todos = new TodoList();
+  const ctx = context("module", analysis, edits, todos);
+  todos.add(error.node, `not migrated to a LightningModule: ${error.reason}`);
+  todos.emit(edits);
+  const spliced = edits.apply();
+  ctx.notes.push(`left as it is: ${error.reason} (line ${ctx.lineOf(error.node.getStart())})`);
+  const output = options.format === false ? spliced : await formatTypeScript(spliced, options.fileName);
+  return {
+    status: "needs-human",
+    output,
+    todos: locateTodos(output, todos),
+    counts: ctx.counts,
+    notes: ctx.notes,
+    reason: error.reason,
+    position: positionAt(source, error.node.getStart()),
+  };
 }
 
 /**

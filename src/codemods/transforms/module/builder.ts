@@ -154,6 +154,8 @@ export class ModuleBuilder {
    * models.ts's model fields, then fields.ts's fields.
    */
   readonly memberNames = new Set<string>(LIGHTNING_MODULE_MEMBERS);
+  /** Entry parameters whose constructor property is named differently (a LightningModule member's name). Written by rewrite-uses.ts, read by module-class.ts. */
+  readonly parameterProperties = new Map<Node, string>();
   /** How the script names `tf` (`tf`, an alias, or `torch.tf`), for parameter types (models.ts, module-class.ts). */
   readonly tfName: string;
   /**

@@ -99,7 +99,13 @@ function methodText(m: ModuleBuilder, method: MethodName, training: TrainingStep
   if (method === "constructor") {
     const params = m.structure.entry.params.filter((p) => !m.ctx.edits.covers(p.getStart(), p.getEnd()));
     if (params.length === 0 && pieces.length === 0) return null;
-    const list = params.map((p) => `private readonly ${m.ctx.edits.render(p.getStart(), p.getEnd())}`).join(", ");
+    const list = params
+      .map((p) => {
+        const text = m.ctx.edits.render(p.getStart(), p.getEnd());
+        const renamed = m.parameterProperties.get(p);
+        return `private readonly ${renamed ? renamed + text.slice(p.getName().length) : text}`;
+      })
+      .join(", ");
     return `constructor(${list}) {\nsuper();\n${renderPieces(m, [...prelude, ...pieces])}}`;
   }
   if (pieces.length === 0) return null;

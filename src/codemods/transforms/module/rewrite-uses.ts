@@ -39,8 +39,14 @@ export function entryRewrites(m: ModuleBuilder): ResumedEpochStart | null {
     if (!Node.isIdentifier(p.getNameNode())) {
       throw new CannotMap(p, `${m.structure.entry.fn?.name ?? "main"}() has a destructured parameter; name it (args) so that it can become the module's constructor parameter`);
     }
-    const name = p.getName();
+    // A parameter named like a LightningModule member (`hparams`) gets another property name.
+    const wanted = p.getName();
+    const name = !m.memberNames.has(wanted) ? wanted : !m.memberNames.has("args") ? "args" : m.freshMember(`${wanted}Args`);
     m.memberNames.add(name);
+    if (name !== wanted) {
+      m.parameterProperties.set(p, name);
+      m.note(`${wanted} is a LightningModule member's name: the constructor keeps it as this.${name}`);
+    }
     m.rewrites.set(p, (_use, method) => (method === "callSite" ? null : `this.${name}`));
   }
   const epoch = m.structure.epoch;

@@ -106,7 +106,7 @@ export function findStructure(analysis: ScriptAnalysis): Structure {
   const entry = entryBody(analysis);
   if (analysis.trainingLoops.length === 0) {
     const b = analysis.backwardCalls[0]!;
-    throw new CannotMap(b.call, "no DataLoader loop around backward(): hand-sliced batches cannot become trainingStep; iterate a data.DataLoader (data.TensorDataset for tensors)");
+    throw new CannotMap(b.call, noDataLoaderReason(b.call));
   }
   if (analysis.trainingLoops.length > 1) {
     throw new CannotMap(analysis.trainingLoops[1]!.batchLoop, "a second training loop: a LightningModule has one trainingStep; migrate one training loop per script");
@@ -125,7 +125,7 @@ export function findStructure(analysis: ScriptAnalysis): Structure {
   let epoch: EpochLoop | null = null;
   if (training.epochLoop) {
     if (!inEntry(training.epochLoop)) {
-      throw new CannotMap(training.epochLoop, "the loop around the batch loop is not in the training function's body; the Trainer's epochs replace it");
+      throw new CannotMap(training.epochLoop, outerLoopReason(training.epochLoop, analysis));
     }
     epoch = epochLoop(training.epochLoop, analysis);
   }
@@ -437,4 +437,34 @@ function loaderOf(loop: ForOfStatement, helper: HelperSite | null, analysis: Scr
 
 function firstLine(n: Node): string {
   return n.getText().split("\n")[0]!.slice(0, 60);
+}
+
+/** Why backward() without a DataLoader loop has no trainingStep yet, in the script's own terms. */
+function noDataLoaderReason(backward: Node): string {
+  const loops = backward.getAncestors().filter((a) => Node.isForStatement(a) || Node.isForOfStatement(a) || Node.isWhileStatement(a) || Node.isDoStatement(a));
+  const closure = backward.getFirstAncestor((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a));
+  if (closure && closure.getParent() && Node.isVariableDeclaration(closure.getParent()!)) {
+    return "backward() runs in a closure the optimizer calls (LBFGS-style full-batch training): no DataLoader yields its batches; give the full batch a one-batch DataLoader by hand";
+  }
+  if (loops.some((l) => Node.isWhileStatement(l) || Node.isDoStatement(l))) {
+    return "training is a `while` loop that draws its own batches (no DataLoader): write its batch sampling as a DataLoader (or an IterableDataset) and stop with maxSteps";
+  }
+  const slicing = loops.some((l) => Node.isForStatement(l) && /\+=/.test(l.getIncrementor()?.getText() ?? ""));
+  if (loops.length <= 1 && !slicing) {
+    return "backward() runs once per epoch on the whole data (no batch loop): give it a one-batch DataLoader by hand";
+  }
+  return "the batches are sliced by hand (no DataLoader loop around backward()): iterate a data.DataLoader (data.TensorDataset for tensors) so that trainingStep gets them";
+}
+
+/** Why the loop around the batch loop cannot be the Trainer's epochs, in the script's own terms. */
+function outerLoopReason(outer: Node, analysis: ScriptAnalysis): string {
+  if (Node.isForOfStatement(outer) && Node.isArrayLiteralExpression(unwrap(outer.getExpression()))) {
+    return `the batch loop runs inside a loop over phases (\`${outer.getExpression().getText()}\`): split it into trainingStep and validationStep by hand`;
+  }
+  const holder = outer.getFirstAncestor((a) => isFunctionLike(a));
+  const fn = holder ? analysis.functions.find((f) => f.node === holder) : undefined;
+  if (fn && fn.calls.length > 1) {
+    return `${fn.name}() holds the epoch loop and is called ${fn.calls.length} times (several training runs): a LightningModule is one model fitted once; migrate one run per script`;
+  }
+  return "the loop around the batch loop is not in the training function's body; the Trainer's epochs replace it";
 }
