@@ -7,6 +7,7 @@ import { describe, it, expect, beforeAll } from "vitest";
 import { collectGarbage } from "../../../src/torch/autograd/lifetime";
 import * as fs from "node:fs";
 import { Trainer } from "lightning-ts";
+import { Generator } from "lightning-ts/torch";
 import {
   usePureJsCpu, tmpRoot, Classifier, EvalClassifier, plainLoop, withLossTrace, manualSeed, snapshot, tf, F, data, dataset,
 } from "./helpers";
@@ -73,6 +74,31 @@ describe("loss-trace equivalence with the plain loop", () => {
     expect(all.trace).toEqual(none.trace);
     expect(two.weights).toEqual(none.weights);
     expect(two.dropTraining).toBe(false);
+  });
+
+  it("the sanity check puts back the script's own generators too (a dataset drawing from new Generator(3))", async () => {
+    // Training and validation draw from one generator of the user's, as a dataset that samples
+    // pairs in get() does: the sanity check's validation batches must not shift training's draws.
+    class SharedDraws extends EvalClassifier {
+      readonly gen = new Generator(3);
+      override trainingStep(batch: [tf.Tensor, tf.Tensor], batchIdx: number): any {
+        const loss = super.trainingStep(batch, batchIdx) as tf.Tensor;
+        return loss.mul(1 + (this.gen.nextUint32() % 97) / 100);
+      }
+      override validationStep(batch: [tf.Tensor, tf.Tensor]): void {
+        this.gen.nextUint32();
+        super.validationStep(batch);
+      }
+    }
+    const run = (numSanityValSteps: number) =>
+      withLossTrace(async () => {
+        manualSeed(5);
+        await new Trainer({ maxEpochs: 1, numSanityValSteps, enableProgressBar: false, logger: false, enableCheckpointing: false }).fit(new SharedDraws());
+      });
+    const none = await run(0);
+    expect(await run(2)).toEqual(none);
+    // (the draws do reach the trace: another generator seed gives other losses)
+    expect(none.length).toBeGreaterThan(1);
   });
 
   it("numSanityValSteps runs that many validation batches (per dataloader), -1 all of them", async () => {
