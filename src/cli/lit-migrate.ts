@@ -31,6 +31,7 @@ function program(io: CliIo): Command {
     .option("--dry-run", "write nothing; print a unified diff")
     .option("--diff", "write nothing; print a unified diff")
     .option("--json", "print per-file results as JSON")
+    .option("--typecheck", "also run the full TypeScript check of each output (slower: 2-3 s; --verify does it too)")
     .option("--verify", "run the original and the migrated script and compare their losses")
     .option("--steps <n>", "losses to compare with --verify", positiveInteger, 10)
     .option("--class-name <name>", "name of the generated class (default: Lite; with --to module, the model's class + Module, e.g. NetModule)")
@@ -77,6 +78,7 @@ export async function main(argv: string[], io: CliIo = processIo(), { formatWork
     diff?: boolean;
     json?: boolean;
     verify?: boolean;
+    typecheck?: boolean;
     steps: number;
     className?: string;
     quiet?: boolean;
@@ -99,6 +101,7 @@ export async function main(argv: string[], io: CliIo = processIo(), { formatWork
     diff: o.diff === true,
     json: o.json === true,
     verify: o.verify === true,
+    typecheck: o.typecheck === true,
     quiet: o.quiet === true,
   };
   if (formatWorker) startFormatWorker();

@@ -22,6 +22,8 @@ export interface RunOptions {
   diff: boolean;
   json: boolean;
   verify: boolean;
+  /** Run the full TypeScript check of each output (typecheck.ts; `--verify` runs it too). */
+  typecheck: boolean;
   steps: number;
   className?: string;
   quiet: boolean;
@@ -125,6 +127,17 @@ async function migrateFile(file: InputFile, options: RunOptions, plan: OutputPla
     edits: result.counts,
     notes: result.notes,
   };
+  if ((options.typecheck || options.verify) && !needsHuman) {
+    // The full compiler check (typecheck.ts): errors the input did not have are ours.
+    const { typecheckFiles } = await import("./typecheck");
+    const checked = typecheckFiles(new Map([[file.path, source], [outputPath === file.path ? `${file.path}.migrated.ts` : outputPath, result.output]]));
+    const [inputProblems, outputProblems] = [...checked.values()];
+    if (outputProblems!.length > inputProblems!.length) {
+      const [p] = outputProblems!;
+      return fail(`internal error: the migrated output does not type-check at ${shownOutput}:${p!.line}:${p!.col}: ${p!.message} (a lit-migrate bug; please report it with the input script)`);
+    }
+    migrated.notes.push(inputProblems!.length > 0 ? `type-checked: no error the input did not have` : "type-checked: no errors");
+  }
   const dryRun = options.dryRun || options.diff;
   // (without the diff library's "=====" banner line, so the output reads like `git diff`)
   if (dryRun) migrated.diff = createTwoFilesPatch(file.display, shownOutput, source, result.output).replace(/^=+\n/, "");
