@@ -148,6 +148,20 @@ try {
   console.log(`  parse + analysis ${(t1 - t0).toFixed(0)} ms (first run in the process)`);
   console.log(`  whole migration without prettier ${(t2 - t1).toFixed(0)} ms (parse, analysis, transforms, one splice)`);
   console.log(`  prettier ${(t3 - t2).toFixed(0)} ms first, ${(t4 - t3).toFixed(0)} ms warm`);
+  // The self-check (codemods/self-check.ts) against the migration without it, interleaved.
+  const withCheck: number[] = [];
+  const withoutCheck: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const [list, selfCheck] of [[withCheck, true], [withoutCheck, false]] as const) {
+      const start = performance.now();
+      await migrate(script, { to: "lite", fileName: scriptPath, format: false, selfCheck });
+      list.push(performance.now() - start);
+    }
+  }
+  console.log(
+    `  self-check of the output: ${(median(withCheck) - median(withoutCheck)).toFixed(0)} ms ` +
+      `(median migration ${median(withCheck).toFixed(0)} ms with it, ${median(withoutCheck).toFixed(0)} ms without, ${ROUNDS} interleaved runs)`,
+  );
 
   // ---- 3. throughput over 100 fixture copies ----
   const fixtures = readdirSync(join(ROOT, "fixtures"), { withFileTypes: true })
