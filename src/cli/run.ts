@@ -130,7 +130,9 @@ async function migrateFile(file: InputFile, options: RunOptions, plan: OutputPla
   if ((options.typecheck || options.verify) && !needsHuman) {
     // The full compiler check (typecheck.ts): errors the input did not have are ours.
     const { typecheckFiles } = await import("./typecheck");
-    const checked = typecheckFiles(new Map([[file.path, source], [outputPath === file.path ? `${file.path}.migrated.ts` : outputPath, result.output]]));
+    // Checked as a file beside the input (as --verify runs it): its imports resolve as the input's do.
+    const besideInput = dirname(outputPath) === dirname(file.path) && outputPath !== file.path ? outputPath : join(dirname(file.path), `.${basename(file.path)}.check.ts`);
+    const checked = typecheckFiles(new Map([[file.path, source], [besideInput, result.output]]));
     const [inputProblems, outputProblems] = [...checked.values()];
     if (outputProblems!.length > inputProblems!.length) {
       const [p] = outputProblems!;
