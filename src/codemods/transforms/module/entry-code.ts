@@ -99,7 +99,7 @@ function keepable(m: ModuleBuilder, s: Statement, kept: ReadonlySet<Node>): bool
   // A function or class declared in main that reads none of main's locals is a top-level declaration there.
   if (Node.isFunctionDeclaration(s) || Node.isClassDeclaration(s)) return !readsTrainingCode(m, s, kept);
   if (!Node.isVariableStatement(s) && !Node.isExpressionStatement(s) && !Node.isIfStatement(s)) return false;
-  if (readsTrainingCode(m, s, kept) || buildsTorchObjects(m, s)) return false;
+  if (readsTrainingCode(m, s, kept) || buildsTorchObjects(m, s) || readsTheClock(s)) return false;
   if (s.getDescendantsOfKind(SyntaxKind.ReturnStatement).length > 0) return false;
   if (!Node.isVariableStatement(s)) return true;
   if (m.structure.entry.fn && declaresParameterNames(m, s)) return false;
@@ -121,6 +121,11 @@ function writtenOnlyBeforeModule(m: ModuleBuilder, s: Statement, kept: ReadonlyS
       return t !== undefined && t !== s && t.getStart() > s.getStart() && !Node.isVariableStatement(t) && keepable(m, t, withThis);
     }),
   );
+}
+
+/** `const started = performance.now()` marks a moment: it runs where it ran (onFitStart), not earlier. */
+function readsTheClock(s: Node): boolean {
+  return s.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => /^(performance\.now|Date\.now|process\.hrtime(\.bigint)?|new Date)$/.test(c.getExpression().getText()));
 }
 
 /** Torch calls that configure rather than build (they may run before the module exists). */
