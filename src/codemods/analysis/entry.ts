@@ -26,25 +26,7 @@ export interface EntryInput {
 
 export function findEntry(input: EntryInput): Entry | null {
   const { functions, ownerOf, backwardCalls, optimizers, text } = input;
-  const trainingFunctions = new Set<LocalFunction>();
-  for (const b of backwardCalls) {
-    const o = ownerOf(b.call);
-    if (o.kind === "function") trainingFunctions.add(o.fn);
-  }
-  // Callers of training functions train too.
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const fn of [...trainingFunctions]) {
-      // A closure passed as a value (`optimizer.step(closure)`) trains where it is written.
-      for (const call of [...fn.calls, ...fn.otherReferences]) {
-        const o = ownerOf(call);
-        if (o.kind === "function" && !trainingFunctions.has(o.fn)) {
-          trainingFunctions.add(o.fn);
-          changed = true;
-        }
-      }
-    }
-  }
+  const trainingFunctions = functionsThatTrain(backwardCalls, ownerOf);
 
   const topLevelCallsOf = (fn: LocalFunction): CallExpression[] => fn.calls.filter((c) => ownerOf(c).kind === "top");
   const optimizersAtTopLevel = optimizers.some((o) => ownerOf(o.construction).kind === "top");
@@ -119,23 +101,7 @@ export function innermostEntry(analysis: {
   let entry = analysis.entry;
   if (entry?.kind !== "function") return entry;
   const ownerOf = makeOwnerOf(analysis.functions);
-  const trains = new Set<LocalFunction>();
-  for (const b of analysis.backwardCalls) {
-    const o = ownerOf(b.call);
-    if (o.kind === "function") trains.add(o.fn);
-  }
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const fn of [...trains]) {
-      for (const ref of [...fn.calls, ...fn.otherReferences]) {
-        const o = ownerOf(ref);
-        if (o.kind === "function" && !trains.has(o.fn)) {
-          trains.add(o.fn);
-          changed = true;
-        }
-      }
-    }
-  }
+  const trains = functionsThatTrain(analysis.backwardCalls, ownerOf);
   const ownedBy = (n: Node, fn: LocalFunction) => {
     const o = ownerOf(n);
     return o.kind === "function" && o.fn === fn;
@@ -154,4 +120,29 @@ export function innermostEntry(analysis: {
     if (g.otherReferences.length > 0 || !g.calls.every((c) => ownedBy(c, fn))) return entry;
     entry = { kind: "function", fn: g, calls: g.calls };
   }
+}
+
+/**
+ * The functions that call backward, and their callers, transitively. A closure passed as a value
+ * (`optimizer.step(closure)`) trains where it is written.
+ */
+function functionsThatTrain(backwardCalls: BackwardCall[], ownerOf: (node: Node) => Owner): Set<LocalFunction> {
+  const trains = new Set<LocalFunction>();
+  for (const b of backwardCalls) {
+    const o = ownerOf(b.call);
+    if (o.kind === "function") trains.add(o.fn);
+  }
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const fn of [...trains]) {
+      for (const ref of [...fn.calls, ...fn.otherReferences]) {
+        const o = ownerOf(ref);
+        if (o.kind === "function" && !trains.has(o.fn)) {
+          trains.add(o.fn);
+          changed = true;
+        }
+      }
+    }
+  }
+  return trains;
 }
