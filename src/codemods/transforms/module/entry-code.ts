@@ -80,8 +80,8 @@ export function placeCodeBeforeTraining(m: ModuleBuilder): void {
     else if (Node.isExpressionStatement(s) && !readsTrainingCode(m, s, kept)) m.place(s, "callSite");
     else {
       // (`if (args.evaluate) { validate(...); return; }` ends main before training: a hook cannot)
-      const [early] = returnsIn(s);
-      if (early) throw new CannotMap(early, "`return` before training ends the training function early; run that path with trainer.validate(model) instead of trainer.fit(model)");
+      const returns = returnsIn(s);
+      if (returns.length > 0) endFitInsteadOfReturning(m, returns);
       m.place(s, "onFitStart");
     }
   }
@@ -121,6 +121,22 @@ function writtenOnlyBeforeModule(m: ModuleBuilder, s: Statement, kept: ReadonlyS
       return t !== undefined && t !== s && t.getStart() > s.getStart() && !Node.isVariableStatement(t) && keepable(m, t, withThis);
     }),
   );
+}
+
+/**
+ * `if (args.evaluate) { validate(valLoader, model, criterion, args); return; }` before training
+ * (pytorch/examples imagenet): main ends there and nothing trains. In onFitStart that is
+ * `this.trainer.shouldStop = true; return;` — the Trainer then runs no epoch — as long as nothing
+ * of the script runs after training in the module (onFitEnd, a test loop), which main would skip.
+ */
+function endFitInsteadOfReturning(m: ModuleBuilder, returns: Node[]): void {
+  const after = ["onFitEnd", "onTestEpochStart", "testStep", "onTestEpochEnd"] as const;
+  const [valued] = returns.filter((r) => Node.isReturnStatement(r) && r.getExpression() !== undefined);
+  if (valued || after.some((h) => m.has(h)) || m.structure.test) {
+    throw new CannotMap(valued ?? returns[0]!, "`return` before training ends the training function early, and code after training would still run in the module; run that path with trainer.validate(model) instead of trainer.fit(model)");
+  }
+  for (const r of returns) m.ctx.edits.insert(r.getStart(), "this.trainer.shouldStop = true;\n", "module-return");
+  m.note(`\`return\` before training (line ${m.line(returns[0]!)}) → this.trainer.shouldStop = true in onFitStart: the Trainer runs no epoch`);
 }
 
 /** `const started = performance.now()` marks a moment: it runs where it ran (onFitStart), not earlier. */

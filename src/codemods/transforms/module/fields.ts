@@ -83,13 +83,21 @@ function fieldDeclaration(m: ModuleBuilder, name: Identifier, init: Node | undef
   if (type !== null) return e && isLiteral(e) ? `: ${type} = ${e.getText()}` : `!: ${type}`;
   if (e && Node.isNewExpression(e)) {
     const args = e.getTypeArguments();
-    return `!: ${e.getExpression().getText()}${args.length > 0 ? `<${args.map((a) => a.getText()).join(", ")}>` : ""}`;
+    const cls = e.getExpression().getText();
+    if (args.length > 0) return `!: ${cls}<${args.map((a) => a.getText()).join(", ")}>`;
+    // A generic data class's defaults (`DataLoader<any, Tensor[]>`) are not what the script's
+    // inferred type was (`DataLoader<[Tensor, number], [Tensor, Tensor]>`): without the checker
+    // to infer it, the field takes any item type, so that every use that compiled still does.
+    const generic = GENERIC_DATA_CLASSES.exec(cls);
+    return `!: ${cls}${generic ? (generic[1] === "DataLoader" ? "<any, any>" : "<any>") : ""}`;
   }
   if (e && (Node.isTemplateExpression(e) || Node.isNoSubstitutionTemplateLiteral(e))) return "!: string";
   if (e && isNumeric(e)) return "!: number";
   m.ctx.todos.add(name, `\`${name.getText()}\` became a field; the codemod cannot tell its type: declare it`);
   return "!: any";
 }
+
+const GENERIC_DATA_CLASSES = /(?:^|\.)(DataLoader|Subset|ConcatDataset|TensorDataset)$/;
 
 function isLiteral(e: Node): boolean {
   if (Node.isNumericLiteral(e) || Node.isStringLiteral(e) || Node.isTrueLiteral(e) || Node.isFalseLiteral(e) || Node.isNoSubstitutionTemplateLiteral(e)) return true;

@@ -17,6 +17,7 @@ import type {
   ForStatement,
   Identifier,
   ParameterDeclaration,
+  PropertyAccessExpression,
   ReturnStatement,
   Statement,
   VariableDeclaration,
@@ -164,7 +165,24 @@ export function findStructure(analysis: ScriptAnalysis): Structure {
     else if (inEpochBody) validation = loopSiteFound;
     else test = loopSiteFound;
   }
-  return { entry, epoch, trainingStatement, train, validation, test, evalCodeInHooks, hookLoaders };
+  // A function the module keeps calling (`validate(model, ...)` from an epoch hook) that switches
+  // the model to eval mode: the script's own `model.train()` must stay to switch it back.
+  const stepHelpers = new Set<Node>([validation?.helper?.fn.node, test?.helper?.fn.node].filter((n): n is NonNullable<typeof n> => n != null));
+  const entryNode = entry.fn?.node;
+  const evalCalls = train.loop
+    .getSourceFile()
+    .getDescendantsOfKind(SyntaxKind.CallExpression)
+    .filter((c) => c.getArguments().length === 0 && Node.isPropertyAccessExpression(c.getExpression()) && (c.getExpression() as PropertyAccessExpression).getName() === "eval");
+  const evalElsewhere = evalCalls.some((call) => {
+    if (call.getFirstAncestor((a) => Node.isClassDeclaration(a) || Node.isClassExpression(a))) return false;
+    const fn = call.getFirstAncestor((a) => isFunctionLike(a) && !isNoGradCallback(a));
+    return fn !== undefined && fn !== entryNode && !stepHelpers.has(fn) && !(validation && within(call, validation.loop)) && !(test && within(call, test.loop));
+  });
+  return { entry, epoch, trainingStatement, train, validation, test, evalCodeInHooks: evalCodeInHooks || evalElsewhere, hookLoaders };
+}
+
+function within(node: Node, outer: Node): boolean {
+  return outer.getStart() <= node.getStart() && node.getEnd() <= outer.getEnd();
 }
 
 /**
