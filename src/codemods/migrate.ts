@@ -17,7 +17,7 @@ import { updateModuleImports } from "./transforms/module/imports";
 import { CannotMap } from "./transforms/module/structure";
 import { selfCheck } from "./self-check";
 import { Node, SyntaxKind } from "./morph";
-import type { Identifier } from "ts-morph";
+import type { Identifier, SourceFile } from "ts-morph";
 import { parseScript } from "./source";
 import { emptyCounts, type EditCounts, type TransformContext } from "./transforms/context";
 import { TODO_PREFIX, TodoList } from "./transforms/shared/todos";
@@ -123,7 +123,7 @@ async function migrateOrThrow(source: string, options: MigrateOptions): Promise<
   runLiteTransforms(ctx, className);
   const spliced = edits.apply();
   const output = options.format === false ? spliced : await formatTypeScript(spliced, options.fileName);
-  if (options.selfCheck !== false) checkOwnOutput(source, output, { target: "lite", className }, options.fileName);
+  if (options.selfCheck !== false) checkOwnOutput(analysis.sourceFile, output, { target: "lite", className }, options.fileName);
   return { status: "migrated", output, todos: locateTodos(output, todos), counts: ctx.counts, notes: ctx.notes };
 }
 
@@ -131,7 +131,7 @@ async function migrateOrThrow(source: string, options: MigrateOptions): Promise<
  * The output must parse, bind every name, and have the target's shape (self-check.ts); an
  * output that does not is our bug, reported as an internal error at its place in the output.
  */
-function checkOwnOutput(input: string, output: string, shape: Parameters<typeof selfCheck>[2], fileName?: string): void {
+function checkOwnOutput(input: SourceFile, output: string, shape: Parameters<typeof selfCheck>[2], fileName?: string): void {
   const problem = selfCheck(input, output, shape, fileName);
   if (problem) {
     throw new InternalError(`the migrated output fails lit-migrate's own check at output line ${problem.position.line}:${problem.position.col}: ${problem.reason}`);
@@ -183,7 +183,7 @@ async function migrateToModule(source: string, shared: ScriptAnalysis, options: 
     const outcome = runModuleTransforms(ctx, className);
     const spliced = updateModuleImports(edits.apply(), analysis, { runtime: outcome.runtimeImports, tf: outcome.needsTf }, ctx.counts, ctx.notes);
     const output = options.format === false ? spliced : await formatTypeScript(spliced, options.fileName);
-    if (options.selfCheck !== false) checkOwnOutput(source, output, { target: "module", className }, options.fileName);
+    if (options.selfCheck !== false) checkOwnOutput(analysis.sourceFile, output, { target: "module", className }, options.fileName);
     return { status: "migrated", output, todos: locateTodos(output, todos), counts: ctx.counts, notes: ctx.notes, traceScale: outcome.traceScale };
   } catch (error) {
     if (!(error instanceof CannotMap)) throw error;

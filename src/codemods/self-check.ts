@@ -19,7 +19,8 @@
  *     call that runs it; a LightningModule with trainingStep and a Trainer that fits it).
  * `lit-migrate --typecheck` (and `--verify`) also runs the full TypeScript check (cli/typecheck.ts).
  */
-import type { Identifier } from "ts-morph";
+import type { Identifier, SourceFile } from "ts-morph";
+import { isFunctionLike } from "./analysis/functions";
 import { enterScope, isBindingReference, isDeclarationName, ReferenceIndex, Scope } from "./analysis/references";
 import { MigrationError, positionAt, type Position } from "./errors";
 import { Node, SyntaxKind, VariableDeclarationKind } from "./morph";
@@ -31,7 +32,8 @@ export interface SelfCheckProblem {
 }
 
 export function selfCheck(
-  input: string,
+  /** The input's text, or its tree as the migration parsed it (not parsed again). */
+  input: string | SourceFile,
   output: string,
   shape: { target: "lite" | "module"; className: string } | null,
   fileName?: string,
@@ -76,9 +78,9 @@ interface Bound {
   redeclared: Identifier[];
 }
 
-/** One parse and one binding walk (the analysis's own binder, analysis/references.ts). */
-function bind(text: string, fileName?: string): Bound {
-  const { sourceFile } = parseScript(text, fileName);
+/** One parse (unless given the tree) and one binding walk (the analysis's own binder, analysis/references.ts). */
+function bind(script: string | SourceFile, fileName?: string): Bound {
+  const sourceFile = typeof script === "string" ? parseScript(script, fileName).sourceFile : script;
   const refs = new ReferenceIndex();
   const ids: Identifier[] = [];
   const result: Bound = { sourceFile, declared: new Set(), unresolved: new Map(), beforeDeclaration: new Map(), thisOutsideClass: [], awaitOutsideAsync: [], redeclared: [] };
@@ -185,17 +187,7 @@ function usedBeforeDeclaration(id: Identifier, decl: Node): boolean {
 
 /** The nearest function, method, accessor or class-field initializer around a node: code that runs when it is called. */
 function enclosingRunner(node: Node): Node | undefined {
-  return node.getFirstAncestor(
-    (a) =>
-      Node.isFunctionDeclaration(a) ||
-      Node.isFunctionExpression(a) ||
-      Node.isArrowFunction(a) ||
-      Node.isMethodDeclaration(a) ||
-      Node.isConstructorDeclaration(a) ||
-      Node.isGetAccessorDeclaration(a) ||
-      Node.isSetAccessorDeclaration(a) ||
-      Node.isPropertyDeclaration(a),
-  );
+  return node.getFirstAncestor((a) => isFunctionLike(a) || Node.isPropertyDeclaration(a));
 }
 
 function checkShape(

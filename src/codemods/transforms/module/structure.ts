@@ -27,7 +27,7 @@ import { isFunctionLike } from "../../analysis/functions";
 import type { LocalFunction, ScriptAnalysis } from "../../analysis/types";
 import { MigrationError, positionAt } from "../../errors";
 import { Node, SyntaxKind, VariableDeclarationKind, unwrap } from "../../morph";
-import { jumpsOutOf, returnsIn } from "./statements";
+import { jumpsOutOf, returnsIn, within } from "./statements";
 
 /** A construct `--to module` cannot express; the script stays as it is, marked at `node`. */
 export class CannotMap extends Error {
@@ -181,10 +181,6 @@ export function findStructure(analysis: ScriptAnalysis): Structure {
   return { entry, epoch, trainingStatement, train, validation, test, evalCodeInHooks: evalCodeInHooks || evalElsewhere, hookLoaders };
 }
 
-function within(node: Node, outer: Node): boolean {
-  return outer.getStart() <= node.getStart() && node.getEnd() <= outer.getEnd();
-}
-
 /**
  * The variable of the entry body a loop iterates, directly or as the argument of the one call
  * of the helper holding it (`test(model, testLoader)` → main's `testLoader`); null otherwise.
@@ -279,14 +275,18 @@ function epochLoop(loop: Statement, analysis: ScriptAnalysis): EpochLoop {
   return { loop, counter, start, bound, inclusive, stops };
 }
 
-/** Nothing of `body` runs after `s`: each statement around it, up to the body, is the last of its block (or a branch of an `if`). */
-export function endsTheBody(s: Node, body: Node): boolean {
+/**
+ * Nothing of `body` runs after `s`: each statement around it, up to the body, is the last of its
+ * block (or a branch of an `if`), but for statements `goes` says will not be there (the batch
+ * counter's `batchIdx++`).
+ */
+export function endsTheBody(s: Node, body: Node, goes: (t: Statement) => boolean = () => false): boolean {
   for (let n: Node = s; n !== body; ) {
     const parent = n.getParent();
     if (!parent) return false;
     if (Node.isBlock(parent)) {
       const list = parent.getStatements();
-      if (list[list.length - 1] !== n) return false;
+      if (list.slice(list.indexOf(n as Statement) + 1).some((t) => !goes(t))) return false;
     } else if (!Node.isIfStatement(parent)) {
       return false;
     }

@@ -27,7 +27,7 @@ import type { ModuleBuilder } from "./builder";
 import { applyClippingFlags, planClipping, readsLocalsOf, type ClippingPlan } from "./clipping";
 import { manualTrainingStep } from "./manual-optimization";
 import { findSchedulerSteps, type SchedulerStep } from "./schedulers";
-import { blockStatements, CannotMap, indexBindingOf, indexedIterable } from "./structure";
+import { blockStatements, CannotMap, endsTheBody, indexBindingOf, indexedIterable } from "./structure";
 import { callStatement, freshName, jumpsOutOf, modelDecls, prints, returnsIn, statementOfCall } from "./statements";
 
 interface AutomaticPlan {
@@ -102,7 +102,7 @@ function endEpochOnBreak(m: ModuleBuilder, loop: Node, body: Node): void {
   const breaks = jumpsOutOf(loop, SyntaxKind.BreakStatement);
   if (breaks.length === 0) return;
   for (const b of breaks) {
-    if (!isLastThingDone(m, b, body)) {
+    if (!endsTheBody(b, body, (t) => m.destinationOf(t) === "drop")) {
       throw new CannotMap(b, "`break` in the middle of a batch ends the epoch early: Lightning has no such loop control (return -1 from onTrainBatchStart to skip the rest of an epoch, or set this.trainer.shouldStop)");
     }
   }
@@ -112,26 +112,6 @@ function endEpochOnBreak(m: ModuleBuilder, loop: Node, body: Node): void {
   m.append("onTrainBatchStart", `return this.${flag} ? -1 : undefined;\n`);
   m.append("onTrainEpochStart", `this.${flag} = false;\n`);
   m.note(`\`break\` out of the batch loop (line ${m.line(breaks[0]!)}) → onTrainBatchStart() returns -1 after that batch`);
-}
-
-/**
- * Nothing of the loop body runs after `s`: each statement around it, up to the body, is the last
- * of its block but for statements that go (the batch counter's `batchIdx++`).
- */
-function isLastThingDone(m: ModuleBuilder, s: Node, body: Node): boolean {
-  let n: Node = s;
-  while (n !== body) {
-    const parent = n.getParent();
-    if (!parent) return false;
-    if (Node.isBlock(parent)) {
-      const list = parent.getStatements();
-      if (list.slice(list.indexOf(n as Statement) + 1).some((t) => m.destinationOf(t) !== "drop")) return false;
-    } else if (!Node.isIfStatement(parent)) {
-      return false;
-    }
-    n = parent;
-  }
-  return true;
 }
 
 /** The plan for automatic optimisation, or why the loop needs manual optimisation. */
