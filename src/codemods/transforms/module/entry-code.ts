@@ -141,7 +141,11 @@ function endFitInsteadOfReturning(m: ModuleBuilder, returns: Node[]): void {
 
 /** `const started = performance.now()` marks a moment: it runs where it ran (onFitStart), not earlier. */
 function readsTheClock(s: Node): boolean {
-  return s.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => /^(performance\.now|Date\.now|process\.hrtime(\.bigint)?|new Date)$/.test(c.getExpression().getText()));
+  return s.getDescendants().some(
+    (n) =>
+      (Node.isCallExpression(n) && /^(performance\.now|Date\.now|process\.hrtime(\.bigint)?)$/.test(n.getExpression().getText())) ||
+      (Node.isNewExpression(n) && n.getExpression().getText() === "Date" && (n.getArguments() ?? []).length === 0),
+  );
 }
 
 /** Torch calls that configure rather than build (they may run before the module exists). */
