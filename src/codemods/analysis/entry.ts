@@ -46,14 +46,9 @@ export function findEntry(input: EntryInput): Entry | null {
 function scriptEntry(input: EntryInput, trainingFunctions: Set<LocalFunction>): Entry | null {
   const { sourceFile, ownerOf } = input;
   const statements = sourceFile.getStatements();
-  const topStatementOf = (n: Node): Statement => {
-    let s: Node = n;
-    while (s.getParent() !== sourceFile) s = s.getParentOrThrow();
-    return s as Statement;
-  };
   const trainingIndices = new Set<number>();
   const mark = (n: Node) => {
-    if (ownerOf(n).kind === "top") trainingIndices.add(statements.indexOf(topStatementOf(n)));
+    if (ownerOf(n).kind === "top") trainingIndices.add(statements.indexOf(topLevelStatementOf(n)));
   };
   input.backwardCalls.forEach((b) => mark(b.call));
   for (const fn of trainingFunctions) [...fn.calls, ...fn.otherReferences].forEach(mark);
@@ -145,4 +140,11 @@ function functionsThatTrain(backwardCalls: BackwardCall[], ownerOf: (node: Node)
     }
   }
   return trains;
+}
+
+/** The statement of the source file that holds `n` (`n` itself when it is one). */
+export function topLevelStatementOf(n: Node): Statement {
+  let s: Node = n;
+  while (!Node.isSourceFile(s.getParentOrThrow())) s = s.getParentOrThrow();
+  return s as Statement;
 }

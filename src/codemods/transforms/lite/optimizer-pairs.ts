@@ -10,6 +10,7 @@
  */
 import { Node, SyntaxKind, unwrap } from "../../morph";
 import type { ExpressionStatement, Identifier, NewExpression, ParameterDeclaration, VariableDeclaration, VariableStatement } from "ts-morph";
+import { topLevelStatementOf } from "../../analysis/entry";
 import type { ScriptAnalysis } from "../../analysis/types";
 
 export interface ExtraPair {
@@ -206,11 +207,7 @@ export function widenScriptEntry(analysis: ScriptAnalysis): ScriptAnalysis {
   const statements = analysis.sourceFile.getStatements();
   let first = statements.indexOf(entry.statements[0]!);
   const last = statements.indexOf(entry.statements[entry.statements.length - 1]!);
-  const topStatement = (n: Node): number => {
-    let s: Node = n;
-    while (s.getParent() && s.getParent() !== analysis.sourceFile) s = s.getParentOrThrow();
-    return statements.indexOf(s as (typeof statements)[number]);
-  };
+  const topStatement = (n: Node): number => statements.indexOf(topLevelStatementOf(n));
   for (const p of extraPairs(analysis)) {
     const o = topStatement(p.optimizer);
     const m = topStatement(p.modelDeclaration);

@@ -19,7 +19,7 @@
  * builds the trainer and calls it is the entry (what becomes `run()`).
  */
 import type { ClassDeclaration, Identifier, NewExpression, Statement } from "ts-morph";
-import { isDeclarationStatement } from "../../analysis/entry";
+import { isDeclarationStatement, topLevelStatementOf } from "../../analysis/entry";
 import { makeOwnerOf } from "../../analysis/functions";
 import type { Entry, ScriptAnalysis } from "../../analysis/types";
 import { Node, unwrap } from "../../morph";
@@ -92,11 +92,7 @@ export function trainerEntry(analysis: ScriptAnalysis): Entry | null {
   }
   const sourceFile = analysis.sourceFile;
   const statements = sourceFile.getStatements();
-  const topIndex = (n: Node): number => {
-    let s: Node = n;
-    while (s.getParent() && s.getParent() !== sourceFile) s = s.getParentOrThrow();
-    return statements.indexOf(s as Statement);
-  };
+  const topIndex = (n: Node): number => statements.indexOf(topLevelStatementOf(n));
   const indices = marks.map(topIndex);
   for (const n of [
     ...analysis.models.map((m) => m.declaration),
