@@ -9,8 +9,24 @@
  * whole migration; the default self-check (codemods/self-check.ts) finds the errors the
  * transforms can make in a few milliseconds. `--verify` runs it too (it runs the scripts anyway).
  */
-import { dirname } from "node:path";
-import ts from "typescript";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import type { ts as Ts } from "ts-morph";
+import { ts as bundledTypeScript } from "../codemods/morph";
+
+type TypeScript = typeof Ts;
+
+/**
+ * The project's own TypeScript (resolved from the checked file's folder), as its `tsc` would
+ * check; else the one ts-morph bundles, so lightning-ts does not install a second compiler.
+ */
+function typescriptFor(path: string): TypeScript {
+  try {
+    return createRequire(join(dirname(path), "noop.js"))("typescript") as TypeScript;
+  } catch {
+    return bundledTypeScript;
+  }
+}
 
 export interface TypeProblem {
   line: number;
@@ -25,7 +41,8 @@ export interface TypeProblem {
  */
 export function typecheckFiles(files: ReadonlyMap<string, string>, limit = 5): Map<string, TypeProblem[]> {
   const [first] = files.keys();
-  const options = compilerOptions(first!);
+  const ts = typescriptFor(first!);
+  const options = compilerOptions(ts, first!);
   const host = ts.createCompilerHost(options, true);
   const readFile = host.readFile.bind(host);
   const fileExists = host.fileExists.bind(host);
@@ -52,8 +69,8 @@ export function typecheckFiles(files: ReadonlyMap<string, string>, limit = 5): M
   return result;
 }
 
-function compilerOptions(path: string): ts.CompilerOptions {
-  const defaults: ts.CompilerOptions = {
+function compilerOptions(ts: TypeScript, path: string): Ts.CompilerOptions {
+  const defaults: Ts.CompilerOptions = {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.ESNext,
     moduleResolution: ts.ModuleResolutionKind.Bundler,

@@ -1,15 +1,16 @@
 /**
  * `lightning-ts/torch`: PyTorch-style imperative training on TensorFlow.js.
  *
- * Importing it selects the backend (`LIGHTNING_TS_BACKEND`, default: tfjs-node if installed,
- * else WASM, else pure JS) and installs autograd, so a plain script needs no setup call.
+ * Importing it starts the backend (`LIGHTNING_TS_BACKEND`, default: tfjs-node if installed,
+ * else WASM, else pure JS) synchronously and installs autograd, so a plain script needs no setup
+ * call; only WebGPU starts asynchronously (`await ready()`).
  */
 import { tf } from "./tf";
 import { installAutograd } from "./autograd/index";
-import { selectBackend, backendFromEnv } from "./backends/select";
+import { startBackendAtImport } from "./backends/select";
 
 installAutograd();
-await selectBackend(backendFromEnv());
+startBackendAtImport();
 
 export { tf };
 export * as nn from "./nn/index";
@@ -23,4 +24,4 @@ export { multinomial, type MultinomialOptions } from "./multinomial";
 export * as distributions from "./distributions/index";
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, backward } from "./autograd/index";
 export * from "./serialization/index";
-export { selectBackend, type BackendName } from "./backends/select";
+export { selectBackend, ready, type BackendName } from "./backends/select";

@@ -2,21 +2,18 @@
  * The one tfjs-core instance every part of lightning-ts uses.
  *
  * tfjs-core's Node bundle registers neither the gradient functions nor the chained tensor
- * methods (`x.reshape(...)`); in Node only the `@tensorflow/tfjs` union bundle does, into the
- * engine's global registries. We load it for that side effect alone: it resolves the same
- * `@tensorflow/tfjs-core` (one version, deduplicated), so there is still one engine.
+ * methods (`x.reshape(...)`). `vendor/tfjs_core_registrations.js` (built by scripts/build.mjs
+ * from tfjs-core's own ESM files, as the `@tensorflow/tfjs` umbrella's Node bundle does) registers
+ * both into the engine's global registries, so there is still one engine.
  */
 // First: it wraps tfjs's random ops on tfjs-core's exports before the namespace below is built.
 import "./tf_random_seeds";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { createRequire } from "node:module";
 // Type-only: brings the chained-op declarations (`Tensor.reshape`, …) into every program.
 import type {} from "@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops";
 import type {} from "@tensorflow/tfjs-core/dist/register_all_gradients";
-
-const require = createRequire(import.meta.url);
-require("@tensorflow/tfjs");
+import "./vendor/tfjs_core_registrations.js";
 
 export { tf };
 export type { Tensor, Variable, Rank } from "@tensorflow/tfjs-core";

@@ -1,6 +1,6 @@
 import { tf } from "../../torch/tf";
 import { Device } from "../../torch/device";
-import { selectBackend, type BackendName } from "../../torch/backends/select";
+import { ready, selectBackend, type BackendName } from "../../torch/backends/select";
 import { MisconfigurationError } from "../errors";
 
 /** The accelerator names a user can pass (`auto` and `gpu` are resolved by the connector). */
@@ -75,6 +75,8 @@ export abstract class Accelerator {
    * moves a tensor's data to the active backend the first time it is used there.
    */
   async setupDevice(_device: Device): Promise<void> {
+    // The backend chosen at import may still be starting (WebGPU).
+    await ready();
     if (this.isActive()) return;
     await selectBackend(this.backendName);
   }

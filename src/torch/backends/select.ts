@@ -2,6 +2,7 @@ import { tf } from "../tf";
 import { createRequire } from "node:module";
 import { installKernelShims } from "./kernels/index";
 import { quietBackendInit } from "./quiet_init";
+import { registerWasmBackend } from "./wasm";
 
 /**
  * Picks the tfjs backend the torch layer runs on (docs/backends.md).
@@ -51,12 +52,22 @@ function packageInstalled(pkg: string): boolean {
 
 const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;
 
+/**
+ * Sets a backend whose factory is synchronous (every one but WebGPU): tfjs's `setBackend` is
+ * async, but with such a factory it has done all its work when it returns. True when it runs.
+ */
+function setBackendNow(name: string): boolean {
+  void tf.setBackend(name);
+  const engine = tf.engine() as unknown as { backendName: string | null; backendInstance: unknown; registry: Record<string, unknown> };
+  return engine.backendName === name && engine.backendInstance != null && engine.backendInstance === engine.registry[name];
+}
+
 /** tfjs-node(-gpu) are optional peers: absent is normal, and never an error in `auto`. */
-async function tryTensorflow(): Promise<boolean> {
+function tryTensorflow(): boolean {
   for (const pkg of NATIVE_PACKAGES) {
     if (!packageInstalled(pkg)) continue;
     require(pkg);
-    return tf.setBackend("tensorflow");
+    return setBackendNow("tensorflow");
   }
   return false;
 }
@@ -74,29 +85,29 @@ function webAssemblyUsable(): boolean {
  * ("Initialization of backend wasm failed" and a stack): the caller reports the failure in
  * its own words. Returns the first held-back line as the reason.
  */
-async function withInitWarningsHeld(init: () => Promise<boolean>): Promise<{ ok: boolean; reason: string }> {
+function withInitWarningsHeld(init: () => boolean): { ok: boolean; reason: string } {
   const held: string[] = [];
   const warn = console.warn;
   console.warn = (...args: unknown[]) => {
     held.push(args.map(String).join(" "));
   };
   try {
-    const ok = await init();
+    const ok = init();
     if (ok) for (const line of held) warn(line);
     const reason = held.find((l) => !/^Initialization of backend/.test(l)) ?? held[0] ?? "";
-    return { ok, reason: reason.split("\n")[0] };
+    return { ok, reason: reason.split("\n")[0]! };
   } finally {
     console.warn = warn;
   }
 }
 
-async function tryWasm(): Promise<{ ok: boolean; reason: string }> {
+function tryWasm(): { ok: boolean; reason: string } {
   if (!webAssemblyUsable()) return { ok: false, reason: "this Node.js has no WebAssembly" };
-  await import("@tensorflow/tfjs-backend-wasm");
+  registerWasmBackend();
   quietBackendInit();
   // Shims go in after the backend starts (in `finish`), so the engine has run the setup of
   // the WASM kernels they replace: those stay callable for `withOriginalKernels`.
-  return withInitWarningsHeld(() => tf.setBackend("wasm"));
+  return withInitWarningsHeld(() => setBackendNow("wasm"));
 }
 
 async function tryWebgpu(): Promise<boolean> {
@@ -113,14 +124,14 @@ const installHint: Record<Exclude<BackendName, "auto">, string> = {
 };
 
 function errorMessage(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
 }
 
-async function selectAuto(): Promise<string> {
+function selectAuto(): string {
   const native = NATIVE_PACKAGES.find(packageInstalled);
   if (native) {
     try {
-      if (await tryTensorflow()) return finish();
+      if (tryTensorflow()) return finish();
       process.stderr.write(`lightning-ts: ${native} is installed but did not start; trying WASM\n`);
     } catch (e) {
       process.stderr.write(`lightning-ts: ${native} is installed but failed to load (${errorMessage(e)}); trying WASM\n`);
@@ -128,7 +139,7 @@ async function selectAuto(): Promise<string> {
   }
   let reason = "";
   try {
-    const wasm = await tryWasm();
+    const wasm = tryWasm();
     if (wasm.ok) return finish();
     reason = wasm.reason;
   } catch (e) {
@@ -137,8 +148,74 @@ async function selectAuto(): Promise<string> {
   process.stderr.write(
     `lightning-ts: WASM backend unavailable${reason ? ` (${reason})` : ""}; using the pure-JS cpu backend (slow)\n`,
   );
-  await tf.setBackend("cpu");
+  setBackendNow("cpu");
   return finish();
+}
+
+function unavailable(name: Exclude<BackendName, "auto">, reason: string): BackendUnavailableError {
+  return new BackendUnavailableError(`backend '${name}' is not available${reason ? ` (${reason})` : ""}: ${installHint[name]}`);
+}
+
+/**
+ * Makes `requested` the active backend now and returns its tfjs name, for every backend that
+ * starts synchronously; WebGPU (whose adapter request is async) returns a promise. `auto` never
+ * fails: it ends on the pure-JS backend. A named backend that cannot start is an error naming
+ * what to install.
+ */
+function startBackend(requested: BackendName): string | Promise<string> {
+  const name = parseBackendName(String(requested));
+  quietBackendInit();
+  if (name === "auto") return selectAuto();
+  if (name === "webgpu") {
+    return tryWebgpu().then(
+      (ok) => {
+        if (!ok) throw unavailable(name, "");
+        return finish();
+      },
+      (e: unknown) => {
+        throw unavailable(name, errorMessage(e));
+      },
+    );
+  }
+  let ok = false;
+  let reason = "";
+  try {
+    if (name === "wasm") ({ ok, reason } = tryWasm());
+    else if (name === "tensorflow") ok = tryTensorflow();
+    else ok = setBackendNow("cpu");
+  } catch (e) {
+    reason = errorMessage(e);
+  }
+  if (!ok) throw unavailable(name, reason);
+  return finish();
+}
+
+/** The start of the backend asked for at import (LIGHTNING_TS_BACKEND), or by the last selectBackend. */
+let starting: Promise<string> | null = null;
+
+/**
+ * Starts the backend `LIGHTNING_TS_BACKEND` names, at import of `lightning-ts/torch`. Every
+ * backend but WebGPU is running when this returns, so a plain script needs no setup call and the
+ * package has no top-level await (CommonJS can `require` it). WebGPU's start is left pending:
+ * `ready()` waits for it, and Lite and the Trainer call that for the user.
+ */
+export function startBackendAtImport(): void {
+  const started = startBackend(backendFromEnv());
+  if (typeof started !== "string") {
+    starting = started;
+    // Reported by ready() (and Lite/Trainer); unobserved it must not kill the process first.
+    started.catch(() => undefined);
+  }
+}
+
+/**
+ * Resolves with the active backend's name once the backend chosen at import (or by
+ * `selectBackend`) is running; rejects with the reason when it could not start. Only WebGPU
+ * starts asynchronously; `await ready()` before the first tensor op of a WebGPU script.
+ */
+export async function ready(): Promise<string> {
+  if (starting) await starting;
+  return tf.getBackend();
 }
 
 /**
@@ -147,25 +224,13 @@ async function selectAuto(): Promise<string> {
  * install.
  */
 export async function selectBackend(requested: BackendName = "auto"): Promise<string> {
-  const name = parseBackendName(String(requested));
-  quietBackendInit();
-  if (name === "auto") return selectAuto();
-  let ok = false;
-  let reason = "";
-  try {
-    if (name === "wasm") ({ ok, reason } = await tryWasm());
-    else if (name === "tensorflow") ok = await tryTensorflow();
-    else if (name === "webgpu") ok = await tryWebgpu();
-    else ok = await tf.setBackend("cpu");
-  } catch (e) {
-    reason = errorMessage(e);
+  const started = startBackend(requested);
+  if (typeof started === "string") {
+    starting = null;
+    return started;
   }
-  if (!ok) {
-    throw new BackendUnavailableError(
-      `backend '${name}' is not available${reason ? ` (${reason})` : ""}: ${installHint[name]}`,
-    );
-  }
-  return finish();
+  starting = started;
+  return started;
 }
 
 function finish(): string {

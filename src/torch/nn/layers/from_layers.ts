@@ -1,13 +1,38 @@
 import { tf } from "../../tf";
-import * as tfl from "@tensorflow/tfjs-layers";
 import { Module } from "../module";
+
+// `@tensorflow/tfjs-layers` is an optional peer (31 MB installed, and most scripts never use
+// it): what this file reads of its models is typed here, structurally, so that neither the
+// code nor the published declarations need the package. A real `tf.sequential()` /
+// `tf.model()` satisfies these types.
+
+/** A weight of a tfjs-layers layer (`LayerVariable`). */
+export interface LayersWeight {
+  readonly originalName: string;
+  trainable: boolean;
+  read(): tf.Tensor;
+}
+
+/** A tfjs-layers layer, as far as `fromLayers` reads it. */
+export interface LayersLayer {
+  readonly name: string;
+  readonly built: boolean;
+  readonly weights: LayersWeight[];
+  getClassName(): string;
+}
+
+/** A tfjs-layers model (`tf.LayersModel` / `tf.Sequential`), as far as `fromLayers` uses it. */
+export interface LayersModelLike extends LayersLayer {
+  readonly layers: LayersLayer[];
+  apply(inputs: tf.Tensor | tf.Tensor[], kwargs?: { training?: boolean }): unknown;
+  build(inputShape?: unknown): void;
+}
 
 /** What tfjs-layers keeps on each layer (public in JS, not all in the typings). */
 interface LayerInternals {
   name: string;
-  layers?: tfl.layers.Layer[];
-  _trainableWeights?: tfl.LayerVariable[];
-  _nonTrainableWeights?: tfl.LayerVariable[];
+  layers?: LayersLayer[];
+  _nonTrainableWeights?: LayersWeight[];
 }
 
 interface Found {
@@ -22,7 +47,7 @@ interface Found {
  * processes, unlike tfjs's auto-numbered weight names. Weights a layer declares non-trainable
  * (batch-norm moving statistics) become buffers; trainable ones, frozen or not, parameters.
  */
-function collect(layers: tfl.layers.Layer[], prefix: string, out: Found[]): void {
+function collect(layers: LayersLayer[], prefix: string, out: Found[]): void {
   layers.forEach((layer, i) => {
     const path = prefix ? `${prefix}.${i}` : String(i);
     const l = layer as unknown as LayerInternals;
@@ -48,9 +73,9 @@ function collect(layers: tfl.layers.Layer[], prefix: string, out: Found[]): void
  * calls `model.apply(x, { training })`, following `train()` / `eval()`.
  */
 export class LayersModule extends Module {
-  readonly #model: tfl.LayersModel;
+  readonly #model: LayersModelLike;
 
-  constructor(model: tfl.LayersModel) {
+  constructor(model: LayersModelLike) {
     super();
     if (!model || typeof (model as { apply?: unknown }).apply !== "function" || !Array.isArray(model.layers)) {
       throw new Error("nn.fromLayers(): expected a tfjs-layers model (tf.sequential() / tf.model())");
@@ -64,7 +89,7 @@ export class LayersModule extends Module {
       );
     }
     this.#model = model;
-    if (!model.built && model instanceof tfl.Sequential) {
+    if (!model.built && model.getClassName() === "Sequential") {
       // A Sequential builds its inner model lazily on first use, and that build marks every
       // weight trainable again (`model.trainable = this.trainable`). Build now, keeping the
       // user's frozen layers frozen, so trainable flags are settled before training starts.
@@ -83,7 +108,7 @@ export class LayersModule extends Module {
   }
 
   /** The wrapped tfjs-layers model. */
-  get layersModel(): tfl.LayersModel {
+  get layersModel(): LayersModelLike {
     return this.#model;
   }
 
@@ -100,6 +125,6 @@ export class LayersModule extends Module {
 }
 
 /** `nn.fromLayers(model)`: wraps a tfjs-layers model as a Module (see `LayersModule`). */
-export function fromLayers(model: tfl.LayersModel): LayersModule {
+export function fromLayers(model: LayersModelLike): LayersModule {
   return new LayersModule(model);
 }

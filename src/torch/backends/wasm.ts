@@ -1,0 +1,88 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tf } from "../tf";
+
+const require = createRequire(import.meta.url);
+
+/** What tfjs-backend-wasm's Node bundle exports that we use. */
+interface WasmPackage {
+  BackendWasm: new (module: EmscriptenModule) => tf.KernelBackend;
+}
+
+// lib "ES2023" without DOM types declares no WebAssembly global: the little used here, typed here.
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+}
+
+interface EmscriptenModule {
+  instantiateWasm(imports: object, receive: (instance: { exports: object }, module: object) => void): object;
+  calledRun?: boolean;
+  cwrap(name: string, returns: string | null, args: string[]): (...args: number[]) => number;
+  tfjs?: Record<string, (...args: number[]) => number>;
+}
+
+type Factory = (module: EmscriptenModule) => unknown;
+
+let registered = false;
+
+/** tfjs-backend-wasm's priority: above the pure-JS backend (1). */
+const WASM_PRIORITY = 2;
+
+/**
+ * Registers tfjs's WASM backend (its kernels, from `@tensorflow/tfjs-backend-wasm`) with a
+ * factory that starts it synchronously, so that importing lightning-ts needs no top-level await
+ * and a plain script's first tensor op runs on WASM.
+ *
+ * The package's own factory is async only because browsers must compile large modules
+ * asynchronously; Node compiles them synchronously. Emscripten's glue runs its runtime
+ * synchronously when `instantiateWasm` hands it the instance at once, and the module object
+ * passed in becomes the initialised module; the rest is what the package's `init()` does
+ * (its `cwrap`s, then `new BackendWasm(module)`). ~35 ms for the SIMD binary on this machine.
+ */
+export function registerWasmBackend(): void {
+  // Once: replacing the factory later would dispose a running backend (its tensors with it), and
+  // Emscripten's dispose removes every uncaughtException/unhandledRejection listener on the
+  // process, not only its own (its "added" filter keeps them all).
+  if (registered) return;
+  registered = true;
+  const pkg = require("@tensorflow/tfjs-backend-wasm") as WasmPackage;
+  const glue = require("@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-simd.js") as Factory;
+  const binary = require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm");
+  if (tf.findBackendFactory("wasm")) tf.removeBackend("wasm");
+  tf.registerBackend(
+    "wasm",
+    () => {
+      const bytes = readFileSync(binary);
+      const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+      const module: EmscriptenModule = {
+        instantiateWasm(imports, receive) {
+          const compiled = new wasm.Module(bytes);
+          const instance = new wasm.Instance(compiled, imports);
+          receive(instance, compiled);
+          return instance.exports;
+        },
+      } as EmscriptenModule;
+      // The glue's epilogue looks the module up under this global name (the package's bundle
+      // declares it as a variable around the glue).
+      const g = globalThis as { WasmBackendModule?: unknown };
+      g.WasmBackendModule = module;
+      try {
+        glue(module);
+      } finally {
+        delete g.WasmBackendModule;
+      }
+      if (!module.calledRun) throw new Error("the WASM runtime did not start synchronously");
+      module.tfjs = {
+        init: module.cwrap("init", null, []),
+        initWithThreadsCount: module.cwrap("init_with_threads_count", null, ["number"]),
+        getThreadsCount: module.cwrap("get_threads_count", "number", []),
+        registerTensor: module.cwrap("register_tensor", null, ["number", "number", "number"]),
+        disposeData: module.cwrap("dispose_data", null, ["number"]),
+        dispose: module.cwrap("dispose", null, []),
+      };
+      return new pkg.BackendWasm(module);
+    },
+    WASM_PRIORITY,
+  );
+}
