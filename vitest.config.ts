@@ -1,9 +1,13 @@
+import { defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
 import { LongestFirst } from "./test/setup/sequencer";
 
 const slow = "test/**/*.slow.test.ts";
 
 export default defineConfig({
+  // `lightning-ts` and `lightning-ts/torch` are the sources (package.json's source condition), so
+  // that no build stands between an edit and its test.
+  ssr: { resolve: { conditions: ["lightning-ts:source", ...defaultServerConditions], externalConditions: ["lightning-ts:source"] } },
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -3,10 +3,12 @@
  *
  *   npx tsx bench/migrate.ts
  *
- * 1. A generated ~1,000-line plain script (model classes, helpers with `device` parameters and
- *    backward calls, device moves of every form) migrated by a cold `lit-migrate` process, as a
- *    user runs it (target: ≤ 1.5 s). Wall time and, where /usr/bin/time exists, CPU time: on a
- *    loaded machine the CPU time is the stable number.
+ * 1. `lit-migrate --help`, and a generated ~1,000-line plain script (model classes, helpers with
+ *    `device` parameters and backward calls, device moves of every form) migrated, each by a cold
+ *    process: the built command (dist/cli/bin.js, what npm installs; `npm run build` first)
+ *    against the sources run through tsx's loader, interleaved (target: ≤ 1 s for the script).
+ *    Wall time and, where /usr/bin/time exists, CPU time: on a loaded machine the CPU time is the
+ *    stable number.
  * 2. The same script in-process, per phase (parse + analysis, transforms + splice, prettier).
  * 3. Throughput: one `lit-migrate` run over a directory of 100 copies of the fixtures.
  *
@@ -19,7 +21,10 @@ import { join, resolve } from "node:path";
 import { analyzeScript, formatTypeScript, migrate, parseScript } from "../src/codemods/index";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const BIN = join(ROOT, "bin", "lit-migrate.mjs");
+/** The command as npm installs it, and the same from the sources through tsx's loader. */
+const BUILT = [join(ROOT, "dist", "cli", "bin.js")];
+const SOURCES = ["--import", "tsx", join(ROOT, "src", "cli", "bin.ts")];
+if (!existsSync(BUILT[0]!)) throw new Error("bench/migrate.ts times the built command: run `npm run build` first");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 /** A plain script of about `lines` lines with the shapes the codemod rewrites. */
@@ -119,17 +124,31 @@ try {
   const scriptPath = join(dir, "big.ts");
   writeFileSync(scriptPath, script);
   const lineCount = script.split("\n").length;
-  // One warm-up run so tsx's transpile cache is filled, as it is for any user after the first run.
-  timeCommand([BIN, scriptPath, "--to", "lite", "--out", join(dir, "warmup.ts"), "--force", "--quiet"], dir);
-  const runs = Array.from({ length: ROUNDS }, () =>
-    timeCommand([BIN, scriptPath, "--to", "lite", "--out", join(dir, "big.lite.ts"), "--force", "--quiet"], dir),
-  );
-  if (runs.some((r) => r.code !== 0)) throw new Error(`lit-migrate exited with ${runs.map((r) => r.code).join(", ")}`);
-  const walls = runs.map((r) => r.wall);
-  const cpus = runs.flatMap((r) => (r.cpu === null ? [] : [r.cpu]));
-  console.log(`cold lit-migrate, ${lineCount}-line script (${ROUNDS} runs):`);
-  console.log(`  wall  min ${fmt(Math.min(...walls))}  median ${fmt(median(walls))}   (target ≤ 1.5 s)`);
-  if (cpus.length) console.log(`  CPU   min ${fmt(Math.min(...cpus))}  median ${fmt(median(cpus))}   (user + sys)`);
+  // One warm-up run each so tsx's transpile cache is filled, as it is for any user after the first run.
+  const launchers = [
+    ["built (dist/cli/bin.js)", BUILT],
+    ["sources through tsx", SOURCES],
+  ] as const;
+  for (const [, bin] of launchers) timeCommand([...bin, scriptPath, "--to", "lite", "--out", join(dir, "warmup.ts"), "--force", "--quiet"], dir);
+  const cases = [
+    ["--help", ["--help"]],
+    [`${lineCount}-line script --to lite`, [scriptPath, "--to", "lite", "--out", join(dir, "big.lite.ts"), "--force", "--quiet"]],
+  ] as const;
+  console.log(`cold lit-migrate (${ROUNDS} interleaved runs each; min / median):`);
+  for (const [label, args] of cases) {
+    const results = launchers.map(() => [] as ReturnType<typeof timeCommand>[]);
+    for (let i = 0; i < ROUNDS; i++) launchers.forEach(([, bin], k) => results[k]!.push(timeCommand([...bin, ...args], dir)));
+    for (const [k, [name]] of launchers.entries()) {
+      const runs = results[k]!;
+      if (runs.some((r) => r.code !== 0)) throw new Error(`lit-migrate ${label} (${name}) exited with ${runs.map((r) => r.code).join(", ")}`);
+      const walls = runs.map((r) => r.wall);
+      const cpus = runs.flatMap((r) => (r.cpu === null ? [] : [r.cpu]));
+      console.log(
+        `  ${label.padEnd(30)} ${name.padEnd(24)} wall ${fmt(Math.min(...walls))} / ${fmt(median(walls))}` +
+          (cpus.length ? `   CPU ${fmt(Math.min(...cpus))} / ${fmt(median(cpus))}` : ""),
+      );
+    }
+  }
 
   // ---- 2. in-process phases ----
   const t0 = performance.now();
@@ -174,7 +193,7 @@ try {
     copyFileSync(join(ROOT, "fixtures", name, "input.ts"), join(many, `${String(k).padStart(3, "0")}_${name}.ts`));
   }
   const bytes = readdirSync(many).reduce((a, f) => a + readFileSync(join(many, f)).length, 0);
-  const dirRun = timeCommand([BIN, many, "--to", "lite", "--quiet"], dir);
+  const dirRun = timeCommand([...BUILT, many, "--to", "lite", "--quiet"], dir);
   if (dirRun.code !== 0) throw new Error(`lit-migrate over the directory exited with ${dirRun.code}`);
   console.log(`directory of 100 fixture copies (${(bytes / 1024).toFixed(0)} KiB):`);
   console.log(

@@ -5,13 +5,12 @@
  * migrate (or a usage error), 3 `--verify` found different losses. Problems are printed as
  * `file:line:col  reason`, never as a stack trace (`LIT_MIGRATE_DEBUG=1` adds one for bugs).
  */
-import { pathToFileURL } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 // Only light modules here: `./run` pulls in TypeScript, which loads while prettier starts in
 // its worker (see ../codemods/format.ts).
-import { startFormatWorker, stopFormatWorker } from "../codemods/format";
-import { colorsFor, processIo, type CliIo } from "./io";
-import type { RunOptions } from "./run";
+import { startFormatWorker, stopFormatWorker } from "../codemods/format.ts";
+import { colorsFor, processIo, type CliIo } from "./io.ts";
+import type { RunOptions } from "./run.ts";
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -106,7 +105,7 @@ export async function main(argv: string[], io: CliIo = processIo(), { formatWork
   };
   if (formatWorker) startFormatWorker();
   try {
-    const { runMigration } = await import("./run");
+    const { runMigration } = await import("./run.ts");
     return await runMigration(options, io);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -118,6 +117,3 @@ export async function main(argv: string[], io: CliIo = processIo(), { formatWork
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = await main(process.argv.slice(2), processIo(), { formatWorker: true });
-}

@@ -4,8 +4,8 @@
  * the end, or the same as JSON with `--json`.
  */
 import type { ChalkInstance } from "chalk";
-import type { EditCounts, MigrationTodo } from "../codemods/index";
-import type { VerifyResult } from "./verify";
+import type { EditCounts, MigrationTodo } from "../codemods/index.ts";
+import type { VerifyResult } from "./verify.ts";
 
 /** "needs-human": the script trains in a shape the target does not express yet; written as the input plus one TODO. */
 export type FileStatus = "migrated" | "needs-human" | "unchanged" | "failed";

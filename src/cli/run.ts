@@ -5,12 +5,13 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { createTwoFilesPatch } from "diff";
-import { migrate, type MigrationTarget } from "../codemods/index";
-import { displayPath, expandInputs, notAScript, outputPathFor, planOutput, type InputEntry, type InputFile, type OutputPlan } from "./files";
-import { inPlaceRefusal } from "./git";
-import { colorsFor, type CliIo } from "./io";
-import { countStatuses, exitCodeOf, failureLine, formatCounts, formatFileSummary, toJson, type FileReport } from "./report";
-import { verifyMigration } from "./verify";
+import { migrate, type MigrationTarget } from "../codemods/index.ts";
+import { displayPath, expandInputs, notAScript, outputPathFor, planOutput, type InputEntry, type InputFile, type OutputPlan } from "./files.ts";
+import { inPlaceRefusal } from "./git.ts";
+import { colorsFor, type CliIo } from "./io.ts";
+import { countStatuses, exitCodeOf, failureLine, formatCounts, formatFileSummary, toJson, type FileReport } from "./report.ts";
+import { verifyMigration } from "./verify.ts";
+import { moduleFormatOf } from "./module_format.ts";
 
 export interface RunOptions {
   paths: string[];
@@ -109,7 +110,7 @@ async function migrateFile(file: InputFile, options: RunOptions, plan: OutputPla
   }
   const outputPath = outputPathFor(file, plan);
   if (!plan.inPlace && outputPath === file.path) return fail("the output path is the input file; use --in-place to rewrite it");
-  const result = await migrate(source, { to: options.to, fileName: file.path, className: options.className });
+  const result = await migrate(source, { to: options.to, fileName: file.path, className: options.className, moduleFormat: moduleFormatOf(file.path) });
   if (result.status === "unchanged") return { ...report, status: "unchanged", reason: result.reason };
   if (result.status === "failed") {
     // A directory holds helpers and already-migrated files too: those are not failures.
@@ -129,7 +130,7 @@ async function migrateFile(file: InputFile, options: RunOptions, plan: OutputPla
   };
   if ((options.typecheck || options.verify) && !needsHuman) {
     // The full compiler check (typecheck.ts): errors the input did not have are ours.
-    const { typecheckFiles } = await import("./typecheck");
+    const { typecheckFiles } = await import("./typecheck.ts");
     // Checked as a file beside the input (as --verify runs it): its imports resolve as the input's do.
     const besideInput = dirname(outputPath) === dirname(file.path) && outputPath !== file.path ? outputPath : join(dirname(file.path), `.${basename(file.path)}.check.ts`);
     const checked = typecheckFiles(new Map([[file.path, source], [besideInput, result.output]]));

@@ -12,7 +12,8 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { ts as Ts } from "ts-morph";
-import { ts as bundledTypeScript } from "../codemods/morph";
+import { ts as bundledTypeScript } from "../codemods/morph.ts";
+import { runningFromSources, SOURCE_CONDITION } from "./source_condition.ts";
 
 type TypeScript = typeof Ts;
 
@@ -79,10 +80,16 @@ function compilerOptions(ts: TypeScript, path: string): Ts.CompilerOptions {
     esModuleInterop: true,
   };
   const configPath = ts.findConfigFile(dirname(path), ts.sys.fileExists);
-  if (!configPath) return { ...defaults, noEmit: true };
+  if (!configPath) return withSourceCondition({ ...defaults, noEmit: true });
   const config = ts.readConfigFile(configPath, ts.sys.readFile);
-  if (config.error) return { ...defaults, noEmit: true };
+  if (config.error) return withSourceCondition({ ...defaults, noEmit: true });
   const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, dirname(configPath));
   // Only the options: the output is checked on its own, not the project's other files.
-  return { ...parsed.options, noEmit: true, skipLibCheck: true };
+  return withSourceCondition({ ...parsed.options, noEmit: true, skipLibCheck: true });
+}
+
+/** Run from this repository's sources, `lightning-ts` resolves to them here too (source_condition.ts). */
+function withSourceCondition(options: Ts.CompilerOptions): Ts.CompilerOptions {
+  if (!runningFromSources()) return options;
+  return { ...options, customConditions: [...(options.customConditions ?? []), SOURCE_CONDITION] };
 }

@@ -16,6 +16,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { sourceConditionFlags } from "./source_condition.ts";
 
 export const VERIFY_TOLERANCE = 1e-5;
 
@@ -148,7 +149,7 @@ export function traceLosses(script: string, options: TraceOptions): Promise<Trac
   else delete env.LIGHTNING_TS_MAX_STEPS;
   const started = Date.now();
   return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, ["--import", tsxLoaderUrl(), script], {
+    const child = spawn(process.execPath, [...sourceConditionFlags(), "--import", tsxLoaderUrl(), script], {
       cwd,
       env,
       stdio: ["ignore", "pipe", "pipe"],

@@ -9,7 +9,7 @@
  * `.to(device)` suffix rather than rewrite the whole call) and two edits that still collide are
  * a bug in the codemod, reported as an `InternalError`.
  */
-import { InternalError, positionAt } from "./errors";
+import { InternalError, positionAt } from "./errors.ts";
 
 /** Where an edit comes from; used in the overlap error and in the summary counts. */
 export type EditTag = string;

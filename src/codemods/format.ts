@@ -9,7 +9,7 @@
  * take about as long as each other), and formatting one file overlaps migrating the next.
  */
 import { Worker } from "node:worker_threads";
-import { InternalError } from "./errors";
+import { InternalError } from "./errors.ts";
 
 type Prettier = typeof import("prettier");
 type Options = import("prettier").Options;

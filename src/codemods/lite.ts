@@ -2,18 +2,18 @@
  * `--to lite` (SPEC §3): the transforms in the order they depend on each other. Each lives in
  * its own file under `transforms/lite/` and only adds edits; this file is the whole pipeline.
  */
-import type { TransformContext } from "./transforms/context";
-import { rewriteBackward } from "./transforms/lite/backward";
-import { rewriteCheckpointIo } from "./transforms/lite/checkpoint-io";
-import { rewriteClipGradients } from "./transforms/lite/clip-gradients";
-import { collapseDeviceAliases } from "./transforms/shared/collapse-aliases";
-import { constLoopBindings } from "./transforms/lite/const-loop-bindings";
-import { removeDeviceCode } from "./transforms/shared/device/index";
-import { updateImports } from "./transforms/lite/imports";
-import { LiteAccess } from "./transforms/lite/lite-access";
-import { hoistDeclarations, wrapInLiteClass } from "./transforms/lite/lite-class";
-import { setupDataloaders } from "./transforms/lite/setup-dataloaders";
-import { setupModels } from "./transforms/lite/setup-models";
+import type { TransformContext } from "./transforms/context.ts";
+import { rewriteBackward } from "./transforms/lite/backward.ts";
+import { rewriteCheckpointIo } from "./transforms/lite/checkpoint-io.ts";
+import { rewriteClipGradients } from "./transforms/lite/clip-gradients.ts";
+import { collapseDeviceAliases } from "./transforms/shared/collapse-aliases.ts";
+import { constLoopBindings } from "./transforms/lite/const-loop-bindings.ts";
+import { removeDeviceCode } from "./transforms/shared/device/index.ts";
+import { updateImports } from "./transforms/lite/imports.ts";
+import { LiteAccess } from "./transforms/lite/lite-access.ts";
+import { hoistDeclarations, wrapInLiteClass } from "./transforms/lite/lite-class.ts";
+import { setupDataloaders } from "./transforms/lite/setup-dataloaders.ts";
+import { setupModels } from "./transforms/lite/setup-models.ts";
 
 export function runLiteTransforms(ctx: TransformContext, className: string): void {
   // Device code first: later transforms ask whether code they would touch is gone.

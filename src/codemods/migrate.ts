@@ -3,24 +3,24 @@
  * prettier. No file system access except prettier's config lookup (by the file's path), so the
  * CLI, the tests and the benchmark all go through here.
  */
-import { analyzeScript } from "./analysis/analyze";
-import { innermostEntry } from "./analysis/entry";
-import { widenScriptEntry } from "./transforms/lite/optimizer-pairs";
-import { trainerEntry } from "./transforms/lite/trainer-class";
-import type { ScriptAnalysis } from "./analysis/types";
-import { EditSet } from "./edits";
-import { InternalError, MigrationError, positionAt, type Position } from "./errors";
-import { formatTypeScript } from "./format";
-import { runLiteTransforms } from "./lite";
-import { runModuleTransforms } from "./module";
-import { updateModuleImports } from "./transforms/module/imports";
-import { CannotMap } from "./transforms/module/structure";
-import { selfCheck } from "./self-check";
-import { Node, SyntaxKind } from "./morph";
+import { analyzeScript } from "./analysis/analyze.ts";
+import { innermostEntry } from "./analysis/entry.ts";
+import { widenScriptEntry } from "./transforms/lite/optimizer-pairs.ts";
+import { trainerEntry } from "./transforms/lite/trainer-class.ts";
+import type { ScriptAnalysis } from "./analysis/types.ts";
+import { EditSet } from "./edits.ts";
+import { InternalError, MigrationError, positionAt, type Position } from "./errors.ts";
+import { formatTypeScript } from "./format.ts";
+import { runLiteTransforms } from "./lite.ts";
+import { runModuleTransforms } from "./module.ts";
+import { updateModuleImports } from "./transforms/module/imports.ts";
+import { CannotMap } from "./transforms/module/structure.ts";
+import { selfCheck } from "./self-check.ts";
+import { Node, SyntaxKind } from "./morph.ts";
 import type { Identifier, SourceFile } from "ts-morph";
-import { parseScript } from "./source";
-import { emptyCounts, type EditCounts, type TransformContext } from "./transforms/context";
-import { TODO_PREFIX, TodoList } from "./transforms/shared/todos";
+import { parseScript } from "./source.ts";
+import { emptyCounts, type EditCounts, type TransformContext } from "./transforms/context.ts";
+import { TODO_PREFIX, TodoList } from "./transforms/shared/todos.ts";
 
 export type MigrationTarget = "lite" | "module";
 
@@ -34,6 +34,11 @@ export interface MigrateOptions {
   format?: boolean;
   /** Check the output before calling it migrated (default true; off only to look at a wrong output while debugging the codemod). */
   selfCheck?: boolean;
+  /**
+   * How Node runs the script (default `esm`): in CommonJS there is no top-level `await`, so the
+   * entry call stays a statement of its own (`new Lite(...).run(...)`) or runs in an async arrow.
+   */
+  moduleFormat?: "esm" | "commonjs";
 }
 
 export interface MigrationTodo {
@@ -119,11 +124,11 @@ async function migrateOrThrow(source: string, options: MigrateOptions): Promise<
 
   const edits = new EditSet(source);
   const todos = new TodoList();
-  const ctx = context("lite", analysis, edits, todos);
+  const ctx = context("lite", analysis, edits, todos, options);
   runLiteTransforms(ctx, className);
   const spliced = edits.apply();
   const output = options.format === false ? spliced : await formatTypeScript(spliced, options.fileName);
-  if (options.selfCheck !== false) checkOwnOutput(analysis.sourceFile, output, { target: "lite", className }, options.fileName);
+  if (options.selfCheck !== false) checkOwnOutput(analysis.sourceFile, output, { target: "lite", className, topLevelAwait: ctx.topLevelAwait }, options.fileName);
   return { status: "migrated", output, todos: locateTodos(output, todos), counts: ctx.counts, notes: ctx.notes };
 }
 
@@ -138,9 +143,10 @@ function checkOwnOutput(input: SourceFile, output: string, shape: Parameters<typ
   }
 }
 
-function context(target: MigrationTarget, analysis: ScriptAnalysis, edits: EditSet, todos: TodoList): TransformContext {
+function context(target: MigrationTarget, analysis: ScriptAnalysis, edits: EditSet, todos: TodoList, options: MigrateOptions): TransformContext {
   return {
     target,
+    topLevelAwait: options.moduleFormat !== "commonjs",
     analysis,
     edits,
     todos,
@@ -178,12 +184,12 @@ async function migrateToModule(source: string, shared: ScriptAnalysis, options: 
   const className = pickClassName(analysis, options.className, defaultModuleClassName(analysis));
   const edits = new EditSet(source);
   const todos = new TodoList();
-  const ctx = context("module", analysis, edits, todos);
+  const ctx = context("module", analysis, edits, todos, options);
   try {
     const outcome = runModuleTransforms(ctx, className);
     const spliced = updateModuleImports(edits.apply(), analysis, { runtime: outcome.runtimeImports, tf: outcome.needsTf }, ctx.counts, ctx.notes);
     const output = options.format === false ? spliced : await formatTypeScript(spliced, options.fileName);
-    if (options.selfCheck !== false) checkOwnOutput(analysis.sourceFile, output, { target: "module", className }, options.fileName);
+    if (options.selfCheck !== false) checkOwnOutput(analysis.sourceFile, output, { target: "module", className, topLevelAwait: ctx.topLevelAwait }, options.fileName);
     return { status: "migrated", output, todos: locateTodos(output, todos), counts: ctx.counts, notes: ctx.notes, traceScale: outcome.traceScale };
   } catch (error) {
     if (!(error instanceof CannotMap)) throw error;
@@ -198,7 +204,7 @@ async function migrateToModule(source: string, shared: ScriptAnalysis, options: 
 async function leftForAHuman(source: string, analysis: ScriptAnalysis, error: CannotMap, options: MigrateOptions): Promise<MigrationResult> {
   const edits = new EditSet(source);
   const todos = new TodoList();
-  const ctx = context("module", analysis, edits, todos);
+  const ctx = context("module", analysis, edits, todos, options);
   todos.add(error.node, `not migrated to a LightningModule: ${error.reason}`);
   todos.emit(edits);
   const spliced = edits.apply();

@@ -9,24 +9,24 @@
  * What the codemod cannot express as a LightningModule throws `CannotMap`; `migrate.ts` then
  * leaves the script as it is, with a TODO at that construct.
  */
-import type { TransformContext } from "./transforms/context";
-import { buildConfigureOptimizers, finishConfigureOptimizers } from "./transforms/module/configure-optimizers";
-import { ModuleBuilder } from "./transforms/module/builder";
-import { placeData } from "./transforms/module/dataloaders";
-import { placeCodeAfterTraining, placeCodeBeforeTraining, placeConfiguration } from "./transforms/module/entry-code";
-import { placeEpochCode } from "./transforms/module/epoch-hooks";
-import { buildEvalSteps } from "./transforms/module/eval-steps";
-import { makeFields } from "./transforms/module/fields";
-import { placeHelperMethods } from "./transforms/module/helper-methods";
-import { inlineHelpers } from "./transforms/module/inline-helpers";
-import { writeModuleClass } from "./transforms/module/module-class";
-import { moveModels } from "./transforms/module/models";
-import { entryRewrites, rewriteUses } from "./transforms/module/rewrite-uses";
-import { findStructure } from "./transforms/module/structure";
-import { buildTrainingStep } from "./transforms/module/training-step";
-import { planTrainer } from "./transforms/module/trainer";
-import { collapseDeviceAliases } from "./transforms/shared/collapse-aliases";
-import { removeDeviceCode } from "./transforms/shared/device/index";
+import type { TransformContext } from "./transforms/context.ts";
+import { buildConfigureOptimizers, finishConfigureOptimizers } from "./transforms/module/configure-optimizers.ts";
+import { ModuleBuilder } from "./transforms/module/builder.ts";
+import { placeData } from "./transforms/module/dataloaders.ts";
+import { placeCodeAfterTraining, placeCodeBeforeTraining, placeConfiguration } from "./transforms/module/entry-code.ts";
+import { placeEpochCode } from "./transforms/module/epoch-hooks.ts";
+import { buildEvalSteps } from "./transforms/module/eval-steps.ts";
+import { makeFields } from "./transforms/module/fields.ts";
+import { placeHelperMethods } from "./transforms/module/helper-methods.ts";
+import { inlineHelpers } from "./transforms/module/inline-helpers.ts";
+import { writeModuleClass } from "./transforms/module/module-class.ts";
+import { moveModels } from "./transforms/module/models.ts";
+import { entryRewrites, rewriteUses } from "./transforms/module/rewrite-uses.ts";
+import { findStructure } from "./transforms/module/structure.ts";
+import { buildTrainingStep } from "./transforms/module/training-step.ts";
+import { planTrainer } from "./transforms/module/trainer.ts";
+import { collapseDeviceAliases } from "./transforms/shared/collapse-aliases.ts";
+import { removeDeviceCode } from "./transforms/shared/device/index.ts";
 
 export interface ModuleOutcome {
   /** Names to import from `lightning-ts`, and whether `tf` is needed for parameter types. */

@@ -20,11 +20,11 @@
  * `lit-migrate --typecheck` (and `--verify`) also runs the full TypeScript check (cli/typecheck.ts).
  */
 import type { Identifier, SourceFile } from "ts-morph";
-import { isFunctionLike } from "./analysis/functions";
-import { enterScope, isBindingReference, isDeclarationName, ReferenceIndex, Scope } from "./analysis/references";
-import { MigrationError, positionAt, type Position } from "./errors";
-import { Node, SyntaxKind, VariableDeclarationKind } from "./morph";
-import { parseScript } from "./source";
+import { isFunctionLike } from "./analysis/functions.ts";
+import { enterScope, isBindingReference, isDeclarationName, ReferenceIndex, Scope } from "./analysis/references.ts";
+import { MigrationError, positionAt, type Position } from "./errors.ts";
+import { Node, SyntaxKind, VariableDeclarationKind } from "./morph.ts";
+import { parseScript } from "./source.ts";
 
 export interface SelfCheckProblem {
   position: Position;
@@ -35,18 +35,18 @@ export function selfCheck(
   /** The input's text, or its tree as the migration parsed it (not parsed again). */
   input: string | SourceFile,
   output: string,
-  shape: { target: "lite" | "module"; className: string } | null,
+  shape: { target: "lite" | "module"; className: string; topLevelAwait?: boolean } | null,
   fileName?: string,
 ): SelfCheckProblem | null {
   let out: Bound;
   try {
-    out = bind(output, fileName);
+    out = bind(output, fileName, shape?.topLevelAwait ?? true);
   } catch (error) {
     if (error instanceof MigrationError) return { position: error.position, reason: `the output does not parse (${error.reason})` };
     throw error;
   }
   // What was already wrong in the input (a name used out of its scope) is not ours to report.
-  const before = bind(input, fileName);
+  const before = bind(input, fileName, shape?.topLevelAwait ?? true);
   const at = (node: Node, reason: string): SelfCheckProblem => ({ position: positionAt(output, node.getStart()), reason });
   const [thisUse] = out.thisOutsideClass;
   if (thisUse && out.thisOutsideClass.length > before.thisOutsideClass.length) return at(thisUse, "`this` outside a class");
@@ -79,7 +79,7 @@ interface Bound {
 }
 
 /** One parse (unless given the tree) and one binding walk (the analysis's own binder, analysis/references.ts). */
-function bind(script: string | SourceFile, fileName?: string): Bound {
+function bind(script: string | SourceFile, fileName: string | undefined, topLevelAwait: boolean): Bound {
   const sourceFile = typeof script === "string" ? parseScript(script, fileName).sourceFile : script;
   const refs = new ReferenceIndex();
   const ids: Identifier[] = [];
@@ -100,7 +100,7 @@ function bind(script: string | SourceFile, fileName?: string): Bound {
       names.add(name.getText());
       declaredIn.set(scope, names);
     }
-    if (kind === SyntaxKind.AwaitExpression && !awaitAllowed(node)) result.awaitOutsideAsync.push(node);
+    if (kind === SyntaxKind.AwaitExpression && !awaitAllowed(node, topLevelAwait)) result.awaitOutsideAsync.push(node);
     const inner = enterScope(node, scope, refs);
     node.forEachChild((child) => visit(child, inner));
   };
@@ -149,7 +149,7 @@ function thisHasAClass(node: Node): boolean {
   return false;
 }
 
-function awaitAllowed(node: Node): boolean {
+function awaitAllowed(node: Node, topLevelAwait: boolean): boolean {
   for (let a = node.getParent(); a; a = a.getParent()) {
     if (
       Node.isFunctionDeclaration(a) ||
@@ -161,7 +161,7 @@ function awaitAllowed(node: Node): boolean {
     }
     if (Node.isConstructorDeclaration(a) || Node.isGetAccessorDeclaration(a) || Node.isSetAccessorDeclaration(a)) return false;
   }
-  return true; // top-level await: the scripts are ES modules
+  return topLevelAwait;
 }
 
 /** Type names (`tf.Tensor` in an annotation) resolve through imports the check sees as well; a type-only miss is not ours to judge. */

@@ -3,9 +3,9 @@
  * and no module resolution (`lightning-ts/torch` need not be installed to migrate a script), and
  * no type checker (names are bound by the analysis itself, see `analysis/references.ts`).
  */
-import { Project, ts } from "./morph";
+import { Project, ts } from "./morph.ts";
 import type { SourceFile, ts as tsTypes } from "ts-morph";
-import { MigrationError, positionAt } from "./errors";
+import { MigrationError, positionAt } from "./errors.ts";
 
 export interface ParsedScript {
   project: Project;

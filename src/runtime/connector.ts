@@ -1,13 +1,14 @@
-import { Accelerator } from "./accelerators/accelerator";
-import { ACCELERATOR_REGISTRY } from "./accelerators/registry";
-import { MisconfigurationError } from "./errors";
-import { ClusterEnvironment } from "./plugins/environments/cluster_environment";
-import { LightningEnvironment } from "./plugins/environments/lightning_environment";
-import { Precision, type PrecisionName } from "./plugins/precision/precision";
-import { FullPrecision } from "./plugins/precision/full_precision";
-import { Strategy } from "./strategies/strategy";
-import { SingleDeviceStrategy } from "./strategies/single_device";
-import { describeValue } from "./utilities/describe";
+import { Accelerator } from "./accelerators/accelerator.ts";
+import { ACCELERATOR_REGISTRY } from "./accelerators/registry.ts";
+import { MisconfigurationError } from "./errors.ts";
+import { ClusterEnvironment } from "./plugins/environments/cluster_environment.ts";
+import { LightningEnvironment } from "./plugins/environments/lightning_environment.ts";
+import { Precision, type PrecisionName } from "./plugins/precision/precision.ts";
+import { FullPrecision } from "./plugins/precision/full_precision.ts";
+import { Strategy } from "./strategies/strategy.ts";
+import { SingleDeviceStrategy } from "./strategies/single_device.ts";
+import { describeValue } from "./utilities/describe.ts";
+import { checkOptionKeys, optionKeys } from "./utilities/option_keys.ts";
 
 export type AcceleratorFlag = "auto" | "cpu" | "gpu" | "wasm" | "webgpu" | "cuda";
 export type StrategyFlag = "auto" | "single" | "ddp" | "ddp_spawn";
@@ -38,6 +39,9 @@ export interface ConnectorOptions {
   /** A precision plugin and/or a cluster environment, instead of the defaults. */
   plugins?: Array<Precision | ClusterEnvironment>;
 }
+
+/** Checked in the constructor (utilities/option_keys.ts). */
+const CONNECTOR_OPTION_KEYS = optionKeys<ConnectorOptions>()(["accelerator", "devices", "strategy", "precision", "numNodes", "plugins"]);
 
 const STRATEGIES_SUPPORTED = ["auto", "single"] as const;
 const STRATEGIES_LATER = ["ddp", "ddp_spawn"] as const;
@@ -71,7 +75,7 @@ export class Connector {
   readonly numNodes: number;
 
   constructor(options: ConnectorOptions = {}) {
-    checkOptionKeys(options);
+    checkOptionKeys(options, CONNECTOR_OPTION_KEYS, "LightningLite");
     const accelFlag = options.accelerator ?? "auto";
     const strategyFlag = options.strategy ?? "auto";
     const precisionFlag = options.precision ?? "32-true";
@@ -140,20 +144,6 @@ export class Connector {
       return `the environment makes this process rank ${env.globalRank()} of WORLD_SIZE=${env.worldSize()} (started by a launcher)`;
     }
     return null;
-  }
-}
-
-const OPTION_KEYS = ["accelerator", "devices", "strategy", "precision", "numNodes", "plugins"];
-
-/** An unknown key (a typo, or an old Lightning flag such as `gpus`) would otherwise be ignored. */
-function checkOptionKeys(options: object): void {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`LightningLite options must be an object, got ${describeValue(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) {
-      throw new MisconfigurationError(`unknown option '${key}'; the options are: ${OPTION_KEYS.join(", ")}`);
-    }
   }
 }
 

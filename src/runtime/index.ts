@@ -20,8 +20,8 @@ export {
   type ClipGradientsOptions,
   type LiteBackwardOptions,
   type Collected,
-} from "./lite/lightning_lite";
-export { isWrapped, unwrap } from "./lite/wrapped";
+} from "./lite/lightning_lite.ts";
+export { isWrapped, unwrap } from "./lite/wrapped.ts";
 
 // Flags → accelerator, strategy, precision; errors; seeding.
 export {
@@ -33,16 +33,16 @@ export {
   type StrategyFlag,
   type PrecisionFlag,
   type DevicesFlag,
-} from "./connector";
-export { MisconfigurationError } from "./errors";
-export { seedEverything } from "./utilities/seed";
-export * from "./accelerators/index";
-export * from "./strategies/index";
-export * from "./plugins/index";
+} from "./connector.ts";
+export { MisconfigurationError } from "./errors.ts";
+export { seedEverything } from "./utilities/seed.ts";
+export * from "./accelerators/index.ts";
+export * from "./strategies/index.ts";
+export * from "./plugins/index.ts";
 
 // LightningModule, LightningDataModule, Trainer.
-export * from "./core/index";
-export * from "./trainer/index";
+export * from "./core/index.ts";
+export * from "./trainer/index.ts";
 
 // Callbacks, loggers, profilers.
 export {
@@ -71,6 +71,6 @@ export {
   type ModelSummaryOptions,
   type SummarizeOptions,
   type TQDMProgressBarOptions,
-} from "./callbacks/index";
-export * from "./loggers/index";
-export * from "./profilers/index";
+} from "./callbacks/index.ts";
+export * from "./loggers/index.ts";
+export * from "./profilers/index.ts";

@@ -1,4 +1,4 @@
-import { tf } from "./tf";
+import { tf } from "./tf.ts";
 
 /**
  * Devices. Every tensor lives on the active tfjs backend, so a device move never copies: it

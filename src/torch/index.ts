@@ -5,23 +5,26 @@
  * else WASM, else pure JS) synchronously and installs autograd, so a plain script needs no setup
  * call; only WebGPU starts asynchronously (`await ready()`).
  */
-import { tf } from "./tf";
-import { installAutograd } from "./autograd/index";
-import { startBackendAtImport } from "./backends/select";
+import { tf } from "./tf.ts";
+import { installAutograd } from "./autograd/index.ts";
+import { startBackendAtImport } from "./backends/select.ts";
+// For the published declarations: PyTorch's tensor methods (`loss.backward()`, `x.item()`) are
+// declared there, and nothing else in them imports it.
+import "./autograd/tensor_methods.ts";
 
 installAutograd();
 startBackendAtImport();
 
 export { tf };
-export * as nn from "./nn/index";
-export * as F from "./functional/index";
-export * as optim from "./optim/index";
-export * as data from "./data/index";
-export { accelerator, cuda, device, Device, type DeviceLike } from "./device";
-export { manualSeed, initialSeed, Generator } from "./random";
-export { randn, rand, randint, randnLike, randLike, randperm } from "./random_ops";
-export { multinomial, type MultinomialOptions } from "./multinomial";
-export * as distributions from "./distributions/index";
-export { noGrad, enableGrad, isGradEnabled, setGradEnabled, backward } from "./autograd/index";
-export * from "./serialization/index";
-export { selectBackend, ready, type BackendName } from "./backends/select";
+export * as nn from "./nn/index.ts";
+export * as F from "./functional/index.ts";
+export * as optim from "./optim/index.ts";
+export * as data from "./data/index.ts";
+export { accelerator, cuda, device, Device, type DeviceLike } from "./device.ts";
+export { manualSeed, initialSeed, Generator } from "./random.ts";
+export { randn, rand, randint, randnLike, randLike, randperm } from "./random_ops.ts";
+export { multinomial, type MultinomialOptions } from "./multinomial.ts";
+export * as distributions from "./distributions/index.ts";
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled, backward } from "./autograd/index.ts";
+export * from "./serialization/index.ts";
+export { selectBackend, ready, type BackendName } from "./backends/select.ts";

@@ -1,5 +1,5 @@
-import { tf } from "./tf";
-import { Generator, streams } from "./random";
+import { tf } from "./tf.ts";
+import { Generator, streams } from "./random.ts";
 
 export interface MultinomialOptions {
   /** Draw with replacement (default false: each category at most once per row). */

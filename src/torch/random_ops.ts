@@ -1,5 +1,5 @@
-import { tf } from "./tf";
-import { nextOpSeed, streams } from "./random";
+import { tf } from "./tf.ts";
+import { nextOpSeed, streams } from "./random.ts";
 
 /**
  * PyTorch's random tensor constructors. Each draws its tfjs seed from the random-ops stream,

@@ -1,3 +1,6 @@
+// Kept in the published declarations (`preserve`): tfjs-core's own declarations use `Long`
+// without referencing @types/long, so a project with `types: []` or `["node"]` would not find it.
+/// <reference types="long" preserve="true" />
 /**
  * The one tfjs-core instance every part of lightning-ts uses.
  *
@@ -7,13 +10,13 @@
  * both into the engine's global registries, so there is still one engine.
  */
 // First: it wraps tfjs's random ops on tfjs-core's exports before the namespace below is built.
-import "./tf_random_seeds";
+import "./tf_random_seeds.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-// Type-only: brings the chained-op declarations (`Tensor.reshape`, …) into every program.
-import type {} from "@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops";
-import type {} from "@tensorflow/tfjs-core/dist/register_all_gradients";
 import "./vendor/tfjs_core_registrations.js";
+// Types only, and kept in the published declarations (an `import type {}` would be dropped): the
+// chained-op methods (`Tensor.reshape`, …) that the vendor bundle registers at run time.
+export type {} from "@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js";
 
 export { tf };
 export type { Tensor, Variable, Rank } from "@tensorflow/tfjs-core";

@@ -19,7 +19,7 @@
  * one. `wrapped()` reports whether that worked (a test holds it).
  */
 import { createRequire } from "node:module";
-import { nextOpSeed } from "./random";
+import { nextOpSeed } from "./random.ts";
 
 type Seed = number | string | undefined | null;
 type Fn = (...args: unknown[]) => unknown;

@@ -1,20 +1,22 @@
-// bin/lit-migrate.mjs as a user runs it: a child process, from any working directory.
+// The lit-migrate command (src/cli/bin.ts) as a user runs it: a child process, from any working
+// directory. Here from the sources through tsx; test/package/pack.slow.test.ts runs the built one
+// from an installed tarball.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { read, remove, SYNTAX_ERROR, tempTree, TRAIN } from "./helpers";
+import { LIT_MIGRATE, read, remove, SYNTAX_ERROR, tempTree, TRAIN } from "./helpers";
 
-const BIN = resolve(import.meta.dirname, "..", "..", "bin", "lit-migrate.mjs");
+
 const root = tempTree({ "train.ts": TRAIN, "broken.ts": SYNTAX_ERROR });
 afterAll(() => remove(root));
 
 function run(args: string[], cwd: string) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  const r = spawnSync(process.execPath, [...LIT_MIGRATE, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe("bin/lit-migrate.mjs", () => {
+describe("the lit-migrate command", () => {
   it("migrates from an unrelated working directory", () => {
     const r = run([join(root, "train.ts"), "--to", "lite"], "/");
     expect(r.stderr).toBe("");

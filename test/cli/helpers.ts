@@ -4,6 +4,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { main } from "../../src/cli/lit-migrate";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 
 export interface CliRun {
   code: number;
@@ -24,9 +26,13 @@ export async function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = 
 }
 
 /** A temporary directory with the given files; returns its path. */
+/** Node arguments that run the lit-migrate command from the sources (src/cli/bin.ts through tsx). */
+export const LIT_MIGRATE = ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href, join(import.meta.dirname, "..", "..", "src", "cli", "bin.ts")];
+
+/** A temporary project of these files; an ES module package (`"type": "module"`) unless `package.json` is given. */
 export function tempTree(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), "lit-migrate-cli-"));
-  for (const [path, text] of Object.entries(files)) {
+  for (const [path, text] of Object.entries({ "package.json": '{ "type": "module" }\n', ...files })) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);
   }

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { LIT_MIGRATE } from "./helpers";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");
 const fixtures = readdirSync(join(ROOT, "fixtures")).filter((d) => existsSync(join(ROOT, "fixtures", d, "input.ts")));
@@ -15,7 +16,7 @@ describe("lit-migrate --verify on the fixtures", () => {
   it("every migrated fixture logs the same losses as its original", () => {
     const r = spawnSync(
       process.execPath,
-      [join(ROOT, "bin", "lit-migrate.mjs"), ...fixtures.map((f) => `fixtures/${f}/input.ts`), "--to", "lite", "--dry-run", "--verify", "--steps", "5", "--json"],
+      [...LIT_MIGRATE, ...fixtures.map((f) => `fixtures/${f}/input.ts`), "--to", "lite", "--dry-run", "--verify", "--steps", "5", "--json"],
       { cwd: ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
     );
     const json = JSON.parse(r.stdout) as {
@@ -39,7 +40,7 @@ describe("lit-migrate --verify on the fixtures", () => {
   it("--to module: the same losses (grad_accum's compared at 4x: the Trainer traces before its accumulation division, SPEC §6)", () => {
     const r = spawnSync(
       process.execPath,
-      [join(ROOT, "bin", "lit-migrate.mjs"), ...fixtures.map((f) => join(ROOT, "fixtures", f, "input.ts")), "--to", "module", "--dry-run", "--verify", "--steps", "5", "--json"],
+      [...LIT_MIGRATE, ...fixtures.map((f) => join(ROOT, "fixtures", f, "input.ts")), "--to", "module", "--dry-run", "--verify", "--steps", "5", "--json"],
       // From an empty working folder, which must stay empty: the Trainer's lightning_logs go to verify's temporary folder.
       { cwd: workdir, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
     );

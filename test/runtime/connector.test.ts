@@ -229,8 +229,9 @@ describe("Connector: strategy, precision, plugins", () => {
 
   it("an unknown option (a typo, an old Lightning flag) is an error naming it", () => {
     expect(error(() => new Connector({ gpus: 1 } as never)).message).toBe(
-      "unknown option 'gpus'; the options are: accelerator, devices, strategy, precision, numNodes, plugins",
+      'unknown LightningLite option `gpus`; it was removed from Lightning: use `accelerator: "gpu"` with `devices`',
     );
+    expect(error(() => new Connector({ acelerator: "cpu" } as never)).message).toBe("unknown LightningLite option `acelerator`; did you mean `accelerator`?");
     expect(error(() => new Connector({ acelerator: "cpu" } as never))).toBeInstanceOf(MisconfigurationError);
   });
 

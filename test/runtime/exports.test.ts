@@ -68,7 +68,7 @@ describe("lightning-ts exports", () => {
     }
     for (const [area, froms] of byArea) {
       if (!fs.existsSync(path.join(RUNTIME, area, "index.ts"))) continue;
-      expect(froms, `src/runtime/${area}`).toEqual([`./${area}/index`]);
+      expect(froms, `src/runtime/${area}`).toEqual([`./${area}/index.ts`]);
     }
 
     // No name in two explicit lists.

@@ -11,6 +11,7 @@ import { tf } from "../../src/torch/tf";
 import { nn, F, optim, manualSeed, randn, Generator } from "lightning-ts/torch";
 import { seededOps, wrapped } from "../../src/torch/tf_random_seeds";
 import { DEFAULT_GENERATOR_SEED } from "../../src/torch/random";
+import { sourceConditionFlags } from "../../src/cli/source_condition";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../..");
@@ -19,7 +20,7 @@ const script = path.join(here, "random_seed_zero/script.ts");
 /** `node --import tsx script.ts` from the repository root: stdout, or the failure. */
 function runScript(): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", script], {
+    const child = spawn(process.execPath, [...sourceConditionFlags(), "--import", "tsx", script], {
       cwd: repo,
       env: { ...process.env, NODE_OPTIONS: "" },
       stdio: ["ignore", "pipe", "pipe"],

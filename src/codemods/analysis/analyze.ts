@@ -2,15 +2,15 @@
  * The analysis pass: one walk over the tree collects the nodes of interest and binds every
  * identifier; the rest is derived from those lists without walking again.
  */
-import { Node, SyntaxKind, unwrap } from "../morph";
+import { Node, SyntaxKind, unwrap } from "../morph.ts";
 import type { CallExpression, ClassDeclaration, Expression, ForOfStatement, Identifier, IfStatement, NewExpression, PropertyAccessExpression, VariableDeclaration } from "ts-morph";
-import type { ParsedScript } from "../source";
-import { DeviceClassifier } from "./device";
-import { findEntry } from "./entry";
-import { collectLocalFunctions, isFunctionLike, makeOwnerOf } from "./functions";
-import { findEvalLoops, findTrainingLoops } from "./loops";
-import { enterScope, ReferenceIndex, Scope } from "./references";
-import { findTorchImport, torchBindingNames, torchPath } from "./torch";
+import type { ParsedScript } from "../source.ts";
+import { DeviceClassifier } from "./device.ts";
+import { findEntry } from "./entry.ts";
+import { collectLocalFunctions, isFunctionLike, makeOwnerOf } from "./functions.ts";
+import { findEvalLoops, findTrainingLoops } from "./loops.ts";
+import { enterScope, ReferenceIndex, Scope } from "./references.ts";
+import { findTorchImport, torchBindingNames, torchPath } from "./torch.ts";
 import type {
   BackwardCall,
   CheckpointCall,
@@ -24,7 +24,7 @@ import type {
   OptimizerInstance,
   SchedulerInstance,
   ScriptAnalysis,
-} from "./types";
+} from "./types.ts";
 
 export function analyzeScript(parsed: ParsedScript): ScriptAnalysis {
   const { sourceFile, text } = parsed;

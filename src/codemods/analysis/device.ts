@@ -6,10 +6,10 @@
  * `device` parameter of a helper, `args.device`. A `.to(x)` whose argument is none of those is
  * not stripped (it might be a dtype cast one day); it is marked for a human instead.
  */
-import { Node, SyntaxKind, unwrap } from "../morph";
+import { Node, SyntaxKind, unwrap } from "../morph.ts";
 import type { Expression, Identifier } from "ts-morph";
-import type { ReferenceIndex } from "./references";
-import type { LocalFunction } from "./types";
+import type { ReferenceIndex } from "./references.ts";
+import type { LocalFunction } from "./types.ts";
 
 export const DEVICE_NAME = /^(cpu|cuda|gpu|webgpu|wasm|mps)(:\d+)?$/;
 /** Names people give devices: `device`, `dev`, `trainDevice`, `gpu`. */

@@ -8,10 +8,10 @@
  * training statement to the last statement that is not a declaration.
  */
 import type { CallExpression, SourceFile, Statement } from "ts-morph";
-import { MigrationError, positionAt } from "../errors";
-import { Node } from "../morph";
-import { makeOwnerOf, type Owner } from "./functions";
-import type { BackwardCall, DataLoaderConstruction, Entry, LocalFunction, ModelInstance, OptimizerInstance } from "./types";
+import { MigrationError, positionAt } from "../errors.ts";
+import { Node } from "../morph.ts";
+import { makeOwnerOf, type Owner } from "./functions.ts";
+import type { BackwardCall, DataLoaderConstruction, Entry, LocalFunction, ModelInstance, OptimizerInstance } from "./types.ts";
 
 export interface EntryInput {
   sourceFile: SourceFile;

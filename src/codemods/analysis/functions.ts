@@ -4,11 +4,11 @@
  * threading the Lite instance into helpers and removing `device` parameters all need the call
  * sites of every local function.
  */
-import { Node, VariableDeclarationKind, unwrap } from "../morph";
+import { Node, VariableDeclarationKind, unwrap } from "../morph.ts";
 import type { CallExpression, Identifier, Statement } from "ts-morph";
-import type { ReferenceIndex } from "./references";
-import { isDeclarationName } from "./references";
-import type { FunctionNode, LocalFunction } from "./types";
+import type { ReferenceIndex } from "./references.ts";
+import { isDeclarationName } from "./references.ts";
+import type { FunctionNode, LocalFunction } from "./types.ts";
 
 /** Collects the named functions of the file (at any depth) with their call sites. */
 export function collectLocalFunctions(candidates: Node[], refs: ReferenceIndex): LocalFunction[] {

@@ -5,10 +5,10 @@
  * `trainingStep`, `validationStep` and `testStep` from them.
  */
 import type { CallExpression, ForOfStatement, Statement } from "ts-morph";
-import { Node, unwrap } from "../morph";
-import { isFunctionLike, type Owner } from "./functions";
-import type { ReferenceIndex } from "./references";
-import type { BackwardCall, DataLoaderConstruction, EvalLoop, LocalFunction, TrainingLoop } from "./types";
+import { Node, unwrap } from "../morph.ts";
+import { isFunctionLike, type Owner } from "./functions.ts";
+import type { ReferenceIndex } from "./references.ts";
+import type { BackwardCall, DataLoaderConstruction, EvalLoop, LocalFunction, TrainingLoop } from "./types.ts";
 
 export function findTrainingLoops(
   backwardCalls: BackwardCall[],

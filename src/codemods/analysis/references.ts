@@ -8,7 +8,7 @@
  * answer the same questions, but starting it and resolving names through it costs more than the
  * whole rest of a migration, and binding is all the codemod needs.
  */
-import { Node, SyntaxKind, VariableDeclarationKind } from "../morph";
+import { Node, SyntaxKind, VariableDeclarationKind } from "../morph.ts";
 import type { BindingElement, FunctionDeclaration, Identifier, ImportClause, ImportSpecifier, NamespaceImport, ParameterDeclaration, VariableDeclaration } from "ts-morph";
 
 export class Scope {

@@ -5,10 +5,10 @@
  *   import * as torch from "lightning-ts/torch";           torch.cuda.isAvailable → "cuda.isAvailable"
  * `torchPath` answers with the dotted export path, or null for anything that is not torch's.
  */
-import { Node, unwrap } from "../morph";
+import { Node, unwrap } from "../morph.ts";
 import type { ImportDeclaration, SourceFile } from "ts-morph";
-import type { ReferenceIndex } from "./references";
-import type { TorchImport } from "./types";
+import type { ReferenceIndex } from "./references.ts";
+import type { TorchImport } from "./types.ts";
 
 /** `lightning-ts/torch`, or a relative import of the repository's own torch layer. */
 export function isTorchModuleSpecifier(spec: string): boolean {

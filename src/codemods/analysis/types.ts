@@ -25,8 +25,8 @@ import type {
   VariableDeclaration,
   Node,
 } from "ts-morph";
-import type { ReferenceIndex } from "./references";
-import type { DeviceClassifier } from "./device";
+import type { ReferenceIndex } from "./references.ts";
+import type { DeviceClassifier } from "./device.ts";
 
 /** How the script imports `lightning-ts/torch`; several imports of it are merged here. */
 export interface TorchImport {

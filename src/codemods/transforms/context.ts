@@ -4,9 +4,9 @@
  * the pipeline (`../lite.ts`, `../module.ts`); a later one may ask whether earlier edits removed
  * some code (`edits.covers`), nothing else flows between them.
  */
-import type { ScriptAnalysis } from "../analysis/types";
-import type { EditSet } from "../edits";
-import type { TodoList } from "./shared/todos";
+import type { ScriptAnalysis } from "../analysis/types.ts";
+import type { EditSet } from "../edits.ts";
+import type { TodoList } from "./shared/todos.ts";
 
 /** Counts shown in the summary and in `--json` (`edits`). */
 export interface EditCounts {
@@ -46,6 +46,8 @@ export function emptyCounts(): EditCounts {
 export interface TransformContext {
   /** What the script is migrated to (messages that name the runtime differ). */
   target: "lite" | "module";
+  /** Whether the script may `await` at its top level (an ES module; not CommonJS). */
+  topLevelAwait: boolean;
   analysis: ScriptAnalysis;
   edits: EditSet;
   todos: TodoList;

@@ -1,7 +1,7 @@
-import { tf } from "../../torch/tf";
-import { Device } from "../../torch/device";
-import { ready, selectBackend, type BackendName } from "../../torch/backends/select";
-import { MisconfigurationError } from "../errors";
+import { tf } from "../../torch/tf.ts";
+import { Device } from "../../torch/device.ts";
+import { ready, selectBackend, type BackendName } from "../../torch/backends/select.ts";
+import { MisconfigurationError } from "../errors.ts";
 
 /** The accelerator names a user can pass (`auto` and `gpu` are resolved by the connector). */
 export type AcceleratorName = "cpu" | "wasm" | "webgpu" | "cuda";

@@ -1,7 +1,7 @@
-import { backendFromEnv, type BackendName } from "../../torch/backends/select";
-import { packageAvailable } from "../utilities/packages";
-import { Accelerator, type DeviceIndices } from "./accelerator";
-import { parseCpuDevices } from "./cpu_devices";
+import { backendFromEnv, type BackendName } from "../../torch/backends/select.ts";
+import { packageAvailable } from "../utilities/packages.ts";
+import { Accelerator, type DeviceIndices } from "./accelerator.ts";
+import { parseCpuDevices } from "./cpu_devices.ts";
 
 /**
  * `accelerator: "cpu"`: the fastest CPU backend installed — tfjs-node (native TensorFlow),

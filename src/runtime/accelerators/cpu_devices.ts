@@ -1,4 +1,4 @@
-import { MisconfigurationError } from "../errors";
+import { MisconfigurationError } from "../errors.ts";
 
 /**
  * `devices` on a CPU-like accelerator (cpu, wasm) is a number of processes, each on the one CPU

@@ -1,10 +1,10 @@
 import { readdirSync } from "node:fs";
-import { tf } from "../../torch/tf";
-import { Device } from "../../torch/device";
-import { selectBackend } from "../../torch/backends/select";
-import { MisconfigurationError } from "../errors";
-import { packageAvailable } from "../utilities/packages";
-import { Accelerator, type DeviceIndices } from "./accelerator";
+import { tf } from "../../torch/tf.ts";
+import { Device } from "../../torch/device.ts";
+import { selectBackend } from "../../torch/backends/select.ts";
+import { MisconfigurationError } from "../errors.ts";
+import { packageAvailable } from "../utilities/packages.ts";
+import { Accelerator, type DeviceIndices } from "./accelerator.ts";
 
 /**
  * `accelerator: "cuda"`: native TensorFlow with CUDA through `@tensorflow/tfjs-node-gpu`.

@@ -1,8 +1,8 @@
-import { Accelerator, type AcceleratorName } from "./accelerator";
-import { CPUAccelerator } from "./cpu";
-import { WASMAccelerator } from "./wasm";
-import { WebGPUAccelerator } from "./webgpu";
-import { CUDAAccelerator } from "./cuda";
+import { Accelerator, type AcceleratorName } from "./accelerator.ts";
+import { CPUAccelerator } from "./cpu.ts";
+import { WASMAccelerator } from "./wasm.ts";
+import { WebGPUAccelerator } from "./webgpu.ts";
+import { CUDAAccelerator } from "./cuda.ts";
 
 interface Entry {
   create: () => Accelerator;

@@ -1,6 +1,6 @@
-import { packageAvailable } from "../utilities/packages";
-import { Accelerator, type DeviceIndices } from "./accelerator";
-import { parseCpuDevices } from "./cpu_devices";
+import { packageAvailable } from "../utilities/packages.ts";
+import { Accelerator, type DeviceIndices } from "./accelerator.ts";
+import { parseCpuDevices } from "./cpu_devices.ts";
 
 /** `accelerator: "wasm"`: tfjs's WebAssembly backend (SIMD; threads are off under Node). */
 export class WASMAccelerator extends Accelerator {

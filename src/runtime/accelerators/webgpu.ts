@@ -1,5 +1,5 @@
-import { packageAvailable } from "../utilities/packages";
-import { Accelerator } from "./accelerator";
+import { packageAvailable } from "../utilities/packages.ts";
+import { Accelerator } from "./accelerator.ts";
 
 /**
  * `accelerator: "webgpu"`: tfjs's WebGPU backend on Dawn (the `webgpu` npm package). Both

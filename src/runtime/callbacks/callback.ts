@@ -47,13 +47,13 @@
  * coexist); `stateDict()` / `loadStateDict()` are saved and restored with checkpoints, and
  * `onSaveCheckpoint` / `onLoadCheckpoint` see the whole checkpoint object.
  */
-import type { tf } from "../../torch/tf";
-import type { Optimizer } from "../../torch/optim/optimizer";
-import type { LightningModule } from "../core/module";
-import type { Trainer } from "../trainer/trainer";
-import type { Checkpoint as CheckpointDict } from "../trainer/connectors/checkpoint_connector";
-import type { TrainerFnName } from "../trainer/states";
-import { pyRepr } from "../utilities/python_format";
+import type { tf } from "../../torch/tf.ts";
+import type { Optimizer } from "../../torch/optim/optimizer.ts";
+import type { LightningModule } from "../core/module.ts";
+import type { Trainer } from "../trainer/trainer.ts";
+import type { Checkpoint as CheckpointDict } from "../trainer/connectors/checkpoint_connector.ts";
+import type { TrainerFnName } from "../trainer/states.ts";
+import { pyRepr } from "../utilities/python_format.ts";
 
 /** What a hook returns: nothing, or a promise of nothing. */
 export type HookResult = void | Promise<void>;

@@ -3,8 +3,8 @@
  * and `rank_zero_info`), written against the documented Trainer members so they work with any
  * strategy: a single process decides alone; several agree through one all-reduce.
  */
-import { tf } from "../../torch/tf";
-import type { Trainer } from "../trainer/trainer";
+import { tf } from "../../torch/tf.ts";
+import type { Trainer } from "../trainer/trainer.ts";
 
 /**
  * Whether all ranks (`all`, the default) or any rank (`all = false`) decided `decision`. Every

@@ -12,15 +12,16 @@
  * and a non-finite value stop at once. Stopping sets `trainer.shouldStop`; the Trainer ends the
  * run once `minEpochs` / `minSteps` are met.
  */
-import { MisconfigurationError } from "../errors";
-import { rankZeroWarn } from "../utilities/rank_zero";
-import type { LightningModule } from "../core/module";
-import type { Trainer } from "../trainer/trainer";
-import type { TrainerFnName } from "../trainer/states";
-import { Callback } from "./callback";
-import { reduceBooleanDecision, rankPrefixedMessage } from "./distributed";
-import { infoEnabled } from "../utilities/rank_zero";
-import { formatPyNumber, pyFloat, pyFloatRepr } from "../utilities/python_format";
+import { MisconfigurationError } from "../errors.ts";
+import { rankZeroWarn } from "../utilities/rank_zero.ts";
+import type { LightningModule } from "../core/module.ts";
+import type { Trainer } from "../trainer/trainer.ts";
+import type { TrainerFnName } from "../trainer/states.ts";
+import { Callback } from "./callback.ts";
+import { reduceBooleanDecision, rankPrefixedMessage } from "./distributed.ts";
+import { infoEnabled } from "../utilities/rank_zero.ts";
+import { formatPyNumber, pyFloat, pyFloatRepr } from "../utilities/python_format.ts";
+import { checkOptionKeys, optionKeys } from "../utilities/option_keys.ts";
 
 /** Why training was stopped (Lightning's `EarlyStoppingReason`; the numbers are its values). */
 export enum EarlyStoppingReason {
@@ -56,6 +57,9 @@ export interface EarlyStoppingOptions {
   logRankZeroOnly?: boolean;
 }
 
+/** Checked in the constructor (utilities/option_keys.ts). */
+const OPTION_KEYS = optionKeys<EarlyStoppingOptions>()(["monitor", "minDelta", "patience", "verbose", "mode", "strict", "checkFinite", "stoppingThreshold", "divergenceThreshold", "checkOnTrainEpochEnd", "logRankZeroOnly"]);
+
 export class EarlyStopping extends Callback {
   monitor: string;
   /** Stored signed, as Lightning: negative in "min" mode, so `current - minDelta` is the value to beat. */
@@ -79,6 +83,7 @@ export class EarlyStopping extends Callback {
 
   constructor(options: EarlyStoppingOptions) {
     super();
+    checkOptionKeys(options, OPTION_KEYS, "EarlyStopping");
     if (options === undefined || typeof options.monitor !== "string") {
       throw new MisconfigurationError("EarlyStopping requires `monitor`: the name of a logged metric");
     }

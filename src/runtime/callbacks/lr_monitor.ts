@@ -13,13 +13,14 @@
  * batch (every `logEveryNSteps`) for step-interval schedulers and at the start of an epoch for
  * epoch-interval ones; `loggingInterval` forces one of the two for all.
  */
-import type { Optimizer } from "../../torch/optim/optimizer";
-import type { LRSchedulerConfig } from "../core/optimizer";
-import { MisconfigurationError } from "../errors";
-import { rankZeroWarn } from "../utilities/rank_zero";
-import type { LightningModule } from "../core/module";
-import type { Trainer } from "../trainer/trainer";
-import { Callback } from "./callback";
+import type { Optimizer } from "../../torch/optim/optimizer.ts";
+import type { LRSchedulerConfig } from "../core/optimizer.ts";
+import { MisconfigurationError } from "../errors.ts";
+import { rankZeroWarn } from "../utilities/rank_zero.ts";
+import type { LightningModule } from "../core/module.ts";
+import type { Trainer } from "../trainer/trainer.ts";
+import { Callback } from "./callback.ts";
+import { checkOptionKeys, optionKeys } from "../utilities/option_keys.ts";
 
 export interface LearningRateMonitorOptions {
   /** `"step"` or `"epoch"` for all optimizers; default: each scheduler's own `interval` (optimizers without a scheduler: every step). */
@@ -31,6 +32,9 @@ export interface LearningRateMonitorOptions {
   /** Prefix every key (e.g. `"train/"`). */
   logKeyPrefix?: string | null;
 }
+
+/** Checked in the constructor (utilities/option_keys.ts). */
+const OPTION_KEYS = optionKeys<LearningRateMonitorOptions>()(["loggingInterval", "logMomentum", "logWeightDecay", "logKeyPrefix"]);
 
 /** Optimizer class → how many of that class were seen (names `Adam`, `Adam-1`, …). */
 type SeenTypes = Map<Function, number>;
@@ -47,6 +51,7 @@ export class LearningRateMonitor extends Callback {
 
   constructor(options: LearningRateMonitorOptions = {}) {
     super();
+    checkOptionKeys(options, OPTION_KEYS, "LearningRateMonitor");
     const interval = options.loggingInterval ?? null;
     if (interval !== null && interval !== "step" && interval !== "epoch") {
       throw new MisconfigurationError("loggingInterval should be `step` or `epoch` or `None`.");

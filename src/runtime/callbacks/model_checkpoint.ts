@@ -19,16 +19,17 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { MisconfigurationError } from "../errors";
-import { rankZeroWarn } from "../utilities/rank_zero";
-import { dumpYaml } from "../loggers/yaml_emitter";
-import type { LightningModule } from "../core/module";
-import type { Trainer } from "../trainer/trainer";
-import type { TrainerFnName } from "../trainer/states";
-import { Checkpoint, type HookResult, type TrainBatchOutputs } from "./callback";
-import { reduceBooleanDecision } from "./distributed";
-import { rankZeroInfo } from "../utilities/rank_zero";
-import { formatIndexedTemplate, formatPyNumber, pyInt, pyFloat, pyStrRepr, type PyNumber } from "../utilities/python_format";
+import { MisconfigurationError } from "../errors.ts";
+import { rankZeroWarn } from "../utilities/rank_zero.ts";
+import { dumpYaml } from "../loggers/yaml_emitter.ts";
+import type { LightningModule } from "../core/module.ts";
+import type { Trainer } from "../trainer/trainer.ts";
+import type { TrainerFnName } from "../trainer/states.ts";
+import { Checkpoint, type HookResult, type TrainBatchOutputs } from "./callback.ts";
+import { reduceBooleanDecision } from "./distributed.ts";
+import { rankZeroInfo } from "../utilities/rank_zero.ts";
+import { formatIndexedTemplate, formatPyNumber, pyInt, pyFloat, pyStrRepr, type PyNumber } from "../utilities/python_format.ts";
+import { checkOptionKeys, optionKeys } from "../utilities/option_keys.ts";
 
 /** A duration, as Python's `timedelta` (all fields add up). */
 export interface TimeDelta {
@@ -71,6 +72,9 @@ export interface ModelCheckpointOptions {
   /** Append `-v1`, `-v2`, … when a file of the same name exists (default true); false overwrites it. */
   enableVersionCounter?: boolean;
 }
+
+/** Checked in the constructor (utilities/option_keys.ts). */
+const OPTION_KEYS = optionKeys<ModelCheckpointOptions>()(["dirpath", "filename", "monitor", "verbose", "saveLast", "saveTopK", "saveOnException", "saveWeightsOnly", "mode", "autoInsertMetricName", "everyNTrainSteps", "trainTimeInterval", "everyNEpochs", "saveOnTrainEpochEnd", "enableVersionCounter"]);
 
 /** The monitored values and template keys, as Python would hold them (see utilities/python_format.ts). */
 export type MonitorCandidates = Record<string, PyNumber>;
@@ -150,6 +154,7 @@ export class ModelCheckpoint extends Checkpoint {
 
   constructor(options: ModelCheckpointOptions = {}) {
     super();
+    checkOptionKeys(options, OPTION_KEYS, "ModelCheckpoint");
     this.monitor = options.monitor ?? null;
     this.verbose = options.verbose ?? false;
     this.saveLast = options.saveLast ?? null;

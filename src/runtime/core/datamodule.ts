@@ -8,16 +8,16 @@
  *     trainDataloader() { return new data.DataLoader(this.train, { batchSize: 64, shuffle: true }); }
  *   }
  */
-import type { Device } from "../../torch/device";
-import type { Dataset } from "../../torch/data/dataset";
-import { DataLoader } from "../../torch/data/dataloader";
-import { MisconfigurationError } from "../errors";
-import { moveDataToDevice } from "../utilities/move_data_to_device";
-import type { Trainer } from "../trainer/trainer";
-import type { TrainerFnName } from "../trainer/states";
-import type { DataSource } from "../trainer/connectors/data_connector";
-import type { DataHooks, MaybePromise } from "./hooks";
-import { hparamsState, saveHyperparameters, deepCopy, type SaveHyperparametersOptions } from "./hparams";
+import type { Device } from "../../torch/device.ts";
+import type { Dataset } from "../../torch/data/dataset.ts";
+import { DataLoader } from "../../torch/data/dataloader.ts";
+import { MisconfigurationError } from "../errors.ts";
+import { moveDataToDevice } from "../utilities/move_data_to_device.ts";
+import type { Trainer } from "../trainer/trainer.ts";
+import type { TrainerFnName } from "../trainer/states.ts";
+import type { DataSource } from "../trainer/connectors/data_connector.ts";
+import type { DataHooks, MaybePromise } from "./hooks.ts";
+import { hparamsState, saveHyperparameters, deepCopy, type SaveHyperparametersOptions } from "./hparams.ts";
 
 export abstract class LightningDataModule implements DataHooks {
   /** Call `prepareData` once per node (true) or once in total (false). */

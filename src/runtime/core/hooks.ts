@@ -5,12 +5,12 @@
  * no-ops); `LightningDataModule` implements `DataHooks`. Every hook may return a promise: the
  * Trainer awaits each one before going on.
  */
-import type { tf } from "../../torch/tf";
-import type { Device } from "../../torch/device";
-import type { Optimizer } from "../../torch/optim/optimizer";
-import type { TrainerFnName } from "../trainer/states";
-import type { Checkpoint } from "../trainer/connectors/checkpoint_connector";
-import type { DataSource } from "../trainer/connectors/data_connector";
+import type { tf } from "../../torch/tf.ts";
+import type { Device } from "../../torch/device.ts";
+import type { Optimizer } from "../../torch/optim/optimizer.ts";
+import type { TrainerFnName } from "../trainer/states.ts";
+import type { Checkpoint } from "../trainer/connectors/checkpoint_connector.ts";
+import type { DataSource } from "../trainer/connectors/data_connector.ts";
 
 export type MaybePromise<T> = T | Promise<T>;
 

@@ -10,8 +10,8 @@
  * (`constructor(private readonly args: {...})` gives `{ args: {...} }`, like Lightning with an
  * `__init__(self, args)`). Models, tensors, functions and class instances are never taken.
  */
-import { tf } from "../../torch/tf";
-import { Module } from "../../torch/nn/module";
+import { tf } from "../../torch/tf.ts";
+import { Module } from "../../torch/nn/module.ts";
 
 export interface SaveHyperparametersOptions {
   /** Property names to leave out (Lightning's `ignore`). */

@@ -1,12 +1,12 @@
 /** `LightningModule`, `LightningDataModule` and what they use (Lightning's `lightning.pytorch.core`). */
-export { LightningModule, isOverridden, type LogOptions, type GradientClipAlgorithm } from "./module";
-export { LightningDataModule } from "./datamodule";
+export { LightningModule, isOverridden, type LogOptions, type GradientClipAlgorithm } from "./module.ts";
+export { LightningDataModule } from "./datamodule.ts";
 export {
   LightningOptimizer,
   type LRSchedulerConfig,
   type LRSchedulerConfigInput,
   type OptimizerLRSchedulerConfig,
   type OptimizersConfig,
-} from "./optimizer";
-export type { ModelHooks, DataHooks, CheckpointHooks } from "./hooks";
-export type { SaveHyperparametersOptions } from "./hparams";
+} from "./optimizer.ts";
+export type { ModelHooks, DataHooks, CheckpointHooks } from "./hooks.ts";
+export type { SaveHyperparametersOptions } from "./hparams.ts";

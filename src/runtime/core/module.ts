@@ -19,30 +19,30 @@
  * (docs/architecture.md): tensors created there are disposed when the batch ends unless
  * `tf.keep`-ed, exactly as in a plain loop over a DataLoader.
  */
-import { tf } from "../../torch/tf";
-import { Module } from "../../torch/nn/module";
-import { Device } from "../../torch/device";
-import { Optimizer } from "../../torch/optim/optimizer";
-import type { LRScheduler } from "../../torch/optim/lr_scheduler/lr_scheduler";
-import { backward as coreBackward, type BackwardOptions } from "../../torch/autograd/backward";
-import { load } from "../../torch/serialization/index";
-import { MisconfigurationError } from "../errors";
-import type { Logger } from "../loggers/logger";
-import { rankZeroWarn } from "../utilities/rank_zero";
-import { moveDataToDevice, isTensor } from "../utilities/move_data_to_device";
-import { applyToCollection } from "../utilities/apply_to_collection";
-import { describeValue } from "../utilities/describe";
-import type { Callback } from "../callbacks/callback";
-import type { Trainer } from "../trainer/trainer";
-import type { TrainerFnName } from "../trainer/states";
-import type { Checkpoint } from "../trainer/connectors/checkpoint_connector";
-import type { DataSource } from "../trainer/connectors/data_connector";
-import { checkLoggingAndGetDefaultLevels } from "../trainer/connectors/logger_connector/fx_validator";
-import { REDUCE_FXS, type ReduceFx } from "../trainer/connectors/logger_connector/result";
-import type { CheckpointHooks, DataHooks, ModelHooks, MaybePromise } from "./hooks";
-import { LightningOptimizer, allParams, type OptimizersConfig } from "./optimizer";
-import { hparamsState, saveHyperparameters, deepCopy, type SaveHyperparametersOptions } from "./hparams";
-import { tensorsIn } from "./tensors";
+import { tf } from "../../torch/tf.ts";
+import { Module } from "../../torch/nn/module.ts";
+import { Device } from "../../torch/device.ts";
+import { Optimizer } from "../../torch/optim/optimizer.ts";
+import type { LRScheduler } from "../../torch/optim/lr_scheduler/lr_scheduler.ts";
+import { backward as coreBackward, type BackwardOptions } from "../../torch/autograd/backward.ts";
+import { load } from "../../torch/serialization/index.ts";
+import { MisconfigurationError } from "../errors.ts";
+import type { Logger } from "../loggers/logger.ts";
+import { rankZeroWarn } from "../utilities/rank_zero.ts";
+import { moveDataToDevice, isTensor } from "../utilities/move_data_to_device.ts";
+import { applyToCollection } from "../utilities/apply_to_collection.ts";
+import { describeValue } from "../utilities/describe.ts";
+import type { Callback } from "../callbacks/callback.ts";
+import type { Trainer } from "../trainer/trainer.ts";
+import type { TrainerFnName } from "../trainer/states.ts";
+import type { Checkpoint } from "../trainer/connectors/checkpoint_connector.ts";
+import type { DataSource } from "../trainer/connectors/data_connector.ts";
+import { checkLoggingAndGetDefaultLevels } from "../trainer/connectors/logger_connector/fx_validator.ts";
+import { REDUCE_FXS, type ReduceFx } from "../trainer/connectors/logger_connector/result.ts";
+import type { CheckpointHooks, DataHooks, ModelHooks, MaybePromise } from "./hooks.ts";
+import { LightningOptimizer, allParams, type OptimizersConfig } from "./optimizer.ts";
+import { hparamsState, saveHyperparameters, deepCopy, type SaveHyperparametersOptions } from "./hparams.ts";
+import { tensorsIn } from "./tensors.ts";
 
 /** Options of `this.log` (Lightning's keyword arguments, camelCase). */
 export interface LogOptions {

@@ -5,15 +5,15 @@
  * the strategy and precision plugin and calls `onBeforeOptimizerStep` (and, in automatic
  * optimisation, gradient clipping) between the closure and the update.
  */
-import { Optimizer, type OptimizerStateDict, type ParamGroup } from "../../torch/optim/optimizer";
-import { LRScheduler } from "../../torch/optim/lr_scheduler/lr_scheduler";
-import { ReduceLROnPlateau } from "../../torch/optim/lr_scheduler/reduce_lr_on_plateau";
-import { OneCycleLR } from "../../torch/optim/lr_scheduler/one_cycle_lr";
-import { MisconfigurationError } from "../errors";
-import type { Strategy } from "../strategies/strategy";
-import { rankZeroWarn } from "../utilities/rank_zero";
-import { chain, isPromiseLike, type MaybePromise } from "./maybe_async";
-import { describeValue } from "../utilities/describe";
+import { Optimizer, type OptimizerStateDict, type ParamGroup } from "../../torch/optim/optimizer.ts";
+import { LRScheduler } from "../../torch/optim/lr_scheduler/lr_scheduler.ts";
+import { ReduceLROnPlateau } from "../../torch/optim/lr_scheduler/reduce_lr_on_plateau.ts";
+import { OneCycleLR } from "../../torch/optim/lr_scheduler/one_cycle_lr.ts";
+import { MisconfigurationError } from "../errors.ts";
+import type { Strategy } from "../strategies/strategy.ts";
+import { rankZeroWarn } from "../utilities/rank_zero.ts";
+import { chain, isPromiseLike, type MaybePromise } from "./maybe_async.ts";
+import { describeValue } from "../utilities/describe.ts";
 
 /** A scheduler as `configureOptimizers` may return it with its settings (`lr_scheduler` dict). */
 export interface LRSchedulerConfigInput {

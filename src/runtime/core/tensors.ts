@@ -1,4 +1,4 @@
-import { tf } from "../../torch/tf";
+import { tf } from "../../torch/tf.ts";
 
 /** Every tensor inside a nested structure of arrays and plain objects (a loaded checkpoint). */
 export function tensorsIn(x: unknown, out: tf.Tensor[] = [], depth = 0): tf.Tensor[] {

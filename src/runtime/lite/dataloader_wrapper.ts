@@ -1,7 +1,7 @@
-import type { DataLoader } from "../../torch/data/dataloader";
-import { DistributedSampler } from "../../torch/data/distributed";
-import type { Strategy } from "../strategies/strategy";
-import { forwardingProxy } from "./wrapped";
+import type { DataLoader } from "../../torch/data/dataloader.ts";
+import { DistributedSampler } from "../../torch/data/distributed.ts";
+import type { Strategy } from "../strategies/strategy.ts";
+import { forwardingProxy } from "./wrapped.ts";
 
 /**
  * The dataloader `setupDataloaders` returns (Fabric's `_FabricDataLoader`): the same object

@@ -1,8 +1,8 @@
-import { DataLoader } from "../../torch/data/dataloader";
-import { DistributedSampler } from "../../torch/data/distributed";
-import { RandomSampler, SequentialSampler } from "../../torch/data/sampler";
-import { MisconfigurationError } from "../errors";
-import type { DistributedSamplerSettings } from "../strategies/strategy";
+import { DataLoader } from "../../torch/data/dataloader.ts";
+import { DistributedSampler } from "../../torch/data/distributed.ts";
+import { RandomSampler, SequentialSampler } from "../../torch/data/sampler.ts";
+import { MisconfigurationError } from "../errors.ts";
+import type { DistributedSamplerSettings } from "../strategies/strategy.ts";
 
 /**
  * Rebuilds `loader` so that each process visits its own share of the data (Lightning's

@@ -1,25 +1,25 @@
 // The torch layer's entry installs autograd and selects a backend; Lite needs both.
-import { tf } from "../../torch/index";
-import type { Device } from "../../torch/device";
-import { Module } from "../../torch/nn/module";
-import { Optimizer } from "../../torch/optim/optimizer";
-import { DataLoader } from "../../torch/data/dataloader";
-import { traceLoss, setLossTraceRankCheck } from "../../torch/autograd/loss_trace";
-import type { Accelerator } from "../accelerators/accelerator";
-import { Connector, type ConnectorOptions } from "../connector";
-import { MisconfigurationError } from "../errors";
-import type { Precision } from "../plugins/precision/precision";
-import { REDUCE_OPS, type ReduceOp, type Strategy } from "../strategies/strategy";
-import { applyToCollection, isPlainObject } from "../utilities/apply_to_collection";
-import { isTensor } from "../utilities/move_data_to_device";
-import { seedEverything } from "../utilities/seed";
-import { wrapModule } from "./module_wrapper";
-import { wrapOptimizer } from "./optimizer_wrapper";
-import { wrapDataLoader } from "./dataloader_wrapper";
-import { withDistributedSampler } from "./distributed_sampler";
-import { isWrapped, unwrap } from "./wrapped";
-import { describeValue } from "../utilities/describe";
-import { isPromiseLike } from "../core/maybe_async";
+import { tf } from "../../torch/index.ts";
+import type { Device } from "../../torch/device.ts";
+import { Module } from "../../torch/nn/module.ts";
+import { Optimizer } from "../../torch/optim/optimizer.ts";
+import { DataLoader } from "../../torch/data/dataloader.ts";
+import { traceLoss, setLossTraceRankCheck } from "../../torch/autograd/loss_trace.ts";
+import type { Accelerator } from "../accelerators/accelerator.ts";
+import { Connector, type ConnectorOptions } from "../connector.ts";
+import { MisconfigurationError } from "../errors.ts";
+import type { Precision } from "../plugins/precision/precision.ts";
+import { REDUCE_OPS, type ReduceOp, type Strategy } from "../strategies/strategy.ts";
+import { applyToCollection, isPlainObject } from "../utilities/apply_to_collection.ts";
+import { isTensor } from "../utilities/move_data_to_device.ts";
+import { seedEverything } from "../utilities/seed.ts";
+import { wrapModule } from "./module_wrapper.ts";
+import { wrapOptimizer } from "./optimizer_wrapper.ts";
+import { wrapDataLoader } from "./dataloader_wrapper.ts";
+import { withDistributedSampler } from "./distributed_sampler.ts";
+import { isWrapped, unwrap } from "./wrapped.ts";
+import { describeValue } from "../utilities/describe.ts";
+import { isPromiseLike } from "../core/maybe_async.ts";
 
 /** `new Lite({ accelerator, devices, strategy, precision, numNodes, plugins })`. */
 export type LightningLiteOptions = ConnectorOptions;

@@ -1,6 +1,6 @@
-import type { Module } from "../../torch/nn/module";
-import type { Strategy } from "../strategies/strategy";
-import { forwardingProxy } from "./wrapped";
+import type { Module } from "../../torch/nn/module.ts";
+import type { Strategy } from "../strategies/strategy.ts";
+import { forwardingProxy } from "./wrapped.ts";
 
 /**
  * The model `setup` returns (Fabric's `_FabricModule`): the same object to the type system and

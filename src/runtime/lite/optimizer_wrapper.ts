@@ -1,6 +1,6 @@
-import type { Optimizer } from "../../torch/optim/optimizer";
-import type { Strategy } from "../strategies/strategy";
-import { forwardingProxy } from "./wrapped";
+import type { Optimizer } from "../../torch/optim/optimizer.ts";
+import type { Strategy } from "../strategies/strategy.ts";
+import { forwardingProxy } from "./wrapped.ts";
 
 /**
  * The optimizer `setup` returns (Fabric's `_FabricOptimizer`): the same object to the type

@@ -10,10 +10,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-import { formatCsvRow, parseCsv } from "./csv_format";
-import { HPARAMS_FILE_NAME, saveHparamsToYaml } from "./hparams_yaml";
-import { pyNumberRepr, pyStrCompare } from "../utilities/python_format";
-import { rankZeroWarn } from "../utilities/rank_zero";
+import { formatCsvRow, parseCsv } from "./csv_format.ts";
+import { HPARAMS_FILE_NAME, saveHparamsToYaml } from "./hparams_yaml.ts";
+import { pyNumberRepr, pyStrCompare } from "../utilities/python_format.ts";
+import { rankZeroWarn } from "../utilities/rank_zero.ts";
 
 export const METRICS_FILE_NAME = "metrics.csv";
 

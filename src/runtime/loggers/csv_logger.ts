@@ -6,11 +6,12 @@
  * TensorBoard is not wanted. Rows are buffered and written every `flushLogsEveryNSteps` steps and
  * on `save()`/`finalize()`.
  */
-import { CsvExperimentWriter } from "./csv_experiment_writer";
-import { Logger, type LoggerStatus } from "./logger";
-import { LOGGER_JOIN_CHAR, addPrefix, convertParams, metricToNumber, type MetricValue } from "./params";
-import { dummyExperiment, rankZeroOnly } from "../utilities/rank_zero";
-import { ExperimentDirectory, type Version } from "./versioning";
+import { CsvExperimentWriter } from "./csv_experiment_writer.ts";
+import { Logger, type LoggerStatus } from "./logger.ts";
+import { LOGGER_JOIN_CHAR, addPrefix, convertParams, metricToNumber, type MetricValue } from "./params.ts";
+import { dummyExperiment, rankZeroOnly } from "../utilities/rank_zero.ts";
+import { ExperimentDirectory, type Version } from "./versioning.ts";
+import { checkOptionKeys, optionKeys } from "../utilities/option_keys.ts";
 
 export interface CSVLoggerOptions {
   /** Experiment folder under `saveDir`; `null` or `""` puts versions directly in `saveDir`. */
@@ -23,6 +24,9 @@ export interface CSVLoggerOptions {
   flushLogsEveryNSteps?: number;
 }
 
+/** Checked in the constructor (utilities/option_keys.ts). */
+const OPTION_KEYS = optionKeys<CSVLoggerOptions>()(["name", "version", "prefix", "flushLogsEveryNSteps"]);
+
 export class CSVLogger extends Logger {
   private readonly dirs: ExperimentDirectory;
   private readonly prefix: string;
@@ -33,6 +37,7 @@ export class CSVLogger extends Logger {
 
   constructor(saveDir: string, options: CSVLoggerOptions = {}) {
     super();
+    checkOptionKeys(options, OPTION_KEYS, "CSVLogger");
     const flushEvery = options.flushLogsEveryNSteps ?? 100;
     if (!Number.isInteger(flushEvery) || flushEvery < 1) {
       throw new Error(`flushLogsEveryNSteps must be a positive integer, got ${flushEvery}`);

@@ -12,8 +12,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-import { encodeEvent, type EventMessage } from "./event_protos";
-import { encodeRecord } from "./tfrecord";
+import { encodeEvent, type EventMessage } from "./event_protos.ts";
+import { encodeRecord } from "./tfrecord.ts";
+import { optionKeys } from "../utilities/option_keys.ts";
 
 export const EVENT_FILE_VERSION = "brain.Event:2";
 /** Recorded in the first event's `source_metadata`, as TensorBoard's writer records its own name. */
@@ -27,6 +28,9 @@ export interface EventFileWriterOptions {
   /** Appended to the file name. */
   filenameSuffix?: string;
 }
+
+/** Checked in the constructor (utilities/option_keys.ts). */
+export const EVENT_FILE_WRITER_OPTION_KEYS = optionKeys<EventFileWriterOptions>()(["maxQueue", "flushSecs", "filenameSuffix"]);
 
 /**
  * Seconds since the epoch, like Python's `time.time()`. The system clock, not the monotonic one:

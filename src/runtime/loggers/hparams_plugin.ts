@@ -15,8 +15,8 @@ import {
   type HParamsPluginDataMessage,
   type StructValueMessage,
   type SummaryMessage,
-} from "./event_protos";
-import type { HparamScalar } from "./params";
+} from "./event_protos.ts";
+import type { HparamScalar } from "./params.ts";
 
 export const HPARAMS_PLUGIN_NAME = "hparams";
 export const EXPERIMENT_TAG = "_hparams_/experiment";

@@ -9,8 +9,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-import { rankZeroWarn } from "../utilities/rank_zero";
-import { YamlRepresentationError, dumpYaml } from "./yaml_emitter";
+import { rankZeroWarn } from "../utilities/rank_zero.ts";
+import { YamlRepresentationError, dumpYaml } from "./yaml_emitter.ts";
 
 export const HPARAMS_FILE_NAME = "hparams.yaml";
 

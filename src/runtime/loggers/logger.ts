@@ -5,7 +5,7 @@
  * experiment tracker can be plugged in by subclassing. Concrete loggers write on rank 0 only;
  * the base class keeps the no-op defaults Lightning has for the optional hooks.
  */
-import type { MetricValue } from "./params";
+import type { MetricValue } from "./params.ts";
 
 /**
  * How a run ended, as the Trainer reports it to `finalize`. Lightning passes `"success"`,

@@ -7,8 +7,9 @@
  * starts a new file in the same directory (TensorBoard merges all event files of a directory
  * into one run), so `fit()` followed by `test()` on one logger keeps working.
  */
-import { EventFileWriter, wallTime, type EventFileWriterOptions } from "./event_file_writer";
-import type { EventMessage, SummaryMessage } from "./event_protos";
+import { EVENT_FILE_WRITER_OPTION_KEYS, EventFileWriter, wallTime, type EventFileWriterOptions } from "./event_file_writer.ts";
+import type { EventMessage, SummaryMessage } from "./event_protos.ts";
+import { checkOptionKeys } from "../utilities/option_keys.ts";
 
 export type SummaryWriterOptions = EventFileWriterOptions;
 
@@ -19,6 +20,7 @@ export class SummaryWriter {
     readonly logDir: string,
     private readonly options: SummaryWriterOptions = {},
   ) {
+    checkOptionKeys(options, EVENT_FILE_WRITER_OPTION_KEYS, "SummaryWriter");
     this.file = new EventFileWriter(logDir, options);
   }
 

@@ -9,9 +9,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-import { HPARAMS_FILE_NAME, saveHparamsToYaml } from "./hparams_yaml";
-import { hparamsSummaries } from "./hparams_plugin";
-import { Logger, type LoggerStatus } from "./logger";
+import { HPARAMS_FILE_NAME, saveHparamsToYaml } from "./hparams_yaml.ts";
+import { hparamsSummaries } from "./hparams_plugin.ts";
+import { Logger, type LoggerStatus } from "./logger.ts";
 import {
   LOGGER_JOIN_CHAR,
   addPrefix,
@@ -20,10 +20,11 @@ import {
   metricToNumber,
   sanitizeParams,
   type MetricValue,
-} from "./params";
-import { dummyExperiment, rankZeroOnly } from "../utilities/rank_zero";
-import { SummaryWriter, type SummaryWriterOptions } from "./summary_writer";
-import { ExperimentDirectory, type Version } from "./versioning";
+} from "./params.ts";
+import { dummyExperiment, rankZeroOnly } from "../utilities/rank_zero.ts";
+import { SummaryWriter, type SummaryWriterOptions } from "./summary_writer.ts";
+import { ExperimentDirectory, type Version } from "./versioning.ts";
+import { checkOptionKeys, optionKeys } from "../utilities/option_keys.ts";
 
 export interface TensorBoardLoggerOptions extends SummaryWriterOptions {
   /** Experiment folder under `saveDir`; `null` or `""` puts versions directly in `saveDir`. */
@@ -41,6 +42,9 @@ export interface TensorBoardLoggerOptions extends SummaryWriterOptions {
   subDir?: string;
 }
 
+/** Checked in the constructor (utilities/option_keys.ts). */
+const OPTION_KEYS = optionKeys<TensorBoardLoggerOptions>()(["name", "version", "defaultHpMetric", "prefix", "subDir", "maxQueue", "flushSecs", "filenameSuffix"]);
+
 export class TensorBoardLogger extends Logger {
   /** Every hyperparameter logged so far, nested as given; what `hparams.yaml` holds. */
   readonly hparams: Record<string, unknown> = {};
@@ -52,6 +56,7 @@ export class TensorBoardLogger extends Logger {
 
   constructor(saveDir: string, options: TensorBoardLoggerOptions = {}) {
     super();
+    checkOptionKeys(options, OPTION_KEYS, "TensorBoardLogger");
     const { name, version, defaultHpMetric, prefix, subDir, ...writerOptions } = options;
     this.dirs = new ExperimentDirectory(saveDir, name === undefined ? "lightning_logs" : (name ?? ""), version, subDir);
     this.defaultHpMetric = defaultHpMetric ?? true;

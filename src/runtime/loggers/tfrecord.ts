@@ -7,7 +7,7 @@
  * The length has its own checksum so that a reader can tell a torn write (a file still being
  * appended to while TensorBoard polls it) from a corrupt length before trusting it.
  */
-import { maskedCrc32c } from "./crc32c";
+import { maskedCrc32c } from "./crc32c.ts";
 
 /** Bytes of framing around each record's data. */
 export const RECORD_OVERHEAD = 8 + 4 + 4;

@@ -1,6 +1,6 @@
 /** Logger helpers the Trainer uses (Lightning's `lightning.pytorch.loggers.utilities`). */
-import { hparamsState } from "../core/hparams";
-import type { Trainer } from "../trainer/trainer";
+import { hparamsState } from "../core/hparams.ts";
+import type { Trainer } from "../trainer/trainer.ts";
 
 /**
  * Lightning's `_log_hyperparams`: the module's (and the datamodule's) saved hyperparameters to

@@ -14,9 +14,9 @@
  * A YAML 1.2 writer such as the `yaml` package is not a substitute: PyYAML cannot load what it
  * writes for a plain tab, U+2028, `<<`, `=` or DEL, and reads its `1e-7` back as a string.
  */
-import { represent, type MappingNode, type ScalarNode, type SequenceNode, type YamlNode } from "./yaml_representer";
+import { represent, type MappingNode, type ScalarNode, type SequenceNode, type YamlNode } from "./yaml_representer.ts";
 
-export { YamlRepresentationError } from "./yaml_representer";
+export { YamlRepresentationError } from "./yaml_representer.ts";
 
 /** Serialises `value` as one YAML document, ending with a newline. */
 export function dumpYaml(value: unknown): string {

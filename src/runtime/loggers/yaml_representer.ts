@@ -4,7 +4,7 @@
  * how numbers, dates and `null` are spelled, and which strings would read back as another type
  * (and so may not be written plain).
  */
-import { pyFloatRepr, pyStrCompare } from "../utilities/python_format";
+import { pyFloatRepr, pyStrCompare } from "../utilities/python_format.ts";
 
 /** A value that YAML (as PyYAML's SafeDumper) cannot represent: a function, a class instance, a cycle… */
 export class YamlRepresentationError extends Error {

@@ -5,10 +5,10 @@
  * exactly the order the uninterrupted run would have. Generators are found on the loader, its
  * sampler, and its batch sampler's sampler (a `RandomSampler` given explicitly).
  */
-import { DataLoader } from "../../torch/data/dataloader";
-import { Generator } from "../../torch/random";
-import { rankZeroWarn } from "../utilities/rank_zero";
-import type { DataSource } from "../trainer/connectors/data_connector";
+import { DataLoader } from "../../torch/data/dataloader.ts";
+import { Generator } from "../../torch/random.ts";
+import { rankZeroWarn } from "../utilities/rank_zero.ts";
+import type { DataSource } from "../trainer/connectors/data_connector.ts";
 
 export function generatorsOf(loader: DataSource): Generator[] {
   if (!(loader instanceof DataLoader)) return [];

@@ -8,20 +8,20 @@
  * batch's hooks get its `dataloaderIdx`, and metrics logged per dataloader get a
  * `/dataloader_idx_N` suffix.
  */
-import { noGrad } from "../../torch/autograd/grad_mode";
-import { withStepScope } from "../../torch/autograd/step_scope";
-import { LightningModule, isOverridden } from "../core/module";
-import { ResultCollection } from "../trainer/connectors/logger_connector/result";
-import { callCallbackHooks, callModuleHook } from "../trainer/call";
-import type { DataLoaderSource, DataSource } from "../trainer/connectors/data_connector";
-import type { Trainer } from "../trainer/trainer";
-import { BatchFetcher, batchesOf } from "./fetcher";
-import { Loop } from "./loop";
-import { formatResults } from "./print_results";
-import { BatchProgress } from "./progress";
-import { strategyStep, transferBatch } from "./step";
-import { ModuleMode, parseNumBatches, setSamplerEpoch } from "./utilities";
-import { captureGeneratorStates, restoreGeneratorStates } from "./dataloader_state";
+import { noGrad } from "../../torch/autograd/grad_mode.ts";
+import { withStepScope } from "../../torch/autograd/step_scope.ts";
+import { LightningModule, isOverridden } from "../core/module.ts";
+import { ResultCollection } from "../trainer/connectors/logger_connector/result.ts";
+import { callCallbackHooks, callModuleHook } from "../trainer/call.ts";
+import type { DataLoaderSource, DataSource } from "../trainer/connectors/data_connector.ts";
+import type { Trainer } from "../trainer/trainer.ts";
+import { BatchFetcher, batchesOf } from "./fetcher.ts";
+import { Loop } from "./loop.ts";
+import { formatResults } from "./print_results.ts";
+import { BatchProgress } from "./progress.ts";
+import { strategyStep, transferBatch } from "./step.ts";
+import { ModuleMode, parseNumBatches, setSamplerEpoch } from "./utilities.ts";
+import { captureGeneratorStates, restoreGeneratorStates } from "./dataloader_state.ts";
 
 export type EvaluationStage = "validate" | "test";
 

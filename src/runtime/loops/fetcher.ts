@@ -11,10 +11,10 @@
  * last batch is known from the source's length (or the batch limit); a source without a length
  * finds out only when it runs dry.
  */
-import { DataLoader } from "../../torch/data/dataloader";
-import { closeStepScope, openStepScope, type StepScope } from "../../torch/autograd/step_scope";
-import type { Profiler } from "../profilers/profiler";
-import { sourceLength, type DataSource } from "../trainer/connectors/data_connector";
+import { DataLoader } from "../../torch/data/dataloader.ts";
+import { closeStepScope, openStepScope, type StepScope } from "../../torch/autograd/step_scope.ts";
+import type { Profiler } from "../profilers/profiler.ts";
+import { sourceLength, type DataSource } from "../trainer/connectors/data_connector.ts";
 
 export class BatchFetcher {
   /** Batches handed out in this pass. */

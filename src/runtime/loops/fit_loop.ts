@@ -12,21 +12,21 @@
  * in the same data order. With the random generators restored as well, a resumed run computes
  * exactly what the uninterrupted run would have.
  */
-import { withStepScope } from "../../torch/autograd/step_scope";
-import { setRngState, type getRngState } from "../../torch/random";
-import { MisconfigurationError } from "../errors";
-import { rankZeroInfo, rankZeroWarn } from "../utilities/rank_zero";
-import { callCallbackHooks, callModuleHook } from "../trainer/call";
-import type { DataSource } from "../trainer/connectors/data_connector";
-import type { TrainerOptions } from "../trainer/options";
-import { checkNonNegativeInt } from "../trainer/setup";
-import type { Trainer } from "../trainer/trainer";
-import { BatchFetcher, batchesOf } from "./fetcher";
-import { Loop } from "./loop";
-import { Progress } from "./progress";
-import { TrainingEpochLoop } from "./training_epoch_loop";
-import { isMaxLimitReached, parseLoopLimits, parseNumBatches, setSamplerEpoch } from "./utilities";
-import { captureGeneratorStates, restoreGeneratorStates } from "./dataloader_state";
+import { withStepScope } from "../../torch/autograd/step_scope.ts";
+import { setRngState, type getRngState } from "../../torch/random.ts";
+import { MisconfigurationError } from "../errors.ts";
+import { rankZeroInfo, rankZeroWarn } from "../utilities/rank_zero.ts";
+import { callCallbackHooks, callModuleHook } from "../trainer/call.ts";
+import type { DataSource } from "../trainer/connectors/data_connector.ts";
+import type { TrainerOptions } from "../trainer/options.ts";
+import { checkNonNegativeInt } from "../trainer/setup.ts";
+import type { Trainer } from "../trainer/trainer.ts";
+import { BatchFetcher, batchesOf } from "./fetcher.ts";
+import { Loop } from "./loop.ts";
+import { Progress } from "./progress.ts";
+import { TrainingEpochLoop } from "./training_epoch_loop.ts";
+import { isMaxLimitReached, parseLoopLimits, parseNumBatches, setSamplerEpoch } from "./utilities.ts";
+import { captureGeneratorStates, restoreGeneratorStates } from "./dataloader_state.ts";
 
 type RngState = ReturnType<typeof getRngState>;
 

@@ -1,4 +1,4 @@
-import type { Trainer } from "../trainer/trainer";
+import type { Trainer } from "../trainer/trainer.ts";
 
 /**
  * Base of the Trainer's loops (Lightning's `_Loop`). A loop's progress counters go into

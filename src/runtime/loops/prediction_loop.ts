@@ -6,17 +6,17 @@
  * Predictions outlive their batch: tensors in them are `tf.keep`-ed, so they survive the
  * batch's step scope — dispose them when done with them.
  */
-import { tf } from "../../torch/tf";
-import { noGrad } from "../../torch/autograd/grad_mode";
-import { withStepScope } from "../../torch/autograd/step_scope";
-import { applyToCollection } from "../utilities/apply_to_collection";
-import { callCallbackHooks, callModuleHook } from "../trainer/call";
-import type { DataSource } from "../trainer/connectors/data_connector";
-import { BatchFetcher, batchesOf } from "./fetcher";
-import { Loop } from "./loop";
-import { BatchProgress } from "./progress";
-import { strategyStep, transferBatch } from "./step";
-import { ModuleMode, parseNumBatches } from "./utilities";
+import { tf } from "../../torch/tf.ts";
+import { noGrad } from "../../torch/autograd/grad_mode.ts";
+import { withStepScope } from "../../torch/autograd/step_scope.ts";
+import { applyToCollection } from "../utilities/apply_to_collection.ts";
+import { callCallbackHooks, callModuleHook } from "../trainer/call.ts";
+import type { DataSource } from "../trainer/connectors/data_connector.ts";
+import { BatchFetcher, batchesOf } from "./fetcher.ts";
+import { Loop } from "./loop.ts";
+import { BatchProgress } from "./progress.ts";
+import { strategyStep, transferBatch } from "./step.ts";
+import { ModuleMode, parseNumBatches } from "./utilities.ts";
 
 export class PredictionLoop extends Loop {
   readonly batchProgress = new BatchProgress();

@@ -10,7 +10,7 @@
  *
  * Values are printed as Python prints a float, so the table reads the same as Lightning's.
  */
-import { pyNumberRepr } from "../utilities/python_format";
+import { pyNumberRepr } from "../utilities/python_format.ts";
 
 export function formatResults(results: ReadonlyArray<Record<string, number>>, stage: string, termSize?: number): string {
   // Drop the dataloader suffix: the column says which dataloader it is.

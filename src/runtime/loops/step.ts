@@ -4,12 +4,12 @@
  * precision plugin, the batch-transfer hooks run (the datamodule's when it overrides them),
  * and the step runs in the precision plugin's forward context.
  */
-import { LightningDataModule } from "../core/datamodule";
-import { LightningModule, isOverridden } from "../core/module";
-import { chain, type MaybePromise } from "../core/maybe_async";
-import { callDatamoduleHook, callModuleHook, snake } from "../trainer/call";
-import { Strategy } from "../strategies/strategy";
-import type { Trainer } from "../trainer/trainer";
+import { LightningDataModule } from "../core/datamodule.ts";
+import { LightningModule, isOverridden } from "../core/module.ts";
+import { chain, type MaybePromise } from "../core/maybe_async.ts";
+import { callDatamoduleHook, callModuleHook, snake } from "../trainer/call.ts";
+import { Strategy } from "../strategies/strategy.ts";
+import type { Trainer } from "../trainer/trainer.ts";
 
 export type StepHook = "trainingStep" | "validationStep" | "testStep" | "predictStep";
 

@@ -8,23 +8,23 @@
  * window of `accumulateGradBatches`, the optimizer steps when a window is complete, and on the
  * last batch of the epoch even when its window is not (the leftover batches still count).
  */
-import { withStepScope } from "../../torch/autograd/step_scope";
-import { MisconfigurationError } from "../errors";
-import { describeValue } from "../utilities/describe";
-import { rankZeroWarn } from "../utilities/rank_zero";
-import { ResultCollection } from "../trainer/connectors/logger_connector/result";
-import { callCallbackHooks, callModuleHook } from "../trainer/call";
-import type { TrainerOptions } from "../trainer/options";
-import { checkNonNegativeInt } from "../trainer/setup";
-import type { Trainer } from "../trainer/trainer";
-import { EvaluationLoop } from "./evaluation_loop";
-import type { BatchFetcher } from "./fetcher";
-import { Loop } from "./loop";
-import { AutomaticOptimization } from "./optimization/automatic";
-import { ManualOptimization } from "./optimization/manual";
-import { BatchProgress, Progress } from "./progress";
-import { transferBatch } from "./step";
-import { isMaxLimitReached } from "./utilities";
+import { withStepScope } from "../../torch/autograd/step_scope.ts";
+import { MisconfigurationError } from "../errors.ts";
+import { describeValue } from "../utilities/describe.ts";
+import { rankZeroWarn } from "../utilities/rank_zero.ts";
+import { ResultCollection } from "../trainer/connectors/logger_connector/result.ts";
+import { callCallbackHooks, callModuleHook } from "../trainer/call.ts";
+import type { TrainerOptions } from "../trainer/options.ts";
+import { checkNonNegativeInt } from "../trainer/setup.ts";
+import type { Trainer } from "../trainer/trainer.ts";
+import { EvaluationLoop } from "./evaluation_loop.ts";
+import type { BatchFetcher } from "./fetcher.ts";
+import { Loop } from "./loop.ts";
+import { AutomaticOptimization } from "./optimization/automatic.ts";
+import { ManualOptimization } from "./optimization/manual.ts";
+import { BatchProgress, Progress } from "./progress.ts";
+import { transferBatch } from "./step.ts";
+import { isMaxLimitReached } from "./utilities.ts";
 
 export class TrainingEpochLoop extends Loop {
   readonly batchProgress = new BatchProgress();

@@ -1,10 +1,10 @@
 /** Small helpers shared by the loops (Lightning's `loops/utilities.py`). */
-import { Module } from "../../torch/nn/module";
-import { DataLoader } from "../../torch/data/dataloader";
-import { DistributedSampler } from "../../torch/data/distributed";
-import { MisconfigurationError } from "../errors";
-import { rankZeroWarn } from "../utilities/rank_zero";
-import type { DataSource } from "../trainer/connectors/data_connector";
+import { Module } from "../../torch/nn/module.ts";
+import { DataLoader } from "../../torch/data/dataloader.ts";
+import { DistributedSampler } from "../../torch/data/distributed.ts";
+import { MisconfigurationError } from "../errors.ts";
+import { rankZeroWarn } from "../utilities/rank_zero.ts";
+import type { DataSource } from "../trainer/connectors/data_connector.ts";
 
 /** `maximum` of -1 means no limit. */
 export function isMaxLimitReached(current: number, maximum: number): boolean {

@@ -1,2 +1,2 @@
-export * from "./precision/index";
-export * from "./environments/index";
+export * from "./precision/index.ts";
+export * from "./environments/index.ts";

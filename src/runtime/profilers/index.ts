@@ -1,3 +1,3 @@
 /** Profilers: `profiler: "simple"` on the Trainer, or an instance. */
-export { Profiler, PassThroughProfiler } from "./profiler";
-export { SimpleProfiler, type SimpleProfilerOptions } from "./simple";
+export { Profiler, PassThroughProfiler } from "./profiler.ts";
+export { SimpleProfiler, type SimpleProfilerOptions } from "./simple.ts";

@@ -1,5 +1,6 @@
-import { formatPyNumber, pyFloat } from "../utilities/python_format";
-import { Profiler } from "./profiler";
+import { formatPyNumber, pyFloat } from "../utilities/python_format.ts";
+import { Profiler } from "./profiler.ts";
+import { checkOptionKeys, optionKeys } from "../utilities/option_keys.ts";
 
 export interface SimpleProfilerOptions {
   /** Folder of the report file (default: the Trainer's log directory when `filename` is given). */
@@ -9,6 +10,9 @@ export interface SimpleProfilerOptions {
   /** Also report the number of calls and each action's share of the run (default true). */
   extended?: boolean;
 }
+
+/** Checked in the constructor (utilities/option_keys.ts). */
+const OPTION_KEYS = optionKeys<SimpleProfilerOptions>()(["dirpath", "filename", "extended"]);
 
 /**
  * `SimpleProfiler` (`profiler: "simple"`): wall-clock time per action, reported as Lightning's
@@ -24,6 +28,7 @@ export class SimpleProfiler extends Profiler {
 
   constructor(options: SimpleProfilerOptions = {}) {
     super(options.dirpath ?? null, options.filename ?? null);
+    checkOptionKeys(options, OPTION_KEYS, "SimpleProfiler");
     this.extended = options.extended ?? true;
   }
 

@@ -1,2 +1,2 @@
-export { Strategy, REDUCE_OPS, type ReduceOp, type DistributedSamplerSettings } from "./strategy";
-export { SingleDeviceStrategy } from "./single_device";
+export { Strategy, REDUCE_OPS, type ReduceOp, type DistributedSamplerSettings } from "./strategy.ts";
+export { SingleDeviceStrategy } from "./single_device.ts";

@@ -1,9 +1,9 @@
-import { tf } from "../../torch/tf";
-import { Device, type DeviceLike } from "../../torch/device";
-import { noGrad } from "../../torch/autograd/grad_mode";
-import type { Accelerator } from "../accelerators/accelerator";
-import type { Precision } from "../plugins/precision/precision";
-import { Strategy, gatherOne, type ReduceOp } from "./strategy";
+import { tf } from "../../torch/tf.ts";
+import { Device, type DeviceLike } from "../../torch/device.ts";
+import { noGrad } from "../../torch/autograd/grad_mode.ts";
+import type { Accelerator } from "../accelerators/accelerator.ts";
+import type { Precision } from "../plugins/precision/precision.ts";
+import { Strategy, gatherOne, type ReduceOp } from "./strategy.ts";
 
 /**
  * One process, one device (Fabric's `SingleDeviceStrategy`): rank 0 of a world of 1. The

@@ -1,14 +1,14 @@
-import { tf } from "../../torch/tf";
-import type { Device } from "../../torch/device";
-import type { Module } from "../../torch/nn/module";
-import type { Optimizer } from "../../torch/optim/optimizer";
-import { clipGradNorm, clipGradValue } from "../../torch/nn/utils/clip_grad";
-import { save, load } from "../../torch/serialization/index";
-import type { Accelerator } from "../accelerators/accelerator";
-import { Precision, type PrecisionBackwardOptions } from "../plugins/precision/precision";
-import { FullPrecision } from "../plugins/precision/full_precision";
-import { moveDataToDevice } from "../utilities/move_data_to_device";
-import { chain, type MaybePromise } from "../core/maybe_async";
+import { tf } from "../../torch/tf.ts";
+import type { Device } from "../../torch/device.ts";
+import type { Module } from "../../torch/nn/module.ts";
+import type { Optimizer } from "../../torch/optim/optimizer.ts";
+import { clipGradNorm, clipGradValue } from "../../torch/nn/utils/clip_grad.ts";
+import { save, load } from "../../torch/serialization/index.ts";
+import type { Accelerator } from "../accelerators/accelerator.ts";
+import { Precision, type PrecisionBackwardOptions } from "../plugins/precision/precision.ts";
+import { FullPrecision } from "../plugins/precision/full_precision.ts";
+import { moveDataToDevice } from "../utilities/move_data_to_device.ts";
+import { chain, type MaybePromise } from "../core/maybe_async.ts";
 
 /**
  * Reductions `allReduce` supports (torch.distributed's AVG, SUM, MAX, MIN by their Fabric

@@ -8,12 +8,12 @@
  * await the result, and the manual-optimisation paths stay synchronous for synchronous hooks.
  * Callback hooks still equal to the `Callback` base class's no-ops are skipped.
  */
-import { Callback, type CallbackHookName } from "../callbacks/callback";
-import { moduleInternals, type LightningModule, type ModuleInternals } from "../core/module";
-import type { LightningDataModule } from "../core/datamodule";
-import { isPromiseLike, type MaybePromise } from "../core/maybe_async";
-import type { Profiler } from "../profilers/profiler";
-import type { Trainer } from "./trainer";
+import { Callback, type CallbackHookName } from "../callbacks/callback.ts";
+import { moduleInternals, type LightningModule, type ModuleInternals } from "../core/module.ts";
+import type { LightningDataModule } from "../core/datamodule.ts";
+import { isPromiseLike, type MaybePromise } from "../core/maybe_async.ts";
+import type { Profiler } from "../profilers/profiler.ts";
+import type { Trainer } from "./trainer.ts";
 
 const BASE = Callback.prototype as unknown as Record<string, unknown>;
 const SNAKE = new Map<string, string>();

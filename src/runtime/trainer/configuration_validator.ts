@@ -4,10 +4,10 @@
  * the data each loop reads is there, and manual optimisation is not combined with the Trainer's
  * automatic clipping or accumulation.
  */
-import { MisconfigurationError } from "../errors";
-import { LightningModule, isOverridden } from "../core/module";
-import { rankZeroWarn } from "../utilities/rank_zero";
-import type { Trainer } from "./trainer";
+import { MisconfigurationError } from "../errors.ts";
+import { LightningModule, isOverridden } from "../core/module.ts";
+import { rankZeroWarn } from "../utilities/rank_zero.ts";
+import type { Trainer } from "./trainer.ts";
 
 /** Lightning's `_verify_loop_configurations`. */
 export function verifyLoopConfigurations(trainer: Trainer): void {

@@ -7,15 +7,16 @@
  * the flag out for the whole loader); `valCheckInterval: 1` is the default, once per epoch
  * (Lightning's 1.0), and integers from 2 up are every N batches.
  */
-import type { Accelerator } from "../accelerators/accelerator";
-import type { AcceleratorFlag, DevicesFlag, PrecisionFlag, StrategyFlag } from "../connector";
-import type { Precision } from "../plugins/precision/precision";
-import type { ClusterEnvironment } from "../plugins/environments/cluster_environment";
-import type { Strategy } from "../strategies/strategy";
-import type { Callback } from "../callbacks/callback";
-import type { Logger } from "../loggers/logger";
-import type { Profiler } from "../profilers/profiler";
-import type { GradientClipAlgorithm } from "../core/module";
+import type { Accelerator } from "../accelerators/accelerator.ts";
+import type { AcceleratorFlag, DevicesFlag, PrecisionFlag, StrategyFlag } from "../connector.ts";
+import type { Precision } from "../plugins/precision/precision.ts";
+import type { ClusterEnvironment } from "../plugins/environments/cluster_environment.ts";
+import type { Strategy } from "../strategies/strategy.ts";
+import type { Callback } from "../callbacks/callback.ts";
+import type { Logger } from "../loggers/logger.ts";
+import type { Profiler } from "../profilers/profiler.ts";
+import type { GradientClipAlgorithm } from "../core/module.ts";
+import { optionKeys } from "../utilities/option_keys.ts";
 
 export interface TrainerOptions {
   /** `"auto"` (default), `"cpu"`, `"gpu"`, `"cuda"`, `"webgpu"`, `"wasm"`, or an Accelerator. */
@@ -82,3 +83,6 @@ export interface TrainerOptions {
   /** Root for logs and checkpoints when the loggers/callbacks do not say (default: `LIGHTNING_TS_DEFAULT_ROOT_DIR`, else the current directory). */
   defaultRootDir?: string | null;
 }
+
+/** Checked in the constructor (utilities/option_keys.ts). */
+export const TRAINER_OPTION_KEYS = optionKeys<TrainerOptions>()(["accelerator", "strategy", "devices", "numNodes", "precision", "plugins", "logger", "callbacks", "fastDevRun", "maxEpochs", "minEpochs", "maxSteps", "minSteps", "limitTrainBatches", "limitValBatches", "limitTestBatches", "limitPredictBatches", "overfitBatches", "valCheckInterval", "checkValEveryNEpoch", "numSanityValSteps", "logEveryNSteps", "enableCheckpointing", "enableProgressBar", "enableModelSummary", "accumulateGradBatches", "gradientClipVal", "gradientClipAlgorithm", "deterministic", "profiler", "detectAnomaly", "reloadDataloadersEveryNEpochs", "useDistributedSampler", "defaultRootDir"]);

@@ -4,14 +4,14 @@
  * checks of the optimisation and determinism flags). Every invalid value fails here, at
  * construction, with the flag's name and what it accepts.
  */
-import { cuda } from "../../torch/device";
-import { MisconfigurationError } from "../errors";
-import { Profiler, PassThroughProfiler } from "../profilers/profiler";
-import { SimpleProfiler } from "../profilers/simple";
-import { describeValue } from "../utilities/describe";
-import { rankZeroInfo } from "../utilities/rank_zero";
-import type { TrainerOptions } from "./options";
-import type { Trainer } from "./trainer";
+import { cuda } from "../../torch/device.ts";
+import { MisconfigurationError } from "../errors.ts";
+import { Profiler, PassThroughProfiler } from "../profilers/profiler.ts";
+import { SimpleProfiler } from "../profilers/simple.ts";
+import { describeValue } from "../utilities/describe.ts";
+import { rankZeroInfo } from "../utilities/rank_zero.ts";
+import type { TrainerOptions } from "./options.ts";
+import type { Trainer } from "./trainer.ts";
 
 /**
  * The Trainer members a step assigns. They are readonly to users; the steps are the one place

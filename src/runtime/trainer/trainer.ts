@@ -22,29 +22,29 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { tf } from "../../torch/tf";
-import type { Device } from "../../torch/device";
-import type { Optimizer } from "../../torch/optim/optimizer";
-import { setGradEnabled } from "../../torch/autograd/grad_mode";
-import { setLossTraceRankCheck } from "../../torch/autograd/loss_trace";
-import type { BackwardOptions } from "../../torch/autograd/backward";
-import { isolateRandomState } from "../../torch/random";
-import { Connector } from "../connector";
-import { MisconfigurationError } from "../errors";
-import type { Accelerator } from "../accelerators/accelerator";
-import type { Strategy } from "../strategies/strategy";
-import type { Precision } from "../plugins/precision/precision";
-import { Callback, Checkpoint } from "../callbacks/callback";
-import { ProgressBar } from "../callbacks/progress/progress_bar";
-import type { Logger } from "../loggers/logger";
-import { TensorBoardLogger } from "../loggers/tensorboard_logger";
-import { CSVLogger } from "../loggers/csv_logger";
-import { logHyperparams } from "../loggers/utilities";
-import { rankZeroOnly, rankZeroWarn } from "../utilities/rank_zero";
-import type { Profiler } from "../profilers/profiler";
-import { LightningModule, isOverridden, moduleInternals, type GradientClipAlgorithm } from "../core/module";
-import { LightningDataModule } from "../core/datamodule";
-import { sequence, type MaybePromise } from "../core/maybe_async";
+import type { tf } from "../../torch/tf.ts";
+import type { Device } from "../../torch/device.ts";
+import type { Optimizer } from "../../torch/optim/optimizer.ts";
+import { setGradEnabled } from "../../torch/autograd/grad_mode.ts";
+import { setLossTraceRankCheck } from "../../torch/autograd/loss_trace.ts";
+import type { BackwardOptions } from "../../torch/autograd/backward.ts";
+import { isolateRandomState } from "../../torch/random.ts";
+import { Connector } from "../connector.ts";
+import { MisconfigurationError } from "../errors.ts";
+import type { Accelerator } from "../accelerators/accelerator.ts";
+import type { Strategy } from "../strategies/strategy.ts";
+import type { Precision } from "../plugins/precision/precision.ts";
+import { Callback, Checkpoint } from "../callbacks/callback.ts";
+import { ProgressBar } from "../callbacks/progress/progress_bar.ts";
+import type { Logger } from "../loggers/logger.ts";
+import { TensorBoardLogger } from "../loggers/tensorboard_logger.ts";
+import { CSVLogger } from "../loggers/csv_logger.ts";
+import { logHyperparams } from "../loggers/utilities.ts";
+import { rankZeroOnly, rankZeroWarn } from "../utilities/rank_zero.ts";
+import type { Profiler } from "../profilers/profiler.ts";
+import { LightningModule, isOverridden, moduleInternals, type GradientClipAlgorithm } from "../core/module.ts";
+import { LightningDataModule } from "../core/datamodule.ts";
+import { sequence, type MaybePromise } from "../core/maybe_async.ts";
 import {
   LightningOptimizer,
   configureSchedulersAutomatic,
@@ -52,22 +52,23 @@ import {
   parseOptimizersConfig,
   validateSchedulersAttached,
   type LRSchedulerConfig,
-} from "../core/optimizer";
-import { describeValue } from "../utilities/describe";
-import { FitLoop } from "../loops/fit_loop";
-import { EvaluationLoop } from "../loops/evaluation_loop";
-import { PredictionLoop } from "../loops/prediction_loop";
-import { runBackward } from "../loops/optimization/backward";
-import { callCallbackHooks, callDatamoduleHook, callModuleHook, callSetupHook, callTeardownHook } from "./call";
-import { verifyLoopConfigurations } from "./configuration_validator";
-import { CallbackConnector } from "./connectors/callback_connector";
-import { CheckpointConnector } from "./connectors/checkpoint_connector";
-import { DataConnector, type DataSource } from "./connectors/data_connector";
-import { LoggerConnector } from "./connectors/logger_connector/logger_connector";
-import type { ResultCollection } from "./connectors/logger_connector/result";
-import type { TrainerOptions } from "./options";
-import { initDebuggingFlags, initDeterminism, initOptimizationFlags, initProfiler, logDeviceInfo } from "./setup";
-import { TrainerState, type RunningStage, type TrainerFnName } from "./states";
+} from "../core/optimizer.ts";
+import { describeValue } from "../utilities/describe.ts";
+import { FitLoop } from "../loops/fit_loop.ts";
+import { EvaluationLoop } from "../loops/evaluation_loop.ts";
+import { PredictionLoop } from "../loops/prediction_loop.ts";
+import { runBackward } from "../loops/optimization/backward.ts";
+import { callCallbackHooks, callDatamoduleHook, callModuleHook, callSetupHook, callTeardownHook } from "./call.ts";
+import { verifyLoopConfigurations } from "./configuration_validator.ts";
+import { CallbackConnector } from "./connectors/callback_connector.ts";
+import { CheckpointConnector } from "./connectors/checkpoint_connector.ts";
+import { DataConnector, type DataSource } from "./connectors/data_connector.ts";
+import { LoggerConnector } from "./connectors/logger_connector/logger_connector.ts";
+import type { ResultCollection } from "./connectors/logger_connector/result.ts";
+import { TRAINER_OPTION_KEYS, type TrainerOptions } from "./options.ts";
+import { initDebuggingFlags, initDeterminism, initOptimizationFlags, initProfiler, logDeviceInfo } from "./setup.ts";
+import { TrainerState, type RunningStage, type TrainerFnName } from "./states.ts";
+import { checkOptionKeys } from "../utilities/option_keys.ts";
 
 export interface FitOptions {
   trainDataloaders?: DataSource | null;
@@ -149,7 +150,7 @@ export class Trainer {
   lrSchedulerConfigs: LRSchedulerConfig[] = [];
 
   constructor(options: TrainerOptions = {}) {
-    if (options === null || typeof options !== "object") throw new TypeError(`Trainer options must be an object, got ${describeValue(options)}`);
+    checkOptionKeys(options, TRAINER_OPTION_KEYS, "Trainer");
     this.connector = new Connector({
       accelerator: options.accelerator,
       devices: options.devices,

@@ -1,6 +1,6 @@
-import { tf } from "../../torch/tf";
-import type { Device } from "../../torch/device";
-import { applyToCollection } from "./apply_to_collection";
+import { tf } from "../../torch/tf.ts";
+import type { Device } from "../../torch/device.ts";
+import { applyToCollection } from "./apply_to_collection.ts";
 
 export function isTensor(x: unknown): x is tf.Tensor {
   return x instanceof tf.Tensor;

@@ -1,4 +1,4 @@
-import { manualSeed } from "../../torch/random";
+import { manualSeed } from "../../torch/random.ts";
 
 const MAX_SEED = 2 ** 32 - 1;
 

@@ -1,10 +1,10 @@
-import { tf } from "../tf";
-import { setGradEnabled, isGradEnabled } from "./grad_mode";
-import { requiresGrad, isGraphFreed } from "./requires_grad";
-import { tape, replaceTape, releaseNode, pruneTape, refRequiresGrad, type GraphNode } from "./tape";
-import { freedTensorError, stepBoundary } from "./lifetime";
-import { traceLoss } from "./loss_trace";
-import { accumulateGrad } from "./grad_store";
+import { tf } from "../tf.ts";
+import { setGradEnabled, isGradEnabled } from "./grad_mode.ts";
+import { requiresGrad, isGraphFreed } from "./requires_grad.ts";
+import { tape, replaceTape, releaseNode, pruneTape, refRequiresGrad, type GraphNode } from "./tape.ts";
+import { freedTensorError, stepBoundary } from "./lifetime.ts";
+import { traceLoss } from "./loss_trace.ts";
+import { accumulateGrad } from "./grad_store.ts";
 
 export interface BackwardOptions {
   /** dL/d(output) for a non-scalar output (PyTorch's `gradient`). */

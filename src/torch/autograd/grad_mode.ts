@@ -1,4 +1,4 @@
-import { engineInternals } from "../tf";
+import { engineInternals } from "../tf.ts";
 
 /**
  * Gradient recording is on by default, as in PyTorch. `noGrad` turns it off for a block:

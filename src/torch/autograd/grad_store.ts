@@ -1,4 +1,4 @@
-import { tf } from "../tf";
+import { tf } from "../tf.ts";
 
 /**
  * `param.grad`: the gradient PyTorch accumulates on a parameter. Stored under a symbol on the

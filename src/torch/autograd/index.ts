@@ -1,6 +1,6 @@
-import { installTape } from "./tape";
-import { installLifetimes } from "./lifetime";
-import { installTensorMethods } from "./tensor_methods";
+import { installTape } from "./tape.ts";
+import { installLifetimes } from "./lifetime.ts";
+import { installTensorMethods } from "./tensor_methods.ts";
 
 /** Hooks the torch layer's autograd into the tfjs engine (idempotent). */
 export function installAutograd(): void {
@@ -9,10 +9,10 @@ export function installAutograd(): void {
   installTensorMethods();
 }
 
-export { backward, type BackwardOptions } from "./backward";
-export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from "./grad_mode";
-export { openStepScope, closeStepScope, withStepScope, StepScope } from "./step_scope";
-export { traceLoss, setLossTraceRankCheck } from "./loss_trace";
-export { tapeLength, pruneTape } from "./tape";
-export { requiresGrad } from "./requires_grad";
-export { clearGrads, accumulateGrad } from "./grad_store";
+export { backward, type BackwardOptions } from "./backward.ts";
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from "./grad_mode.ts";
+export { openStepScope, closeStepScope, withStepScope, StepScope } from "./step_scope.ts";
+export { traceLoss, setLossTraceRankCheck } from "./loss_trace.ts";
+export { tapeLength, pruneTape } from "./tape.ts";
+export { requiresGrad } from "./requires_grad.ts";
+export { clearGrads, accumulateGrad } from "./grad_store.ts";

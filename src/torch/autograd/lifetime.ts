@@ -1,6 +1,6 @@
 import v8 from "node:v8";
 import vm from "node:vm";
-import { tf, engineInternals } from "../tf";
+import { tf, engineInternals } from "../tf.ts";
 
 /**
  * Tensor lifetime, as in PyTorch: a tensor stays valid while the program references it, and

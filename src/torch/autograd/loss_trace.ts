@@ -1,5 +1,5 @@
 import { appendFileSync } from "node:fs";
-import { tf } from "../tf";
+import { tf } from "../tf.ts";
 
 /**
  * `LIGHTNING_TS_LOSS_TRACE=<file>`: every loss handed to a backward pass is appended as one

@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { peekLife } from "./lifetime";
+import { tf } from "../tf.ts";
+import { peekLife } from "./lifetime.ts";
 
 /**
  * Which tensors gradients flow through, PyTorch's `requires_grad`: trainable variables, and

@@ -1,5 +1,5 @@
-import { stepBoundary } from "./lifetime";
-import { pruneTape } from "./tape";
+import { stepBoundary } from "./lifetime.ts";
+import { pruneTape } from "./tape.ts";
 
 /**
  * Step boundaries. A PyTorch loop never disposes anything: Python frees a step's activations

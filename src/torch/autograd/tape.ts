@@ -1,7 +1,7 @@
-import { tf, engineInternals, type KernelParams } from "../tf";
-import { isGradEnabled, tfjsGradientsActive, enterTfjsGradients, exitTfjsGradients, noGrad } from "./grad_mode";
-import { requiresGrad, markRequiresGrad } from "./requires_grad";
-import { adoptResult, freedTensorError, lifeOf, onCollected, setCreatingOp, type Life } from "./lifetime";
+import { tf, engineInternals, type KernelParams } from "../tf.ts";
+import { isGradEnabled, tfjsGradientsActive, enterTfjsGradients, exitTfjsGradients, noGrad } from "./grad_mode.ts";
+import { requiresGrad, markRequiresGrad } from "./requires_grad.ts";
+import { adoptResult, freedTensorError, lifeOf, onCollected, setCreatingOp, type Life } from "./lifetime.ts";
 
 /**
  * The tape behind `loss.backward()`.

@@ -1,13 +1,13 @@
-import { tf } from "../tf";
-import { backward, type BackwardOptions } from "./backward";
-import { noGrad } from "./grad_mode";
-import { getGrad, setGrad } from "./grad_store";
-import { requiresGrad } from "./requires_grad";
-import { freedTensorError } from "./lifetime";
-import { checkMove, type DeviceLike } from "../device";
+import { tf } from "../tf.ts";
+import { backward, type BackwardOptions } from "./backward.ts";
+import { noGrad } from "./grad_mode.ts";
+import { getGrad, setGrad } from "./grad_store.ts";
+import { requiresGrad } from "./requires_grad.ts";
+import { freedTensorError } from "./lifetime.ts";
+import { checkMove, type DeviceLike } from "../device.ts";
 
 /** PyTorch's tensor methods, added to every tfjs tensor. */
-declare module "@tensorflow/tfjs-core/dist/tensor" {
+declare module "@tensorflow/tfjs-core/dist/tensor.js" {
   interface Tensor {
     /** Backpropagates from this scalar loss into every trainable variable's `grad`. */
     backward(options?: BackwardOptions): void;

@@ -1,4 +1,4 @@
-import { tf } from "../tf";
+import { tf } from "../tf.ts";
 
 /**
  * Keeps tfjs backends from talking to the user's terminal when they start.

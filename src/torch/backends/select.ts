@@ -1,8 +1,8 @@
-import { tf } from "../tf";
+import { tf } from "../tf.ts";
 import { createRequire } from "node:module";
-import { installKernelShims } from "./kernels/index";
-import { quietBackendInit } from "./quiet_init";
-import { registerWasmBackend } from "./wasm";
+import { installKernelShims } from "./kernels/index.ts";
+import { quietBackendInit } from "./quiet_init.ts";
+import { registerWasmBackend } from "./wasm.ts";
 
 /**
  * Picks the tfjs backend the torch layer runs on (docs/backends.md).
@@ -111,7 +111,7 @@ function tryWasm(): { ok: boolean; reason: string } {
 }
 
 async function tryWebgpu(): Promise<boolean> {
-  const { initWebgpu } = await import("./webgpu");
+  const { initWebgpu } = await import("./webgpu.ts");
   quietBackendInit();
   return initWebgpu();
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tf } from "../tf";
+import { tf } from "../tf.ts";
 
 const require = createRequire(import.meta.url);
 

@@ -1,4 +1,4 @@
-import { tf } from "../tf";
+import { tf } from "../tf.ts";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);

@@ -1,4 +1,4 @@
-import { tf } from "../tf";
+import { tf } from "../tf.ts";
 
 /**
  * `defaultCollate`: turns a list of items into a batch, like `torch.utils.data.default_collate`.

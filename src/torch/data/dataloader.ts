@@ -1,9 +1,9 @@
-import { closeStepScope, openStepScope, type StepScope } from "../autograd/step_scope";
-import { Generator } from "../random";
-import { defaultCollate, type Collated } from "./collate";
-import { hasGetBatch, type Dataset } from "./dataset";
-import { BatchSampler, RandomSampler, resolveGenerator, SequentialSampler, type Sized } from "./sampler";
-import type { tf } from "../tf";
+import { closeStepScope, openStepScope, type StepScope } from "../autograd/step_scope.ts";
+import { Generator } from "../random.ts";
+import { defaultCollate, type Collated } from "./collate.ts";
+import { hasGetBatch, type Dataset } from "./dataset.ts";
+import { BatchSampler, RandomSampler, resolveGenerator, SequentialSampler, type Sized } from "./sampler.ts";
+import type { tf } from "../tf.ts";
 
 /**
  * The batch type of a bare `data.DataLoader` annotation (no type arguments: the item type is

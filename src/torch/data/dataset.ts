@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { HostMirror, hostBatching } from "./host_batch";
+import { tf } from "../tf.ts";
+import { HostMirror, hostBatching } from "./host_batch.ts";
 
 /**
  * Map-style datasets, as in `torch.utils.data`: `length` items, `get(i)` for item `i`

@@ -1,5 +1,5 @@
-import { Generator } from "../random";
-import { Sampler, type Sized } from "./sampler";
+import { Generator } from "../random.ts";
+import { Sampler, type Sized } from "./sampler.ts";
 
 export interface DistributedSamplerOptions {
   /** Number of processes; default: env `WORLD_SIZE`, else 1. */

@@ -1,4 +1,4 @@
-import { tf } from "../tf";
+import { tf } from "../tf.ts";
 
 /**
  * Building batches on the host.

@@ -1,9 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { tf } from "../tf";
-import { checkIndex, Dataset } from "./dataset";
-import { IdxFormatError, readIdxFile } from "./idx";
-import { packageRoot } from "./package_root";
+import { tf } from "../tf.ts";
+import { checkIndex, Dataset } from "./dataset.ts";
+import { IdxFormatError, readIdxFile } from "./idx.ts";
+import { packageRoot } from "./package_root.ts";
 
 export type MNISTSplit = "train" | "test";
 

@@ -1,5 +1,5 @@
-import { Generator, streams } from "../random";
-import { Subset, type Dataset } from "./dataset";
+import { Generator, streams } from "../random.ts";
+import { Subset, type Dataset } from "./dataset.ts";
 
 /**
  * Splits a dataset into non-overlapping random subsets (`torch.utils.data.random_split`), with

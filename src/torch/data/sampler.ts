@@ -1,4 +1,4 @@
-import { Generator, streams } from "../random";
+import { Generator, streams } from "../random.ts";
 
 /**
  * Samplers: the order in which a DataLoader visits dataset indices (`torch.utils.data.sampler`).

@@ -1,6 +1,6 @@
-import { tf } from "../tf";
-import { Generator } from "../random";
-import { TensorDataset } from "./dataset";
+import { tf } from "../tf.ts";
+import { Generator } from "../random.ts";
+import { TensorDataset } from "./dataset.ts";
 
 export interface SyntheticClassificationOptions {
   numSamples: number;

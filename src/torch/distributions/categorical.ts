@@ -1,6 +1,6 @@
-import { tf } from "../tf";
-import { noGrad } from "../autograd/grad_mode";
-import { multinomial } from "../multinomial";
+import { tf } from "../tf.ts";
+import { noGrad } from "../autograd/grad_mode.ts";
+import { multinomial } from "../multinomial.ts";
 
 /** float32 machine epsilon and lowest value (`torch.finfo(torch.float32)`). */
 const F32_EPS = 1.1920928955078125e-7;

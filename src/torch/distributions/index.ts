@@ -1,2 +1,2 @@
 /** `distributions`: probability distributions, mirroring `torch.distributions`. */
-export { Categorical, type CategoricalParams } from "./categorical";
+export { Categorical, type CategoricalParams } from "./categorical.ts";

@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { noGrad } from "../autograd/grad_mode";
+import { tf } from "../tf.ts";
+import { noGrad } from "../autograd/grad_mode.ts";
 
 /**
  * Small helpers shared by the functional ops: PyTorch-style dimension handling, int-or-pair

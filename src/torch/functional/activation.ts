@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { mask, normDim } from "./_util";
+import { tf } from "../tf.ts";
+import { mask, normDim } from "./_util.ts";
 
 /**
  * Activations, `torch.nn.functional` style. Each is built from tfjs ops that have registered

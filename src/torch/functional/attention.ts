@@ -1,7 +1,7 @@
-import { tf } from "../tf";
-import { noGrad } from "../autograd/grad_mode";
-import { dropout } from "./dropout";
-import { shapeStr } from "./_util";
+import { tf } from "../tf.ts";
+import { noGrad } from "../autograd/grad_mode.ts";
+import { dropout } from "./dropout.ts";
+import { shapeStr } from "./_util.ts";
 
 export interface ScaledDotProductAttentionOptions {
   /**

@@ -1,7 +1,7 @@
-import { tf } from "../tf";
-import { pair, shapeStr, type IntPair } from "./_util";
-import { requiresGrad } from "../autograd/requires_grad";
-import { isGradEnabled } from "../autograd/grad_mode";
+import { tf } from "../tf.ts";
+import { pair, shapeStr, type IntPair } from "./_util.ts";
+import { requiresGrad } from "../autograd/requires_grad.ts";
+import { isGradEnabled } from "../autograd/grad_mode.ts";
 
 export type ConvPadding = IntPair | "same" | "valid";
 

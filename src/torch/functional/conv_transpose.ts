@@ -1,6 +1,6 @@
-import { tf } from "../tf";
-import { pair, shapeStr, type IntPair } from "./_util";
-import { dilateKernel } from "./conv";
+import { tf } from "../tf.ts";
+import { pair, shapeStr, type IntPair } from "./_util.ts";
+import { dilateKernel } from "./conv.ts";
 
 export interface ConvTranspose2dOptions {
   stride?: IntPair;

@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { normDim, shapeStr } from "./_util";
+import { tf } from "../tf.ts";
+import { normDim, shapeStr } from "./_util.ts";
 
 export interface CosineSimilarityOptions {
   /** Dimension of the vectors (default 1), in the broadcast shape. */

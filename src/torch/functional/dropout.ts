@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { nextOpSeed } from "../random";
+import { tf } from "../tf.ts";
+import { nextOpSeed } from "../random.ts";
 
 export interface DropoutOptions {
   /** Probability of zeroing an element (default 0.5). */

@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { shapeStr, cheapToRead } from "./_util";
+import { tf } from "../tf.ts";
+import { shapeStr, cheapToRead } from "./_util.ts";
 
 export interface EmbeddingOptions {
   /** Rows at this index get no gradient (their value is returned as stored). */

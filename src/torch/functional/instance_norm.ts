@@ -1,6 +1,6 @@
-import { tf } from "../tf";
-import { noGrad } from "../autograd/grad_mode";
-import { shapeStr } from "./_util";
+import { tf } from "../tf.ts";
+import { noGrad } from "../autograd/grad_mode.ts";
+import { shapeStr } from "./_util.ts";
 
 export interface InstanceNormOptions {
   runningMean?: tf.Tensor | null;

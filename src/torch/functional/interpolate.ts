@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { shapeStr } from "./_util";
+import { tf } from "../tf.ts";
+import { shapeStr } from "./_util.ts";
 
 export type InterpolateMode = "nearest" | "bilinear";
 

@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { shapeStr } from "./_util";
+import { tf } from "../tf.ts";
+import { shapeStr } from "./_util.ts";
 
 /**
  * `y = x W^T + b` with PyTorch's weight layout `[out, in]`. Any number of leading dimensions

@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { checkReduction, reduce, shapeStr, type Reduction } from "./_util";
+import { tf } from "../tf.ts";
+import { checkReduction, reduce, shapeStr, type Reduction } from "./_util.ts";
 
 export interface BinaryCrossEntropyOptions {
   /** Rescaling weight broadcast against the input. */

@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { checkReduction, cheapToRead, shapeStr, type Reduction } from "./_util";
+import { tf } from "../tf.ts";
+import { checkReduction, cheapToRead, shapeStr, type Reduction } from "./_util.ts";
 
 export interface NllLossOptions {
   /** Per-class rescaling weight, shape [C]. */

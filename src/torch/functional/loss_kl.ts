@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { checkReduction, mask, warnOnce } from "./_util";
+import { tf } from "../tf.ts";
+import { checkReduction, mask, warnOnce } from "./_util.ts";
 
 export interface KlDivOptions {
   /** "mean" (PyTorch's default, the mean over all elements), "batchmean" (sum / N: the true KL), "sum", "none". */

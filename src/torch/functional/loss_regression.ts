@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { checkReduction, mask, reduce, shapeStr, warnOnce, type Reduction } from "./_util";
+import { tf } from "../tf.ts";
+import { checkReduction, mask, reduce, shapeStr, warnOnce, type Reduction } from "./_util.ts";
 
 export interface RegressionLossOptions {
   reduction?: Reduction;

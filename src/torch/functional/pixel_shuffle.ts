@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { shapeStr } from "./_util";
+import { tf } from "../tf.ts";
+import { shapeStr } from "./_util.ts";
 
 function checkFactor(fn: string, r: number): void {
   if (!Number.isInteger(r) || r < 1) throw new Error(`${fn}: factor must be a positive integer, got ${r}`);

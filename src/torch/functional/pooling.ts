@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { pair, shapeStr, type IntPair } from "./_util";
+import { tf } from "../tf.ts";
+import { pair, shapeStr, type IntPair } from "./_util.ts";
 
 export interface MaxPool2dOptions {
   /** Default: the kernel size (PyTorch's `stride=None`). */

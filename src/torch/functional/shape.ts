@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { normDim, shapeStr } from "./_util";
+import { tf } from "../tf.ts";
+import { normDim, shapeStr } from "./_util.ts";
 
 /** `torch.flatten`: merges dims startDim..endDim (inclusive) into one. */
 export function flatten(x: tf.Tensor, startDim = 0, endDim = -1): tf.Tensor {

@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { Module } from "./module";
+import { tf } from "../tf.ts";
+import { Module } from "./module.ts";
 
 /**
  * `copy.deepcopy(module)`: a module of the same class whose parameters and buffers are new

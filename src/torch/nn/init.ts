@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { streams, type Generator } from "../random";
+import { tf } from "../tf.ts";
+import { streams, type Generator } from "../random.ts";
 
 /**
  * `torch.nn.init`. Each `*_` function fills a parameter in place (tfjs variables are assigned)
@@ -217,4 +217,4 @@ export function kaimingNormal_(tensor: tf.Tensor, options: KaimingOptions | numb
   return normal_(tensor, { mean: 0, std: kaimingStd(tensor, o), generator: o.generator });
 }
 
-export { orthogonal_, type OrthogonalOptions } from "./init_orthogonal";
+export { orthogonal_, type OrthogonalOptions } from "./init_orthogonal.ts";

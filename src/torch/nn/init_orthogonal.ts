@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { streams, type Generator } from "../random";
+import { tf } from "../tf.ts";
+import { streams, type Generator } from "../random.ts";
 
 /**
  * `torch.nn.init.orthogonal_` (Saxe et al. 2013), re-exported from `nn.init`. PyTorch's recipe:

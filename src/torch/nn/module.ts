@@ -1,6 +1,6 @@
-import { tf } from "../tf";
-import { clearGrads } from "../autograd/grad_store";
-import { checkMove, type DeviceLike } from "../device";
+import { tf } from "../tf.ts";
+import { clearGrads } from "../autograd/grad_store.ts";
+import { checkMove, type DeviceLike } from "../device.ts";
 
 const BUFFERS = Symbol.for("lightning-ts.bufferNames");
 

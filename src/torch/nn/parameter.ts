@@ -1,4 +1,4 @@
-import { tf } from "../tf";
+import { tf } from "../tf.ts";
 
 /**
  * `nn.Parameter(tensor, requiresGrad = true)`: a parameter is a `tf.Variable` (trainable =

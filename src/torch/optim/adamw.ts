@@ -1,5 +1,5 @@
-import { Adam, adamDefaults, type AdamHyperparameters, type AdamOptions } from "./adam";
-import type { ParamsInput } from "./optimizer";
+import { Adam, adamDefaults, type AdamHyperparameters, type AdamOptions } from "./adam.ts";
+import type { ParamsInput } from "./optimizer.ts";
 
 export type AdamWOptions = Omit<AdamOptions, "decoupledWeightDecay">;
 

@@ -8,12 +8,12 @@ export {
   type ParamsInput,
   type ParamState,
   type OptimizerStateDict,
-} from "./optimizer";
-export { SGD, type SGDOptions, type SGDHyperparameters } from "./sgd";
-export { Adam, type AdamOptions, type AdamHyperparameters } from "./adam";
-export { AdamW, type AdamWOptions } from "./adamw";
-export { RMSprop, type RMSpropOptions, type RMSpropHyperparameters } from "./rmsprop";
-export { Adadelta, type AdadeltaOptions, type AdadeltaHyperparameters } from "./adadelta";
-export { Adagrad, type AdagradOptions, type AdagradHyperparameters } from "./adagrad";
-export { LBFGS, type LBFGSOptions, type LBFGSHyperparameters } from "./lbfgs";
-export * as lrScheduler from "./lr_scheduler/index";
+} from "./optimizer.ts";
+export { SGD, type SGDOptions, type SGDHyperparameters } from "./sgd.ts";
+export { Adam, type AdamOptions, type AdamHyperparameters } from "./adam.ts";
+export { AdamW, type AdamWOptions } from "./adamw.ts";
+export { RMSprop, type RMSpropOptions, type RMSpropHyperparameters } from "./rmsprop.ts";
+export { Adadelta, type AdadeltaOptions, type AdadeltaHyperparameters } from "./adadelta.ts";
+export { Adagrad, type AdagradOptions, type AdagradHyperparameters } from "./adagrad.ts";
+export { LBFGS, type LBFGSOptions, type LBFGSHyperparameters } from "./lbfgs.ts";
+export * as lrScheduler from "./lr_scheduler/index.ts";

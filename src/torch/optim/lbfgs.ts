@@ -1,7 +1,7 @@
-import { tf } from "../tf";
-import { enableGrad, noGrad } from "../autograd/grad_mode";
-import { getGrad } from "../autograd/grad_store";
-import { Optimizer, withDefaults, type OptimizerStateDict, type ParamGroup, type ParamsInput } from "./optimizer";
+import { tf } from "../tf.ts";
+import { enableGrad, noGrad } from "../autograd/grad_mode.ts";
+import { getGrad } from "../autograd/grad_store.ts";
+import { Optimizer, withDefaults, type OptimizerStateDict, type ParamGroup, type ParamsInput } from "./optimizer.ts";
 
 export type LBFGSOptions = {
   lr?: number;

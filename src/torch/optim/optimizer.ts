@@ -1,6 +1,6 @@
-import { tf } from "../tf";
-import { enableGrad, noGrad } from "../autograd/grad_mode";
-import { getGrad, setGrad } from "../autograd/grad_store";
+import { tf } from "../tf.ts";
+import { enableGrad, noGrad } from "../autograd/grad_mode.ts";
+import { getGrad, setGrad } from "../autograd/grad_store.ts";
 
 /**
  * `torch.optim.Optimizer`: parameter groups, per-parameter state, `zeroGrad`, `step`, and a

@@ -1,5 +1,5 @@
-import { tf } from "../tf";
-import { Optimizer, withDefaults, type ParamGroup, type ParamsInput } from "./optimizer";
+import { tf } from "../tf.ts";
+import { Optimizer, withDefaults, type ParamGroup, type ParamsInput } from "./optimizer.ts";
 
 export type SGDOptions = {
   lr?: number;

@@ -22,7 +22,7 @@
  */
 import * as os from "node:os";
 import * as zlib from "node:zlib";
-import { tf } from "../tf";
+import { tf } from "../tf.ts";
 
 export const MAGIC = "LTSCKPT1";
 export const FORMAT_NAME = "lightning-ts-checkpoint";

@@ -21,11 +21,11 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CheckpointFormatError, decodeCheckpoint, encodeCheckpoint, planCheckpoint } from "./format";
-import { writeFileAtomic, writeFileAtomicSync } from "./atomic_write";
+import { CheckpointFormatError, decodeCheckpoint, encodeCheckpoint, planCheckpoint } from "./format.ts";
+import { writeFileAtomic, writeFileAtomicSync } from "./atomic_write.ts";
 
 export { CheckpointFormatError };
-export { MAGIC as CHECKPOINT_MAGIC, FORMAT_VERSION as CHECKPOINT_FORMAT_VERSION } from "./format";
+export { MAGIC as CHECKPOINT_MAGIC, FORMAT_VERSION as CHECKPOINT_FORMAT_VERSION } from "./format.ts";
 
 /** Serializes `obj` to the checkpoint format in memory (synchronous tensor reads). */
 export function serialize(obj: unknown): Uint8Array {

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { spawn } from "node:child_process";
 import { Trainer, Callback, ModelCheckpoint, CSVLogger, type CheckpointDict } from "lightning-ts";
 import { usePureJsCpu, baseOptions, tmpRoot, EvalClassifier, manualSeed, withLossTrace, snapshot, optim, load } from "./helpers";
+import { sourceConditionFlags } from "../../../src/cli/source_condition";
 
 /** Dropout, a shuffled loader, Adam, StepLR per epoch and ReduceLROnPlateau on val_loss. */
 class Resumable extends EvalClassifier {
@@ -255,7 +256,7 @@ describe("checkpoints", () => {
   it("a kill while a checkpoint is written leaves the previous checkpoint readable", async () => {
     const dir = tmpRoot();
     const target = path.join(dir, "model.ckpt");
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "crash_child.ts"), target], {
+    const child = spawn(process.execPath, [...sourceConditionFlags(), "--import", "tsx", path.join(__dirname, "crash_child.ts"), target], {
       cwd: path.join(__dirname, "..", "..", ".."),
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, LIGHTNING_TS_LOG_LEVEL: "warning" },

@@ -16,6 +16,7 @@ import {
   selectBackend,
 } from "../../../src/torch/backends/select";
 import { installedKernelShims } from "../../../src/torch/backends/kernels/index";
+import { sourceConditionFlags } from "../../../src/cli/source_condition";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../../..");
@@ -34,7 +35,7 @@ function runScript(mode: string, env: Record<string, string> = {}): Promise<Run>
   return new Promise((resolve, reject) => {
     const child = spawn(tsx, [script, mode], {
       cwd: repo,
-      env: { ...process.env, LIGHTNING_TS_BACKEND: "", NODE_OPTIONS: "", ...env },
+      env: { ...process.env, LIGHTNING_TS_BACKEND: "", NODE_OPTIONS: sourceConditionFlags().join(" "), ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -7,9 +7,9 @@
  * Two insertions around the loss rather than one rewrite of the call, so that edits inside the
  * loss expression (a stripped `.to(device)`) still apply.
  */
-import { Node } from "../../morph";
-import type { TransformContext } from "../context";
-import type { LiteAccess } from "./lite-access";
+import { Node } from "../../morph.ts";
+import type { TransformContext } from "../context.ts";
+import type { LiteAccess } from "./lite-access.ts";
 
 /** Options of `loss.backward(opts)` that `this.backward(loss, opts)` takes too. */
 const LITE_BACKWARD_OPTIONS = new Set(["retainGraph", "gradient"]);

@@ -6,10 +6,10 @@
  * `await this.save(obj, path)` / `(await this.load(path))` where the code can await (an async
  * function), and stay, marked TODO, where it cannot.
  */
-import { Node } from "../../morph";
-import { isFunctionLike } from "../../analysis/functions";
-import type { TransformContext } from "../context";
-import type { LiteAccess } from "./lite-access";
+import { Node } from "../../morph.ts";
+import { isFunctionLike } from "../../analysis/functions.ts";
+import type { TransformContext } from "../context.ts";
+import type { LiteAccess } from "./lite-access.ts";
 
 export function rewriteCheckpointIo(ctx: TransformContext, access: LiteAccess): void {
   const { analysis, edits, todos } = ctx;

@@ -6,11 +6,11 @@
  * through Lite, which unscales first. Needs the model's one optimizer in scope; otherwise the
  * call stays (correct in 32-bit) with a TODO.
  */
-import { Node, unwrap } from "../../morph";
+import { Node, unwrap } from "../../morph.ts";
 import type { BinaryExpression, Identifier } from "ts-morph";
-import { assignedOptimizers, extraPairs, factoryAssignments } from "./optimizer-pairs";
-import type { TransformContext } from "../context";
-import type { LiteAccess } from "./lite-access";
+import { assignedOptimizers, extraPairs, factoryAssignments } from "./optimizer-pairs.ts";
+import type { TransformContext } from "../context.ts";
+import type { LiteAccess } from "./lite-access.ts";
 
 export function rewriteClipGradients(ctx: TransformContext, access: LiteAccess): void {
   const { analysis, edits, todos } = ctx;

@@ -3,9 +3,9 @@
  * those moves are gone, the binding is `const` again. Loops whose bindings are still written
  * keep `let`, and so do loops that were `let` for no device reason.
  */
-import { Node, SyntaxKind, VariableDeclarationKind } from "../../morph";
+import { Node, SyntaxKind, VariableDeclarationKind } from "../../morph.ts";
 import type { ForOfStatement, Identifier } from "ts-morph";
-import type { TransformContext } from "../context";
+import type { TransformContext } from "../context.ts";
 
 export function constLoopBindings(ctx: TransformContext): void {
   const { analysis, edits } = ctx;

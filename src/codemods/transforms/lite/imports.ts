@@ -4,12 +4,12 @@
  * (`cuda`, `save`, `load`, `device`) are dropped. Names the script imported but never used are
  * left alone: cleaning those up is not this codemod's business.
  */
-import { Node } from "../../morph";
+import { Node } from "../../morph.ts";
 import type { Identifier, ImportDeclaration } from "ts-morph";
-import { isRuntimeModuleSpecifier, runtimeSpecifierFor } from "../../analysis/torch";
-import type { TransformContext } from "../context";
-import { newlineOf, statementRemovalRange } from "../shared/ranges";
-import { LITE_TYPE } from "./lite-access";
+import { isRuntimeModuleSpecifier, runtimeSpecifierFor } from "../../analysis/torch.ts";
+import type { TransformContext } from "../context.ts";
+import { newlineOf, statementRemovalRange } from "../shared/ranges.ts";
+import { LITE_TYPE } from "./lite-access.ts";
 
 export function updateImports(ctx: TransformContext): void {
   const { analysis, edits } = ctx;

@@ -10,13 +10,13 @@
  * Code that cannot be reached this way (a class method, a `function` callback with its own
  * `this`, a helper passed around as a value) gets a TODO instead.
  */
-import { Node, SyntaxKind } from "../../morph";
+import { Node, SyntaxKind } from "../../morph.ts";
 import type { CallExpression, ClassDeclaration, ConstructorDeclaration, NewExpression } from "ts-morph";
-import { endOfLineAfter, indentationAt, lineStartOf, newlineOf } from "../shared/ranges";
-import { constructionsOf, enclosingInstanceClass, trainerClasses } from "./trainer-class";
-import { isFunctionLike } from "../../analysis/functions";
-import type { LocalFunction } from "../../analysis/types";
-import type { TransformContext } from "../context";
+import { endOfLineAfter, indentationAt, lineStartOf, newlineOf } from "../shared/ranges.ts";
+import { constructionsOf, enclosingInstanceClass, trainerClasses } from "./trainer-class.ts";
+import { isFunctionLike } from "../../analysis/functions.ts";
+import type { LocalFunction } from "../../analysis/types.ts";
+import type { TransformContext } from "../context.ts";
 
 export type Access = { ok: true; receiver: string } | { ok: false; reason: string };
 

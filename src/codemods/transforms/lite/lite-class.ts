@@ -17,12 +17,12 @@
  * A script without a main function gets its top-level training statements wrapped the same way.
  */
 import type { Identifier, IfStatement, VariableStatement } from "ts-morph";
-import type { LocalFunction } from "../../analysis/types";
-import { MigrationError, positionAt } from "../../errors";
-import { Node, SyntaxKind } from "../../morph";
-import type { TransformContext } from "../context";
-import { endOfLineAfter, lineStartOf, newlineOf } from "../shared/ranges";
-import { LITE_TYPE } from "./lite-access";
+import type { LocalFunction } from "../../analysis/types.ts";
+import { MigrationError, positionAt } from "../../errors.ts";
+import { Node, SyntaxKind } from "../../morph.ts";
+import type { TransformContext } from "../context.ts";
+import { endOfLineAfter, lineStartOf, newlineOf } from "../shared/ranges.ts";
+import { LITE_TYPE } from "./lite-access.ts";
 
 /** Constructor options of the generated `new Lite(...)`: Lightning's defaults, spelled out to edit. */
 export const LITE_OPTIONS = `{ accelerator: "auto", devices: 1, precision: "32-true" }`;
@@ -88,7 +88,9 @@ function wrapFunction(ctx: TransformContext, fn: LocalFunction, className: strin
     edits.replace(callee.getStart(), callee.getEnd(), `new ${className}(${LITE_OPTIONS}).run`, "entry-call");
     let parent = call.getParent();
     while (parent && Node.isParenthesizedExpression(parent)) parent = parent.getParent();
-    if (parent && Node.isExpressionStatement(parent)) edits.insert(call.getStart(), "await ", "entry-call");
+    // (CommonJS has no top-level await: there the call stays a statement, as main(...) was.)
+    const topLevel = !call.getFirstAncestor((a) => Node.isFunctionDeclaration(a) || Node.isFunctionExpression(a) || Node.isArrowFunction(a) || Node.isMethodDeclaration(a));
+    if (parent && Node.isExpressionStatement(parent) && (ctx.topLevelAwait || !topLevel)) edits.insert(call.getStart(), "await ", "entry-call");
     // Called inside a function (main() parses arguments, then calls the training function):
     // that function awaits run(), so it must be async.
     const caller = call.getFirstAncestor(
@@ -147,7 +149,7 @@ function wrapStatements(ctx: TransformContext, className: string): void {
     edits.replace(
       close.getStart(),
       close.getEnd(),
-      `}${nl}}${nl}${nl}if (${guard.getExpression().getText()}) {${nl}await new ${className}(${LITE_OPTIONS}).run();${nl}}`,
+      `}${nl}}${nl}${nl}if (${guard.getExpression().getText()}) {${nl}${awaitAtTopLevel(ctx)}new ${className}(${LITE_OPTIONS}).run();${nl}}`,
       "lite-class",
     );
     ctx.notes.push(
@@ -156,10 +158,15 @@ function wrapStatements(ctx: TransformContext, className: string): void {
     return;
   }
   edits.insert(lineStartOf(start, text), `class ${className} extends ${LITE_TYPE} {${nl}override async run() {${nl}`, "lite-class");
-  edits.insert(endOfLineAfter(end, text), `${nl}}${nl}}${nl}${nl}await new ${className}(${LITE_OPTIONS}).run();`, "lite-class");
+  edits.insert(endOfLineAfter(end, text), `${nl}}${nl}}${nl}${nl}${awaitAtTopLevel(ctx)}new ${className}(${LITE_OPTIONS}).run();`, "lite-class");
   ctx.notes.push(
     `top-level training code (lines ${ctx.lineOf(start)}–${ctx.lineOf(end)}) → ${className}.run(), run by await new ${className}(...).run()`,
   );
+}
+
+/** `await ` where the script may await at its top level; nothing in CommonJS (the run's promise floats, as main()'s did). */
+function awaitAtTopLevel(ctx: TransformContext): string {
+  return ctx.topLevelAwait ? "await " : "";
 }
 
 /**

@@ -8,10 +8,10 @@
  * The first two are set up like any pair (`[model, optimizer] = this.setup(model, optimizer)`);
  * an assigned optimizer is set up where it is assigned (`[optimizer] = this.setupOptimizers(optimizer)`).
  */
-import { Node, SyntaxKind, unwrap } from "../../morph";
+import { Node, SyntaxKind, unwrap } from "../../morph.ts";
 import type { ExpressionStatement, Identifier, NewExpression, ParameterDeclaration, VariableDeclaration, VariableStatement } from "ts-morph";
-import { topLevelStatementOf } from "../../analysis/entry";
-import type { ScriptAnalysis } from "../../analysis/types";
+import { topLevelStatementOf } from "../../analysis/entry.ts";
+import type { ScriptAnalysis } from "../../analysis/types.ts";
 
 export interface ExtraPair {
   model: Identifier;

@@ -2,8 +2,8 @@
  * `new data.DataLoader(...)` → `this.setupDataloaders(new data.DataLoader(...))`, so Lite can
  * move batches to the device and, under DDP, shard them with a `DistributedSampler`.
  */
-import type { TransformContext } from "../context";
-import type { LiteAccess } from "./lite-access";
+import type { TransformContext } from "../context.ts";
+import type { LiteAccess } from "./lite-access.ts";
 
 export function setupDataloaders(ctx: TransformContext, access: LiteAccess): void {
   const { analysis, edits, todos } = ctx;

@@ -4,15 +4,15 @@
  * `[d, optD] = this.setup(d, optD)`); the `const` declarations of both become `let`. A model
  * with no optimizer (one restored for evaluation, a frozen teacher) is set up on its own.
  */
-import { Node, VariableDeclarationKind, unwrap } from "../../morph";
-import { assignedOptimizers, extraPairs, factoryAssignments, isFactoryOptimizer, parametersRoot, tupleFactoryPairs } from "./optimizer-pairs";
+import { Node, VariableDeclarationKind, unwrap } from "../../morph.ts";
+import { assignedOptimizers, extraPairs, factoryAssignments, isFactoryOptimizer, parametersRoot, tupleFactoryPairs } from "./optimizer-pairs.ts";
 import type { Identifier, Statement, VariableStatement } from "ts-morph";
-import type { ReferenceIndex } from "../../analysis/references";
-import type { ModelInstance, OptimizerInstance } from "../../analysis/types";
-import type { TransformContext } from "../context";
-import { endOfLineAfter, indentationAt, newlineOf } from "../shared/ranges";
-import type { LiteAccess } from "./lite-access";
-import { inStatementList } from "../shared/device/strip-moves";
+import type { ReferenceIndex } from "../../analysis/references.ts";
+import type { ModelInstance, OptimizerInstance } from "../../analysis/types.ts";
+import type { TransformContext } from "../context.ts";
+import { endOfLineAfter, indentationAt, newlineOf } from "../shared/ranges.ts";
+import type { LiteAccess } from "./lite-access.ts";
+import { inStatementList } from "../shared/device/strip-moves.ts";
 
 interface Group {
   model: ModelInstance;

@@ -19,10 +19,10 @@
  * builds the trainer and calls it is the entry (what becomes `run()`).
  */
 import type { ClassDeclaration, Identifier, NewExpression, Statement } from "ts-morph";
-import { isDeclarationStatement, topLevelStatementOf } from "../../analysis/entry";
-import { makeOwnerOf } from "../../analysis/functions";
-import type { Entry, ScriptAnalysis } from "../../analysis/types";
-import { Node, unwrap } from "../../morph";
+import { isDeclarationStatement, topLevelStatementOf } from "../../analysis/entry.ts";
+import { makeOwnerOf } from "../../analysis/functions.ts";
+import type { Entry, ScriptAnalysis } from "../../analysis/types.ts";
+import { Node, unwrap } from "../../morph.ts";
 
 /** The class whose method `node` is in (`this` is its instance there), or null. */
 export function enclosingInstanceClass(node: Node): ClassDeclaration | null {

@@ -17,9 +17,9 @@
  * loop drops that partial window. The two agree whenever the batches of an epoch divide evenly.
  */
 import type { Expression, Identifier, IfStatement, Statement } from "ts-morph";
-import type { BackwardCall } from "../../analysis/types";
-import { Node, SyntaxKind, unwrap } from "../../morph";
-import type { ModuleBuilder } from "./builder";
+import type { BackwardCall } from "../../analysis/types.ts";
+import { Node, SyntaxKind, unwrap } from "../../morph.ts";
+import type { ModuleBuilder } from "./builder.ts";
 
 export interface Accumulation {
   ifStatement: IfStatement;

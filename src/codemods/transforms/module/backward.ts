@@ -5,10 +5,10 @@
  * A loss written inline (`F.mseLoss(out, y).backward()`) gets a name first.
  */
 import type { ExpressionStatement } from "ts-morph";
-import type { BackwardCall } from "../../analysis/types";
-import { Node } from "../../morph";
-import type { ModuleBuilder } from "./builder";
-import { freshName } from "./statements";
+import type { BackwardCall } from "../../analysis/types.ts";
+import { Node } from "../../morph.ts";
+import type { ModuleBuilder } from "./builder.ts";
+import { freshName } from "./statements.ts";
 
 export interface BackwardRewrite {
   /** The metric the loss is logged as (`train_loss`). */

@@ -12,10 +12,10 @@
  * loop, and no `continue` that would skip the increment.
  */
 import type { Identifier, Statement, VariableStatement } from "ts-morph";
-import { Node, SyntaxKind } from "../../morph";
-import type { ModuleBuilder } from "./builder";
-import { isWrite } from "./structure";
-import { jumpsOutOf, within } from "./statements";
+import { Node, SyntaxKind } from "../../morph.ts";
+import type { ModuleBuilder } from "./builder.ts";
+import { isWrite } from "./structure.ts";
+import { jumpsOutOf, within } from "./statements.ts";
 
 export interface BatchCounter {
   name: string;

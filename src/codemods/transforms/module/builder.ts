@@ -10,12 +10,12 @@
  * field, a shared dataset is read through `this.datasets` except where it is built, and so on.
  */
 import type { Identifier, Statement, VariableDeclaration } from "ts-morph";
-import type { ModelInstance } from "../../analysis/types";
-import { Node } from "../../morph";
-import type { TransformContext } from "../context";
-import { CallSite } from "./call-site";
-import { ConfigConstants } from "./config";
-import type { Structure } from "./structure";
+import type { ModelInstance } from "../../analysis/types.ts";
+import { Node } from "../../morph.ts";
+import type { TransformContext } from "../context.ts";
+import { CallSite } from "./call-site.ts";
+import { ConfigConstants } from "./config.ts";
+import type { Structure } from "./structure.ts";
 
 /** The module's methods, in the order they are written (the order Lightning runs them). */
 export const METHOD_ORDER = [

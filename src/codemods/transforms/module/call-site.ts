@@ -10,10 +10,10 @@
  * variable named like the parameter (`const args = parseArgs();`) and the flags read from it.
  */
 import type { CallExpression, Expression, Identifier, ParameterDeclaration } from "ts-morph";
-import { applyEdits, type TextEdit } from "../../edits";
-import { Node, SyntaxKind, unwrap } from "../../morph";
-import type { ModuleBuilder } from "./builder";
-import { within } from "./statements";
+import { applyEdits, type TextEdit } from "../../edits.ts";
+import { Node, SyntaxKind, unwrap } from "../../morph.ts";
+import type { ModuleBuilder } from "./builder.ts";
+import { within } from "./statements.ts";
 
 export class CallSite {
   /** Parameters whose argument is kept in a variable at the call site (`const args = ...;`). */

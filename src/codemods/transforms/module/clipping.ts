@@ -10,10 +10,10 @@
  * `configureGradientClipping` hook instead, which the Trainer calls at exactly that point.
  */
 import type { CallExpression, Statement } from "ts-morph";
-import { torchPath } from "../../analysis/torch";
-import { Node, SyntaxKind, unwrap } from "../../morph";
-import type { ModuleBuilder } from "./builder";
-import { modelDecls } from "./statements";
+import { torchPath } from "../../analysis/torch.ts";
+import { Node, SyntaxKind, unwrap } from "../../morph.ts";
+import type { ModuleBuilder } from "./builder.ts";
+import { modelDecls } from "./statements.ts";
 
 export type ClippingPlan =
   | { kind: "none" }

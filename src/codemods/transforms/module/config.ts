@@ -7,8 +7,8 @@
  * (`accumulateGradBatches: 4`).
  */
 import type { Identifier, Statement, VariableStatement } from "ts-morph";
-import { Node, SyntaxKind, VariableDeclarationKind } from "../../morph";
-import type { ModuleBuilder } from "./builder";
+import { Node, SyntaxKind, VariableDeclarationKind } from "../../morph.ts";
+import type { ModuleBuilder } from "./builder.ts";
 
 /** Functions a configuration value may call: pure, and reading nothing the script changes. */
 const PURE_GLOBALS = /^(Math\.(?!random$)\w+|Number|String|Boolean|parseInt|parseFloat|Number\.\w+|JSON\.stringify|Array\.from|Object\.keys)$/;

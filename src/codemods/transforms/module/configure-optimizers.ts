@@ -11,13 +11,13 @@
  * steps it at the same point, and the script's `scheduler.step()` goes.
  */
 import type { Identifier, Statement, VariableStatement } from "ts-morph";
-import type { SchedulerInstance } from "../../analysis/types";
-import { Node, SyntaxKind } from "../../morph";
-import type { ModuleBuilder } from "./builder";
-import type { SchedulerStep } from "./schedulers";
-import { CannotMap } from "./structure";
-import { declaredNames } from "./statements";
-import type { TrainingStep } from "./training-step";
+import type { SchedulerInstance } from "../../analysis/types.ts";
+import { Node, SyntaxKind } from "../../morph.ts";
+import type { ModuleBuilder } from "./builder.ts";
+import type { SchedulerStep } from "./schedulers.ts";
+import { CannotMap } from "./structure.ts";
+import { declaredNames } from "./statements.ts";
+import type { TrainingStep } from "./training-step.ts";
 
 /**
  * Places the optimizers and schedulers (and what only they read) in configureOptimizers; returns

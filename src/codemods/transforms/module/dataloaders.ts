@@ -19,12 +19,12 @@
  * that may draw is built in `loadDatasets`, in the script's order.
  */
 import type { Identifier, Statement, VariableDeclaration, VariableStatement } from "ts-morph";
-import { torchPath } from "../../analysis/torch";
-import { Node, SyntaxKind, unwrap } from "../../morph";
-import type { Destination, ModuleBuilder } from "./builder";
-import { CannotMap } from "./structure";
-import { declaredNames, modelDecls, optimizerDecls, within } from "./statements";
-import { isWrite } from "./structure";
+import { torchPath } from "../../analysis/torch.ts";
+import { Node, SyntaxKind, unwrap } from "../../morph.ts";
+import type { Destination, ModuleBuilder } from "./builder.ts";
+import { CannotMap } from "./structure.ts";
+import { declaredNames, modelDecls, optimizerDecls, within } from "./statements.ts";
+import { isWrite } from "./structure.ts";
 
 type DataHook = "trainDataloader" | "valDataloader" | "testDataloader";
 

@@ -10,13 +10,13 @@
  * `model.train()` / `model.eval()` go: the Trainer sets the modes.
  */
 import type { Statement } from "ts-morph";
-import { Node, SyntaxKind } from "../../morph";
-import type { ModuleBuilder } from "./builder";
-import { placeCallStatement } from "./epoch-hooks";
-import { declaredNames, isModeCall, returnsIn, within } from "./statements";
-import { CannotMap, isWrite } from "./structure";
-import { isFunctionLike } from "../../analysis/functions";
-import { torchPath } from "../../analysis/torch";
+import { Node, SyntaxKind } from "../../morph.ts";
+import type { ModuleBuilder } from "./builder.ts";
+import { placeCallStatement } from "./epoch-hooks.ts";
+import { declaredNames, isModeCall, returnsIn, within } from "./statements.ts";
+import { CannotMap, isWrite } from "./structure.ts";
+import { isFunctionLike } from "../../analysis/functions.ts";
+import { torchPath } from "../../analysis/torch.ts";
 
 /** Places the statements after training (the test section, or onFitEnd). Those before it wait for the data pass. */
 export function placeCodeAfterTraining(m: ModuleBuilder): void {

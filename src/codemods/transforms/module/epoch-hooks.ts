@@ -18,11 +18,11 @@
  * loop run at the start, its statements after it and its returned value at the end.
  */
 import type { Statement } from "ts-morph";
-import { Node, SyntaxKind } from "../../morph";
-import type { MethodName, ModuleBuilder } from "./builder";
-import { blockStatements, type LoopSite } from "./structure";
-import { callStatement, isModeCall, optimizerDecls } from "./statements";
-import type { TrainingStep } from "./training-step";
+import { Node, SyntaxKind } from "../../morph.ts";
+import type { MethodName, ModuleBuilder } from "./builder.ts";
+import { blockStatements, type LoopSite } from "./structure.ts";
+import { callStatement, isModeCall, optimizerDecls } from "./statements.ts";
+import type { TrainingStep } from "./training-step.ts";
 
 export function placeEpochCode(m: ModuleBuilder, training: TrainingStep): void {
   const { epoch, train, validation } = m.structure;

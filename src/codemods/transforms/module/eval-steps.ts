@@ -14,10 +14,10 @@
  *     }
  *   });
  */
-import { SyntaxKind } from "../../morph";
-import type { MethodName, ModuleBuilder } from "./builder";
-import { blockStatements, CannotMap, type LoopSite } from "./structure";
-import { jumpsOutOf, returnsIn } from "./statements";
+import { SyntaxKind } from "../../morph.ts";
+import type { MethodName, ModuleBuilder } from "./builder.ts";
+import { blockStatements, CannotMap, type LoopSite } from "./structure.ts";
+import { jumpsOutOf, returnsIn } from "./statements.ts";
 
 export function buildEvalSteps(m: ModuleBuilder): void {
   const sites: [LoopSite | null, MethodName, string][] = [

@@ -11,10 +11,10 @@
  * annotation or its `new X(...)`; it is then declared `!:` (a hook assigns it before use).
  */
 import type { Identifier, VariableStatement } from "ts-morph";
-import { Node, unwrap } from "../../morph";
-import type { Destination, ModuleBuilder } from "./builder";
-import { CannotMap } from "./structure";
-import { declaredNames, withoutMoves } from "./statements";
+import { Node, unwrap } from "../../morph.ts";
+import type { Destination, ModuleBuilder } from "./builder.ts";
+import { CannotMap } from "./structure.ts";
+import { declaredNames, withoutMoves } from "./statements.ts";
 
 /** Destinations whose variables are handled elsewhere (optimizers through `this.optimizers()`, shared data through `this.datasets`). */
 const NOT_FIELDS = new Set<Destination>([

@@ -11,11 +11,11 @@
  * call site, top-level declarations) stays a plain function where it is.
  */
 import type { FunctionDeclaration, Identifier, Statement } from "ts-morph";
-import { Node, SyntaxKind } from "../../morph";
-import type { ModuleBuilder } from "./builder";
-import { inlinedHelpers } from "./inline-helpers";
-import { CannotMap } from "./structure";
-import { within } from "./statements";
+import { Node, SyntaxKind } from "../../morph.ts";
+import type { ModuleBuilder } from "./builder.ts";
+import { inlinedHelpers } from "./inline-helpers.ts";
+import { CannotMap } from "./structure.ts";
+import { within } from "./statements.ts";
 
 export function placeHelperMethods(m: ModuleBuilder): void {
   const inlined = new Set<Node>(inlinedHelpers(m).map((h) => h.statement));

@@ -8,13 +8,13 @@
  * fresh parse (a few milliseconds), and only drops names the script used and the output no
  * longer does: an import the user left unused stays.
  */
-import { applyEdits, type TextEdit } from "../../edits";
-import { isRuntimeModuleSpecifier, isTorchModuleSpecifier, runtimeSpecifierFor } from "../../analysis/torch";
-import type { ScriptAnalysis } from "../../analysis/types";
-import { ts } from "../../morph";
+import { applyEdits, type TextEdit } from "../../edits.ts";
+import { isRuntimeModuleSpecifier, isTorchModuleSpecifier, runtimeSpecifierFor } from "../../analysis/torch.ts";
+import type { ScriptAnalysis } from "../../analysis/types.ts";
+import { ts } from "../../morph.ts";
 import type { ts as tsTypes } from "ts-morph";
-import type { EditCounts } from "../context";
-import { newlineOf } from "../shared/ranges";
+import type { EditCounts } from "../context.ts";
+import { newlineOf } from "../shared/ranges.ts";
 
 export interface ModuleImportNeeds {
   runtime: string[];

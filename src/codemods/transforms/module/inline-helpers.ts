@@ -10,12 +10,12 @@
  *   }                                                           ...
  *   const trainLoss = trainEpoch(model, trainLoader, optimizer);
  */
-import type { LocalFunction } from "../../analysis/types";
+import type { LocalFunction } from "../../analysis/types.ts";
 import type { Identifier, Statement } from "ts-morph";
-import { Node, unwrap } from "../../morph";
-import type { ModuleBuilder } from "./builder";
-import { moduleText, replaceUse } from "./rewrite-uses";
-import { CannotMap, type LoopSite } from "./structure";
+import { Node, unwrap } from "../../morph.ts";
+import type { ModuleBuilder } from "./builder.ts";
+import { moduleText, replaceUse } from "./rewrite-uses.ts";
+import { CannotMap, type LoopSite } from "./structure.ts";
 
 export function inlineHelpers(m: ModuleBuilder): void {
   const sites = [m.structure.train, m.structure.validation, m.structure.test].filter((s): s is LoopSite => s?.helper != null);

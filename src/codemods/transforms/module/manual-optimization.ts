@@ -14,10 +14,10 @@
  * backpropagates through them too. The script's scheduler steps stay where they are.
  */
 import type { Statement } from "ts-morph";
-import { Node, SyntaxKind } from "../../morph";
-import { rewriteBackward } from "./backward";
-import { snakeCase, type ModuleBuilder } from "./builder";
-import { jumpsOutOf, statementOfCall } from "./statements";
+import { Node, SyntaxKind } from "../../morph.ts";
+import { rewriteBackward } from "./backward.ts";
+import { snakeCase, type ModuleBuilder } from "./builder.ts";
+import { jumpsOutOf, statementOfCall } from "./statements.ts";
 
 export function manualTrainingStep(m: ModuleBuilder, body: Statement[], reason: string, logOptions: string): void {
   const { analysis, edits } = m.ctx;

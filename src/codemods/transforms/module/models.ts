@@ -12,11 +12,11 @@
  * forward calls the model's) and `model.parameters()` is `this.parameters()`.
  */
 import type { ClassDeclaration, Identifier, MethodDeclaration } from "ts-morph";
-import type { ModelInstance } from "../../analysis/types";
-import { Node, SyntaxKind, unwrap } from "../../morph";
-import type { ModuleBuilder } from "./builder";
-import { CannotMap } from "./structure";
-import { within, withoutMoves } from "./statements";
+import type { ModelInstance } from "../../analysis/types.ts";
+import { Node, SyntaxKind, unwrap } from "../../morph.ts";
+import type { ModuleBuilder } from "./builder.ts";
+import { CannotMap } from "./structure.ts";
+import { within, withoutMoves } from "./statements.ts";
 
 export function moveModels(m: ModuleBuilder): void {
   const { analysis } = m.ctx;

@@ -14,16 +14,16 @@
  *   }
  */
 import type { ForOfStatement, Statement } from "ts-morph";
-import { Node } from "../../morph";
-import { METHOD_ORDER, type MethodName, type ModuleBuilder, type Piece } from "./builder";
-import type { SharedData } from "./dataloaders";
-import { methodFromFunction } from "./helper-methods";
-import { inlinedHelpers, removeInlinedHelpers } from "./inline-helpers";
-import { moduleForward } from "./models";
-import { freshName } from "./statements";
-import { indexBindingOf, indexedIterable } from "./structure";
-import { spanStart, writeTrainerCalls } from "./trainer";
-import type { TrainingStep } from "./training-step";
+import { Node } from "../../morph.ts";
+import { METHOD_ORDER, type MethodName, type ModuleBuilder, type Piece } from "./builder.ts";
+import type { SharedData } from "./dataloaders.ts";
+import { methodFromFunction } from "./helper-methods.ts";
+import { inlinedHelpers, removeInlinedHelpers } from "./inline-helpers.ts";
+import { moduleForward } from "./models.ts";
+import { freshName } from "./statements.ts";
+import { indexBindingOf, indexedIterable } from "./structure.ts";
+import { spanStart, writeTrainerCalls } from "./trainer.ts";
+import type { TrainingStep } from "./training-step.ts";
 
 export const MODULE_TYPE = "LightningModule";
 

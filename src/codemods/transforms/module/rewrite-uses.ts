@@ -12,13 +12,13 @@
  * Each is an edit on the identifier, so it applies wherever the statement holding it moves.
  */
 import type { CallExpression, Identifier } from "ts-morph";
-import { applyEdits, type TextEdit } from "../../edits";
-import { isFunctionLike } from "../../analysis/functions";
-import { Node, SyntaxKind } from "../../morph";
-import type { Destination, MethodName, ModuleBuilder } from "./builder";
-import type { SchedulerStep } from "./schedulers";
-import { CannotMap, isWrite } from "./structure";
-import type { TrainingStep } from "./training-step";
+import { applyEdits, type TextEdit } from "../../edits.ts";
+import { isFunctionLike } from "../../analysis/functions.ts";
+import { Node, SyntaxKind } from "../../morph.ts";
+import type { Destination, MethodName, ModuleBuilder } from "./builder.ts";
+import type { SchedulerStep } from "./schedulers.ts";
+import { CannotMap, isWrite } from "./structure.ts";
+import type { TrainingStep } from "./training-step.ts";
 
 /**
  * An epoch loop starting at a variable the script sets when resuming (`startEpoch`): the

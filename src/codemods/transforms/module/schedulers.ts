@@ -12,11 +12,11 @@
  * manual optimisation, which keeps the script's own `scheduler.step()` calls.
  */
 import type { ExpressionStatement, Statement } from "ts-morph";
-import type { SchedulerInstance } from "../../analysis/types";
-import { Node, SyntaxKind } from "../../morph";
-import { snakeCase, type ModuleBuilder } from "./builder";
-import { blockStatements } from "./structure";
-import { callStatement } from "./statements";
+import type { SchedulerInstance } from "../../analysis/types.ts";
+import { Node, SyntaxKind } from "../../morph.ts";
+import { snakeCase, type ModuleBuilder } from "./builder.ts";
+import { blockStatements } from "./structure.ts";
+import { callStatement } from "./statements.ts";
 
 export interface SchedulerStep {
   scheduler: SchedulerInstance;

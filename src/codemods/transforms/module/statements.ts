@@ -1,8 +1,8 @@
 /** Small questions about statements that several `--to module` transforms ask. */
 import type { CallExpression, ExpressionStatement, Identifier, Statement } from "ts-morph";
-import { isFunctionLike } from "../../analysis/functions";
-import { Node, SyntaxKind, unwrap } from "../../morph";
-import type { ModuleBuilder } from "./builder";
+import { isFunctionLike } from "../../analysis/functions.ts";
+import { Node, SyntaxKind, unwrap } from "../../morph.ts";
+import type { ModuleBuilder } from "./builder.ts";
 
 /** `x.method(...)` as a whole statement (possibly awaited), with `x` bound to one of `decls`. */
 export function callStatement(s: Node, decls: ReadonlySet<Node>, methods: readonly string[], m: ModuleBuilder): CallExpression | null {

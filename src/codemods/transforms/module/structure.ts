@@ -22,12 +22,12 @@ import type {
   Statement,
   VariableDeclaration,
 } from "ts-morph";
-import { isDeclarationStatement } from "../../analysis/entry";
-import { isFunctionLike } from "../../analysis/functions";
-import type { LocalFunction, ScriptAnalysis } from "../../analysis/types";
-import { MigrationError, positionAt } from "../../errors";
-import { Node, SyntaxKind, VariableDeclarationKind, unwrap } from "../../morph";
-import { jumpsOutOf, returnsIn, within } from "./statements";
+import { isDeclarationStatement } from "../../analysis/entry.ts";
+import { isFunctionLike } from "../../analysis/functions.ts";
+import type { LocalFunction, ScriptAnalysis } from "../../analysis/types.ts";
+import { MigrationError, positionAt } from "../../errors.ts";
+import { Node, SyntaxKind, VariableDeclarationKind, unwrap } from "../../morph.ts";
+import { jumpsOutOf, returnsIn, within } from "./statements.ts";
 
 /** A construct `--to module` cannot express; the script stays as it is, marked at `node`. */
 export class CannotMap extends Error {

@@ -14,12 +14,12 @@
  * The Trainer keeps Lightning's defaults otherwise (progress bar, loggers, checkpoints).
  */
 import type { CallExpression, Statement } from "ts-morph";
-import { isFunctionLike } from "../../analysis/functions";
-import { Node, SyntaxKind } from "../../morph";
-import type { ModuleBuilder } from "./builder";
-import { CallSite, countExpression } from "./call-site";
-import type { ResumedEpochStart } from "./rewrite-uses";
-import { CannotMap } from "./structure";
+import { isFunctionLike } from "../../analysis/functions.ts";
+import { Node, SyntaxKind } from "../../morph.ts";
+import type { ModuleBuilder } from "./builder.ts";
+import { CallSite, countExpression } from "./call-site.ts";
+import type { ResumedEpochStart } from "./rewrite-uses.ts";
+import { CannotMap } from "./structure.ts";
 
 const FLAG_ORDER = ["maxEpochs", "accumulateGradBatches", "gradientClipVal", "gradientClipAlgorithm"];
 
@@ -44,13 +44,16 @@ export function planTrainer(m: ModuleBuilder, resumed: ResumedEpochStart | null)
 /** Replaces each call of the training function (or the top-level training code) with the Trainer. */
 export function writeTrainerCalls(m: ModuleBuilder): { topLevelCode: string | null } {
   const { entry } = m.structure;
-  if (!entry.fn) return { topLevelCode: statementsFor(m, new CallSite(m, null)).join("\n") };
+  if (!entry.fn) {
+    const lines = statementsFor(m, new CallSite(m, null));
+    return { topLevelCode: m.ctx.topLevelAwait ? lines.join("\n") : `(async () => {\n${lines.join("\n")}\n})();` };
+  }
   const { edits } = m.ctx;
   const several = entry.calls.length > 1;
   for (const call of entry.calls) {
     const site = new CallSite(m, call);
     const statement = callStatement(call);
-    const canAwait = statement !== null && awaitAllowed(statement);
+    const canAwait = statement !== null && awaitAllowed(statement, m.ctx.topLevelAwait);
     const lines = statementsFor(m, site);
     if (statement && canAwait) {
       // Several calls: each in a block of its own, so that their `const model` do not collide.
@@ -124,10 +127,10 @@ function callStatement(call: CallExpression): Statement | null {
   return parent && Node.isExpressionStatement(parent) ? parent : null;
 }
 
-/** `await` is allowed at the top level of a module and in async functions. */
-function awaitAllowed(statement: Node): boolean {
+/** `await` is allowed at the top level of an ES module (not CommonJS) and in async functions. */
+function awaitAllowed(statement: Node, topLevelAwait: boolean): boolean {
   const fn = statement.getFirstAncestor((a) => isFunctionLike(a));
-  if (!fn) return true;
+  if (!fn) return topLevelAwait;
   return (Node.isFunctionDeclaration(fn) || Node.isFunctionExpression(fn) || Node.isArrowFunction(fn) || Node.isMethodDeclaration(fn)) && fn.isAsync();
 }
 

@@ -17,18 +17,18 @@
  * optimizers come from `this.optimizers()` (see `manual-optimization.ts`).
  */
 import type { ExpressionStatement, Statement } from "ts-morph";
-import type { BackwardCall, OptimizerInstance } from "../../analysis/types";
-import { Node, SyntaxKind } from "../../morph";
-import { statementRemovalRange } from "../shared/ranges";
-import { applyAccumulation, matchAccumulation, type Accumulation } from "./accumulation";
-import { rewriteBackward } from "./backward";
-import { findBatchCounter } from "./batch-index";
-import type { ModuleBuilder } from "./builder";
-import { applyClippingFlags, planClipping, readsLocalsOf, type ClippingPlan } from "./clipping";
-import { manualTrainingStep } from "./manual-optimization";
-import { findSchedulerSteps, type SchedulerStep } from "./schedulers";
-import { blockStatements, CannotMap, endsTheBody, indexBindingOf, indexedIterable } from "./structure";
-import { callStatement, freshName, jumpsOutOf, modelDecls, prints, returnsIn, statementOfCall } from "./statements";
+import type { BackwardCall, OptimizerInstance } from "../../analysis/types.ts";
+import { Node, SyntaxKind } from "../../morph.ts";
+import { statementRemovalRange } from "../shared/ranges.ts";
+import { applyAccumulation, matchAccumulation, type Accumulation } from "./accumulation.ts";
+import { rewriteBackward } from "./backward.ts";
+import { findBatchCounter } from "./batch-index.ts";
+import type { ModuleBuilder } from "./builder.ts";
+import { applyClippingFlags, planClipping, readsLocalsOf, type ClippingPlan } from "./clipping.ts";
+import { manualTrainingStep } from "./manual-optimization.ts";
+import { findSchedulerSteps, type SchedulerStep } from "./schedulers.ts";
+import { blockStatements, CannotMap, endsTheBody, indexBindingOf, indexedIterable } from "./structure.ts";
+import { callStatement, freshName, jumpsOutOf, modelDecls, prints, returnsIn, statementOfCall } from "./statements.ts";
 
 interface AutomaticPlan {
   optimizer: OptimizerInstance;

@@ -7,11 +7,11 @@
  *     const inputs = x.to(device);     →      ...
  *     const targets = y.to(device);
  */
-import { Node, VariableDeclarationKind, unwrap } from "../../morph";
+import { Node, VariableDeclarationKind, unwrap } from "../../morph.ts";
 import type { VariableDeclaration } from "ts-morph";
-import type { DeviceMove } from "../../analysis/types";
-import type { TransformContext } from "../context";
-import { statementRemovalRange } from "./ranges";
+import type { DeviceMove } from "../../analysis/types.ts";
+import type { TransformContext } from "../context.ts";
+import { statementRemovalRange } from "./ranges.ts";
 
 export function collapseDeviceAliases(ctx: TransformContext): void {
   const { analysis } = ctx;

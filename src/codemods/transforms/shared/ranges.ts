@@ -4,7 +4,7 @@
  * line; these helpers widen a removal to whole lines and take the comments that belong to the
  * removed code with it.
  */
-import { Node } from "../../morph";
+import { Node } from "../../morph.ts";
 
 export interface Range {
   start: number;

@@ -3,9 +3,9 @@
  * line above the statement it is about (never two for the same statement and reason, and none
  * when the line above already says so, so a re-run adds nothing) and one summary entry.
  */
-import { Node, SyntaxKind } from "../../morph";
-import type { EditSet } from "../../edits";
-import { indentationAt, lineStartOf, newlineOf } from "./ranges";
+import { Node, SyntaxKind } from "../../morph.ts";
+import type { EditSet } from "../../edits.ts";
+import { indentationAt, lineStartOf, newlineOf } from "./ranges.ts";
 
 export const TODO_PREFIX = "// TODO(lit-migrate):";
 

@@ -4,7 +4,7 @@
  * holds state only; a `BarRenderer` decides what reaches the output: a redrawn terminal line
  * (terminal_renderer.ts) or occasional plain lines for logs (line_renderer.ts).
  */
-import { formatMeter, formatPostfix, type LineStyle, type PostfixValue } from "./tqdm_format";
+import { formatMeter, formatPostfix, type LineStyle, type PostfixValue } from "./tqdm_format.ts";
 
 /** Where bars are shown. Every call is synchronous: training loops may never yield to the event loop. */
 export interface BarRenderer {

@@ -5,7 +5,7 @@
  * unknown total), and once with its final numbers at the end of a cycle — never a line per
  * update: an epoch of 1000 batches gives about ten lines.
  */
-import type { Bar, BarRenderer } from "./bar";
+import type { Bar, BarRenderer } from "./bar.ts";
 
 interface LineState {
   /** Tenths of the total already reported. */

@@ -5,13 +5,13 @@
  * logger's version). Subclass it for a custom bar; `TQDMProgressBar` is the Trainer's default.
  * The Trainer's `progressBarCallback` is the callback extending this class.
  */
-import { rankZeroWarn } from "../../utilities/rank_zero";
-import type { Logger } from "../../loggers/logger";
-import type { LightningModule } from "../../core/module";
-import type { Trainer } from "../../trainer/trainer";
-import type { TrainerFnName } from "../../trainer/states";
-import { Callback } from "../callback";
-import type { PostfixValue } from "./tqdm_format";
+import { rankZeroWarn } from "../../utilities/rank_zero.ts";
+import type { Logger } from "../../loggers/logger.ts";
+import type { LightningModule } from "../../core/module.ts";
+import type { Trainer } from "../../trainer/trainer.ts";
+import type { TrainerFnName } from "../../trainer/states.ts";
+import { Callback } from "../callback.ts";
+import type { PostfixValue } from "./tqdm_format.ts";
 
 export abstract class ProgressBar extends Callback {
   private _trainer: Trainer | null = null;

@@ -10,8 +10,8 @@
  * terminal's line wrapping is never switched off (it would stay off if the process died).
  */
 import readline from "node:readline";
-import type { Bar, BarRenderer } from "./bar";
-import type { LineStyle } from "./tqdm_format";
+import type { Bar, BarRenderer } from "./bar.ts";
+import type { LineStyle } from "./tqdm_format.ts";
 
 /** The stream the bars go to: a TTY (or a stand-in with `isTTY` and `columns`). */
 export type TerminalStream = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };

@@ -7,7 +7,7 @@
  * and the number formatting of the postfix (Lightning's `Tqdm.format_num`: three significant
  * digits, floats padded to five characters so the line does not jitter).
  */
-import { formatPyNumber, pyFloat, pyFloatRepr, pyInt } from "../../utilities/python_format";
+import { formatPyNumber, pyFloat, pyFloatRepr, pyInt } from "../../utilities/python_format.ts";
 
 /** How parts of the line are styled (identity functions for plain output). */
 export interface LineStyle {

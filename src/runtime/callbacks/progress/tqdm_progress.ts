@@ -13,14 +13,15 @@
  */
 import { format } from "node:util";
 import { Chalk } from "chalk";
-import type { LightningModule } from "../../core/module";
-import type { Trainer } from "../../trainer/trainer";
-import type { TrainBatchOutputs } from "../callback";
-import { Bar, type BarRenderer } from "./bar";
-import { LineRenderer } from "./line_renderer";
-import { ProgressBar } from "./progress_bar";
-import { TerminalRenderer, type TerminalStream } from "./terminal_renderer";
-import { PLAIN_STYLE, type LineStyle } from "./tqdm_format";
+import type { LightningModule } from "../../core/module.ts";
+import type { Trainer } from "../../trainer/trainer.ts";
+import type { TrainBatchOutputs } from "../callback.ts";
+import { Bar, type BarRenderer } from "./bar.ts";
+import { LineRenderer } from "./line_renderer.ts";
+import { ProgressBar } from "./progress_bar.ts";
+import { TerminalRenderer, type TerminalStream } from "./terminal_renderer.ts";
+import { PLAIN_STYLE, type LineStyle } from "./tqdm_format.ts";
+import { checkOptionKeys, optionKeys } from "../../utilities/option_keys.ts";
 
 export interface TQDMProgressBarOptions {
   /** Redraw every N batches (default 1); 0 disables the bar. */
@@ -34,6 +35,9 @@ export interface TQDMProgressBarOptions {
   /** Plain-line output: also print a line after this many seconds without one (default 30). */
   lineInterval?: number;
 }
+
+/** Checked in the constructor (utilities/option_keys.ts). */
+const OPTION_KEYS = optionKeys<TQDMProgressBarOptions>()(["refreshRate", "processPosition", "leave", "stream", "lineInterval"]);
 
 /** Lightning's accent colour, for the bar itself. */
 const LIGHTNING_PURPLE = "#792EE5";
@@ -78,6 +82,7 @@ export class TQDMProgressBar extends ProgressBar {
 
   constructor(options: TQDMProgressBarOptions = {}) {
     super();
+    checkOptionKeys(options, OPTION_KEYS, "TQDMProgressBar");
     this.refreshRateValue = resolveRefreshRate(options.refreshRate ?? 1);
     this.processPosition = options.processPosition ?? 0;
     this.leave = options.leave ?? false;

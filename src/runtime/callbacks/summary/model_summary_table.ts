@@ -18,10 +18,10 @@
  * When the module has an `exampleInputArray`, it is run once (eval mode, no gradients) to add
  * the input and output shapes of every row.
  */
-import { tf } from "../../../torch/tf";
-import { Module } from "../../../torch/nn/module";
-import { noGrad } from "../../../torch/autograd/grad_mode";
-import { formatPyNumber, pyFloat, pyInt } from "../../utilities/python_format";
+import { tf } from "../../../torch/tf.ts";
+import { Module } from "../../../torch/nn/module.ts";
+import { noGrad } from "../../../torch/autograd/grad_mode.ts";
+import { formatPyNumber, pyFloat, pyInt } from "../../utilities/python_format.ts";
 
 export const PARAMETER_NUM_UNITS = [" ", "K", "M", "B", "T"] as const;
 export const UNKNOWN_SIZE = "?";

@@ -4,15 +4,15 @@
  * inside `LightningModule.optimizerStep` → `optimizer.step(closure)` → strategy → precision →
  * the optimizer's update; while gradients accumulate the closure runs alone, without a step.
  */
-import type { tf } from "../../../torch/tf";
-import type { Optimizer } from "../../../torch/optim/optimizer";
-import type { LightningOptimizer } from "../../core/optimizer";
-import { callCallbackHooks, callModuleHook } from "../../trainer/call";
-import type { Trainer } from "../../trainer/trainer";
-import { OptimizationProgress } from "../progress";
-import { strategyStep } from "../step";
-import { runBackward } from "./backward";
-import { Closure, ClosureResult } from "./closure";
+import type { tf } from "../../../torch/tf.ts";
+import type { Optimizer } from "../../../torch/optim/optimizer.ts";
+import type { LightningOptimizer } from "../../core/optimizer.ts";
+import { callCallbackHooks, callModuleHook } from "../../trainer/call.ts";
+import type { Trainer } from "../../trainer/trainer.ts";
+import { OptimizationProgress } from "../progress.ts";
+import { strategyStep } from "../step.ts";
+import { runBackward } from "./backward.ts";
+import { Closure, ClosureResult } from "./closure.ts";
 
 export class AutomaticOptimization {
   readonly optimProgress = new OptimizationProgress();

@@ -6,14 +6,14 @@
  * accumulation division — automatic optimisation passes the loss `trainingStep` returned, not
  * the one divided by `accumulateGradBatches`. The precision plugin's backward never writes it.
  */
-import { tf } from "../../../torch/tf";
-import { traceLoss } from "../../../torch/autograd/loss_trace";
-import { getGrad } from "../../../torch/autograd/grad_store";
-import type { BackwardOptions } from "../../../torch/autograd/backward";
-import type { LightningModule } from "../../core/module";
-import { sequence, type MaybePromise } from "../../core/maybe_async";
-import { callCallbackHooks, callModuleHook } from "../../trainer/call";
-import type { Trainer } from "../../trainer/trainer";
+import { tf } from "../../../torch/tf.ts";
+import { traceLoss } from "../../../torch/autograd/loss_trace.ts";
+import { getGrad } from "../../../torch/autograd/grad_store.ts";
+import type { BackwardOptions } from "../../../torch/autograd/backward.ts";
+import type { LightningModule } from "../../core/module.ts";
+import { sequence, type MaybePromise } from "../../core/maybe_async.ts";
+import { callCallbackHooks, callModuleHook } from "../../trainer/call.ts";
+import type { Trainer } from "../../trainer/trainer.ts";
 
 export function runBackward(
   trainer: Trainer,

@@ -4,10 +4,10 @@
  * window) → backward. `optimizer.step(closure)` runs it, then the update — the same order and
  * the same arithmetic as a plain loop's `zeroGrad(); loss = f(batch); loss.backward(); step()`.
  */
-import { tf } from "../../../torch/tf";
-import { noGrad } from "../../../torch/autograd/grad_mode";
-import { MisconfigurationError } from "../../errors";
-import { rankZeroWarn } from "../../utilities/rank_zero";
+import { tf } from "../../../torch/tf.ts";
+import { noGrad } from "../../../torch/autograd/grad_mode.ts";
+import { MisconfigurationError } from "../../errors.ts";
+import { rankZeroWarn } from "../../utilities/rank_zero.ts";
 
 export class ClosureResult {
   constructor(

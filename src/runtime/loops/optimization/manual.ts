@@ -4,12 +4,12 @@
  * the loop counts the optimizer steps it takes (each one is a global step, so a GAN's two
  * optimizers advance `globalStep` by 2 per batch, as in Lightning) and returns its output.
  */
-import { tf } from "../../../torch/tf";
-import { noGrad } from "../../../torch/autograd/grad_mode";
-import { MisconfigurationError } from "../../errors";
-import type { Trainer } from "../../trainer/trainer";
-import { Progress } from "../progress";
-import { strategyStep } from "../step";
+import { tf } from "../../../torch/tf.ts";
+import { noGrad } from "../../../torch/autograd/grad_mode.ts";
+import { MisconfigurationError } from "../../errors.ts";
+import type { Trainer } from "../../trainer/trainer.ts";
+import { Progress } from "../progress.ts";
+import { strategyStep } from "../step.ts";
 
 export class ManualOptimization {
   /** Steps of any optimizer (ready = started, completed = finished). */

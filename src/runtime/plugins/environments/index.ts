@@ -1,2 +1,2 @@
-export { ClusterEnvironment } from "./cluster_environment";
-export { LightningEnvironment } from "./lightning_environment";
+export { ClusterEnvironment } from "./cluster_environment.ts";
+export { LightningEnvironment } from "./lightning_environment.ts";

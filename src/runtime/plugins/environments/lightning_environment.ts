@@ -1,5 +1,5 @@
-import { MisconfigurationError } from "../../errors";
-import { ClusterEnvironment } from "./cluster_environment";
+import { MisconfigurationError } from "../../errors.ts";
+import { ClusterEnvironment } from "./cluster_environment.ts";
 
 type Env = Record<string, string | undefined>;
 

@@ -1,4 +1,4 @@
-import { Precision } from "./precision";
+import { Precision } from "./precision.ts";
 
 /**
  * `precision: "32-true"` (also `32` / `"32"`): float32 weights, activations and gradients —

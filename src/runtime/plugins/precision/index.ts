@@ -1,2 +1,2 @@
-export { Precision, type PrecisionName, type PrecisionBackwardOptions } from "./precision";
-export { FullPrecision } from "./full_precision";
+export { Precision, type PrecisionName, type PrecisionBackwardOptions } from "./precision.ts";
+export { FullPrecision } from "./full_precision.ts";

@@ -1,9 +1,9 @@
-import type { tf } from "../../../torch/tf";
-import type { Module } from "../../../torch/nn/module";
-import type { Optimizer } from "../../../torch/optim/optimizer";
-import { backward, type BackwardOptions } from "../../../torch/autograd/backward";
-import { LightningModule, moduleInternals } from "../../core/module";
-import { withFinally, type MaybePromise } from "../../core/maybe_async";
+import type { tf } from "../../../torch/tf.ts";
+import type { Module } from "../../../torch/nn/module.ts";
+import type { Optimizer } from "../../../torch/optim/optimizer.ts";
+import { backward, type BackwardOptions } from "../../../torch/autograd/backward.ts";
+import { LightningModule, moduleInternals } from "../../core/module.ts";
+import { withFinally, type MaybePromise } from "../../core/maybe_async.ts";
 
 /** The `precision` flag values in their canonical form. */
 export type PrecisionName = "32-true" | "16-mixed" | "bf16-mixed" | "16-true" | "bf16-true" | "64-true";

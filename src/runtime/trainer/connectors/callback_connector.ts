@@ -6,18 +6,18 @@
  * Trainer callbacks of the same class), and checkpoint callbacks moved last so they see
  * everything the other callbacks did first.
  */
-import { Callback, Checkpoint } from "../../callbacks/callback";
-import { ModelCheckpoint } from "../../callbacks/model_checkpoint";
-import { ModelSummary } from "../../callbacks/model_summary";
-import { ProgressBar } from "../../callbacks/progress/progress_bar";
-import { TQDMProgressBar } from "../../callbacks/progress/tqdm_progress";
-import { MisconfigurationError } from "../../errors";
-import { rankZeroInfo } from "../../utilities/rank_zero";
-import { describeValue } from "../../utilities/describe";
-import { callModuleHook } from "../call";
-import type { TrainerOptions } from "../options";
-import type { TrainerFlags } from "../setup";
-import type { Trainer } from "../trainer";
+import { Callback, Checkpoint } from "../../callbacks/callback.ts";
+import { ModelCheckpoint } from "../../callbacks/model_checkpoint.ts";
+import { ModelSummary } from "../../callbacks/model_summary.ts";
+import { ProgressBar } from "../../callbacks/progress/progress_bar.ts";
+import { TQDMProgressBar } from "../../callbacks/progress/tqdm_progress.ts";
+import { MisconfigurationError } from "../../errors.ts";
+import { rankZeroInfo } from "../../utilities/rank_zero.ts";
+import { describeValue } from "../../utilities/describe.ts";
+import { callModuleHook } from "../call.ts";
+import type { TrainerOptions } from "../options.ts";
+import type { TrainerFlags } from "../setup.ts";
+import type { Trainer } from "../trainer.ts";
 
 export class CallbackConnector {
   constructor(private readonly trainer: Trainer) {}

@@ -22,19 +22,19 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createRequire } from "node:module";
-import { tf } from "../../../torch/tf";
-import type { OptimizerStateDict } from "../../../torch/optim/optimizer";
-import { getRngState } from "../../../torch/random";
-import { hparamsState } from "../../core/hparams";
-import { tensorsIn } from "../../core/tensors";
-import { MisconfigurationError } from "../../errors";
-import { rankZeroWarn } from "../../utilities/rank_zero";
-import type { Checkpoint as CheckpointCallback } from "../../callbacks/callback";
-import { lastCheckpointPattern, type ModelCheckpoint } from "../../callbacks/model_checkpoint";
-import { callCallbackHooks, callDatamoduleHook, callModuleHook } from "../call";
-import { rankZeroInfo } from "../../utilities/rank_zero";
-import type { TrainerFnName } from "../states";
-import type { Trainer } from "../trainer";
+import { tf } from "../../../torch/tf.ts";
+import type { OptimizerStateDict } from "../../../torch/optim/optimizer.ts";
+import { getRngState } from "../../../torch/random.ts";
+import { hparamsState } from "../../core/hparams.ts";
+import { tensorsIn } from "../../core/tensors.ts";
+import { MisconfigurationError } from "../../errors.ts";
+import { rankZeroWarn } from "../../utilities/rank_zero.ts";
+import type { Checkpoint as CheckpointCallback } from "../../callbacks/callback.ts";
+import { lastCheckpointPattern, type ModelCheckpoint } from "../../callbacks/model_checkpoint.ts";
+import { callCallbackHooks, callDatamoduleHook, callModuleHook } from "../call.ts";
+import { rankZeroInfo } from "../../utilities/rank_zero.ts";
+import type { TrainerFnName } from "../states.ts";
+import type { Trainer } from "../trainer.ts";
 
 const require = createRequire(import.meta.url);
 

@@ -6,20 +6,20 @@
  * strategy splits data across processes (Lite's insertion, reused), no shuffling when
  * overfitting.
  */
-import { DataLoader } from "../../../torch/data/dataloader";
-import { RandomSampler, SequentialSampler } from "../../../torch/data/sampler";
-import { LightningModule, isOverridden } from "../../core/module";
-import { LightningDataModule } from "../../core/datamodule";
-import { MisconfigurationError } from "../../errors";
-import { rankZeroWarn } from "../../utilities/rank_zero";
-import { withDistributedSampler } from "../../lite/distributed_sampler";
-import { describeValue } from "../../utilities/describe";
-import { callDatamoduleHook, callModuleHook } from "../call";
-import type { TrainerOptions } from "../options";
-import { checkNonNegativeInt, type TrainerFlags } from "../setup";
-import type { RunningStage } from "../states";
-import { dataloaderPrefix } from "../states";
-import type { Trainer } from "../trainer";
+import { DataLoader } from "../../../torch/data/dataloader.ts";
+import { RandomSampler, SequentialSampler } from "../../../torch/data/sampler.ts";
+import { LightningModule, isOverridden } from "../../core/module.ts";
+import { LightningDataModule } from "../../core/datamodule.ts";
+import { MisconfigurationError } from "../../errors.ts";
+import { rankZeroWarn } from "../../utilities/rank_zero.ts";
+import { withDistributedSampler } from "../../lite/distributed_sampler.ts";
+import { describeValue } from "../../utilities/describe.ts";
+import { callDatamoduleHook, callModuleHook } from "../call.ts";
+import type { TrainerOptions } from "../options.ts";
+import { checkNonNegativeInt, type TrainerFlags } from "../setup.ts";
+import type { RunningStage } from "../states.ts";
+import { dataloaderPrefix } from "../states.ts";
+import type { Trainer } from "../trainer.ts";
 
 /**
  * What a dataloader hook may return: a `data.DataLoader` (the usual case), or any iterable of

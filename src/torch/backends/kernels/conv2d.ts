@@ -1,6 +1,6 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
-import type { KernelContext } from "./kernel_context";
-import { convInfo, fromChannelsLast, isChannelsFirst, shapeToChannelsLast, toChannelsLast, type Conv2DInfo } from "./conv_info";
+import type { KernelContext } from "./kernel_context.ts";
+import { convInfo, fromChannelsLast, isChannelsFirst, shapeToChannelsLast, toChannelsLast, type Conv2DInfo } from "./conv_info.ts";
 
 /**
  * `Conv2D` for the pure-JS backend: y[n, oh, ow, k] = Σ_{fh, fw, c} x[n, ih, iw, c] · W[fh, fw, c, k].

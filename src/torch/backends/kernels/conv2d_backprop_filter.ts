@@ -1,7 +1,7 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
-import type { KernelContext } from "./kernel_context";
-import { convInfo, isChannelsFirst, shapeToChannelsLast, toChannelsLast, type Conv2DInfo } from "./conv_info";
-import { im2colTransposed, imagesPerChunk, patchSize } from "./im2col";
+import type { KernelContext } from "./kernel_context.ts";
+import { convInfo, isChannelsFirst, shapeToChannelsLast, toChannelsLast, type Conv2DInfo } from "./conv_info.ts";
+import { im2colTransposed, imagesPerChunk, patchSize } from "./im2col.ts";
 
 /**
  * `Conv2DBackpropFilter`: the filter gradient of `conv2d`,

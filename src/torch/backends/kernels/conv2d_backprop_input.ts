@@ -1,7 +1,7 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
-import type { KernelContext } from "./kernel_context";
-import { convInfo, fromChannelsLast, isChannelsFirst, shapeToChannelsLast, toChannelsLast, type Conv2DInfo } from "./conv_info";
-import { col2imAdd, imagesPerChunk, patchSize } from "./im2col";
+import type { KernelContext } from "./kernel_context.ts";
+import { convInfo, fromChannelsLast, isChannelsFirst, shapeToChannelsLast, toChannelsLast, type Conv2DInfo } from "./conv_info.ts";
+import { col2imAdd, imagesPerChunk, patchSize } from "./im2col.ts";
 
 /**
  * `Conv2DBackpropInput` (the input gradient of `conv2d`, also `conv2dTranspose`) as one

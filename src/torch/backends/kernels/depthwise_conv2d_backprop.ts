@@ -1,6 +1,6 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
-import type { KernelContext } from "./kernel_context";
-import { convInfo, type Conv2DInfo } from "./conv_info";
+import type { KernelContext } from "./kernel_context.ts";
+import { convInfo, type Conv2DInfo } from "./conv_info.ts";
 
 /**
  * The gradients of `depthwiseConv2d` (NHWC; filter [FH, FW, C, mult]; output channel

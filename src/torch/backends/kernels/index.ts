@@ -1,12 +1,12 @@
 import type { KernelConfig, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
-import { tf } from "../../tf";
-import { shimKernel, type KernelContext } from "./kernel_context";
-import { conv2dBackpropFilterDirect, conv2dBackpropFilterMatMul } from "./conv2d_backprop_filter";
-import { conv2dBackpropInputDirect, conv2dBackpropInputMatMul } from "./conv2d_backprop_input";
-import { conv2dDirect } from "./conv2d";
-import { depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropInput } from "./depthwise_conv2d_backprop";
-import { unsortedSegmentSum } from "./unsorted_segment_sum";
-import { maxPoolGrad } from "./max_pool_grad";
+import { tf } from "../../tf.ts";
+import { shimKernel, type KernelContext } from "./kernel_context.ts";
+import { conv2dBackpropFilterDirect, conv2dBackpropFilterMatMul } from "./conv2d_backprop_filter.ts";
+import { conv2dBackpropInputDirect, conv2dBackpropInputMatMul } from "./conv2d_backprop_input.ts";
+import { conv2dDirect } from "./conv2d.ts";
+import { depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropInput } from "./depthwise_conv2d_backprop.ts";
+import { unsortedSegmentSum } from "./unsorted_segment_sum.ts";
+import { maxPoolGrad } from "./max_pool_grad.ts";
 
 /**
  * The kernels lightning-ts adds to or replaces in tfjs's backends so that every layer and

@@ -1,5 +1,5 @@
 import type { DataType, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
-import { tf } from "../../tf";
+import { tf } from "../../tf.ts";
 
 /** Float32Array or Int32Array: the element arrays a shim reads and writes. */
 export type NumericArray = Float32Array | Int32Array;

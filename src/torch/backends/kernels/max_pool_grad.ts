@@ -1,6 +1,6 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
-import { tf } from "../../tf";
-import type { KernelContext } from "./kernel_context";
+import { tf } from "../../tf.ts";
+import type { KernelContext } from "./kernel_context.ts";
 
 /**
  * `MaxPoolGrad` (NHWC): each output's gradient goes to the first maximum of its window, as on

@@ -1,5 +1,5 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
-import type { KernelContext } from "./kernel_context";
+import type { KernelContext } from "./kernel_context.ts";
 
 /**
  * `UnsortedSegmentSum`: out[s, ...] = Σ_{i : ids[i] = s} x[i, ...], the gradient of `gather`

@@ -1,4 +1,4 @@
-import { tf } from "../../tf";
+import { tf } from "../../tf.ts";
 
 /**
  * The differentiable kernels behind `nn.RNN` / `LSTM` / `GRU` and their cells: the input

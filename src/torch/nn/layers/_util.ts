@@ -1,4 +1,4 @@
-import { tf } from "../../tf";
+import { tf } from "../../tf.ts";
 
 /** PyTorch's repr of a boolean / tuple, for `extraRepr()`. */
 export function pyBool(b: boolean): string {

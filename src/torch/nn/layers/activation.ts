@@ -1,6 +1,6 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
-import * as A from "../../functional/activation";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
+import * as A from "../../functional/activation.ts";
 
 /**
  * Activation layers: stateless modules around the functional forms. PyTorch's `inplace`

@@ -1,13 +1,13 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
-import { emptyParameter } from "../parameter";
-import * as init from "../init";
-import { Linear } from "./linear";
-import { linear } from "../../functional/linear";
-import { attend } from "../../functional/attention";
-import { noGrad } from "../../autograd/grad_mode";
-import { checkDropoutP } from "../../functional/dropout";
-import { shapeStr } from "./_util";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
+import { emptyParameter } from "../parameter.ts";
+import * as init from "../init.ts";
+import { Linear } from "./linear.ts";
+import { linear } from "../../functional/linear.ts";
+import { attend } from "../../functional/attention.ts";
+import { noGrad } from "../../autograd/grad_mode.ts";
+import { checkDropoutP } from "../../functional/dropout.ts";
+import { shapeStr } from "./_util.ts";
 
 export interface MultiheadAttentionOptions {
   /** Dropout on the attention weights in training mode (default 0). */

@@ -1,8 +1,8 @@
-import { tf } from "../../tf";
-import { noGrad } from "../../autograd/grad_mode";
-import { batchNorm } from "../../functional/normalization";
-import { shapeStr } from "./_util";
-import { NormBase, type NormBaseOptions } from "./norm_base";
+import { tf } from "../../tf.ts";
+import { noGrad } from "../../autograd/grad_mode.ts";
+import { batchNorm } from "../../functional/normalization.ts";
+import { shapeStr } from "./_util.ts";
+import { NormBase, type NormBaseOptions } from "./norm_base.ts";
 
 /** `affine` and `trackRunningStats` default to true. */
 export type BatchNormOptions = NormBaseOptions;

@@ -1,5 +1,5 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
 
 /**
  * Containers. Children are stored as own properties named "0", "1", … (or by key), so the

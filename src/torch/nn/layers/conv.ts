@@ -1,11 +1,11 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
-import { emptyParameter } from "../parameter";
-import * as init from "../init";
-import { conv2d, conv1d, resolvePads } from "../../functional/conv";
-import { pad as fpad } from "../../functional/shape";
-import { pair, type IntPair } from "../../functional/_util";
-import { expectInput, pyTuple } from "./_util";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
+import { emptyParameter } from "../parameter.ts";
+import * as init from "../init.ts";
+import { conv2d, conv1d, resolvePads } from "../../functional/conv.ts";
+import { pad as fpad } from "../../functional/shape.ts";
+import { pair, type IntPair } from "../../functional/_util.ts";
+import { expectInput, pyTuple } from "./_util.ts";
 
 export type PaddingMode = "zeros" | "reflect" | "replicate" | "circular";
 

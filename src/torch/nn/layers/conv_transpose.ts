@@ -1,10 +1,10 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
-import { emptyParameter } from "../parameter";
-import { resetConv } from "./conv";
-import { convTranspose2d, convTransposeOutputSize } from "../../functional/conv_transpose";
-import { pair, type IntPair } from "../../functional/_util";
-import { expectInput, pyTuple } from "./_util";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
+import { emptyParameter } from "../parameter.ts";
+import { resetConv } from "./conv.ts";
+import { convTranspose2d, convTransposeOutputSize } from "../../functional/conv_transpose.ts";
+import { pair, type IntPair } from "../../functional/_util.ts";
+import { expectInput, pyTuple } from "./_util.ts";
 
 export interface ConvTranspose2dOptions {
   stride?: IntPair;

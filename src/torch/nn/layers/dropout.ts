@@ -1,6 +1,6 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
-import { dropout, dropout2d, checkDropoutP } from "../../functional/dropout";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
+import { dropout, dropout2d, checkDropoutP } from "../../functional/dropout.ts";
 
 export interface DropoutLayerOptions {
   p?: number;

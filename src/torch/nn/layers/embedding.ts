@@ -1,10 +1,10 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
-import { noGrad } from "../../autograd/grad_mode";
-import { emptyParameter } from "../parameter";
-import * as init from "../init";
-import { embedding } from "../../functional/embedding";
-import { shapeStr } from "./_util";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
+import { noGrad } from "../../autograd/grad_mode.ts";
+import { emptyParameter } from "../parameter.ts";
+import * as init from "../init.ts";
+import { embedding } from "../../functional/embedding.ts";
+import { shapeStr } from "./_util.ts";
 
 export interface EmbeddingLayerOptions {
   /** This row starts at zero and never receives a gradient (e.g. the padding token). */

@@ -1,6 +1,6 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
-import { flatten, unflatten } from "../../functional/shape";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
+import { flatten, unflatten } from "../../functional/shape.ts";
 
 export interface FlattenOptions {
   startDim?: number;

@@ -1,5 +1,5 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
 
 // `@tensorflow/tfjs-layers` is an optional peer (31 MB installed, and most scripts never use
 // it): what this file reads of its models is typed here, structurally, so that neither the

@@ -1,8 +1,8 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
-import { parameterFrom } from "../parameter";
-import { groupNorm } from "../../functional/group_norm";
-import { pyBool, pyFloat } from "./_util";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
+import { parameterFrom } from "../parameter.ts";
+import { groupNorm } from "../../functional/group_norm.ts";
+import { pyBool, pyFloat } from "./_util.ts";
 
 export interface GroupNormOptions {
   eps?: number;

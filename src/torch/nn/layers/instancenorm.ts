@@ -1,7 +1,7 @@
-import { tf } from "../../tf";
-import { instanceNorm } from "../../functional/instance_norm";
-import { shapeStr } from "./_util";
-import { NormBase } from "./norm_base";
+import { tf } from "../../tf.ts";
+import { instanceNorm } from "../../functional/instance_norm.ts";
+import { shapeStr } from "./_util.ts";
+import { NormBase } from "./norm_base.ts";
 
 export interface InstanceNormOptions {
   eps?: number;

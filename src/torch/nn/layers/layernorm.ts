@@ -1,8 +1,8 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
-import { parameterFrom } from "../parameter";
-import { layerNorm } from "../../functional/normalization";
-import { pyBool, pyFloat, pyTuple, shapeStr } from "./_util";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
+import { parameterFrom } from "../parameter.ts";
+import { layerNorm } from "../../functional/normalization.ts";
+import { pyBool, pyFloat, pyTuple, shapeStr } from "./_util.ts";
 
 export interface LayerNormOptions {
   eps?: number;

@@ -1,9 +1,9 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
-import { emptyParameter } from "../parameter";
-import * as init from "../init";
-import { linear } from "../../functional/linear";
-import { expectInput, pyBool } from "./_util";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
+import { emptyParameter } from "../parameter.ts";
+import * as init from "../init.ts";
+import { linear } from "../../functional/linear.ts";
+import { expectInput, pyBool } from "./_util.ts";
 
 export interface LinearOptions {
   /** Learn an additive bias (default true). */

@@ -1,11 +1,11 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
-import { bufferFrom } from "../parameter";
-import { crossEntropy, nllLoss } from "../../functional/loss_classification";
-import { mseLoss, l1Loss, smoothL1Loss, huberLoss } from "../../functional/loss_regression";
-import { binaryCrossEntropy, binaryCrossEntropyWithLogits } from "../../functional/loss_binary";
-import { klDiv, type KlDivOptions } from "../../functional/loss_kl";
-import type { Reduction } from "../../functional/_util";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
+import { bufferFrom } from "../parameter.ts";
+import { crossEntropy, nllLoss } from "../../functional/loss_classification.ts";
+import { mseLoss, l1Loss, smoothL1Loss, huberLoss } from "../../functional/loss_regression.ts";
+import { binaryCrossEntropy, binaryCrossEntropyWithLogits } from "../../functional/loss_binary.ts";
+import { klDiv, type KlDivOptions } from "../../functional/loss_kl.ts";
+import type { Reduction } from "../../functional/_util.ts";
 
 /**
  * Loss modules (`criterion = new nn.CrossEntropyLoss(); criterion.forward(out, y)`), thin

@@ -1,8 +1,8 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
-import { noGrad } from "../../autograd/grad_mode";
-import { parameterFrom, bufferFrom } from "../parameter";
-import { pyBool, pyFloat } from "./_util";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
+import { noGrad } from "../../autograd/grad_mode.ts";
+import { parameterFrom, bufferFrom } from "../parameter.ts";
+import { pyBool, pyFloat } from "./_util.ts";
 
 export interface NormBaseOptions {
   eps?: number;

@@ -1,6 +1,6 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
-import { pixelShuffle, pixelUnshuffle } from "../../functional/pixel_shuffle";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
+import { pixelShuffle, pixelUnshuffle } from "../../functional/pixel_shuffle.ts";
 
 /** `nn.PixelShuffle(upscaleFactor)`: [*, C r^2, H, W] -> [*, C, H r, W r]. */
 export class PixelShuffle extends Module {

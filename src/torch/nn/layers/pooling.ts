@@ -1,14 +1,14 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
 import {
   maxPool2d,
   avgPool2d,
   adaptiveAvgPool2d,
   type MaxPool2dOptions,
   type AvgPool2dOptions,
-} from "../../functional/pooling";
-import { pair, type IntPair } from "../../functional/_util";
-import { pyTuple } from "./_util";
+} from "../../functional/pooling.ts";
+import { pair, type IntPair } from "../../functional/_util.ts";
+import { pyTuple } from "./_util.ts";
 
 function repr(v: IntPair): string {
   return typeof v === "number" ? String(v) : pyTuple(v);

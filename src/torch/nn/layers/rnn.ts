@@ -1,11 +1,11 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
-import { emptyParameter } from "../parameter";
-import * as init from "../init";
-import { dropout as fDropout, checkDropoutP } from "../../functional/dropout";
-import { warnOnce } from "../../functional/_util";
-import { GATE_COUNT, linearT, recurrence, type RnnMode } from "./_rnn_recurrence";
-import { pyBool, pyFloat, shapeStr } from "./_util";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
+import { emptyParameter } from "../parameter.ts";
+import * as init from "../init.ts";
+import { dropout as fDropout, checkDropoutP } from "../../functional/dropout.ts";
+import { warnOnce } from "../../functional/_util.ts";
+import { GATE_COUNT, linearT, recurrence, type RnnMode } from "./_rnn_recurrence.ts";
+import { pyBool, pyFloat, shapeStr } from "./_util.ts";
 
 export interface RNNBaseOptions {
   /** Stacked recurrent layers (default 1); layer k > 0 reads layer k-1's output. */

@@ -1,9 +1,9 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
-import { emptyParameter } from "../parameter";
-import * as init from "../init";
-import { GATE_COUNT, linearT, recurrence, type RnnMode } from "./_rnn_recurrence";
-import { pyBool, shapeStr } from "./_util";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
+import { emptyParameter } from "../parameter.ts";
+import * as init from "../init.ts";
+import { GATE_COUNT, linearT, recurrence, type RnnMode } from "./_rnn_recurrence.ts";
+import { pyBool, shapeStr } from "./_util.ts";
 
 export interface RNNCellOptions {
   /** Learn b_ih and b_hh (default true). */

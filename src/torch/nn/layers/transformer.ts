@@ -1,12 +1,12 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
-import { deepCopyModule } from "../deepcopy";
-import { MultiheadAttention } from "./attention";
-import { Linear } from "./linear";
-import { Dropout } from "./dropout";
-import { LayerNorm } from "./layernorm";
-import { ModuleList } from "./container";
-import { relu, gelu } from "../../functional/activation";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
+import { deepCopyModule } from "../deepcopy.ts";
+import { MultiheadAttention } from "./attention.ts";
+import { Linear } from "./linear.ts";
+import { Dropout } from "./dropout.ts";
+import { LayerNorm } from "./layernorm.ts";
+import { ModuleList } from "./container.ts";
+import { relu, gelu } from "../../functional/activation.ts";
 
 export type TransformerActivation = "relu" | "gelu" | ((x: tf.Tensor) => tf.Tensor);
 

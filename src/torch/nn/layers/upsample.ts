@@ -1,7 +1,7 @@
-import { tf } from "../../tf";
-import { Module } from "../module";
-import { interpolate, type InterpolateMode } from "../../functional/interpolate";
-import { pyBool, pyFloat } from "./_util";
+import { tf } from "../../tf.ts";
+import { Module } from "../module.ts";
+import { interpolate, type InterpolateMode } from "../../functional/interpolate.ts";
+import { pyBool, pyFloat } from "./_util.ts";
 
 export interface UpsampleOptions {
   size?: number | [number, number];

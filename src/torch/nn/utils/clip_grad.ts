@@ -1,6 +1,6 @@
-import { tf } from "../../tf";
-import { noGrad } from "../../autograd/grad_mode";
-import { getGrad, setGrad } from "../../autograd/grad_store";
+import { tf } from "../../tf.ts";
+import { noGrad } from "../../autograd/grad_mode.ts";
+import { getGrad, setGrad } from "../../autograd/grad_store.ts";
 
 /**
  * `torch.nn.utils.clip_grad_norm_` / `clip_grad_value_`: rescale or clamp the parameters'

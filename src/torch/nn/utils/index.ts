@@ -1,2 +1,2 @@
 /** `nn.utils`: gradient clipping (`clipGradNorm`, `clipGradValue`). */
-export * from "./clip_grad";
+export * from "./clip_grad.ts";

@@ -1,5 +1,5 @@
-import type { Optimizer } from "../optimizer";
-import { LRScheduler, checkPositiveInt, pyMod } from "./lr_scheduler";
+import type { Optimizer } from "../optimizer.ts";
+import { LRScheduler, checkPositiveInt, pyMod } from "./lr_scheduler.ts";
 
 export type CosineAnnealingLROptions = { tMax: number; etaMin?: number; lastEpoch?: number };
 

@@ -1,5 +1,5 @@
-import type { Optimizer } from "../optimizer";
-import { LRScheduler } from "./lr_scheduler";
+import type { Optimizer } from "../optimizer.ts";
+import { LRScheduler } from "./lr_scheduler.ts";
 
 /** A multiplicative factor as a function of the epoch (PyTorch's `lr_lambda`). */
 export type LrLambda = (epoch: number) => number;

@@ -1,5 +1,5 @@
-import type { Optimizer } from "../optimizer";
-import { optimizerStepCalls } from "../optimizer";
+import type { Optimizer } from "../optimizer.ts";
+import { optimizerStepCalls } from "../optimizer.ts";
 
 /**
  * `torch.optim.lr_scheduler.LRScheduler`. A scheduler writes each group's `lr` (PyTorch's

@@ -1,5 +1,5 @@
-import type { Optimizer } from "../optimizer";
-import { LRScheduler } from "./lr_scheduler";
+import type { Optimizer } from "../optimizer.ts";
+import { LRScheduler } from "./lr_scheduler.ts";
 
 export type MultiStepLROptions = { milestones: readonly number[]; gamma?: number; lastEpoch?: number };
 

@@ -1,5 +1,5 @@
-import type { Optimizer } from "../optimizer";
-import { LRScheduler, checkPositiveInt, perGroup } from "./lr_scheduler";
+import type { Optimizer } from "../optimizer.ts";
+import { LRScheduler, checkPositiveInt, perGroup } from "./lr_scheduler.ts";
 
 export type OneCycleLROptions = {
   maxLr: number | readonly number[];

@@ -1,6 +1,6 @@
-import { tf } from "../../tf";
-import type { Optimizer } from "../optimizer";
-import { LRScheduler } from "./lr_scheduler";
+import { tf } from "../../tf.ts";
+import type { Optimizer } from "../optimizer.ts";
+import { LRScheduler } from "./lr_scheduler.ts";
 
 export type ReduceLROnPlateauOptions = {
   mode?: "min" | "max";

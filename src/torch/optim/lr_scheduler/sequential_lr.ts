@@ -1,11 +1,11 @@
-import type { Optimizer } from "../optimizer";
-import { LRScheduler } from "./lr_scheduler";
-import { StepLR } from "./step_lr";
-import { MultiStepLR } from "./multi_step_lr";
-import { ExponentialLR } from "./exponential_lr";
-import { CosineAnnealingLR } from "./cosine_annealing_lr";
-import { CosineAnnealingWarmRestarts } from "./cosine_annealing_warm_restarts";
-import { ReduceLROnPlateau } from "./reduce_lr_on_plateau";
+import type { Optimizer } from "../optimizer.ts";
+import { LRScheduler } from "./lr_scheduler.ts";
+import { StepLR } from "./step_lr.ts";
+import { MultiStepLR } from "./multi_step_lr.ts";
+import { ExponentialLR } from "./exponential_lr.ts";
+import { CosineAnnealingLR } from "./cosine_annealing_lr.ts";
+import { CosineAnnealingWarmRestarts } from "./cosine_annealing_warm_restarts.ts";
+import { ReduceLROnPlateau } from "./reduce_lr_on_plateau.ts";
 
 export type SequentialLROptions = {
   /** The schedulers to run one after the other, all on this optimizer. */

@@ -1,5 +1,5 @@
-import type { Optimizer } from "../optimizer";
-import { LRScheduler, checkPositiveInt } from "./lr_scheduler";
+import type { Optimizer } from "../optimizer.ts";
+import { LRScheduler, checkPositiveInt } from "./lr_scheduler.ts";
 
 export type StepLROptions = { stepSize: number; gamma?: number; lastEpoch?: number };
 

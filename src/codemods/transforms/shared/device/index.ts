@@ -4,12 +4,12 @@
  * parameters until nothing more goes.
  */
 import type { Node } from "ts-morph";
-import type { TransformContext } from "../../context";
-import { RemovalPlan } from "./plan";
-import { removeDeviceConditionals } from "./remove-conditionals";
-import { removeDeviceParameters } from "./remove-parameters";
-import { removeDeadDeviceVariables } from "./remove-variables";
-import { stripDeviceMoves } from "./strip-moves";
+import type { TransformContext } from "../../context.ts";
+import { RemovalPlan } from "./plan.ts";
+import { removeDeviceConditionals } from "./remove-conditionals.ts";
+import { removeDeviceParameters } from "./remove-parameters.ts";
+import { removeDeadDeviceVariables } from "./remove-variables.ts";
+import { stripDeviceMoves } from "./strip-moves.ts";
 
 export function removeDeviceCode(ctx: TransformContext): void {
   const plan = new RemovalPlan(ctx.edits);

@@ -9,8 +9,8 @@
  * swallows the moves planned inside it, which would otherwise be overlapping edits).
  */
 import type { Node } from "ts-morph";
-import type { EditSet } from "../../../edits";
-import type { Range } from "../../shared/ranges";
+import type { EditSet } from "../../../edits.ts";
+import type { Range } from "../../shared/ranges.ts";
 
 interface PlannedRange extends Range {
   text: string;

@@ -9,13 +9,13 @@
  * `cuda.deviceCount()`), and every branch must be empty once the planned removals are done.
  * An `if` that also does something else keeps that part (its moves are stripped one by one).
  */
-import { Node, SyntaxKind } from "../../../morph";
+import { Node, SyntaxKind } from "../../../morph.ts";
 import type { IfStatement, Statement } from "ts-morph";
-import type { ReferenceIndex } from "../../../analysis/references";
-import type { TransformContext } from "../../context";
-import { statementRemovalRange } from "../../shared/ranges";
-import type { RemovalPlan } from "./plan";
-import { inStatementList } from "./strip-moves";
+import type { ReferenceIndex } from "../../../analysis/references.ts";
+import type { TransformContext } from "../../context.ts";
+import { statementRemovalRange } from "../../shared/ranges.ts";
+import type { RemovalPlan } from "./plan.ts";
+import { inStatementList } from "./strip-moves.ts";
 
 /** Returns how many conditionals it planned to remove (0 when nothing changed). */
 export function removeDeviceConditionals(ctx: TransformContext, plan: RemovalPlan, removedVariables: Set<Node>): number {

@@ -11,10 +11,10 @@
  * Only when every reference to the function is a direct call (a helper passed around as a
  * value keeps its signature), and each removed argument is side-effect free.
  */
-import { Node, SyntaxKind, unwrap } from "../../../morph";
+import { Node, SyntaxKind, unwrap } from "../../../morph.ts";
 import type { Identifier } from "ts-morph";
-import type { TransformContext } from "../../context";
-import type { RemovalPlan } from "./plan";
+import type { TransformContext } from "../../context.ts";
+import type { RemovalPlan } from "./plan.ts";
 
 export function removeDeviceParameters(ctx: TransformContext, plan: RemovalPlan): number {
   const { analysis } = ctx;

@@ -8,12 +8,12 @@
  * A device variable still read elsewhere (`console.log(\`on ${device}\`)`) stays, so the script
  * keeps working.
  */
-import { Node, SyntaxKind } from "../../../morph";
+import { Node, SyntaxKind } from "../../../morph.ts";
 import type { Identifier, VariableDeclaration } from "ts-morph";
-import type { TransformContext } from "../../context";
-import { statementRemovalRange } from "../../shared/ranges";
-import type { RemovalPlan } from "./plan";
-import { removalOf, replacementOf } from "./strip-moves";
+import type { TransformContext } from "../../context.ts";
+import { statementRemovalRange } from "../../shared/ranges.ts";
+import type { RemovalPlan } from "./plan.ts";
+import { removalOf, replacementOf } from "./strip-moves.ts";
 
 export function removeDeadDeviceVariables(ctx: TransformContext, plan: RemovalPlan, removedVariables: Set<Node>): number {
   const { analysis } = ctx;

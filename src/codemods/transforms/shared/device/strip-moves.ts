@@ -11,12 +11,12 @@
  *
  * A `.to(x)` whose argument is not recognisably a device is left as it is and marked TODO.
  */
-import { Node, SyntaxKind, unwrap } from "../../../morph";
+import { Node, SyntaxKind, unwrap } from "../../../morph.ts";
 import type { CallExpression, Statement } from "ts-morph";
-import type { DeviceMove } from "../../../analysis/types";
-import type { TransformContext } from "../../context";
-import { statementRemovalRange } from "../../shared/ranges";
-import type { RemovalPlan } from "./plan";
+import type { DeviceMove } from "../../../analysis/types.ts";
+import type { TransformContext } from "../../context.ts";
+import { statementRemovalRange } from "../../shared/ranges.ts";
+import type { RemovalPlan } from "./plan.ts";
 
 export function stripDeviceMoves(ctx: TransformContext, plan: RemovalPlan): void {
   const { analysis } = ctx;

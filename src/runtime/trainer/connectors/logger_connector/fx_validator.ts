@@ -3,7 +3,7 @@
  * Names are the camelCase hook names; a hook absent from the table (or mapped to null) does not
  * support logging. Callback hooks share the rules of the module hook of the same name.
  */
-import { MisconfigurationError } from "../../../errors";
+import { MisconfigurationError } from "../../../errors.ts";
 
 interface LogOptions {
   allowedOnStep: readonly boolean[];

@@ -6,16 +6,16 @@
  * `trainer.callbackMetrics` (what callbacks and plateau schedulers monitor),
  * `trainer.progressBarMetrics` and `trainer.loggedMetrics`.
  */
-import { tf } from "../../../../torch/tf";
-import { Logger } from "../../../loggers/logger";
-import { TensorBoardLogger } from "../../../loggers/tensorboard_logger";
-import { CSVLogger } from "../../../loggers/csv_logger";
-import { describeValue } from "../../../utilities/describe";
-import { rankZeroOnly } from "../../../utilities/rank_zero";
-import type { TrainerOptions } from "../../options";
-import { checkNonNegativeInt, type TrainerFlags } from "../../setup";
-import type { Trainer } from "../../trainer";
-import type { MetricsByDestination } from "./result";
+import { tf } from "../../../../torch/tf.ts";
+import { Logger } from "../../../loggers/logger.ts";
+import { TensorBoardLogger } from "../../../loggers/tensorboard_logger.ts";
+import { CSVLogger } from "../../../loggers/csv_logger.ts";
+import { describeValue } from "../../../utilities/describe.ts";
+import { rankZeroOnly } from "../../../utilities/rank_zero.ts";
+import type { TrainerOptions } from "../../options.ts";
+import { checkNonNegativeInt, type TrainerFlags } from "../../setup.ts";
+import type { Trainer } from "../../trainer.ts";
+import type { MetricsByDestination } from "./result.ts";
 
 export class LoggerConnector {
   private readonly callback: Record<string, number> = {};

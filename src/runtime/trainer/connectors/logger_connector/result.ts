@@ -9,11 +9,11 @@
  * (WebGPU) keep a detached copy until the loop calls `flush()` at the end of the batch. The
  * accumulators are float64, a little more precise than Lightning's float32 buffers.
  */
-import { tf } from "../../../../torch/tf";
-import { noGrad } from "../../../../torch/autograd/grad_mode";
-import { MisconfigurationError } from "../../../errors";
-import { rankZeroWarn } from "../../../utilities/rank_zero";
-import type { MaybePromise } from "../../../core/maybe_async";
+import { tf } from "../../../../torch/tf.ts";
+import { noGrad } from "../../../../torch/autograd/grad_mode.ts";
+import { MisconfigurationError } from "../../../errors.ts";
+import { rankZeroWarn } from "../../../utilities/rank_zero.ts";
+import type { MaybePromise } from "../../../core/maybe_async.ts";
 
 export type ReduceFx = "mean" | "sum" | "max" | "min";
 export const REDUCE_FXS: readonly ReduceFx[] = ["mean", "sum", "max", "min"];
