@@ -35,7 +35,7 @@ function runScript(mode: string, env: Record<string, string> = {}): Promise<Run>
   return new Promise((resolve, reject) => {
     const child = spawn(tsx, [script, mode], {
       cwd: repo,
-      env: { ...process.env, LIGHTNING_TS_BACKEND: "", NODE_OPTIONS: sourceConditionFlags().join(" "), ...env },
+      env: { ...process.env, LIGHTNING_TS_BACKEND: "", ...env, NODE_OPTIONS: [...sourceConditionFlags(), env.NODE_OPTIONS ?? ""].join(" ") },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
