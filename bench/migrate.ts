@@ -15,6 +15,8 @@
  * BENCH_ROUNDS (default 5) sets the number of cold runs.
  */
 import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -23,7 +25,7 @@ import { analyzeScript, formatTypeScript, migrate, parseScript } from "../src/co
 const ROOT = resolve(import.meta.dirname, "..");
 /** The command as npm installs it, and the same from the sources through tsx's loader. */
 const BUILT = [join(ROOT, "dist", "cli", "bin.js")];
-const SOURCES = ["--import", "tsx", join(ROOT, "src", "cli", "bin.ts")];
+const SOURCES = ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href, join(ROOT, "src", "cli", "bin.ts")];
 if (!existsSync(BUILT[0]!)) throw new Error("bench/migrate.ts times the built command: run `npm run build` first");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
