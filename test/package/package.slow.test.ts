@@ -126,14 +126,16 @@ describe("the packed package", () => {
     mkdirSync(esm, { recursive: true });
     writeFileSync(join(esm, "package.json"), JSON.stringify({ type: "module" }));
     for (const name of readdirSync(CONSUMER_SOURCES)) copyFileSync(join(CONSUMER_SOURCES, name), join(esm, name));
-    for (const [module, moduleResolution] of [
-      ["node16", "node16"],
-      ["nodenext", "nodenext"],
-      ["preserve", "bundler"],
-    ]) {
-      tsconfig(esm, { ...STRICTEST, module, moduleResolution, verbatimModuleSyntax: true, noEmit: true });
+    for (const [module, moduleResolution, types] of [
+      ["node16", "node16", ["node"]],
+      ["nodenext", "nodenext", ["node"]],
+      ["preserve", "bundler", ["node"]],
+      // `tsc --init`'s default: no global types at all, so the declarations must not need @types/node.
+      ["nodenext", "nodenext", []],
+    ] as const) {
+      tsconfig(esm, { ...STRICTEST, module, moduleResolution, types, verbatimModuleSyntax: true, noEmit: true });
       const checked = run("node", [tsc(), "-p", "."], { cwd: esm });
-      expect(checked.out, `${module}/${moduleResolution}`).toBe("");
+      expect(checked.out, `${module}/${moduleResolution}, types ${JSON.stringify(types)}`).toBe("");
     }
     tsconfig(esm, { ...STRICTEST, module: "nodenext", verbatimModuleSyntax: true, outDir: "out" });
     ok("node", [tsc(), "-p", "."], { cwd: esm });

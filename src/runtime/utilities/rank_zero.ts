@@ -10,6 +10,7 @@
  * from the launcher's environment. Here `rankZeroOnly` is that decorator (a function wrapper)
  * and `rankZeroOnly.rank` the same injectable attribute.
  */
+import type { EnvironmentVariables } from "./environment_variables.ts";
 
 /** Environment variables that carry a process's global rank, in Lightning's order of trust. */
 export const RANK_ENV_KEYS = ["RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK"] as const;
@@ -19,7 +20,7 @@ export const RANK_ENV_KEYS = ["RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPA
  * none is (a single-process run). A set but non-integer value is a launcher bug that would
  * otherwise make every process think it is rank 0, so it is an error.
  */
-export function rankFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+export function rankFromEnv(env: EnvironmentVariables = process.env): number {
   for (const key of RANK_ENV_KEYS) {
     const raw = env[key];
     if (raw === undefined) continue;
@@ -88,7 +89,7 @@ export function rankZeroWarn(message: string): void {
  * or `debug`. `warning` (or `error`) silences them, as raising the level of Python's
  * `lightning.pytorch` logger does.
  */
-export function infoEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+export function infoEnabled(env: EnvironmentVariables = process.env): boolean {
   const level = (env.LIGHTNING_TS_LOG_LEVEL ?? "info").trim().toLowerCase();
   return level === "info" || level === "debug" || level === "";
 }

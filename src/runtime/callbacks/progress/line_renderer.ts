@@ -6,6 +6,7 @@
  * update: an epoch of 1000 batches gives about ten lines.
  */
 import type { Bar, BarRenderer } from "./bar.ts";
+import type { TerminalStream } from "./terminal_renderer.ts";
 
 interface LineState {
   /** Tenths of the total already reported. */
@@ -21,7 +22,7 @@ export class LineRenderer implements BarRenderer {
   private readonly state = new Map<Bar, LineState>();
 
   constructor(
-    private readonly stream: NodeJS.WritableStream,
+    private readonly stream: TerminalStream,
     private readonly intervalSeconds = 30,
   ) {}
 

@@ -13,10 +13,22 @@ import readline from "node:readline";
 import type { Bar, BarRenderer } from "./bar.ts";
 import type { LineStyle } from "./tqdm_format.ts";
 
-/** The stream the bars go to: a TTY (or a stand-in with `isTTY` and `columns`). */
-export type TerminalStream = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+/**
+ * The stream the bars go to: a TTY, or a stand-in with `write`, `isTTY` and `columns`. Structural
+ * (not `NodeJS.WritableStream`) so that the published declarations need no `@types/node`.
+ */
+export interface TerminalStream {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
 
 export class TerminalRenderer implements BarRenderer {
+  /** readline's cursor functions only write escape codes to it. */
+  private get out(): NodeJS.WritableStream {
+    return this.stream as unknown as NodeJS.WritableStream;
+  }
+
   /** The open bars, top to bottom; null while none is on screen. */
   private bars: Bar[] | null = null;
   /** Messages (and lines of closed bars) to print above the bars at the next draw. */
@@ -39,8 +51,8 @@ export class TerminalRenderer implements BarRenderer {
   }
 
   private toTop(): void {
-    readline.moveCursor(this.stream, 0, -this.rowsBelowTop);
-    readline.cursorTo(this.stream, 0);
+    readline.moveCursor(this.out, 0, -this.rowsBelowTop);
+    readline.cursorTo(this.out, 0);
     this.rowsBelowTop = 0;
   }
 
@@ -48,10 +60,10 @@ export class TerminalRenderer implements BarRenderer {
   private repaint(bars: Bar[]): void {
     this.toTop();
     if (this.pending.length > 0) {
-      readline.clearLine(this.stream, 0);
+      readline.clearLine(this.out, 0);
       // Messages land on rows that held bars: each row is cleared before it is written over.
       for (const line of this.pending.join("\n").split("\n")) {
-        readline.clearLine(this.stream, 0);
+        readline.clearLine(this.out, 0);
         this.stream.write(`${line}\n`);
       }
       this.pending = [];
@@ -61,12 +73,12 @@ export class TerminalRenderer implements BarRenderer {
         this.stream.write("\n");
         this.rowsBelowTop++;
       }
-      readline.cursorTo(this.stream, 0);
+      readline.cursorTo(this.out, 0);
       this.stream.write(bar.render(this.width, this.style));
-      readline.clearLine(this.stream, 1);
+      readline.clearLine(this.out, 1);
     });
     // Rows below the last bar may hold a bar that has since closed.
-    readline.clearScreenDown(this.stream);
+    readline.clearScreenDown(this.out);
   }
 
   private draw(force: boolean): void {
@@ -116,7 +128,7 @@ export class TerminalRenderer implements BarRenderer {
     for (const bar of this.bars) if (bar.leave) this.pending.push(bar.render(this.width, this.style));
     this.repaint([]);
     this.toTop();
-    readline.clearScreenDown(this.stream);
+    readline.clearScreenDown(this.out);
     this.bars = null;
   }
 }

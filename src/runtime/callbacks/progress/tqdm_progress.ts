@@ -22,6 +22,7 @@ import { ProgressBar } from "./progress_bar.ts";
 import { TerminalRenderer, type TerminalStream } from "./terminal_renderer.ts";
 import { PLAIN_STYLE, type LineStyle } from "./tqdm_format.ts";
 import { checkOptionKeys, optionKeys } from "../../utilities/option_keys.ts";
+import type { EnvironmentVariables } from "../../utilities/environment_variables.ts";
 
 export interface TQDMProgressBarOptions {
   /** Redraw every N batches (default 1); 0 disables the bar. */
@@ -43,10 +44,10 @@ const OPTION_KEYS = optionKeys<TQDMProgressBarOptions>()(["refreshRate", "proces
 const LIGHTNING_PURPLE = "#792EE5";
 
 /** The colour level for `stream`: 0 under `NO_COLOR` (or `FORCE_COLOR=0`), else what the terminal supports. */
-export function colorLevel(stream: TerminalStream, env: NodeJS.ProcessEnv = process.env): 0 | 1 | 2 | 3 {
+export function colorLevel(stream: TerminalStream, env: EnvironmentVariables = process.env): 0 | 1 | 2 | 3 {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return 0;
   if (env.FORCE_COLOR === "0" || env.FORCE_COLOR === "false") return 0;
-  const depthFn = (stream as { getColorDepth?: (env?: NodeJS.ProcessEnv) => number }).getColorDepth;
+  const depthFn = (stream as { getColorDepth?: (env?: EnvironmentVariables) => number }).getColorDepth;
   if (typeof depthFn === "function") {
     const depth = depthFn.call(stream, env);
     return depth >= 24 ? 3 : depth >= 8 ? 2 : depth >= 4 ? 1 : 0;
@@ -335,7 +336,7 @@ export class TQDMProgressBar extends ProgressBar {
 }
 
 /** Lightning's `_resolve_refresh_rate`: `TQDM_MINITERS` raises it; Colab gets 20 (frequent redraws crash it there). */
-function resolveRefreshRate(refreshRate: number, env: NodeJS.ProcessEnv = process.env): number {
+function resolveRefreshRate(refreshRate: number, env: EnvironmentVariables = process.env): number {
   if (!Number.isInteger(refreshRate) || refreshRate < 0) throw new Error(`refreshRate must be a non-negative integer, got ${refreshRate}`);
   if (env.COLAB_GPU && refreshRate === 1) return 20;
   if (env.TQDM_MINITERS !== undefined && env.TQDM_MINITERS !== "") return Math.max(Number.parseInt(env.TQDM_MINITERS, 10) || 0, refreshRate);
