@@ -2,19 +2,10 @@
 // --in-place safety, bad inputs.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { cli, git, NO_LOOP, read, remove, SYNTAX_ERROR, tempTree, TRAIN, TRAIN_WITH_TODO } from "./helpers";
+import { describe, expect, it } from "vitest";
+import { cli, git, NO_LOOP, read, SYNTAX_ERROR, TRAIN, TRAIN_WITH_TODO, treesRemovedAfterEach } from "./helpers";
 
-let roots: string[] = [];
-function tree(files: Record<string, string>): string {
-  const root = tempTree(files);
-  roots.push(root);
-  return root;
-}
-afterEach(() => {
-  roots.forEach(remove);
-  roots = [];
-});
+const tree = treesRemovedAfterEach();
 
 describe("lit-migrate --to lite", () => {
   it("writes train.lite.ts beside train.ts, leaves the input alone, exits 0 with a summary", async () => {

@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { main } from "../../src/cli/lit-migrate";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
+import { afterEach } from "vitest";
 
 export interface CliRun {
   code: number;
@@ -37,6 +38,20 @@ export function tempTree(files: Record<string, string>): string {
     writeFileSync(join(root, path), text);
   }
   return root;
+}
+
+/** `tree(files)`: a temporary project for one test, removed after it (registers an afterEach). */
+export function treesRemovedAfterEach(): (files: Record<string, string>) => string {
+  let roots: string[] = [];
+  afterEach(() => {
+    roots.forEach(remove);
+    roots = [];
+  });
+  return (files) => {
+    const root = tempTree(files);
+    roots.push(root);
+    return root;
+  };
 }
 
 export function read(root: string, path: string): string {

@@ -2,20 +2,11 @@
 // does and writes the entry call accordingly (src/cli/module_format.ts).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { moduleFormatOf } from "../../src/cli/module_format";
-import { cli, read, remove, tempTree, TRAIN } from "./helpers";
+import { cli, read, TRAIN, treesRemovedAfterEach } from "./helpers";
 
-let roots: string[] = [];
-function tree(files: Record<string, string>): string {
-  const root = tempTree(files);
-  roots.push(root);
-  return root;
-}
-afterEach(() => {
-  roots.forEach(remove);
-  roots = [];
-});
+const tree = treesRemovedAfterEach();
 
 describe("moduleFormatOf", () => {
   it("follows Node: the extension first, else the nearest package.json's type", () => {
