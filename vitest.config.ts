@@ -1,6 +1,6 @@
 import { defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
-import { LongestFirst } from "./test/setup/sequencer";
+import { LongestFirst } from "./test/setup/sequencer.ts";
 
 const slow = "test/**/*.slow.test.ts";
 

@@ -182,6 +182,22 @@ export class ModuleBuilder {
     this.probe = new CallSite(this, structure.entry.calls[0] ?? null);
   }
 
+  /**
+   * Text opening the body of a function that became a private method (helper-methods.ts): for
+   * such a method what `prelude` is for a hook (the configuration constants it reads, the
+   * optimizer under manual optimisation). Each text once per method.
+   */
+  openHelperBody(fn: Node, text: string): void {
+    const body = Node.isFunctionDeclaration(fn) ? fn.getBody() : undefined;
+    if (!body || !Node.isBlock(body)) return;
+    const key = `${body.getStart()}\u0000${text}`;
+    if (this.helperOpenings.has(key)) return;
+    this.helperOpenings.add(key);
+    this.ctx.edits.insert(body.getStart() + 1, `\n${text}`, "module-text");
+  }
+
+  private readonly helperOpenings = new Set<string>();
+
   get hasForward(): boolean {
     return this.models.length === 1;
   }

@@ -68,7 +68,7 @@ export function placeData(m: ModuleBuilder): SharedData | null {
     }
   };
   for (const decl of [m.structure.train.loader, m.structure.validation?.loader, m.structure.test?.loader, ...m.structure.hookLoaders]) {
-    if (decl) need(candidateOf(decl));
+    if (decl && Node.isVariableDeclaration(decl)) need(candidateOf(decl));
   }
   // Statements that change data before it is used (`if (useAccel) Object.assign(trainKwargs, ...)`)
   // are data code too, run right after what they change.
@@ -87,10 +87,16 @@ export function placeData(m: ModuleBuilder): SharedData | null {
 
   // ---- the loader each section iterates ----
   const sections: [DataHook, VariableDeclaration | undefined][] = [
-    ["trainDataloader", m.structure.train.loader],
-    ["valDataloader", m.structure.validation?.loader],
-    ["testDataloader", m.structure.test?.loader],
+    ["trainDataloader", Node.isVariableDeclaration(m.structure.train.loader) ? m.structure.train.loader : undefined],
+    ["valDataloader", m.structure.validation?.loader as VariableDeclaration | undefined],
+    ["testDataloader", m.structure.test?.loader as VariableDeclaration | undefined],
   ];
+  // A training loop over another iterable (`count(1)`): trainDataloader() returns it as it is.
+  const iterable = Node.isVariableDeclaration(m.structure.train.loader) ? null : m.structure.train.loader;
+  if (iterable) {
+    m.append("trainDataloader", `return ${edits.render(iterable.getStart(), iterable.getEnd())};`);
+    m.note(`the training loop's iterable \`${iterable.getText()}\` (line ${m.line(iterable)}) → trainDataloader()`);
+  }
   const loaderHooks = new Map<Statement, DataHook[]>();
   for (const [hook, decl] of sections) {
     if (!decl) continue;

@@ -45,8 +45,21 @@ export function placeHelperMethods(m: ModuleBuilder): void {
       if (m.methodOf(use) === "callSite") throw new CannotMap(use, `${name.getText()}() reads the model or the data and is called before the module exists`);
     }
     m.rewrites.set(fn, (_use: Identifier, method) => (method === "callSite" || method === "copied" || method === "drop" ? null : `this.${name.getText()}`));
+    copyConfigurationInto(m, fn);
     m.note(`${name.getText()}() (line ${m.line(fn)}) reads the module's state → private method ${name.getText()}()`);
   }
+}
+
+/** The configuration constants a new method reads (`const eps = ...` among the training code) open its body, as they open a hook's. */
+function copyConfigurationInto(m: ModuleBuilder, fn: FunctionDeclaration): void {
+  const needed = new Set<Statement>();
+  for (const id of fn.getDescendantsOfKind(SyntaxKind.Identifier)) {
+    const s = m.config.statementOf(id);
+    if (s) m.config.withDependencies(s).forEach((d) => needed.add(d));
+  }
+  if (needed.size === 0) return;
+  const ordered = [...needed].sort((a, b) => a.getStart() - b.getStart());
+  m.openHelperBody(fn, ordered.map((s) => m.ctx.edits.render(s.getStart(), s.getEnd())).join("\n"));
 }
 
 /** Whether `fn` reads a name whose declaration went into the module (or a function that became a method). */

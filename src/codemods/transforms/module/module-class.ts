@@ -13,8 +13,8 @@
  *     override async trainDataloader() { ... }
  *   }
  */
-import type { ForOfStatement, Statement } from "ts-morph";
-import { Node } from "../../morph.ts";
+import type { ForOfStatement, Identifier, Statement } from "ts-morph";
+import { Node, unwrap } from "../../morph.ts";
 import { METHOD_ORDER, type MethodName, type ModuleBuilder, type Piece } from "./builder.ts";
 import type { SharedData } from "./dataloaders.ts";
 import { methodFromFunction } from "./helper-methods.ts";
@@ -140,11 +140,31 @@ function bindingText(m: ModuleBuilder, loop: ForOfStatement): string {
   const name = indexed ? indexed.batch : Node.isVariableDeclarationList(init) ? init.getDeclarations()[0]?.getNameNode() : init;
   if (!name) return `batch: any`;
   const text = m.ctx.edits.render(name.getStart(), name.getEnd());
+  const loader = loop === m.structure.train.loop ? m.structure.train.loader : null;
+  if (loader && !Node.isVariableDeclaration(loader)) return `${text}: ${elementTypeOf(m, loader) ?? "any"}`;
   if (Node.isArrayBindingPattern(name)) {
     const n = name.getElements().length;
     return `${text}: [${Array.from({ length: n }, () => `${m.tfName}.Tensor`).join(", ")}]`;
   }
   return `${text}: any`;
+}
+
+/**
+ * What a training loop over another iterable gets per step, where the script spells it out: a
+ * call of its own function declared to return `IterableIterator<T>` / `Iterable<T>` /
+ * `Generator<T, ...>` / `T[]` (`count(1)` → `number`). Null when it does not say.
+ */
+function elementTypeOf(m: ModuleBuilder, iterable: Node): string | null {
+  const call = unwrap(iterable);
+  if (!Node.isCallExpression(call) || !Node.isIdentifier(call.getExpression())) return null;
+  const decl = m.ctx.analysis.references.declarationOf(call.getExpression() as Identifier);
+  const returnType = decl && Node.isFunctionDeclaration(decl) ? decl.getReturnTypeNode() : undefined;
+  if (!returnType) return null;
+  if (Node.isArrayTypeNode(returnType)) return returnType.getElementTypeNode().getText();
+  if (Node.isTypeReference(returnType) && /^(IterableIterator|Iterable|Generator|Array)$/.test(returnType.getTypeName().getText())) {
+    return returnType.getTypeArguments()[0]?.getText() ?? null;
+  }
+  return null;
 }
 
 function setupText(m: ModuleBuilder, data: SharedData): string {

@@ -157,6 +157,12 @@ function optimizerPreludes(m: ModuleBuilder, schedulerSteps: SchedulerStep[]): v
         const method = m.methodOf(use);
         if (method === null || method === "configureOptimizers" || method === "copied" || method === "drop") continue;
         if (method === "callSite") throw new CannotMap(use, `${name.getText()} is read before the module exists`);
+        if (method === "helperMethods") {
+          // A function that became a private method (`finishEpisode()` stepping the optimizer).
+          const fn = use.getFirstAncestor((a) => Node.isFunctionDeclaration(a) && m.destinationOf(a) === "helperMethods");
+          if (fn) m.openHelperBody(fn, bind(list.map((o) => o.name), call));
+          continue;
+        }
         m.prelude(method, bind(list.map((o) => o.name), call));
         const epochStep = schedulerSteps.find((t) => t.scheduler.declaration === item.declaration && t.interval === "epoch" && !t.monitor);
         if (epochStep && method === "onTrainEpochEnd" && use.getStart() < epochStep.statement.getStart()) {

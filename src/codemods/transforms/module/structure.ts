@@ -82,8 +82,12 @@ export interface LoopSite {
   /** The statement holding the loop in its own list: the loop, or a `noGrad(() => { loop })` around it. */
   holder: Statement;
   helper: HelperSite | null;
-  /** The DataLoader the loop iterates (its variable declaration in the entry body). */
-  loader: VariableDeclaration;
+  /**
+   * What the loop iterates: a DataLoader (its variable declaration in the entry body), or, for
+   * the training loop, any other iterable built from nothing the entry body computes (`count(1)`,
+   * a generator of the script's own): the Trainer iterates what trainDataloader() returns.
+   */
+  loader: VariableDeclaration | Expression;
 }
 
 export interface Structure {
@@ -431,7 +435,9 @@ export function indexBindingOf(loop: ForOfStatement): { index: Identifier; batch
 }
 
 /** The DataLoader a loop iterates: a variable of the entry body, possibly passed to the helper. */
-function loaderOf(loop: ForOfStatement, helper: HelperSite | null, analysis: ScriptAnalysis, entry: EntryBody, role: string): VariableDeclaration {
+function loaderOf(loop: ForOfStatement, helper: HelperSite | null, analysis: ScriptAnalysis, entry: EntryBody, role: string): VariableDeclaration | Expression {
+  const iterable = role === "training" ? selfContainedIterable(loop, analysis, entry) : null;
+  if (iterable) return iterable;
   let iterated: Node = indexedIterable(loop) ?? unwrap(loop.getExpression());
   const fail = (why: string): never => {
     throw new CannotMap(loop, `the ${role} loop iterates ${why}; a LightningModule returns its DataLoader from ${role === "training" ? "trainDataloader" : role === "validation" ? "valDataloader" : "testDataloader"}()`);
@@ -451,6 +457,27 @@ function loaderOf(loop: ForOfStatement, helper: HelperSite | null, analysis: Scr
   if (!statement || !entry.statements.includes(statement)) return fail(`\`${iterated.getText()}\`, a DataLoader not created in the training function's body`);
   if (statement.getDeclarationKind() !== VariableDeclarationKind.Const) return fail(`\`${iterated.getText()}\`, a DataLoader variable that is reassigned`);
   return decl;
+}
+
+/**
+ * `for (const episode of count(1))`: a training loop over an iterable that is not a DataLoader
+ * and reads nothing the training function computes (only top-level functions, classes and
+ * constants, and literals). It becomes trainDataloader()'s return value as it is: the Trainer
+ * iterates any iterable, as Lightning does. Null for a DataLoader or anything else.
+ */
+function selfContainedIterable(loop: ForOfStatement, analysis: ScriptAnalysis, entry: EntryBody): Expression | null {
+  const expression = loop.getExpression();
+  const e = unwrap(expression);
+  if (!Node.isCallExpression(e) && !Node.isNewExpression(e) && !Node.isArrayLiteralExpression(e)) return null;
+  if (indexedIterable(loop)) return null;
+  const inEntry = (d: Node) => entry.statements.some((s) => s.getStart() <= d.getStart() && d.getEnd() <= s.getEnd()) || entry.params.includes(d as ParameterDeclaration);
+  for (const id of e.getDescendantsOfKind(SyntaxKind.Identifier)) {
+    const decl = analysis.references.declarationOf(id);
+    // (functions and classes stay top-level declarations, whatever the entry)
+    if (decl && inEntry(decl) && !Node.isFunctionDeclaration(decl) && !Node.isClassDeclaration(decl)) return null;
+    if (decl && analysis.dataloaders.some((d) => d.declaration === decl)) return null;
+  }
+  return expression;
 }
 
 function firstLine(n: Node): string {

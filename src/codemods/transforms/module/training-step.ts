@@ -81,10 +81,10 @@ export function buildTrainingStep(m: ModuleBuilder): TrainingStep {
   } else {
     batchIdxName = freshName(m, loop, "batchIdx");
   }
-  endEpochOnBreak(m, loop, bodyNode);
+  const plan = automaticPlan(m, body, counter?.name ?? null);
+  endEpochOnBreak(m, loop, bodyNode, typeof plan === "string");
   const logOptions = epochPrints(m) ? `, { onEpoch: true, progBar: true }` : "";
 
-  const plan = automaticPlan(m, body, counter?.name ?? null);
   if (typeof plan === "string") {
     manualTrainingStep(m, body, plan, logOptions);
     return { manual: true, batchIdxName, schedulerSteps: [], removedLossDivision: null };
@@ -96,19 +96,21 @@ export function buildTrainingStep(m: ModuleBuilder): TrainingStep {
 /**
  * `break` as the last thing a batch does (`if (args.dryRun) break;` after logging) ends the
  * epoch after this batch: Lightning's way is `onTrainBatchStart` returning -1 before the next
- * one. The break sets a flag the hook reads; each epoch starts with it cleared.
+ * one. The break sets a flag the hook reads; each epoch starts with it cleared. Under manual
+ * optimisation the whole batch body is trainingStep's, so a break anywhere in it (`if (solved)
+ * { ...; break; }` before more code) is also `return;` there: the rest of the batch is skipped,
+ * as the break skipped it.
  */
-function endEpochOnBreak(m: ModuleBuilder, loop: Node, body: Node): void {
+function endEpochOnBreak(m: ModuleBuilder, loop: Node, body: Node, manual: boolean): void {
   const breaks = jumpsOutOf(loop, SyntaxKind.BreakStatement);
   if (breaks.length === 0) return;
-  for (const b of breaks) {
-    if (!endsTheBody(b, body, (t) => m.destinationOf(t) === "drop")) {
-      throw new CannotMap(b, "`break` in the middle of a batch ends the epoch early: Lightning has no such loop control (return -1 from onTrainBatchStart to skip the rest of an epoch, or set this.trainer.shouldStop)");
-    }
+  const inTheMiddle = breaks.filter((b) => !endsTheBody(b, body, (t) => m.destinationOf(t) === "drop"));
+  if (inTheMiddle.length > 0 && !manual) {
+    throw new CannotMap(inTheMiddle[0]!, "`break` in the middle of a batch ends the epoch early: Lightning has no such loop control (return -1 from onTrainBatchStart to skip the rest of an epoch, or set this.trainer.shouldStop)");
   }
   const flag = m.freshMember("endEpoch");
   m.addField({ name: flag, declaration: " = false" });
-  for (const b of breaks) m.ctx.edits.replace(b.getStart(), b.getEnd(), `this.${flag} = true;`, "module-break");
+  for (const b of breaks) m.ctx.edits.replace(b.getStart(), b.getEnd(), inTheMiddle.includes(b) ? `this.${flag} = true;\nreturn;` : `this.${flag} = true;`, "module-break");
   m.append("onTrainBatchStart", `return this.${flag} ? -1 : undefined;\n`);
   m.append("onTrainEpochStart", `this.${flag} = false;\n`);
   m.note(`\`break\` out of the batch loop (line ${m.line(breaks[0]!)}) → onTrainBatchStart() returns -1 after that batch`);
