@@ -12,7 +12,7 @@
 import type { TransformContext } from "./transforms/context.ts";
 import { buildConfigureOptimizers, finishConfigureOptimizers } from "./transforms/module/configure-optimizers.ts";
 import { ModuleBuilder } from "./transforms/module/builder.ts";
-import { placeData } from "./transforms/module/dataloaders.ts";
+import { placeData, placeEpochIterable } from "./transforms/module/dataloaders.ts";
 import { placeCodeAfterTraining, placeCodeBeforeTraining, placeConfiguration } from "./transforms/module/entry-code.ts";
 import { placeEpochCode } from "./transforms/module/epoch-hooks.ts";
 import { buildEvalSteps } from "./transforms/module/eval-steps.ts";
@@ -54,6 +54,7 @@ export function runModuleTransforms(ctx: TransformContext, className: string): M
   const training = buildTrainingStep(m);
   const optimizerStatements = buildConfigureOptimizers(m, training);
   buildEvalSteps(m);
+  placeEpochIterable(m);
   placeEpochCode(m, training);
   placeCodeAfterTraining(m);
   placeConfiguration(m);

@@ -31,9 +31,12 @@ describe("fixtures --to lite", () => {
 /**
  * What `--to module` leaves to a human in the fixtures, by fixture: checkpoint resumes at a saved
  * epoch, which the Trainer does not read (it resumes from its own checkpoints); lr_scheduler
- * reports the learning rate at the end of each epoch, after the Trainer has stepped StepLR.
+ * reports the learning rate at the end of each epoch, after the Trainer has stepped StepLR;
+ * epoch_batches's minibatch list becomes a field whose type (a generic function's result) only a
+ * type checker could name.
  */
 const MODULE_TODOS: Record<string, RegExp[]> = {
+  epoch_batches: [/^`batches` became a field; the codemod cannot tell its type: declare it/],
   checkpoint: [/^the plain loop resumed at epoch `startEpoch`; the Trainer always runs maxEpochs epochs/],
   lr_scheduler: [/^onTrainEpochEnd runs after the Trainer's end-of-epoch scheduler\.step\(\): this reads the next epoch's learning rate/],
 };

@@ -22,9 +22,9 @@ import type { Identifier, Statement, VariableDeclaration, VariableStatement } fr
 import { torchPath } from "../../analysis/torch.ts";
 import { Node, SyntaxKind, unwrap } from "../../morph.ts";
 import type { Destination, ModuleBuilder } from "./builder.ts";
-import { CannotMap } from "./structure.ts";
+import { fieldify } from "./fields.ts";
+import { CannotMap, isEpochIterable, isWrite } from "./structure.ts";
 import { declaredNames, modelDecls, optimizerDecls, within } from "./statements.ts";
-import { isWrite } from "./structure.ts";
 
 type DataHook = "trainDataloader" | "valDataloader" | "testDataloader";
 
@@ -68,7 +68,7 @@ export function placeData(m: ModuleBuilder): SharedData | null {
     }
   };
   for (const decl of [m.structure.train.loader, m.structure.validation?.loader, m.structure.test?.loader, ...m.structure.hookLoaders]) {
-    if (decl && Node.isVariableDeclaration(decl)) need(candidateOf(decl));
+    if (decl && !isEpochIterable(decl) && Node.isVariableDeclaration(decl)) need(candidateOf(decl));
   }
   // Statements that change data before it is used (`if (useAccel) Object.assign(trainKwargs, ...)`)
   // are data code too, run right after what they change.
@@ -86,13 +86,14 @@ export function placeData(m: ModuleBuilder): SharedData | null {
   const dataSet = new Set<Statement>(data);
 
   // ---- the loader each section iterates ----
+  const trainLoader = m.structure.train.loader;
   const sections: [DataHook, VariableDeclaration | undefined][] = [
-    ["trainDataloader", Node.isVariableDeclaration(m.structure.train.loader) ? m.structure.train.loader : undefined],
+    ["trainDataloader", !isEpochIterable(trainLoader) && Node.isVariableDeclaration(trainLoader) ? trainLoader : undefined],
     ["valDataloader", m.structure.validation?.loader as VariableDeclaration | undefined],
     ["testDataloader", m.structure.test?.loader as VariableDeclaration | undefined],
   ];
   // A training loop over another iterable (`count(1)`): trainDataloader() returns it as it is.
-  const iterable = Node.isVariableDeclaration(m.structure.train.loader) ? null : m.structure.train.loader;
+  const iterable = isEpochIterable(trainLoader) || Node.isVariableDeclaration(trainLoader) ? null : trainLoader;
   if (iterable) {
     m.append("trainDataloader", `return ${edits.render(iterable.getStart(), iterable.getEnd())};`);
     m.note(`the training loop's iterable \`${iterable.getText()}\` (line ${m.line(iterable)}) → trainDataloader()`);
@@ -217,6 +218,30 @@ export function placeData(m: ModuleBuilder): SharedData | null {
   const last = m.ctx.lineOf(shared[shared.length - 1]!.getEnd());
   m.note(`data code read outside a single dataloader hook (${first === last ? `line ${first}` : `lines ${first}–${last}`}) → loadDatasets(), run once by setup()`);
   return { names: exported };
+}
+
+/**
+ * Data the epoch body builds anew every epoch (structure.ts EpochIterable): its statements go to
+ * trainDataloader(), which returns it, and the Trainer calls that hook every epoch, before the
+ * epoch's other code, as the script built it at the top of each epoch. Runs before the epoch
+ * code is placed.
+ */
+export function placeEpochIterable(m: ModuleBuilder): void {
+  const loader = m.structure.train.loader;
+  if (!isEpochIterable(loader)) return;
+  for (const s of loader.statements) m.place(s, "trainDataloader");
+  // Read elsewhere too (`total / batches.length` at the end of the epoch): a field.
+  const statement = loader.perEpoch.getVariableStatement()!;
+  const loop = m.structure.train.loop.getExpression();
+  const readElsewhere = m.usesOf(loader.perEpoch.getNameNode() as Identifier).some((u) => !within(u, loop) && !loader.statements.some((s) => within(u, s)));
+  if (readElsewhere) fieldify(m, statement);
+  const read = m.rewrites.get(loader.perEpoch)?.(loader.perEpoch.getNameNode() as Identifier, "trainDataloader") ?? loader.perEpoch.getName();
+  m.append("trainDataloader", `return ${read};`);
+  m.flag("reloadDataloadersEveryNEpochs", loader.perEpoch, () => "1");
+  const first = loader.statements[0]!;
+  m.note(
+    `${loader.perEpoch.getName()} (built each epoch, line${loader.statements.length > 1 ? `s ${m.line(first)}–${m.line(loader.perEpoch)}` : ` ${m.line(first)}`}) → trainDataloader(), called every epoch (reloadDataloadersEveryNEpochs: 1)`,
+  );
 }
 
 /** Whether a statement may draw from a random stream (a split, a shuffled DataLoader, a call the codemod cannot see into). */

@@ -11,6 +11,7 @@
  * annotation or its `new X(...)`; it is then declared `!:` (a hook assigns it before use).
  */
 import type { Identifier, VariableStatement } from "ts-morph";
+import { torchPath } from "../../analysis/torch.ts";
 import { Node, unwrap } from "../../morph.ts";
 import type { Destination, ModuleBuilder } from "./builder.ts";
 import { CannotMap } from "./structure.ts";
@@ -53,7 +54,8 @@ export function makeFields(m: ModuleBuilder, forced: readonly Node[]): void {
   }
 }
 
-function fieldify(m: ModuleBuilder, statement: VariableStatement): void {
+/** Makes the variables `statement` declares fields of the module (`this.x = ...`); their uses read `this.x`. */
+export function fieldify(m: ModuleBuilder, statement: VariableStatement): void {
   const { edits } = m.ctx;
   const declarations = statement.getDeclarations();
   for (const d of declarations) {
@@ -92,9 +94,22 @@ function fieldDeclaration(m: ModuleBuilder, name: Identifier, init: Node | undef
     return `!: ${cls}${generic ? (generic[1] === "DataLoader" ? "<any, any>" : "<any>") : ""}`;
   }
   if (e && (Node.isTemplateExpression(e) || Node.isNoSubstitutionTemplateLiteral(e))) return "!: string";
+  if (e && makesTensor(m, e)) return `!: ${m.tfName}.Tensor`;
   if (e && isNumeric(e)) return "!: number";
   m.ctx.todos.add(name, `\`${name.getText()}\` became a field; the codemod cannot tell its type: declare it`);
   return "!: any";
+}
+
+/** torch's and tfjs's tensor factories: `randn([n, 4])`, `tf.zeros([3])`. */
+const TENSOR_FACTORIES = new Set(["randn", "rand", "randint", "randnLike", "randLike", "randperm", "multinomial"]);
+const TF_TENSOR_FACTORIES = /^(tensor[1-6]?d?|scalar|zeros|ones|zerosLike|onesLike|fill|eye|range|linspace|randomNormal|randomUniform|randomUniformInt|truncatedNormal|oneHot)$/;
+
+function makesTensor(m: ModuleBuilder, e: Node): boolean {
+  const u = unwrap(e);
+  if (!Node.isCallExpression(u)) return false;
+  const path = torchPath(u.getExpression(), m.ctx.analysis.references);
+  if (path === null) return false;
+  return TENSOR_FACTORIES.has(path) || (path.startsWith("tf.") && TF_TENSOR_FACTORIES.test(path.slice(3)));
 }
 
 const GENERIC_DATA_CLASSES = /(?:^|\.)(DataLoader|Subset|ConcatDataset|TensorDataset)$/;

@@ -21,7 +21,7 @@ import { methodFromFunction } from "./helper-methods.ts";
 import { inlinedHelpers, removeInlinedHelpers } from "./inline-helpers.ts";
 import { moduleForward } from "./models.ts";
 import { freshName } from "./statements.ts";
-import { indexBindingOf, indexedIterable } from "./structure.ts";
+import { indexBindingOf, indexedIterable, isEpochIterable } from "./structure.ts";
 import { spanStart, writeTrainerCalls } from "./trainer.ts";
 import type { TrainingStep } from "./training-step.ts";
 
@@ -141,7 +141,8 @@ function bindingText(m: ModuleBuilder, loop: ForOfStatement): string {
   if (!name) return `batch: any`;
   const text = m.ctx.edits.render(name.getStart(), name.getEnd());
   const loader = loop === m.structure.train.loop ? m.structure.train.loader : null;
-  if (loader && !Node.isVariableDeclaration(loader)) return `${text}: ${elementTypeOf(m, loader) ?? "any"}`;
+  if (loader && !isEpochIterable(loader) && !Node.isVariableDeclaration(loader)) return `${text}: ${elementTypeOf(m, loader) ?? "any"}`;
+  if (loader && isEpochIterable(loader)) return `${text}: any`;
   if (Node.isArrayBindingPattern(name)) {
     const n = name.getElements().length;
     return `${text}: [${Array.from({ length: n }, () => `${m.tfName}.Tensor`).join(", ")}]`;

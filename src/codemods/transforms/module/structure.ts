@@ -87,7 +87,23 @@ export interface LoopSite {
    * the training loop, any other iterable built from nothing the entry body computes (`count(1)`,
    * a generator of the script's own): the Trainer iterates what trainDataloader() returns.
    */
-  loader: VariableDeclaration | Expression;
+  loader: VariableDeclaration | Expression | EpochIterable;
+}
+
+/**
+ * `const batches = arraySplit(order, n);` in the epoch body, then `for (const [i, batch] of
+ * batches.entries())`: data the script builds anew each epoch (char_rnn's shuffled minibatches).
+ * trainDataloader() builds it (with the epoch-body statements it reads) and the Trainer asks for
+ * it every epoch (`reloadDataloadersEveryNEpochs: 1`), in the same order of draws.
+ */
+export interface EpochIterable {
+  perEpoch: VariableDeclaration;
+  /** The epoch-body statements it is built from, in order, its own declaration last. */
+  statements: Statement[];
+}
+
+export function isEpochIterable(loader: LoopSite["loader"]): loader is EpochIterable {
+  return "perEpoch" in loader;
 }
 
 export interface Structure {
@@ -362,7 +378,7 @@ function loopSite(loop: ForOfStatement, outer: Statement[], analysis: ScriptAnal
   } else if (statement !== holder) {
     throw new CannotMap(loop, `the ${role} loop is nested in other code (${firstLine(statement)}); it must be a statement of its own`);
   }
-  const loader = loaderOf(loop, helper, analysis, entry, role);
+  const loader = loaderOf(loop, helper, analysis, entry, role, outer === entry.statements ? null : outer);
   return { loop, statement, holder, helper, loader };
 }
 
@@ -435,8 +451,15 @@ export function indexBindingOf(loop: ForOfStatement): { index: Identifier; batch
 }
 
 /** The DataLoader a loop iterates: a variable of the entry body, possibly passed to the helper. */
-function loaderOf(loop: ForOfStatement, helper: HelperSite | null, analysis: ScriptAnalysis, entry: EntryBody, role: string): VariableDeclaration | Expression {
-  const iterable = role === "training" ? selfContainedIterable(loop, analysis, entry) : null;
+function loaderOf(
+  loop: ForOfStatement,
+  helper: HelperSite | null,
+  analysis: ScriptAnalysis,
+  entry: EntryBody,
+  role: string,
+  epochBody: Statement[] | null,
+): VariableDeclaration | Expression | EpochIterable {
+  const iterable = role === "training" ? (selfContainedIterable(loop, analysis, entry) ?? epochIterable(loop, analysis, epochBody)) : null;
   if (iterable) return iterable;
   let iterated: Node = indexedIterable(loop) ?? unwrap(loop.getExpression());
   const fail = (why: string): never => {
@@ -478,6 +501,40 @@ function selfContainedIterable(loop: ForOfStatement, analysis: ScriptAnalysis, e
     if (decl && analysis.dataloaders.some((d) => d.declaration === decl)) return null;
   }
   return expression;
+}
+
+/**
+ * The training loop iterates a `const` the epoch body declares before the loop, from other
+ * statements of the epoch body that declare only (no loop, no other effect): see EpochIterable.
+ * Null otherwise.
+ */
+function epochIterable(loop: ForOfStatement, analysis: ScriptAnalysis, epochBody: Statement[] | null): EpochIterable | null {
+  if (!epochBody) return null;
+  const iterated = indexedIterable(loop) ?? unwrap(loop.getExpression());
+  if (!Node.isIdentifier(iterated)) return null;
+  const decl = analysis.references.declarationOf(iterated);
+  if (!decl || !Node.isVariableDeclaration(decl)) return null;
+  const statement = decl.getVariableStatement();
+  const at = statement ? epochBody.indexOf(statement) : -1;
+  if (!statement || at === -1 || statement.getDeclarationKind() !== VariableDeclarationKind.Const || statement.getDeclarations().length !== 1) return null;
+  if (analysis.dataloaders.some((d) => d.declaration === decl)) return null;
+  const loopAt = epochBody.findIndex((s) => within(loop, s));
+  if (loopAt !== -1 && at > loopAt) return null;
+  // What it is built from, within the epoch body: const declarations only.
+  const needed = new Set<Statement>([statement]);
+  const visit = (s: Statement) => {
+    for (const id of s.getDescendantsOfKind(SyntaxKind.Identifier)) {
+      const d = analysis.references.declarationOf(id);
+      const t = d ? epochBody.slice(0, at).find((b) => within(d, b)) : undefined;
+      if (!t || needed.has(t)) continue;
+      if (!Node.isVariableStatement(t) || t.getDeclarationKind() !== VariableDeclarationKind.Const) return false;
+      needed.add(t);
+      if (visit(t) === false) return false;
+    }
+    return true;
+  };
+  if (!visit(statement)) return null;
+  return { perEpoch: decl, statements: epochBody.filter((s) => needed.has(s)) };
 }
 
 function firstLine(n: Node): string {

@@ -21,7 +21,7 @@ import { CallSite, countExpression } from "./call-site.ts";
 import type { ResumedEpochStart } from "./rewrite-uses.ts";
 import { CannotMap } from "./structure.ts";
 
-const FLAG_ORDER = ["maxEpochs", "accumulateGradBatches", "gradientClipVal", "gradientClipAlgorithm"];
+const FLAG_ORDER = ["maxEpochs", "accumulateGradBatches", "gradientClipVal", "gradientClipAlgorithm", "reloadDataloadersEveryNEpochs"];
 
 /**
  * The `maxEpochs` flag, from the epoch loop's bounds (written when the call site is, once the code
