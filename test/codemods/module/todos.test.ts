@@ -91,8 +91,7 @@ describe("migrated, with TODOs for a human", () => {
     const src = script(`${HEAD}const other = tf.zeros([1]);\nfor (const [x, y] of loader) {\n${STEP.replace("model.forward(x)", "model.forward(x.to(other))")}}\n`, { prelude: PRELUDE });
     const { output, todos } = await toModule(src);
     expect(todos.map((t) => t.reason)).toEqual([
-      // (`other` is read by trainingStep and set before training: a field, of a type only the checker knows)
-      "`other` became a field; the codemod cannot tell its type: declare it",
+      // (`other` is read by trainingStep and set before training: a field, typed from its factory, tf.zeros)
       "cannot tell whether `.to(other)` is a device move; the Trainer moves models and batches itself, so remove it if it is one",
     ]);
     expect(output).toBe(ts`
@@ -110,7 +109,7 @@ describe("migrated, with TODOs for a human", () => {
 
       class NetModule extends LightningModule {
         model = new Net();
-        private other!: any;
+        private other!: tf.Tensor;
 
         constructor(private readonly args: { epochs: number }) {
           super();
@@ -121,7 +120,6 @@ describe("migrated, with TODOs for a human", () => {
         }
 
         override onFitStart() {
-          // TODO(lit-migrate): \`other\` became a field; the codemod cannot tell its type: declare it
           this.other = tf.zeros([1]);
         }
 

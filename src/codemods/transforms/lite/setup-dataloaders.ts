@@ -1,15 +1,31 @@
 /**
  * `new data.DataLoader(...)` → `this.setupDataloaders(new data.DataLoader(...))`, so Lite can
- * move batches to the device and, under DDP, shard them with a `DistributedSampler`.
+ * move batches to the device and, under DDP, shard them with a `DistributedSampler`. A loader
+ * built outside the training code and handed to it (`train(model, loader, 3)`) is set up where
+ * run() receives it, as Fabric's docs do: `loader = this.setupDataloaders(loader);`.
  */
+import type { Identifier, VariableDeclaration } from "ts-morph";
+import { Node } from "../../morph.ts";
 import type { TransformContext } from "../context.ts";
 import type { LiteAccess } from "./lite-access.ts";
 
 export function setupDataloaders(ctx: TransformContext, access: LiteAccess): void {
   const { analysis, edits, todos } = ctx;
-  for (const { construction } of analysis.dataloaders) {
+  const setUpInRun = new Set<string>();
+  for (const { construction, declaration } of analysis.dataloaders) {
     if (edits.covers(construction.getStart(), construction.getEnd())) continue;
     const a = access.receiverAt(construction);
+    const param = !a.ok && declaration ? runParameterGiven(ctx, declaration) : null;
+    if (param && runBody(ctx)) {
+      const body = runBody(ctx);
+      if (body && !setUpInRun.has(param)) {
+        setUpInRun.add(param);
+        edits.insert(body.getStart() + 1, `\n${param} = this.setupDataloaders(${param});`, "setup-dataloaders");
+        ctx.counts.dataloadersWrapped++;
+        ctx.notes.push(`${param}, a DataLoader handed to run() → ${param} = this.setupDataloaders(${param}) where run() starts`);
+      }
+      continue;
+    }
     if (!a.ok) {
       todos.add(construction, `wrap this DataLoader in setupDataloaders(...) by hand: ${a.reason}`);
       continue;
@@ -21,4 +37,30 @@ export function setupDataloaders(ctx: TransformContext, access: LiteAccess): voi
   if (ctx.counts.dataloadersWrapped > 0) {
     ctx.notes.push(`${ctx.counts.dataloadersWrapped} DataLoader(s) wrapped in setupDataloaders(...)`);
   }
+}
+
+/**
+ * The parameter of run() that every call of the entry passes `loader` to (`train(model, loader)`
+ * → `loader`, a plain identifier parameter), or null.
+ */
+function runParameterGiven(ctx: TransformContext, loader: VariableDeclaration): string | null {
+  const entry = ctx.analysis.entry;
+  if (entry?.kind !== "function" || entry.calls.length === 0) return null;
+  const params = (entry.fn.node as Node & { getParameters(): { getNameNode(): Node; getName(): string }[] }).getParameters();
+  let found: string | null = null;
+  for (const call of entry.calls) {
+    const index = call.getArguments().findIndex((arg) => Node.isIdentifier(arg) && ctx.analysis.references.declarationOf(arg as Identifier) === loader);
+    const param = index === -1 ? undefined : params[index];
+    if (!param || !Node.isIdentifier(param.getNameNode()) || (found !== null && found !== param.getName())) return null;
+    found = param.getName();
+  }
+  return found;
+}
+
+/** The block body of the entry function (run() once migrated). */
+function runBody(ctx: TransformContext): Node | null {
+  const entry = ctx.analysis.entry;
+  if (entry?.kind !== "function") return null;
+  const body = (entry.fn.node as Node & { getBody?(): Node | undefined }).getBody?.();
+  return body && Node.isBlock(body) ? body : null;
 }

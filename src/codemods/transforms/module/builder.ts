@@ -69,6 +69,8 @@ export interface ModelField {
   inConstructor: boolean;
   /** Type for a field assigned in the constructor. */
   type: string;
+  /** Handed to the training function: the constructor's parameter property is the field (models.ts modelParameter). */
+  parameter?: true;
 }
 
 export interface TrainerFlag {

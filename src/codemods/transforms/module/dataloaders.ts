@@ -25,6 +25,7 @@ import type { Destination, ModuleBuilder } from "./builder.ts";
 import { fieldify } from "./fields.ts";
 import { CannotMap, isEpochIterable, isWrite } from "./structure.ts";
 import { declaredNames, modelDecls, optimizerDecls, within } from "./statements.ts";
+import { moduleText } from "./rewrite-uses.ts";
 
 type DataHook = "trainDataloader" | "valDataloader" | "testDataloader";
 
@@ -95,7 +96,7 @@ export function placeData(m: ModuleBuilder): SharedData | null {
   // A training loop over another iterable (`count(1)`): trainDataloader() returns it as it is.
   const iterable = isEpochIterable(trainLoader) || Node.isVariableDeclaration(trainLoader) ? null : trainLoader;
   if (iterable) {
-    m.append("trainDataloader", `return ${edits.render(iterable.getStart(), iterable.getEnd())};`);
+    m.append("trainDataloader", `return ${moduleText(m, iterable, "trainDataloader")};`);
     m.note(`the training loop's iterable \`${iterable.getText()}\` (line ${m.line(iterable)}) → trainDataloader()`);
   }
   const loaderHooks = new Map<Statement, DataHook[]>();

@@ -70,6 +70,7 @@ export function moveModels(m: ModuleBuilder): void {
     }
     m.note(`${model.name} (line ${m.line(statement)}) → field \`${field}\` of ${m.className}`);
   }
+  if (m.models.length === 0) modelParameter(m);
   if (m.models.length === 0) throw new CannotMap(analysis.backwardCalls[0]!.call, "cannot tell which model is trained (no optimizer over a model's parameters)");
 
   const single = m.models.length === 1 ? m.models[0]! : null;
@@ -87,6 +88,34 @@ export function moveModels(m: ModuleBuilder): void {
       }
       return `this.${mf.field}`;
     });
+  }
+}
+
+/**
+ * `function train(rnn: CharRNN, data, ...) { const optimizer = new optim.SGD(rnn.parameters()); ... }`:
+ * the model is handed to the training function, so it is handed to the module's constructor
+ * (Lightning's `LitModel(model)` wrapper): the constructor's parameter property is the model
+ * field, and `rnn.forward(x)` / `rnn.parameters()` are the module's.
+ */
+function modelParameter(m: ModuleBuilder): void {
+  const { analysis } = m.ctx;
+  const params = m.structure.entry.params;
+  for (const optimizer of analysis.optimizers) {
+    const first = optimizer.construction.getArguments()[0];
+    const e = first ? unwrap(first) : null;
+    if (!e || !Node.isCallExpression(e) || e.getArguments().length > 0) continue;
+    const callee = e.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== "parameters" || !Node.isIdentifier(callee.getExpression())) continue;
+    const decl = analysis.references.declarationOf(callee.getExpression() as Identifier);
+    const param = params.find((p) => p === decl);
+    const typeNode = param?.getTypeNode();
+    if (!param || !typeNode || !Node.isIdentifier(param.getNameNode())) continue;
+    const type = typeNode.getText();
+    const className = analysis.modelClasses.some((c) => c.getName() === type) ? type : null;
+    const instance: ModelInstance = { name: param.getName(), declaration: param as never, className, optimizers: [optimizer] };
+    m.models.push({ instance, field: m.parameterProperties.get(param) ?? param.getName(), declaration: param as never, inConstructor: true, type, parameter: true });
+    m.note(`${param.getName()}, the model handed to ${m.structure.entry.fn?.name ?? "main"}() (line ${m.line(param)}) → the constructor's \`${param.getName()}\`, the module's model`);
+    return;
   }
 }
 

@@ -21,7 +21,7 @@ import { methodFromFunction } from "./helper-methods.ts";
 import { inlinedHelpers, removeInlinedHelpers } from "./inline-helpers.ts";
 import { moduleForward } from "./models.ts";
 import { freshName } from "./statements.ts";
-import { indexBindingOf, indexedIterable, isEpochIterable } from "./structure.ts";
+import { indexBindingOf, indexedIterable, isEpochIterable, yieldsTensorBatches } from "./structure.ts";
 import { spanStart, writeTrainerCalls } from "./trainer.ts";
 import type { TrainingStep } from "./training-step.ts";
 
@@ -71,6 +71,7 @@ function fieldLines(m: ModuleBuilder, training: TrainingStep, data: SharedData |
   const { edits } = m.ctx;
   const lines: string[] = [];
   for (const f of m.models) {
+    if (f.parameter) continue;
     if (f.inConstructor) {
       lines.push(`readonly ${f.field}: ${f.type};`);
     } else {
@@ -141,8 +142,7 @@ function bindingText(m: ModuleBuilder, loop: ForOfStatement): string {
   if (!name) return `batch: any`;
   const text = m.ctx.edits.render(name.getStart(), name.getEnd());
   const loader = loop === m.structure.train.loop ? m.structure.train.loader : null;
-  if (loader && !isEpochIterable(loader) && !Node.isVariableDeclaration(loader)) return `${text}: ${elementTypeOf(m, loader) ?? "any"}`;
-  if (loader && isEpochIterable(loader)) return `${text}: any`;
+  if (loader && !yieldsTensorBatches(loader, m.ctx.analysis)) return `${text}: ${(!isEpochIterable(loader) && elementTypeOf(m, loader)) || "any"}`;
   if (Node.isArrayBindingPattern(name)) {
     const n = name.getElements().length;
     return `${text}: [${Array.from({ length: n }, () => `${m.tfName}.Tensor`).join(", ")}]`;

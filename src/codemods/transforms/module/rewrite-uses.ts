@@ -47,7 +47,8 @@ export function entryRewrites(m: ModuleBuilder): ResumedEpochStart | null {
       m.parameterProperties.set(p, name);
       m.note(`${wanted} is a LightningModule member's name: the constructor keeps it as this.${name}`);
     }
-    m.rewrites.set(p, (_use, method) => (method === "callSite" ? null : `this.${name}`));
+    // (a model handed in has the model's rewrites already: models.ts)
+    if (!m.rewrites.has(p)) m.rewrites.set(p, (_use, method) => (method === "callSite" ? null : `this.${name}`));
   }
   const epoch = m.structure.epoch;
   let resumed: ResumedEpochStart | null = null;

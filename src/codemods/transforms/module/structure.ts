@@ -106,6 +106,18 @@ export function isEpochIterable(loader: LoopSite["loader"]): loader is EpochIter
   return "perEpoch" in loader;
 }
 
+/**
+ * Whether the training loop's batches are a DataLoader's (tuples of tensors): a DataLoader
+ * variable, or a parameter declared as one (`loader: data.DataLoader`).
+ */
+export function yieldsTensorBatches(loader: LoopSite["loader"], analysis: ScriptAnalysis): boolean {
+  if (isEpochIterable(loader)) return false;
+  if (Node.isVariableDeclaration(loader)) return true;
+  const e = unwrap(loader);
+  const decl = Node.isIdentifier(e) ? analysis.references.declarationOf(e) : undefined;
+  return decl !== undefined && Node.isParameterDeclaration(decl) && /\bDataLoader\b/.test(decl.getTypeNode()?.getText() ?? "");
+}
+
 export interface Structure {
   entry: EntryBody;
   epoch: EpochLoop | null;
@@ -484,19 +496,25 @@ function loaderOf(
 
 /**
  * `for (const episode of count(1))`: a training loop over an iterable that is not a DataLoader
- * and reads nothing the training function computes (only top-level functions, classes and
- * constants, and literals). It becomes trainDataloader()'s return value as it is: the Trainer
- * iterates any iterable, as Lightning does. Null for a DataLoader or anything else.
+ * variable of the training function and reads nothing it computes (only its parameters, which
+ * the module's constructor takes, top-level functions, classes and constants, and literals). It
+ * becomes trainDataloader()'s return value: the Trainer iterates any iterable, as Lightning does.
+ * Null for a DataLoader variable or anything else.
  */
 function selfContainedIterable(loop: ForOfStatement, analysis: ScriptAnalysis, entry: EntryBody): Expression | null {
   const expression = loop.getExpression();
   const e = unwrap(expression);
-  if (!Node.isCallExpression(e) && !Node.isNewExpression(e) && !Node.isArrayLiteralExpression(e)) return null;
   if (indexedIterable(loop)) return null;
-  const inEntry = (d: Node) => entry.statements.some((s) => s.getStart() <= d.getStart() && d.getEnd() <= s.getEnd()) || entry.params.includes(d as ParameterDeclaration);
+  // `function train(model: Net, loader: data.DataLoader, ...)`: the loader handed in is handed to the module.
+  if (Node.isIdentifier(e)) {
+    const decl = analysis.references.declarationOf(e);
+    return decl && entry.params.includes(decl as ParameterDeclaration) ? expression : null;
+  }
+  if (!Node.isCallExpression(e) && !Node.isNewExpression(e) && !Node.isArrayLiteralExpression(e)) return null;
+  const inEntry = (d: Node) => entry.statements.some((s) => s.getStart() <= d.getStart() && d.getEnd() <= s.getEnd());
   for (const id of e.getDescendantsOfKind(SyntaxKind.Identifier)) {
     const decl = analysis.references.declarationOf(id);
-    // (functions and classes stay top-level declarations, whatever the entry)
+    // (functions and classes stay top-level declarations, whatever the entry; parameters are the constructor's)
     if (decl && inEntry(decl) && !Node.isFunctionDeclaration(decl) && !Node.isClassDeclaration(decl)) return null;
     if (decl && analysis.dataloaders.some((d) => d.declaration === decl)) return null;
   }

@@ -27,7 +27,7 @@ import type { ModuleBuilder } from "./builder.ts";
 import { applyClippingFlags, planClipping, readsLocalsOf, type ClippingPlan } from "./clipping.ts";
 import { manualTrainingStep } from "./manual-optimization.ts";
 import { findSchedulerSteps, type SchedulerStep } from "./schedulers.ts";
-import { blockStatements, CannotMap, endsTheBody, indexBindingOf, indexedIterable, isEpochIterable } from "./structure.ts";
+import { blockStatements, CannotMap, endsTheBody, indexBindingOf, indexedIterable, yieldsTensorBatches } from "./structure.ts";
 import { callStatement, freshName, jumpsOutOf, modelDecls, prints, returnsIn, statementOfCall } from "./statements.ts";
 
 interface AutomaticPlan {
@@ -86,7 +86,7 @@ export function buildTrainingStep(m: ModuleBuilder): TrainingStep {
   // An epoch mean weights each step by its batch size, which the Trainer finds in a batch of
   // tensors; a batch of something else (a list of indices, an episode number) weighs one, as the
   // script's own mean over its batches does.
-  const tensorBatches = !isEpochIterable(m.structure.train.loader) && Node.isVariableDeclaration(m.structure.train.loader);
+  const tensorBatches = yieldsTensorBatches(m.structure.train.loader, m.ctx.analysis);
   const logOptions = epochPrints(m) ? `, { onEpoch: true, progBar: true${tensorBatches ? "" : ", batchSize: 1"} }` : "";
 
   if (typeof plan === "string") {
