@@ -49,3 +49,79 @@ describe("a model and a loader handed to the training function", () => {
     expect(out).toContain("await new Trainer({ maxEpochs: 2 }).fit(new LitModule(net, loader, 2));");
   });
 });
+
+const OPTIONS_AND_RESULT = ts`
+  import { tf, nn, F, optim, data } from "lightning-ts/torch";
+
+  class Net extends nn.Module {
+    fc = new nn.Linear(4, 3);
+    override forward(x: tf.Tensor): tf.Tensor {
+      return this.fc.forward(x);
+    }
+  }
+
+  interface TrainOptions {
+    nEpoch?: number;
+    learningRate?: number;
+  }
+
+  function train(model: Net, loader: data.DataLoader, { nEpoch = 10, learningRate = 0.2 }: TrainOptions = {}): number[] {
+    const losses: number[] = [];
+    const optimizer = new optim.SGD(model.parameters(), { lr: learningRate });
+    for (let epoch = 0; epoch < nEpoch; epoch++) {
+      let total = 0;
+      for (const [x, y] of loader) {
+        optimizer.zeroGrad();
+        const loss = F.crossEntropy(model.forward(x), y);
+        loss.backward();
+        optimizer.step();
+        total += loss.item();
+      }
+      losses.push(total);
+    }
+    return losses;
+  }
+
+  function evaluate(model: Net): void {
+    model.eval();
+    console.log(model.forward(tf.ones([1, 4])).shape);
+  }
+
+  const net = new Net();
+  const loader = new data.DataLoader(new data.TensorDataset(tf.zeros([8, 4]), tf.zeros([8], "int32")), { batchSize: 4 });
+  const losses = train(net, loader, { nEpoch: 3 });
+  console.log(losses);
+  evaluate(net);
+`;
+
+describe("options destructured in the parameter list, and a result returned to the script", () => {
+  it("the constructor takes the same destructuring and keeps each option in a field typed from the annotation", async () => {
+    const out = await mod(OPTIONS_AND_RESULT);
+    expect(out).toContain('private nEpoch: NonNullable<TrainOptions["nEpoch"]>;');
+    expect(out).toContain('private learningRate: NonNullable<TrainOptions["learningRate"]>;');
+    expect(member(out, "constructor")).toContain("{ nEpoch = 10, learningRate = 0.2 }: TrainOptions = {},");
+    expect(member(out, "constructor")).toContain("this.nEpoch = nEpoch;");
+    expect(member(out, "configureOptimizers")).toContain("{ lr: this.learningRate }");
+    // maxEpochs from the call's argument; learningRate's default stays the constructor's.
+    expect(out).toContain("new Trainer({ maxEpochs: 3 })");
+  });
+
+  it("what the function returns is a public field the call site reads after fit; an array it fills is state, not configuration", async () => {
+    const out = await mod(OPTIONS_AND_RESULT);
+    expect(out).toMatch(/^ {2}losses!: number\[\];$/m);
+    expect(out).toContain("this.losses.push(this.total);");
+    expect(out).toContain(ts`
+      const model = new LitModule(net, loader, { nEpoch: 3 });
+      await new Trainer({ maxEpochs: 3 }).fit(model);
+      const losses = model.losses;
+      console.log(losses);
+    `);
+    expect(out).not.toContain("return this.losses");
+  });
+
+  it("a function the script calls after training that sets eval mode does not keep the training function's mode calls", async () => {
+    const out = await mod(OPTIONS_AND_RESULT.replace("const losses: number[] = [];", "const losses: number[] = [];\n  model.train();"));
+    expect(out).not.toContain("model.train()");
+    expect(out).not.toContain(".train();");
+  });
+});

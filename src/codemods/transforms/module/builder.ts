@@ -57,6 +57,8 @@ export interface Field {
   name: string;
   /** `= 0`, or `!: T` (assigned before use, by a hook). */
   declaration: string;
+  /** Read by the script after fit (what the training function returned): not private. */
+  public?: true;
 }
 
 /** A model of the plain script, now a field of the module. */
@@ -117,6 +119,12 @@ export class ModuleBuilder {
    * fields.ts (`addField`), read by module-class.ts.
    */
   readonly fields: Field[] = [];
+  /**
+   * What the training function returns at its end (`return allLosses;`), a variable that becomes a
+   * public field; the call site reads it from the module after fit. Set by entry-code.ts, read by
+   * fields.ts and trainer.ts.
+   */
+  result: { declaration: Node; field: string | null } | null = null;
   /**
    * The trained models, now fields. Written by models.ts, the first transform; read by
    * statements.ts (`modelDecls`, for training-step.ts, epoch-hooks.ts, entry-code.ts,

@@ -9,7 +9,7 @@
  * an argument is not a literal the codemod can read (`main(parseArgs())`), it is kept in a
  * variable named like the parameter (`const args = parseArgs();`) and the flags read from it.
  */
-import type { CallExpression, Expression, Identifier, ParameterDeclaration } from "ts-morph";
+import type { BindingElement, CallExpression, Expression, Identifier, ParameterDeclaration } from "ts-morph";
 import { applyEdits, type TextEdit } from "../../edits.ts";
 import { Node, SyntaxKind, unwrap } from "../../morph.ts";
 import type { ModuleBuilder } from "./builder.ts";
@@ -54,6 +54,12 @@ export class CallSite {
             return;
           }
           replace(value.node, value.text);
+          return;
+        }
+        if (Node.isBindingElement(decl)) {
+          const value = this.destructuredValue(decl);
+          if (value === null) ok = false;
+          else replace(n, parenthesize(value));
           return;
         }
         if (Node.isVariableDeclaration(decl)) {
@@ -107,6 +113,34 @@ export class CallSite {
     if (Node.isPropertyAssignment(prop)) {
       const init = prop.getInitializer();
       if (init && isSimple(init)) return { node: access, text: init.getText() };
+    }
+    return null;
+  }
+
+  /**
+   * `nEpoch` of `train(rnn, data, { nEpoch = 10 }: TrainOptions = {})` called as `train(rnn, d,
+   * { nEpoch: 3 })`: the argument's literal value, or the default when the argument leaves it out
+   * (or is left out); null when only the running function knows it.
+   */
+  private destructuredValue(element: BindingElement): string | null {
+    const pattern = element.getParent();
+    const param = pattern?.getParent();
+    if (!param || !Node.isParameterDeclaration(param) || !this.m.structure.entry.params.includes(param)) return null;
+    if (element.getDotDotDotToken() || !Node.isIdentifier(element.getNameNode())) return null;
+    const property = element.getPropertyNameNode()?.getText() ?? element.getName();
+    const fallback = () => {
+      const init = element.getInitializer();
+      return init && isSimple(init) ? init.getText() : null;
+    };
+    const arg = this.argumentOf(param);
+    if (!arg) return this.call ? fallback() : null;
+    const value = unwrap(arg);
+    if (!Node.isObjectLiteralExpression(value) || value.getProperties().some((q) => Node.isSpreadAssignment(q))) return null;
+    const prop = value.getProperty(property);
+    if (!prop) return fallback();
+    if (Node.isPropertyAssignment(prop)) {
+      const init = prop.getInitializer();
+      return init && isSimple(init) ? init.getText() : null;
     }
     return null;
   }

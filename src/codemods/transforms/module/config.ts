@@ -9,6 +9,7 @@
 import type { Identifier, Statement, VariableStatement } from "ts-morph";
 import { Node, SyntaxKind, VariableDeclarationKind } from "../../morph.ts";
 import type { ModuleBuilder } from "./builder.ts";
+import { mutatedAnywhere } from "./statements.ts";
 
 /** Functions a configuration value may call: pure, and reading nothing the script changes. */
 const PURE_GLOBALS = /^(Math\.(?!random$)\w+|Number|String|Boolean|parseInt|parseFloat|Number\.\w+|JSON\.stringify|Array\.from|Object\.keys)$/;
@@ -25,7 +26,9 @@ export class ConfigConstants {
       if (s.getStart() >= trainingStart) break;
       if (!Node.isVariableStatement(s) || s.getDeclarationKind() !== VariableDeclarationKind.Const) continue;
       if (m.ctx.edits.covers(s.getStart(), s.getEnd())) continue;
-      const ok = s.getDeclarations().every((d) => Node.isIdentifier(d.getNameNode()) && d.getInitializer() !== undefined && this.isPure(d.getInitializer()!));
+      const ok = s.getDeclarations().every(
+        (d) => Node.isIdentifier(d.getNameNode()) && d.getInitializer() !== undefined && this.isPure(d.getInitializer()!) && !mutatedAnywhere(this.m.ctx.analysis.references.usesOf(d.getNameNode() as Identifier)),
+      );
       if (ok) this.statements.push(s);
     }
   }

@@ -13,7 +13,7 @@ import type { Statement } from "ts-morph";
 import { Node, SyntaxKind } from "../../morph.ts";
 import type { ModuleBuilder } from "./builder.ts";
 import { placeCallStatement } from "./epoch-hooks.ts";
-import { declaredNames, isModeCall, returnsIn, within } from "./statements.ts";
+import { declaredNames, isModeCall, mutatedAnywhere, returnsIn, within } from "./statements.ts";
 import { CannotMap, isWrite } from "./structure.ts";
 import { isFunctionLike } from "../../analysis/functions.ts";
 import { torchPath } from "../../analysis/torch.ts";
@@ -23,6 +23,7 @@ export function placeCodeAfterTraining(m: ModuleBuilder): void {
   const { entry, trainingStatement, test } = m.structure;
   const statements = entry.statements;
   const after = statements.slice(statements.indexOf(trainingStatement) + 1);
+  returnedResult(m, after);
   if (!test) {
     for (const s of after) if (!m.isPlaced(s)) m.place(s, isModeCall(s, m) ? "drop" : "onFitEnd");
     if (after.some((s) => m.destinationOf(s) === "onFitEnd")) m.note("code after the epoch loop → onFitEnd()");
@@ -44,6 +45,23 @@ export function placeCodeAfterTraining(m: ModuleBuilder): void {
     if (isModeCall(s, m)) m.place(s, "drop");
     else m.place(s, i < iTest ? "onTestEpochStart" : "onTestEpochEnd");
   });
+}
+
+/**
+ * `return allLosses;` ending the training function, whose caller keeps the value (`const
+ * allLosses = train(...)`): the variable becomes a field (fields.ts, forced) and the call site
+ * reads it from the module once fit returns (trainer.ts). The return itself goes.
+ */
+function returnedResult(m: ModuleBuilder, after: Statement[]): void {
+  const last = after[after.length - 1];
+  if (!last || !Node.isReturnStatement(last) || !m.structure.entry.fn) return;
+  const value = last.getExpression();
+  const decl = value && Node.isIdentifier(value) ? m.ctx.analysis.references.declarationOf(value) : undefined;
+  const statement = decl && Node.isVariableDeclaration(decl) ? decl.getVariableStatement() : undefined;
+  if (!decl || !statement || !m.structure.entry.statements.includes(statement)) return;
+  m.result = { declaration: decl, field: null };
+  m.place(last, "drop");
+  m.note(`${value!.getText()}, which ${m.structure.entry.fn.name}() returns (line ${m.line(last)}) → a field the call site reads after fit`);
 }
 
 /**
@@ -103,6 +121,8 @@ function keepable(m: ModuleBuilder, s: Statement, kept: ReadonlySet<Node>): bool
   if (s.getDescendantsOfKind(SyntaxKind.ReturnStatement).length > 0) return false;
   if (!Node.isVariableStatement(s)) return true;
   if (m.structure.entry.fn && declaresParameterNames(m, s)) return false;
+  // (`const allLosses = []` that training pushes to is the module's state)
+  if (declaredNames(s).some((n) => mutatedAnywhere(m.ctx.analysis.references.usesOf(n).filter((u) => !statementsBeforeTraining(m).some((b) => within(u, b)))))) return false;
   return writtenOnlyBeforeModule(m, s, kept);
 }
 

@@ -49,7 +49,8 @@ export function makeFields(m: ModuleBuilder, forced: readonly Node[]): void {
       const method = m.methodOf(u);
       return method !== null && method !== destination;
     }));
-    if (!crosses && !names.some((n) => forced.includes(refs.declarationOf(n)!))) continue;
+    const returned = m.result !== null && names.some((n) => refs.declarationOf(n) === m.result!.declaration);
+    if (!crosses && !returned && !names.some((n) => forced.includes(refs.declarationOf(n)!))) continue;
     fieldify(m, statement);
   }
 }
@@ -73,7 +74,9 @@ export function fieldify(m: ModuleBuilder, statement: VariableStatement): void {
     edits.replace(name.getStart(), (typeNode ?? name).getEnd(), `this.${field}`, "module-field");
     if (!init) edits.insert(d.getEnd(), " = undefined", "module-field");
     if (i > 0) edits.replace(declarations[i - 1]!.getEnd(), d.getStart(), "; ", "module-field");
-    m.addField({ name: field, declaration: fieldDeclaration(m, d.getNameNode() as Identifier, init, typeNode?.getText() ?? null) });
+    const returned = m.result?.declaration === d;
+    if (returned) m.result!.field = field;
+    m.addField({ name: field, declaration: fieldDeclaration(m, d.getNameNode() as Identifier, init, typeNode?.getText() ?? null), ...(returned ? { public: true as const } : {}) });
     m.rewrites.set(d, () => `this.${field}`);
   });
   m.note(`${declarations.map((d) => d.getName()).join(", ")} (line ${m.line(statement)}) → field${declarations.length > 1 ? "s" : ""} (read in more than one hook)`);

@@ -75,7 +75,9 @@ export function moveModels(m: ModuleBuilder): void {
 
   const single = m.models.length === 1 ? m.models[0]! : null;
   for (const mf of m.models) {
-    m.rewrites.set(mf.declaration, (use) => {
+    m.rewrites.set(mf.declaration, (use, method) => {
+      // (a model handed in is the function's parameter where the Trainer is built: call-site.ts binds it)
+      if (mf.parameter && method === "callSite") return null;
       const access = use.getParent();
       if (single === mf && access && Node.isPropertyAccessExpression(access) && access.getExpression() === use) {
         const call = access.getParent();

@@ -80,7 +80,7 @@ function fieldLines(m: ModuleBuilder, training: TrainingStep, data: SharedData |
     }
   }
   if (training.manual) lines.push("override automaticOptimization = false;");
-  for (const f of m.fields) lines.push(`private ${f.name}${f.declaration};`);
+  for (const f of m.fields) lines.push(`${f.public ? "" : "private "}${f.name}${f.declaration};`);
   if (data && data.names.length > 0) {
     lines.push(`/** What loadDatasets() built (once, in setup()). */\nprivate datasets!: Awaited<ReturnType<${m.className}["loadDatasets"]>>;`);
   }
@@ -103,6 +103,8 @@ function methodText(m: ModuleBuilder, method: MethodName, training: TrainingStep
     const list = params
       .map((p) => {
         const text = m.ctx.edits.render(p.getStart(), p.getEnd());
+        // (a destructured parameter is not a property: the constructor keeps its parts in fields)
+        if (!Node.isIdentifier(p.getNameNode())) return text;
         const renamed = m.parameterProperties.get(p);
         return `private readonly ${renamed ? renamed + text.slice(p.getName().length) : text}`;
       })

@@ -11,7 +11,7 @@
  *
  * Each is an edit on the identifier, so it applies wherever the statement holding it moves.
  */
-import type { CallExpression, Identifier } from "ts-morph";
+import type { ParameterDeclaration, CallExpression, Identifier } from "ts-morph";
 import { applyEdits, type TextEdit } from "../../edits.ts";
 import { isFunctionLike } from "../../analysis/functions.ts";
 import { Node, SyntaxKind } from "../../morph.ts";
@@ -31,11 +31,50 @@ export interface ResumedEpochStart {
 }
 
 /**
+ * `function train(rnn, data, { nEpoch = 10, criterion = new nn.NLLLoss() }: TrainOptions = {})`:
+ * the constructor takes the same destructuring parameter and keeps each part in a field
+ * (`this.nEpoch = nEpoch;`), typed from the parameter's annotation; uses read the field.
+ */
+function destructuredParameter(m: ModuleBuilder, p: ParameterDeclaration): void {
+  const pattern = p.getNameNode();
+  if (!Node.isObjectBindingPattern(pattern)) return;
+  const typeText = p.getTypeNode()?.getText() ?? null;
+  for (const element of pattern.getElements()) {
+    const name = element.getNameNode();
+    if (!Node.isIdentifier(name) || element.getDotDotDotToken()) {
+      throw new CannotMap(element, `${m.structure.entry.fn?.name ?? "main"}() has a nested or rest destructured parameter; name its parts one by one so that they can become the module's fields`);
+    }
+    const property = element.getPropertyNameNode()?.getText() ?? name.getText();
+    const field = m.freshMember(name.getText());
+    const init = element.getInitializer();
+    const type =
+      typeText !== null
+        ? `NonNullable<${typeText}[${JSON.stringify(property)}]>`
+        : init && Node.isNumericLiteral(init)
+          ? "number"
+          : init && Node.isStringLiteral(init)
+            ? "string"
+            : init && (Node.isTrueLiteral(init) || Node.isFalseLiteral(init))
+              ? "boolean"
+              : null;
+    if (type === null) m.ctx.todos.add(name, `\`${name.getText()}\` became a field; the codemod cannot tell its type: declare it`);
+    m.addField({ name: field, declaration: `: ${type ?? "any"}` });
+    m.prelude("constructor", `this.${field} = ${name.getText()};`);
+    m.rewrites.set(element, (_use, method) => (method === "callSite" ? null : `this.${field}`));
+  }
+  m.note(`${pattern.getElements().map((e) => e.getName()).join(", ")} (destructured parameter, line ${m.line(p)}) → fields set by the constructor`);
+}
+
+/**
  * Installs the rewrites for the entry's parameters and the epoch counter (the others come from
  * their transforms); returns the epoch loop's start when it is a variable set when resuming.
  */
 export function entryRewrites(m: ModuleBuilder): ResumedEpochStart | null {
   for (const p of m.structure.entry.params) {
+    if (Node.isObjectBindingPattern(p.getNameNode())) {
+      destructuredParameter(m, p);
+      continue;
+    }
     if (!Node.isIdentifier(p.getNameNode())) {
       throw new CannotMap(p, `${m.structure.entry.fn?.name ?? "main"}() has a destructured parameter; name it (args) so that it can become the module's constructor parameter`);
     }

@@ -126,3 +126,29 @@ export function freshName(m: ModuleBuilder, scope: Node, wanted: string): string
   for (let i = 2; used(name); i++) name = `${wanted}${i}`;
   return name;
 }
+
+/** Methods that change the array, map or set they are called on. */
+const MUTATORS = new Set(["push", "pop", "shift", "unshift", "splice", "sort", "reverse", "fill", "copyWithin", "set", "add", "delete", "clear"]);
+
+/**
+ * Whether one of these uses changes what the variable holds without assigning the variable:
+ * `losses.push(x)`, `stats.count = 1`, `row[i] = v`. Such a `const` is state, not configuration.
+ */
+export function mutatedAnywhere(uses: readonly Node[]): boolean {
+  return uses.some((use) => {
+    const parent = use.getParent();
+    if (!parent) return false;
+    const grand = parent.getParent();
+    if (Node.isPropertyAccessExpression(parent) && parent.getExpression() === use) {
+      if (grand && Node.isCallExpression(grand) && grand.getExpression() === parent && MUTATORS.has(parent.getName())) return true;
+      return grand !== undefined && isAssignmentTo(grand, parent);
+    }
+    return Node.isElementAccessExpression(parent) && parent.getExpression() === use && grand !== undefined && isAssignmentTo(grand, parent);
+  });
+}
+
+function isAssignmentTo(n: Node, target: Node): boolean {
+  if (!Node.isBinaryExpression(n) || n.getLeft() !== target) return false;
+  const op = n.getOperatorToken().getKind();
+  return op >= SyntaxKind.FirstAssignment && op <= SyntaxKind.LastAssignment;
+}

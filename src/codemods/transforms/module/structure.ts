@@ -205,10 +205,24 @@ export function findStructure(analysis: ScriptAnalysis): Structure {
     .getSourceFile()
     .getDescendantsOfKind(SyntaxKind.CallExpression)
     .filter((c) => c.getArguments().length === 0 && Node.isPropertyAccessExpression(c.getExpression()) && (c.getExpression() as PropertyAccessExpression).getName() === "eval");
+  // (only a function the training code calls: `evaluate(model)` run by the script after training
+  // switches a model the module no longer trains)
+  const calledByTraining = (fn: Node) => {
+    const local = analysis.functions.find((f) => f.node === fn);
+    const scope = entryNode ?? null;
+    return local !== undefined && local.calls.some((c) => (scope ? within(c, scope) : entry.statements.some((t) => within(c, t))));
+  };
   const evalElsewhere = evalCalls.some((call) => {
     if (call.getFirstAncestor((a) => Node.isClassDeclaration(a) || Node.isClassExpression(a))) return false;
     const fn = call.getFirstAncestor((a) => isFunctionLike(a) && !isNoGradCallback(a));
-    return fn !== undefined && fn !== entryNode && !stepHelpers.has(fn) && !(validation && within(call, validation.loop)) && !(test && within(call, test.loop));
+    return (
+      fn !== undefined &&
+      fn !== entryNode &&
+      !stepHelpers.has(fn) &&
+      calledByTraining(fn) &&
+      !(validation && within(call, validation.loop)) &&
+      !(test && within(call, test.loop))
+    );
   });
   return { entry, epoch, trainingStatement, train, validation, test, evalCodeInHooks: evalCodeInHooks || evalElsewhere, hookLoaders };
 }

@@ -13,7 +13,7 @@
  *
  * The Trainer keeps Lightning's defaults otherwise (progress bar, loggers, checkpoints).
  */
-import type { CallExpression, Statement } from "ts-morph";
+import type { CallExpression, Statement, VariableStatement } from "ts-morph";
 import { isFunctionLike } from "../../analysis/functions.ts";
 import { Node, SyntaxKind } from "../../morph.ts";
 import type { ModuleBuilder } from "./builder.ts";
@@ -52,6 +52,19 @@ export function writeTrainerCalls(m: ModuleBuilder): { topLevelCode: string | nu
   const several = entry.calls.length > 1;
   for (const call of entry.calls) {
     const site = new CallSite(m, call);
+    const kept = resultStatement(m, call);
+    if (kept) {
+      // `const allLosses = train(...)`: fit, then read what train() returned from the module.
+      if (!awaitAllowed(kept.statement, m.ctx.topLevelAwait)) {
+        throw new CannotMap(call, `${entry.fn.name}()'s result is used where the script cannot await the Trainer (a CommonJS top level): call it from an async function`);
+      }
+      const lines = statementsFor(m, site, true);
+      const declared = kept.statement.getDeclarationKind();
+      lines.push(`${declared} ${kept.name} = ${lines.moduleName}.${m.result!.field};`);
+      edits.replaceMoved(kept.statement.getStart(), kept.statement.getEnd(), lines.join("\n"), "module-trainer");
+      m.note(`${entry.fn.name}(...) call (line ${m.line(call)}) → trainer.fit(model), then ${kept.name} = model.${m.result!.field}`);
+      continue;
+    }
     const statement = callStatement(call);
     const canAwait = statement !== null && awaitAllowed(statement, m.ctx.topLevelAwait);
     const lines = statementsFor(m, site);
@@ -70,7 +83,17 @@ export function writeTrainerCalls(m: ModuleBuilder): { topLevelCode: string | nu
   return { topLevelCode: null };
 }
 
-function statementsFor(m: ModuleBuilder, site: CallSite): string[] {
+/** `const allLosses = train(...);` when train() returns a result the module keeps (m.result): the statement and the name. */
+function resultStatement(m: ModuleBuilder, call: CallExpression): { statement: VariableStatement; name: string } | null {
+  if (!m.result?.field) return null;
+  const parent = call.getParent();
+  if (!parent || !Node.isVariableDeclaration(parent) || parent.getInitializer() !== call || !Node.isIdentifier(parent.getNameNode())) return null;
+  const statement = parent.getVariableStatement();
+  if (!statement || statement.getDeclarations().length !== 1) return null;
+  return { statement, name: parent.getName() };
+}
+
+function statementsFor(m: ModuleBuilder, site: CallSite, keepModule = false): string[] & { moduleName: string } {
   const { edits } = m.ctx;
   const refs = m.ctx.analysis.references;
   const params = new Set<Node>(m.structure.entry.params);
@@ -99,8 +122,8 @@ function statementsFor(m: ModuleBuilder, site: CallSite): string[] {
   const module = `new ${m.className}(${site.constructorArguments()})`;
   // main's arguments were evaluated before its body ran: their variables come before the
   // seeding code that reads them.
-  const lines = [...hoisted, ...before];
-  if (m.structure.test) {
+  const lines = Object.assign([...hoisted, ...before], { moduleName: "" });
+  if (m.structure.test || keepModule) {
     const taken = m.ctx.analysis.topLevelNames;
     const pick = (wanted: string) => {
       let name = wanted;
@@ -109,7 +132,12 @@ function statementsFor(m: ModuleBuilder, site: CallSite): string[] {
     };
     const model = pick("model");
     const trainer = pick("trainer");
-    lines.push(`const ${model} = ${module};`, `const ${trainer} = ${trainerText};`, `await ${trainer}.fit(${model});`, `await ${trainer}.test(${model});`);
+    lines.moduleName = model;
+    if (m.structure.test) {
+      lines.push(`const ${model} = ${module};`, `const ${trainer} = ${trainerText};`, `await ${trainer}.fit(${model});`, `await ${trainer}.test(${model});`);
+    } else {
+      lines.push(`const ${model} = ${module};`, `await ${trainerText}.fit(${model});`);
+    }
   } else {
     lines.push(`await ${trainerText}.fit(${module});`);
   }
