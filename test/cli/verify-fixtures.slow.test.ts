@@ -59,9 +59,11 @@ describe("lit-migrate --verify on the fixtures", () => {
       expect(f.verify!.maxRelativeDifference!, f.file).toBeLessThanOrEqual(1e-5);
     }
     expect(json.files).toHaveLength(fixtures.length);
-    // Every trace matches; exit 1 only because lr_scheduler's and checkpoint's outputs carry a TODO.
+    // Every trace matches; exit 1 only because lr_scheduler's, checkpoint's and epoch_batches's
+    // outputs carry a TODO (test/codemods/fixtures.test.ts MODULE_TODOS says which).
     expect(json.files.filter((f) => (f as { todos?: unknown[] }).todos?.length).map((f) => relative(ROOT, f.file)).sort()).toEqual([
       "fixtures/checkpoint/input.ts",
+      "fixtures/epoch_batches/input.ts",
       "fixtures/lr_scheduler/input.ts",
     ]);
     expect([r.status, json.exitCode]).toEqual([1, 1]);
