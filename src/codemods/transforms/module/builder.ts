@@ -9,7 +9,7 @@
  * every piece of moved code: a variable declared in one method and read in another becomes a
  * field, a shared dataset is read through `this.datasets` except where it is built, and so on.
  */
-import type { Identifier, Statement, VariableDeclaration } from "ts-morph";
+import type { Identifier, ParameterDeclaration, Statement, VariableDeclaration } from "ts-morph";
 import type { ModelInstance } from "../../analysis/types.ts";
 import { Node } from "../../morph.ts";
 import type { TransformContext } from "../context.ts";
@@ -65,8 +65,8 @@ export interface Field {
 export interface ModelField {
   instance: ModelInstance;
   field: string;
-  /** `new Net()` as it will be written (rendered at assembly). */
-  declaration: VariableDeclaration;
+  /** `new Net()` as it will be written (rendered at assembly), or the constructor parameter handed the model. */
+  declaration: VariableDeclaration | ParameterDeclaration;
   /** Built in the constructor (its initializer reads the constructor's parameters) rather than as a field initializer. */
   inConstructor: boolean;
   /** Type for a field assigned in the constructor. */

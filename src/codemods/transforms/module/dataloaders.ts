@@ -23,8 +23,8 @@ import { torchPath } from "../../analysis/torch.ts";
 import { Node, SyntaxKind, unwrap } from "../../morph.ts";
 import type { Destination, ModuleBuilder } from "./builder.ts";
 import { fieldify } from "./fields.ts";
-import { CannotMap, isEpochIterable, isWrite } from "./structure.ts";
-import { declaredNames, modelDecls, optimizerDecls, within } from "./statements.ts";
+import { CannotMap, isEpochIterable } from "./structure.ts";
+import { declaredNames, isWrite, modelDecls, optimizerDecls, within } from "./statements.ts";
 import { moduleText } from "./rewrite-uses.ts";
 
 type DataHook = "trainDataloader" | "valDataloader" | "testDataloader";

@@ -14,7 +14,8 @@ import { Node, SyntaxKind } from "../../morph.ts";
 import type { ModuleBuilder } from "./builder.ts";
 import { placeCallStatement } from "./epoch-hooks.ts";
 import { declaredNames, isModeCall, mutatedAnywhere, returnsIn, within } from "./statements.ts";
-import { CannotMap, isWrite } from "./structure.ts";
+import { CannotMap } from "./structure.ts";
+import { isWrite } from "./statements.ts";
 import { isFunctionLike } from "../../analysis/functions.ts";
 import { torchPath } from "../../analysis/torch.ts";
 

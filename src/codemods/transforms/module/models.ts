@@ -115,7 +115,7 @@ function modelParameter(m: ModuleBuilder): void {
     const type = typeNode.getText();
     const className = analysis.modelClasses.some((c) => c.getName() === type) ? type : null;
     const instance: ModelInstance = { name: param.getName(), declaration: param as never, className, optimizers: [optimizer] };
-    m.models.push({ instance, field: m.parameterProperties.get(param) ?? param.getName(), declaration: param as never, inConstructor: true, type, parameter: true });
+    m.models.push({ instance, field: m.parameterProperties.get(param) ?? param.getName(), declaration: param, inConstructor: true, type, parameter: true });
     m.note(`${param.getName()}, the model handed to ${m.structure.entry.fn?.name ?? "main"}() (line ${m.line(param)}) → the constructor's \`${param.getName()}\`, the module's model`);
     return;
   }

@@ -17,7 +17,8 @@ import { isFunctionLike } from "../../analysis/functions.ts";
 import { Node, SyntaxKind } from "../../morph.ts";
 import type { Destination, MethodName, ModuleBuilder } from "./builder.ts";
 import type { SchedulerStep } from "./schedulers.ts";
-import { CannotMap, isWrite } from "./structure.ts";
+import { CannotMap } from "./structure.ts";
+import { isWrite } from "./statements.ts";
 import type { TrainingStep } from "./training-step.ts";
 
 /**

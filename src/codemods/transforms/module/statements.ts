@@ -132,23 +132,32 @@ const MUTATORS = new Set(["push", "pop", "shift", "unshift", "splice", "sort", "
 
 /**
  * Whether one of these uses changes what the variable holds without assigning the variable:
- * `losses.push(x)`, `stats.count = 1`, `row[i] = v`. Such a `const` is state, not configuration.
+ * `losses.push(x)`, `stats.count = 1`, `row[i] += v`. Such a `const` is state, not configuration.
  */
 export function mutatedAnywhere(uses: readonly Node[]): boolean {
   return uses.some((use) => {
     const parent = use.getParent();
     if (!parent) return false;
-    const grand = parent.getParent();
     if (Node.isPropertyAccessExpression(parent) && parent.getExpression() === use) {
+      const grand = parent.getParent();
       if (grand && Node.isCallExpression(grand) && grand.getExpression() === parent && MUTATORS.has(parent.getName())) return true;
-      return grand !== undefined && isAssignmentTo(grand, parent);
+      return isWrite(parent);
     }
-    return Node.isElementAccessExpression(parent) && parent.getExpression() === use && grand !== undefined && isAssignmentTo(grand, parent);
+    return Node.isElementAccessExpression(parent) && parent.getExpression() === use && isWrite(parent);
   });
 }
 
-function isAssignmentTo(n: Node, target: Node): boolean {
-  if (!Node.isBinaryExpression(n) || n.getLeft() !== target) return false;
-  const op = n.getOperatorToken().getKind();
-  return op >= SyntaxKind.FirstAssignment && op <= SyntaxKind.LastAssignment;
+/** Whether `id` (a name, a property or an element) is assigned or incremented here. */
+export function isWrite(id: Node): boolean {
+  const parent = id.getParent();
+  if (!parent) return false;
+  if (Node.isBinaryExpression(parent) && parent.getLeft() === id) {
+    const op = parent.getOperatorToken().getKind();
+    return op >= SyntaxKind.FirstAssignment && op <= SyntaxKind.LastAssignment;
+  }
+  if (Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent)) {
+    const op = parent.getOperatorToken();
+    return op === SyntaxKind.PlusPlusToken || op === SyntaxKind.MinusMinusToken;
+  }
+  return false;
 }

@@ -27,7 +27,7 @@ import { isFunctionLike } from "../../analysis/functions.ts";
 import type { LocalFunction, ScriptAnalysis } from "../../analysis/types.ts";
 import { MigrationError, positionAt } from "../../errors.ts";
 import { Node, SyntaxKind, VariableDeclarationKind, unwrap } from "../../morph.ts";
-import { jumpsOutOf, returnsIn, within } from "./statements.ts";
+import { isWrite, jumpsOutOf, returnsIn, within } from "./statements.ts";
 
 /** A construct `--to module` cannot express; the script stays as it is, marked at `node`. */
 export class CannotMap extends Error {
@@ -209,8 +209,7 @@ export function findStructure(analysis: ScriptAnalysis): Structure {
   // switches a model the module no longer trains)
   const calledByTraining = (fn: Node) => {
     const local = analysis.functions.find((f) => f.node === fn);
-    const scope = entryNode ?? null;
-    return local !== undefined && local.calls.some((c) => (scope ? within(c, scope) : entry.statements.some((t) => within(c, t))));
+    return local !== undefined && local.calls.some((c) => (entryNode ? within(c, entryNode) : entry.statements.some((t) => within(c, t))));
   };
   const evalElsewhere = evalCalls.some((call) => {
     if (call.getFirstAncestor((a) => Node.isClassDeclaration(a) || Node.isClassExpression(a))) return false;
@@ -341,19 +340,6 @@ export function endsTheBody(s: Node, body: Node, goes: (t: Statement) => boolean
   return true;
 }
 
-export function isWrite(id: Node): boolean {
-  const parent = id.getParent();
-  if (!parent) return false;
-  if (Node.isBinaryExpression(parent) && parent.getLeft() === id) {
-    const op = parent.getOperatorToken().getKind();
-    return op >= SyntaxKind.FirstAssignment && op <= SyntaxKind.LastAssignment;
-  }
-  if (Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent)) {
-    const op = parent.getOperatorToken();
-    return op === SyntaxKind.PlusPlusToken || op === SyntaxKind.MinusMinusToken;
-  }
-  return false;
-}
 
 /** The statement of `list` that holds `loop`, directly or through one helper call; null if none. */
 function siteStatementIn(loop: ForOfStatement, list: Statement[], analysis: ScriptAnalysis): Statement | null {

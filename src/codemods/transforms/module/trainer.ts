@@ -58,9 +58,8 @@ export function writeTrainerCalls(m: ModuleBuilder): { topLevelCode: string | nu
       if (!awaitAllowed(kept.statement, m.ctx.topLevelAwait)) {
         throw new CannotMap(call, `${entry.fn.name}()'s result is used where the script cannot await the Trainer (a CommonJS top level): call it from an async function`);
       }
-      const lines = statementsFor(m, site, true);
       const declared = kept.statement.getDeclarationKind();
-      lines.push(`${declared} ${kept.name} = ${lines.moduleName}.${m.result!.field};`);
+      const lines = statementsFor(m, site, (model) => [`${declared} ${kept.name} = ${model}.${m.result!.field};`]);
       edits.replaceMoved(kept.statement.getStart(), kept.statement.getEnd(), lines.join("\n"), "module-trainer");
       m.note(`${entry.fn.name}(...) call (line ${m.line(call)}) → trainer.fit(model), then ${kept.name} = model.${m.result!.field}`);
       continue;
@@ -93,7 +92,11 @@ function resultStatement(m: ModuleBuilder, call: CallExpression): { statement: V
   return { statement, name: parent.getName() };
 }
 
-function statementsFor(m: ModuleBuilder, site: CallSite, keepModule = false): string[] & { moduleName: string } {
+/**
+ * The statements that replace one call of the training function. `afterFit`, when given, reads
+ * the fitted module (named by its argument) once fit returns.
+ */
+function statementsFor(m: ModuleBuilder, site: CallSite, afterFit?: (model: string) => string[]): string[] {
   const { edits } = m.ctx;
   const refs = m.ctx.analysis.references;
   const params = new Set<Node>(m.structure.entry.params);
@@ -122,8 +125,8 @@ function statementsFor(m: ModuleBuilder, site: CallSite, keepModule = false): st
   const module = `new ${m.className}(${site.constructorArguments()})`;
   // main's arguments were evaluated before its body ran: their variables come before the
   // seeding code that reads them.
-  const lines = Object.assign([...hoisted, ...before], { moduleName: "" });
-  if (m.structure.test || keepModule) {
+  const lines = [...hoisted, ...before];
+  if (m.structure.test || afterFit) {
     const taken = m.ctx.analysis.topLevelNames;
     const pick = (wanted: string) => {
       let name = wanted;
@@ -132,12 +135,12 @@ function statementsFor(m: ModuleBuilder, site: CallSite, keepModule = false): st
     };
     const model = pick("model");
     const trainer = pick("trainer");
-    lines.moduleName = model;
     if (m.structure.test) {
       lines.push(`const ${model} = ${module};`, `const ${trainer} = ${trainerText};`, `await ${trainer}.fit(${model});`, `await ${trainer}.test(${model});`);
     } else {
       lines.push(`const ${model} = ${module};`, `await ${trainerText}.fit(${model});`);
     }
+    if (afterFit) lines.push(...afterFit(model));
   } else {
     lines.push(`await ${trainerText}.fit(${module});`);
   }
