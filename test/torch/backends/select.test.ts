@@ -13,6 +13,7 @@ import {
   BackendUnavailableError,
   backendFromEnv,
   parseBackendName,
+  ready,
   selectBackend,
 } from "../../../src/torch/backends/select";
 import { installedKernelShims } from "../../../src/torch/backends/kernels/index";
@@ -88,6 +89,24 @@ describe("backend names", () => {
   it("a named backend that is not installed says what to install", async () => {
     // tfjs-node is an optional peer, not installed in this repository.
     await expect(selectBackend("tensorflow")).rejects.toThrow(/npm install @tensorflow\/tfjs-node/);
+  });
+});
+
+describe("ready()", () => {
+  it("resolves with the running backend once a synchronous start has set it", async () => {
+    await selectBackend("cpu");
+    expect(tf.getBackend()).toBe("cpu");
+    await expect(ready()).resolves.toBe("cpu");
+    await selectBackend("wasm");
+    await expect(ready()).resolves.toBe("wasm");
+  });
+
+  it("reports an asynchronous start that failed (WebGPU without its packages), then a later start clears it", async () => {
+    // `webgpu` and `@tensorflow/tfjs-backend-webgpu` are not installed in this repository.
+    await expect(selectBackend("webgpu")).rejects.toThrow(/backend 'webgpu' is not available.*npm install webgpu/);
+    await expect(ready()).rejects.toThrow(/backend 'webgpu' is not available/);
+    await selectBackend("wasm");
+    await expect(ready()).resolves.toBe("wasm");
   });
 });
 
