@@ -320,6 +320,46 @@ describe("UnsortedSegmentSum", () => {
   });
 });
 
+/** A·B in float64, on row-major [batch, rows, cols] values, each operand optionally transposed. */
+function textbookMatMul(a: Plain, b: Plain, transposeA: boolean, transposeB: boolean): number[] {
+  const [batch, ar, ac] = a.shape.length === 3 ? a.shape : [1, ...a.shape];
+  const [, br, bc] = b.shape.length === 3 ? b.shape : [1, ...b.shape];
+  const [m, k] = transposeA ? [ac!, ar!] : [ar!, ac!];
+  const n = transposeB ? br! : bc!;
+  const at = (i: number, r: number, c: number) => a.values[i * ar! * ac! + (transposeA ? c * ac! + r : r * ac! + c)]!;
+  const bt = (i: number, r: number, c: number) => b.values[i * br! * bc! + (transposeB ? c * bc! + r : r * bc! + c)]!;
+  const out: number[] = [];
+  for (let i = 0; i < batch!; i++)
+    for (let r = 0; r < m; r++)
+      for (let c = 0; c < n; c++) {
+        let sum = 0;
+        for (let j = 0; j < k; j++) sum += at(i, r, j) * bt(i, j, c);
+        out.push(sum);
+      }
+  return out;
+}
+
+describe("BatchMatMul (WASM): a transposed operand is transposed first, then multiplied", () => {
+  const shapes: [string, number[], number[], boolean, boolean][] = [
+    ["a·b", [5, 7], [7, 3], false, false],
+    ["a·bᵀ (nn.Linear's forward)", [5, 7], [3, 7], false, true],
+    ["aᵀ·b (a weight gradient)", [7, 5], [7, 3], true, false],
+    ["aᵀ·bᵀ", [7, 5], [3, 7], true, true],
+    ["batched a·bᵀ", [2, 4, 6], [2, 3, 6], false, true],
+    ["batched aᵀ·b", [2, 6, 4], [2, 6, 3], true, false],
+  ];
+  for (const [name, sa, sb, ta, tb] of shapes) {
+    it(`${name}: equals the textbook product and tfjs's own kernel`, async () => {
+      const a = plain(sa, 21);
+      const b = plain(sb, 22);
+      const attrs = { transposeA: ta, transposeB: tb };
+      const ours = await kernel("wasm", "BatchMatMul", { a, b }, attrs);
+      expectClose(ours, textbookMatMul(a, b, ta, tb));
+      expectClose(ours, await kernel("wasm", "BatchMatMul", { a, b }, attrs, true));
+    });
+  }
+});
+
 describe("memory", () => {
   const shared: Array<[string, Record<string, Plain>, Record<string, unknown>]> = [
     ["Conv2DBackpropFilter", { x: plain([2, 6, 6, 3], 1), dy: plain([2, 6, 6, 4], 2) }, { strides: 1, pad: "same", dataFormat: "NHWC", filterShape: [3, 3, 3, 4] }],
@@ -329,6 +369,8 @@ describe("memory", () => {
     ["DepthwiseConv2dNativeBackpropInput", { dy: plain([2, 5, 5, 6], 2), filter: plain([3, 3, 3, 2], 3) }, { strides: 1, pad: "same", dilations: 1, inputShape: [2, 5, 5, 3] }],
     ["MaxPoolGrad", { dy: plain([1, 2, 2, 3], 1), input: plain([1, 4, 4, 3], 2), output: plain([1, 2, 2, 3], 3) }, { filterSize: 2, strides: 2, pad: "valid" }],
     ["UnsortedSegmentSum", { x: plain([4, 3], 1), segmentIds: { shape: [4], values: [0, 2, 2, 1], dtype: "int32" } }, { numSegments: 3 }],
+    ["BatchMatMul", { a: plain([2, 3, 4], 1), b: plain([2, 5, 4], 2) }, { transposeA: false, transposeB: true }],
+    ["BatchMatMul", { a: plain([4, 3], 1), b: plain([4, 5], 2) }, { transposeA: true, transposeB: false }],
   ];
 
   // Conv2D is a shim on the pure-JS backend only (WASM's own has no NCHW).

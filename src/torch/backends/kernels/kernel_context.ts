@@ -1,4 +1,4 @@
-import type { DataType, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
+import type { DataType, KernelConfig, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../../tf.ts";
 
 /** Float32Array or Int32Array: the element arrays a shim reads and writes. */
@@ -76,6 +76,12 @@ export class KernelContext {
     if (!config) {
       throw new Error(`lightning-ts: kernel '${kernelName}' is not registered for backend '${this.backendName}'`);
     }
+    return this.runConfig(config, inputs, attrs);
+  }
+
+  /** Runs a given kernel of this backend (tfjs's own one that a shim replaced, say); as `run`. */
+  runConfig(config: KernelConfig, inputs: Record<string, TensorInfo> | TensorInfo[], attrs: NamedAttrMap = {}): TensorInfo {
+    const kernelName = config.kernelName;
     const out = config.kernelFunc({
       inputs: inputs as Record<string, TensorInfo>,
       backend: this.backend,
