@@ -129,6 +129,8 @@ def lm_losses(model, case, dtype):
 
 def main():
     case_path, dtype_name, out_path = sys.argv[1:4]
+    # "float32~<seed>": float32 from initial weights moved by at most one ulp, at random (see below).
+    dtype_name, _, perturb_seed = dtype_name.partition("~")
     dtype = {"float64": torch.float64, "float32": torch.float32}[dtype_name]
     torch.set_num_threads(1)
     with open(case_path) as f:
@@ -138,6 +140,13 @@ def main():
     # The generated weights must name every parameter of PyTorch's state_dict and nothing else
     # (only buffers, BatchNorm's running stats, stay at their defaults): our names are checked.
     weights = {name: read_raw({**spec, "dtype": "float32"}).to(dtype) for name, spec in case["weights"].items()}
+    if perturb_seed:
+        # How far float32 rounding noise alone carries a run: every initial weight moved by -1, 0
+        # or +1 ulp, as a different summation order would move it.
+        g = torch.Generator().manual_seed(int(perturb_seed))
+        for name, w in weights.items():
+            step = torch.randint(-1, 2, w.shape, generator=g).to(torch.float32)
+            weights[name] = torch.nextafter(w, w + step * torch.where(w == 0, torch.ones_like(w), w.abs()))
     result = model.load_state_dict(weights, strict=False)
     buffers = [n for n, _ in model.named_buffers()]
     # (BatchNorm fills in a missing num_batches_tracked itself, so it is not reported.)
