@@ -5,6 +5,8 @@ import { ClusterEnvironment } from "./plugins/environments/cluster_environment.t
 import { LightningEnvironment } from "./plugins/environments/lightning_environment.ts";
 import { Precision, type PrecisionName } from "./plugins/precision/precision.ts";
 import { FullPrecision } from "./plugins/precision/full_precision.ts";
+import { MixedPrecision } from "./plugins/precision/mixed_precision.ts";
+import { HalfPrecision } from "./plugins/precision/half_precision.ts";
 import { Strategy } from "./strategies/strategy.ts";
 import { SingleDeviceStrategy } from "./strategies/single_device.ts";
 import { describeValue } from "./utilities/describe.ts";
@@ -57,7 +59,7 @@ const PRECISION_ALIASES: Record<string, PrecisionName> = {
   "64-true": "64-true",
   "64": "64-true",
 };
-const SUPPORTED_PRECISION = `supported: 32-true (also written 32 or "32")`;
+const VALID_PRECISION = `valid: 32-true, 16-mixed, bf16-mixed, 16-true, bf16-true (aliases 32, "32", 16, "16", "bf16")`;
 
 /**
  * Turns the Lite/Trainer flags into the three objects training runs on (Fabric's `_Connector`):
@@ -270,25 +272,21 @@ function parseNumNodes(n: unknown): number {
   return n;
 }
 
-/** The precision plugin for a flag value, refusing the values not supported (yet, or at all). */
+/** The precision plugin for a flag value; 64-bit is refused (no backend has float64). */
 export function precisionFromFlag(flag: unknown): Precision {
   const canonical = typeof flag === "string" || typeof flag === "number" ? PRECISION_ALIASES[String(flag)] : undefined;
   if (canonical === undefined) {
     throw new MisconfigurationError(
-      `precision=${describeValue(flag)} is not a valid precision; valid: 32-true, 16-mixed, bf16-mixed, 16-true, bf16-true ` +
-        `(aliases 32, "32", 16, "16", "bf16"); ${SUPPORTED_PRECISION}`,
+      `precision=${describeValue(flag)} is not a valid precision; ${VALID_PRECISION}`,
     );
   }
   if (canonical === "64-true") {
     throw new MisconfigurationError(
       `precision=${describeValue(flag)} is refused: TensorFlow.js has no float64 dtype on any backend, so double precision ` +
-        `cannot be honoured; ${SUPPORTED_PRECISION}`,
+        `cannot be honoured; use 32-true (the most precise there is) or a 16-bit one; ${VALID_PRECISION}`,
     );
   }
-  if (canonical !== "32-true") {
-    throw new MisconfigurationError(
-      `precision=${describeValue(flag)} (${canonical}) is not supported yet; ${SUPPORTED_PRECISION}`,
-    );
-  }
+  if (canonical === "16-mixed" || canonical === "bf16-mixed") return new MixedPrecision(canonical);
+  if (canonical === "16-true" || canonical === "bf16-true") return new HalfPrecision(canonical);
   return new FullPrecision();
 }

@@ -25,6 +25,8 @@ export { manualSeed, initialSeed, Generator } from "./random.ts";
 export { randn, rand, randint, randnLike, randLike, randperm } from "./random_ops.ts";
 export { multinomial, type MultinomialOptions } from "./multinomial.ts";
 export * as distributions from "./distributions/index.ts";
+export * as amp from "./amp/index.ts";
+export { autocast } from "./amp/autocast.ts";
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, backward } from "./autograd/index.ts";
 export * from "./serialization/index.ts";
 export { selectBackend, ready, type BackendName } from "./backends/select.ts";

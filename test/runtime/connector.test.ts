@@ -6,6 +6,8 @@ import {
   WASMAccelerator,
   SingleDeviceStrategy,
   FullPrecision,
+  MixedPrecision,
+  HalfPrecision,
   LightningEnvironment,
   ACCELERATOR_REGISTRY,
   parseDevicesFlag,
@@ -193,7 +195,7 @@ describe("Connector: strategy, precision, plugins", () => {
     }
   });
 
-  it("16-bit values: not supported yet, naming the value and what is supported", () => {
+  it("16-bit values and their aliases give the mixed and half precision plugins", () => {
     const cases: Array<[unknown, string]> = [
       ["16-mixed", "16-mixed"],
       ["bf16-mixed", "bf16-mixed"],
@@ -204,11 +206,12 @@ describe("Connector: strategy, precision, plugins", () => {
       ["bf16", "bf16-mixed"],
     ];
     for (const [value, canonical] of cases) {
-      const err = error(() => new Connector({ precision: value as never }));
-      expect(err).toBeInstanceOf(MisconfigurationError);
-      const shown = typeof value === "string" ? `"${value}"` : String(value);
-      expect(err.message).toBe(`precision=${shown} (${canonical}) is not supported yet; supported: 32-true (also written 32 or "32")`);
+      const precision = new Connector({ precision: value as never }).precision;
+      expect(precision.name).toBe(canonical);
+      expect(precision).toBeInstanceOf(canonical.endsWith("-mixed") ? MixedPrecision : HalfPrecision);
     }
+    expect((new Connector({ precision: "16-mixed" }).precision as MixedPrecision).scaler).not.toBeNull();
+    expect((new Connector({ precision: "bf16-mixed" }).precision as MixedPrecision).scaler).toBeNull();
   });
 
   it("64-bit is refused with the reason", () => {
@@ -216,14 +219,14 @@ describe("Connector: strategy, precision, plugins", () => {
       const err = error(() => new Connector({ precision: value as never }));
       expect(err).toBeInstanceOf(MisconfigurationError);
       expect(err.message).toContain("is refused: TensorFlow.js has no float64 dtype");
-      expect(err.message).toContain("supported: 32-true");
+      expect(err.message).toContain("use 32-true");
     }
   });
 
   it("an invalid precision names the value and the valid ones", () => {
     const err = error(() => new Connector({ precision: "fp8" as never }));
     expect(err.message).toBe(
-      'precision="fp8" is not a valid precision; valid: 32-true, 16-mixed, bf16-mixed, 16-true, bf16-true (aliases 32, "32", 16, "16", "bf16"); supported: 32-true (also written 32 or "32")',
+      'precision="fp8" is not a valid precision; valid: 32-true, 16-mixed, bf16-mixed, 16-true, bf16-true (aliases 32, "32", 16, "16", "bf16")',
     );
   });
 

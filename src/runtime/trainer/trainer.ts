@@ -612,9 +612,13 @@ export class Trainer {
     this._lightningOptimizers = this.optimizers.map((o) => new LightningOptimizer(o, context));
   }
 
-  /** Between the closure and the optimizer's update: `onBeforeOptimizerStep`, then clipping (automatic optimisation). */
+  /**
+   * Between the closure and the optimizer's update: the gradients back to their true scale (a
+   * loss-scaling precision), `onBeforeOptimizerStep`, then clipping (automatic optimisation).
+   */
   private afterClosure(optimizer: Optimizer<any>): MaybePromise<void> {
     return sequence([
+      () => this.strategy.precision.unscaleGradients(optimizer),
       () => callCallbackHooks(this, "onBeforeOptimizerStep", [optimizer]),
       () => callModuleHook(this, "onBeforeOptimizerStep", [optimizer]),
       () =>

@@ -1,5 +1,6 @@
 import { tf } from "../tf.ts";
 import { checkReduction, reduce, shapeStr, type Reduction } from "./_util.ts";
+import { isAutocastEnabled } from "../amp/autocast.ts";
 
 export interface BinaryCrossEntropyOptions {
   /** Rescaling weight broadcast against the input. */
@@ -53,6 +54,16 @@ export function binaryCrossEntropy(
   options: BinaryCrossEntropyOptions = {},
 ): tf.Tensor {
   const fn = "binaryCrossEntropy()";
+  if (isAutocastEnabled()) {
+    // PyTorch's own refusal (aten/src/ATen/autocast_mode.cpp), in this library's names.
+    throw new Error(
+      "F.binaryCrossEntropy and nn.BCELoss are unsafe to autocast.\n" +
+        "Many models use a sigmoid layer right before the binary cross entropy layer.\n" +
+        "In this case, combine the two layers using F.binaryCrossEntropyWithLogits\n" +
+        "or nn.BCEWithLogitsLoss.  F.binaryCrossEntropyWithLogits and nn.BCEWithLogitsLoss are\n" +
+        "safe to autocast.",
+    );
+  }
   const { weight = null, reduction = "mean" } = options;
   checkReduction(reduction, fn);
   checkSameShape(input, target, fn);

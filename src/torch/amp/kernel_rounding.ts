@@ -1,0 +1,158 @@
+/**
+ * 16-bit numerics on backends that compute only in float32: while a rounding mode is active,
+ * tfjs kernels round what they compute to the 16-bit format, as the same op would produce it
+ * on a GPU in that format.
+ *
+ * - `"autocast"` (PyTorch's autocast, for `16-mixed` / `bf16-mixed`): the kernels of the ops on
+ *   PyTorch's autocast lower-precision list — matrix products and convolutions, forward and
+ *   gradient — take 16-bit-rounded inputs and give 16-bit outputs (accumulating in float32, as
+ *   tensor cores do). Every other kernel computes in float32 (PyTorch's float32 list — softmax,
+ *   losses, norms, exp/log, sums — and the rest).
+ * - `"all"` (`16-true` / `bf16-true`): every kernel's float output is rounded.
+ *
+ * It works at the kernel level, under the engine, so that everything a model computes is
+ * covered however it is written (`nn.Linear`, `F.linear`, `tf.matMul`, `x.matMul(...)`), and so
+ * that the backward pass — the registered gradients, which run these same kernels — is rounded
+ * too: the gradient flowing back through a 16-bit product is itself 16-bit, which is where
+ * float16 underflows and why a loss scaler exists.
+ */
+import type { KernelConfig, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
+import { tf } from "../tf.ts";
+import { KernelContext } from "../backends/kernels/kernel_context.ts";
+import { roundToHalf, type HalfFormat } from "./rounding.ts";
+
+export interface RoundingMode {
+  format: HalfFormat;
+  scope: "autocast" | "all";
+}
+
+/**
+ * The kernels of PyTorch's autocast lower-precision ops (matmul, mm, bmm, addmm, baddbmm,
+ * linear, conv1d/2d/3d, conv_transpose*, the RNN cells' products): tfjs's products and
+ * convolutions, with the gradient kernels of the convolutions.
+ */
+export const LOWER_PRECISION_KERNELS: ReadonlySet<string> = new Set([
+  "BatchMatMul",
+  "_FusedMatMul",
+  "Conv2D",
+  "FusedConv2D",
+  "Conv2DBackpropInput",
+  "Conv2DBackpropFilter",
+  "Conv3D",
+  "Conv3DBackpropInputV2",
+  "Conv3DBackpropFilterV2",
+  "DepthwiseConv2dNative",
+  "FusedDepthwiseConv2D",
+  "DepthwiseConv2dNativeBackpropInput",
+  "DepthwiseConv2dNativeBackpropFilter",
+]);
+
+/** The backends whose memory the rounding reads and writes (see KernelContext). */
+const SUPPORTED_BACKENDS = new Set(["wasm", "cpu"]);
+
+let current: RoundingMode | null = null;
+// Kernels that other kernels run (a shim's inner matMul) are part of the outer kernel's
+// computation: only the outermost one rounds, once, as a fused 16-bit kernel would.
+let depth = 0;
+const wrappers = new WeakSet<KernelConfig["kernelFunc"]>();
+
+/** The rounding mode in force, or null (float32). */
+export function roundingMode(): RoundingMode | null {
+  return current;
+}
+
+/** Why 16-bit emulation cannot run on `backendName`, or null when it can. */
+export function roundingUnsupportedReason(backendName: string): string | null {
+  if (SUPPORTED_BACKENDS.has(backendName)) return null;
+  return (
+    `16-bit precision is emulated on the cpu and wasm backends only; the ${backendName} backend has no 16-bit ` +
+    `rounding kernel yet: use precision "32-true", or LIGHTNING_TS_BACKEND=wasm`
+  );
+}
+
+/**
+ * Runs `fn` (possibly async: the mode stays until its promise settles) with `mode` in force;
+ * `null` runs it in float32. Modes nest: the inner one wins until it ends.
+ */
+export function withRounding<T>(mode: RoundingMode | null, fn: () => T): T {
+  if (mode !== null) {
+    const reason = roundingUnsupportedReason(tf.getBackend());
+    if (reason) throw new Error(reason);
+    wrapKernels(tf.getBackend());
+  }
+  const prev = current;
+  current = mode;
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    current = prev;
+    throw e;
+  }
+  if (result instanceof Promise) {
+    return result.finally(() => {
+      current = prev;
+    }) as T;
+  }
+  current = prev;
+  return result;
+}
+
+/** Wraps every kernel of the backend not wrapped yet (a backend's shims may arrive later). */
+function wrapKernels(backendName: string): void {
+  for (const config of tf.getKernelsForBackend(backendName)) {
+    if (wrappers.has(config.kernelFunc)) continue;
+    const wrapped = roundingKernel(config, backendName);
+    wrappers.add(wrapped);
+    tf.unregisterKernel(config.kernelName, backendName);
+    tf.registerKernel({ ...config, kernelFunc: wrapped });
+  }
+}
+
+type KernelArgs = Parameters<KernelConfig["kernelFunc"]>[0];
+
+function roundingKernel(config: KernelConfig, backendName: string): KernelConfig["kernelFunc"] {
+  const inner = config.kernelFunc;
+  const lower = LOWER_PRECISION_KERNELS.has(config.kernelName);
+  return (args: KernelArgs) => {
+    const mode = current;
+    if (mode === null || depth > 0 || !(lower || mode.scope === "all")) return inner(args);
+    depth++;
+    const ctx = new KernelContext(args.backend, backendName);
+    try {
+      ctx.moveHere(args.inputs as Record<string, TensorInfo>);
+      const inputs = lower ? roundedInputs(ctx, args.inputs as Record<string, TensorInfo>, mode.format) : args.inputs;
+      const out = inner({ ...args, inputs, attrs: args.attrs as NamedAttrMap });
+      const given = new Set(Object.values(args.inputs as Record<string, TensorInfo>).map((t) => t?.dataId));
+      for (const o of Array.isArray(out) ? out : [out]) {
+        // An output sharing an input's data (a reshape) is that input: rounding it would change
+        // the input's values in place.
+        if (o.dtype === "float32" && !given.has(o.dataId)) roundToHalf(ctx.values(o) as Float32Array, mode.format);
+      }
+      return out;
+    } finally {
+      ctx.releaseAll();
+      depth--;
+    }
+  };
+}
+
+/** 16-bit-rounded copies of the float inputs (the inputs themselves are never changed). */
+function roundedInputs(ctx: KernelContext, inputs: Record<string, TensorInfo>, format: HalfFormat): Record<string, TensorInfo> {
+  const copies: Record<string, TensorInfo> = { ...inputs };
+  const made: Array<[TensorInfo, TensorInfo]> = [];
+  for (const name in inputs) {
+    const t = inputs[name];
+    if (!t || t.dtype !== "float32") continue;
+    const copy = ctx.empty(t.shape, "float32");
+    copies[name] = copy;
+    made.push([t, copy]);
+  }
+  // Element arrays only after every allocation: a WASM heap growth detaches earlier ones.
+  for (const [t, copy] of made) {
+    const values = ctx.values(copy) as Float32Array;
+    values.set(ctx.values(t));
+    roundToHalf(values, format);
+  }
+  return copies;
+}

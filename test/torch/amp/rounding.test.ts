@@ -1,0 +1,135 @@
+import { describe, expect, it } from "vitest";
+import { amp } from "lightning-ts/torch";
+
+const { roundToFloat16, roundToBFloat16 } = amp;
+
+function f16(x: number): number {
+  const a = new Float32Array([x]);
+  roundToFloat16(a);
+  return a[0]!;
+}
+
+function bf16(x: number): number {
+  const a = new Float32Array([x]);
+  roundToBFloat16(a);
+  return a[0]!;
+}
+
+/** float32 bits of x. */
+function bits(x: number): number {
+  return new Uint32Array(new Float32Array([x]).buffer)[0]!;
+}
+
+function fromBits(b: number): number {
+  return new Float32Array(new Uint32Array([b]).buffer)[0]!;
+}
+
+/**
+ * An independent reference in float64 arithmetic, from the format's definition: the quantum of
+ * x's binade (never below the subnormal quantum), round half to even, overflow past the largest
+ * finite value.
+ */
+function reference(x: number, mantissaBits: number, minExp: number, max: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const e = Math.max(Math.floor(Math.log2(Math.abs(x))), minExp);
+  const q = 2 ** (e - mantissaBits);
+  const t = x / q;
+  let r = Math.round(t);
+  if (r - t === 0.5 && r % 2 !== 0) r -= 1;
+  const v = r * q;
+  // Past the largest finite value by half a quantum or more (ties go to the even, infinite side).
+  if (Math.abs(v) > max) return Math.sign(x) * Infinity;
+  return v === 0 ? (x < 0 ? -0 : 0) : v;
+}
+const f16Ref = (x: number) => reference(x, 10, -14, 65504);
+const bf16Ref = (x: number) => reference(x, 7, -126, fromBits(0x7f7f0000));
+
+describe("float16 rounding", () => {
+  it("ties to even, the largest finite value and overflow", () => {
+    expect(f16(1 + 2 ** -11)).toBe(1); // halfway between 1 and 1 + 2^-10: the even one
+    expect(f16(1 + 3 * 2 ** -11)).toBe(1 + 2 * 2 ** -10);
+    expect(f16(1 + 2 ** -11 + 2 ** -20)).toBe(1 + 2 ** -10); // past the tie
+    expect(f16(65504)).toBe(65504);
+    expect(f16(65519.99)).toBe(65504);
+    expect(f16(65520)).toBe(Infinity); // the tie goes to the even side, which is infinity
+    expect(f16(-65520)).toBe(-Infinity);
+    expect(f16(1e10)).toBe(Infinity);
+  });
+
+  it("subnormals and underflow", () => {
+    expect(f16(2 ** -14)).toBe(2 ** -14); // smallest normal
+    expect(f16(2 ** -24)).toBe(2 ** -24); // smallest subnormal
+    expect(f16(3 * 2 ** -25)).toBe(2 * 2 ** -24); // 1.5 quanta: tie to even 2
+    expect(f16(2 ** -25)).toBe(0); // half the smallest subnormal: tie to even 0
+    expect(f16(2 ** -25 + 2 ** -40)).toBe(2 ** -24);
+    expect(Object.is(f16(-(2 ** -26)), -0)).toBe(true); // underflow keeps the sign
+    expect(f16(1e-30)).toBe(0);
+    expect(f16(5 * 2 ** -24 + 2 ** -25)).toBe(6 * 2 ** -24); // 5.5 quanta → 6
+  });
+
+  it("NaN and infinities pass through", () => {
+    expect(f16(NaN)).toBeNaN();
+    expect(f16(Infinity)).toBe(Infinity);
+    expect(f16(-Infinity)).toBe(-Infinity);
+    expect(Object.is(f16(-0), -0)).toBe(true);
+  });
+
+  it("agrees with a float64 reference on a million values across the range", () => {
+    const n = 1 << 20;
+    const u = new Uint32Array(n);
+    let s = 12345;
+    for (let i = 0; i < n; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      // exponents from 2^-30 to 2^17 (underflow to overflow), random mantissa and sign
+      const exp = 97 + (s % 48);
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      u[i] = ((s & 1) << 31) | (exp << 23) | (s >>> 9);
+    }
+    const values = new Float32Array(u.buffer);
+    const original = Float32Array.from(values);
+    roundToFloat16(values);
+    let mismatches = 0;
+    for (let i = 0; i < n; i++) if (!Object.is(values[i], Math.fround(f16Ref(original[i]!)))) mismatches++;
+    expect(mismatches).toBe(0);
+  });
+});
+
+describe("bfloat16 rounding", () => {
+  it("ties to even on 8 significant bits", () => {
+    expect(bf16(1 + 2 ** -8)).toBe(1); // halfway: even
+    expect(bf16(1 + 3 * 2 ** -8)).toBe(1 + 2 * 2 ** -7); // 1 + 3·2^-8 → 1 + 2^-6
+    expect(bf16(1 + 2 ** -8 + 2 ** -20)).toBe(1 + 2 ** -7);
+    expect(bf16(1 + 3 * 2 ** -9)).toBe(1 + 2 ** -7);
+  });
+
+  it("huge and tiny float32 values, NaN and infinities", () => {
+    expect(bf16(3.4e38)).toBe(Infinity); // above bfloat16's largest finite value (≈3.39e38) by more than half a quantum
+    expect(bf16(fromBits(0x7f7f0000))).toBe(fromBits(0x7f7f0000));
+    expect(bf16(-fromBits(0x7f7fffff))).toBe(-Infinity);
+    expect(bf16(1e30)).toBe(fromBits((bits(1e30) + 0x7fff + ((bits(1e30) >>> 16) & 1)) & 0xffff0000));
+    expect(bf16(fromBits(0x00000001))).toBe(0); // float32's smallest subnormal
+    expect(bf16(fromBits(0x00008000))).toBe(0); // the tie, to even
+    expect(bf16(fromBits(0x00018000))).toBe(fromBits(0x00020000)); // the tie, to even (up)
+    expect(bf16(NaN)).toBeNaN();
+    expect(bf16(Infinity)).toBe(Infinity);
+    expect(bf16(-Infinity)).toBe(-Infinity);
+  });
+
+  it("agrees with a float64 reference on a million values", () => {
+    const n = 1 << 20;
+    const u = new Uint32Array(n);
+    let s = 777;
+    for (let i = 0; i < n; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      const exp = 1 + (s % 254);
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      u[i] = ((s & 1) << 31) | (exp << 23) | (s >>> 9);
+    }
+    const values = new Float32Array(u.buffer);
+    const original = Float32Array.from(values);
+    roundToBFloat16(values);
+    let mismatches = 0;
+    for (let i = 0; i < n; i++) if (!Object.is(values[i], Math.fround(bf16Ref(original[i]!)))) mismatches++;
+    expect(mismatches).toBe(0);
+  });
+});
