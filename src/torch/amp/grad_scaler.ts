@@ -9,6 +9,7 @@
 import { tf } from "../tf.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
 import { getGrad, setGrad } from "../autograd/grad_store.ts";
+import { unscaleAndCheck } from "./amp_kernels.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 
 export interface GradScalerOptions {
@@ -81,26 +82,18 @@ export class GradScaler {
     if (state.stage === "stepped") throw new Error("unscale() is being called after step().");
     // As PyTorch: the reciprocal taken in double precision, then used as a float32.
     const inv = Math.fround(1 / this.scaleValue);
-    const checks: tf.Tensor[] = [];
+    let foundInf = false;
     noGrad(() => {
       for (const group of optimizer.paramGroups) {
         for (const p of group.params) {
           const g = getGrad(p);
           if (g == null) continue;
-          const unscaled = tf.mul(g, tf.scalar(inv, "float32"));
+          const { unscaled, nonFinite } = unscaleAndCheck(g, inv);
           setGrad(p, unscaled);
-          // 0 for finite values, NaN for inf and NaN: one sum says whether all are finite.
-          checks.push(tf.tidy(() => tf.sum(tf.mul(unscaled, 0))));
+          if (nonFinite) foundInf = true;
         }
       }
     });
-    let foundInf = false;
-    if (checks.length > 0) {
-      const total = tf.tidy(() => tf.addN(checks));
-      foundInf = !Number.isFinite(total.dataSync()[0]!);
-      total.dispose();
-      for (const c of checks) c.dispose();
-    }
     state.foundInf = foundInf;
     state.stage = "unscaled";
   }

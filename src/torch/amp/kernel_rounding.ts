@@ -47,14 +47,47 @@ export const LOWER_PRECISION_KERNELS: ReadonlySet<string> = new Set([
   "DepthwiseConv2dNativeBackpropFilter",
 ]);
 
+/**
+ * Kernels whose output holds only values of their inputs (moved, copied, selected, or max'd):
+ * given 16-bit values, they give 16-bit values, so their output is recorded as rounded and the
+ * next product does not round it again (the NCHW transposes around a convolution, a ReLU).
+ */
+const VALUE_PRESERVING_KERNELS: ReadonlySet<string> = new Set([
+  "Transpose",
+  "Reshape",
+  "Identity",
+  "Slice",
+  "StridedSlice",
+  "Concat",
+  "GatherV2",
+  "Tile",
+  "Reverse",
+  "Relu",
+  "MaxPool",
+  "Pack",
+  "Unpack",
+]);
+
 /** The backends whose memory the rounding reads and writes (see KernelContext). */
 const SUPPORTED_BACKENDS = new Set(["wasm", "cpu"]);
 
 let current: RoundingMode | null = null;
+// Set while the rest of a lower-precision op runs as separate kernels (the bias add of linear
+// and conv): those kernels are part of the 16-bit op, whose output is rounded after the bias.
+let inLowerPrecisionOp = false;
 // Kernels that other kernels run (a shim's inner matMul) are part of the outer kernel's
 // computation: only the outermost one rounds, once, as a fused 16-bit kernel would.
 let depth = 0;
 const wrappers = new WeakSet<KernelConfig["kernelFunc"]>();
+// Data known to hold `format` values already (what these kernels rounded, inputs cast by a
+// precision plugin): a lower-precision kernel reads it as is instead of rounding a copy. Keyed
+// by data id, which tfjs never writes again once made (a variable's `assign` takes a new one).
+const roundedData = new WeakMap<object, HalfFormat>();
+
+/** Records that `dataId` holds `format` values (see roundedData). */
+export function markRounded(dataId: object, format: HalfFormat): void {
+  roundedData.set(dataId, format);
+}
 
 /** The rounding mode in force, or null (float32). */
 export function roundingMode(): RoundingMode | null {
@@ -98,6 +131,23 @@ export function withRounding<T>(mode: RoundingMode | null, fn: () => T): T {
   return result;
 }
 
+/**
+ * Runs `fn` (synchronous: a few kernels) as part of a lower-precision op: under autocast, its
+ * kernels round their inputs and outputs as the product's did. `F.linear` and the convolutions
+ * add their bias this way, so their output is the 16-bit value of product + bias, as PyTorch's
+ * addmm gives it.
+ */
+export function asLowerPrecisionOp<T>(fn: () => T): T {
+  if (current === null || current.scope !== "autocast") return fn();
+  const prev = inLowerPrecisionOp;
+  inLowerPrecisionOp = true;
+  try {
+    return fn();
+  } finally {
+    inLowerPrecisionOp = prev;
+  }
+}
+
 /** Wraps every kernel of the backend not wrapped yet (a backend's shims may arrive later). */
 function wrapKernels(backendName: string): void {
   for (const config of tf.getKernelsForBackend(backendName)) {
@@ -114,20 +164,28 @@ type KernelArgs = Parameters<KernelConfig["kernelFunc"]>[0];
 function roundingKernel(config: KernelConfig, backendName: string): KernelConfig["kernelFunc"] {
   const inner = config.kernelFunc;
   const lower = LOWER_PRECISION_KERNELS.has(config.kernelName);
+  const preserving = VALUE_PRESERVING_KERNELS.has(config.kernelName);
   return (args: KernelArgs) => {
     const mode = current;
-    if (mode === null || depth > 0 || !(lower || mode.scope === "all")) return inner(args);
+    if (mode === null || depth > 0) return inner(args);
+    if (!(lower || inLowerPrecisionOp || mode.scope === "all")) {
+      if (preserving) return preservingRounded(inner, args, mode.format);
+      return inner(args);
+    }
     depth++;
     const ctx = new KernelContext(args.backend, backendName);
     try {
       ctx.moveHere(args.inputs as Record<string, TensorInfo>);
-      const inputs = lower ? roundedInputs(ctx, args.inputs as Record<string, TensorInfo>, mode.format) : args.inputs;
+      const inputs = lower || inLowerPrecisionOp ? roundedInputs(ctx, args.inputs as Record<string, TensorInfo>, mode.format) : args.inputs;
       const out = inner({ ...args, inputs, attrs: args.attrs as NamedAttrMap });
       const given = new Set(Object.values(args.inputs as Record<string, TensorInfo>).map((t) => t?.dataId));
       for (const o of Array.isArray(out) ? out : [out]) {
         // An output sharing an input's data (a reshape) is that input: rounding it would change
         // the input's values in place.
-        if (o.dtype === "float32" && !given.has(o.dataId)) roundToHalf(ctx.values(o) as Float32Array, mode.format);
+        if (o.dtype === "float32" && !given.has(o.dataId)) {
+          roundToHalf(ctx.values(o) as Float32Array, mode.format);
+          roundedData.set(o.dataId, mode.format);
+        }
       }
       return out;
     } finally {
@@ -137,13 +195,23 @@ function roundingKernel(config: KernelConfig, backendName: string): KernelConfig
   };
 }
 
+/** Runs a value-preserving kernel; its outputs are `format` values when all its float inputs are. */
+function preservingRounded(inner: KernelConfig["kernelFunc"], args: KernelArgs, format: HalfFormat): ReturnType<KernelConfig["kernelFunc"]> {
+  const out = inner(args);
+  const inputs = Object.values(args.inputs as Record<string, TensorInfo | undefined>);
+  if (inputs.every((t) => !t || t.dtype !== "float32" || roundedData.get(t.dataId) === format)) {
+    for (const o of Array.isArray(out) ? out : [out]) if (o.dtype === "float32") roundedData.set(o.dataId, format);
+  }
+  return out;
+}
+
 /** 16-bit-rounded copies of the float inputs (the inputs themselves are never changed). */
 function roundedInputs(ctx: KernelContext, inputs: Record<string, TensorInfo>, format: HalfFormat): Record<string, TensorInfo> {
   const copies: Record<string, TensorInfo> = { ...inputs };
   const made: Array<[TensorInfo, TensorInfo]> = [];
   for (const name in inputs) {
     const t = inputs[name];
-    if (!t || t.dtype !== "float32") continue;
+    if (!t || t.dtype !== "float32" || roundedData.get(t.dataId) === format) continue;
     const copy = ctx.empty(t.shape, "float32");
     copies[name] = copy;
     made.push([t, copy]);

@@ -3,7 +3,7 @@
  * to float32 gives in PyTorch (round to nearest, ties to even). No tfjs backend has a 16-bit
  * dtype, so a value "in 16 bits" is a float32 holding exactly a representable 16-bit value.
  *
- * One pass over the buffer with integer operations on the float's bits (a Uint32Array view of
+ * One pass over the buffer with integer operations on the float's bits (an Int32Array view of
  * the same memory) rather than a chain of tfjs float ops: exact by construction, and about a
  * nanosecond per element.
  */
@@ -22,17 +22,17 @@ const TWO_POW_24 = 16777216;
  * |x| ≥ 65520 overflows to ±inf. NaN stays NaN.
  */
 export function roundToFloat16(values: Float32Array): void {
-  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  for (let i = 0; i < bits.length; i++) {
-    const b = bits[i]!;
+  // Int32 (not Uint32) views and `| 0`: every intermediate stays an int32 V8 keeps unboxed.
+  const bits = new Int32Array(values.buffer, values.byteOffset, values.length);
+  const n = bits.length;
+  for (let i = 0; i < n; i++) {
+    const b = bits[i]! | 0;
     const a = b & 0x7fffffff;
-    if (a >= 0x38800000) {
-      if (a < 0x477ff000) {
-        // Drop 13 mantissa bits, ties to even: the carry may bump the exponent, never past 65504.
-        bits[i] = (b + 0xfff + ((b >>> 13) & 1)) & 0xffffe000;
-      } else if (a <= 0x7f800000) {
-        bits[i] = (b & 0x80000000) | 0x7f800000;
-      }
+    if (a >= 0x38800000 && a < 0x477ff000) {
+      // Normal: drop 13 mantissa bits, ties to even; the carry may bump the exponent, never past 65504.
+      bits[i] = ((b + 0xfff + ((b >> 13) & 1)) | 0) & ~0x1fff;
+    } else if (a >= 0x477ff000) {
+      if (a <= 0x7f800000) bits[i] = (b & 0x80000000) | 0x7f800000; // overflow (NaN stays)
     } else if (a !== 0) {
       // Subnormal range: a multiple of 2^-24 (the scaling by a power of two is exact).
       const t = values[i]! * TWO_POW_24;
@@ -49,11 +49,12 @@ export function roundToFloat16(values: Float32Array): void {
  * subnormals round to bfloat16 subnormals. NaN stays NaN (quieted, as PyTorch's conversion does).
  */
 export function roundToBFloat16(values: Float32Array): void {
-  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  for (let i = 0; i < bits.length; i++) {
-    const b = bits[i]!;
-    if ((b & 0x7fffffff) > 0x7f800000) bits[i] = (b | 0x00400000) & 0xffff0000;
-    else bits[i] = (b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000;
+  const bits = new Int32Array(values.buffer, values.byteOffset, values.length);
+  const n = bits.length;
+  for (let i = 0; i < n; i++) {
+    const b = bits[i]! | 0;
+    if ((b & 0x7fffffff) > 0x7f800000) bits[i] = (b | 0x00400000) & -65536;
+    else bits[i] = ((b + 0x7fff + ((b >> 16) & 1)) | 0) & -65536;
   }
 }
 

@@ -1,4 +1,5 @@
 import { tf } from "../tf.ts";
+import { asLowerPrecisionOp } from "../amp/kernel_rounding.ts";
 import { pair, shapeStr, type IntPair } from "./_util.ts";
 import { requiresGrad } from "../autograd/requires_grad.ts";
 import { isGradEnabled } from "../autograd/grad_mode.ts";
@@ -163,7 +164,10 @@ function convNCHW(
       y = tf.concat(ys, 3);
     }
     let out = tf.transpose(y, [0, 3, 1, 2]);
-    if (bias != null) out = tf.add(out, tf.reshape(bias, [1, o, 1, 1]));
+    if (bias != null) {
+      const shaped = tf.reshape(bias, [1, o, 1, 1]);
+      out = asLowerPrecisionOp(() => tf.add(out, shaped));
+    }
     return out;
   });
 }

@@ -1,4 +1,5 @@
 import { tf } from "../tf.ts";
+import { asLowerPrecisionOp } from "../amp/kernel_rounding.ts";
 import { pair, shapeStr, type IntPair } from "./_util.ts";
 import { dilateKernel } from "./conv.ts";
 
@@ -97,7 +98,10 @@ export function convTranspose2d(
     if (padding[0] > 0 || padding[1] > 0 || y.shape[1] !== oh || y.shape[2] !== ow)
       y = tf.slice(y, [0, padding[0], padding[1], 0], [n, oh, ow, cout]);
     let out = tf.transpose(y, [0, 3, 1, 2]);
-    if (bias != null) out = tf.add(out, tf.reshape(bias, [1, cout, 1, 1]));
+    if (bias != null) {
+      const shaped = tf.reshape(bias, [1, cout, 1, 1]);
+      out = asLowerPrecisionOp(() => tf.add(out, shaped));
+    }
     return batched ? out : tf.squeeze(out, [0]);
   });
 }

@@ -1,4 +1,5 @@
 import { tf } from "../tf.ts";
+import { asLowerPrecisionOp } from "../amp/kernel_rounding.ts";
 import { shapeStr } from "./_util.ts";
 
 /**
@@ -19,7 +20,7 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor | null)
   return tf.tidy(() => {
     const x2 = x.rank === 2 ? x : tf.reshape(x, [-1, inF]);
     let y = tf.matMul(x2, weight, false, true);
-    if (bias != null) y = tf.add(y, bias);
+    if (bias != null) y = asLowerPrecisionOp(() => tf.add(y, bias));
     return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), outF]);
   });
 }

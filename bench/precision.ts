@@ -1,0 +1,82 @@
+/**
+ * What 16-bit emulation costs: one training step through Lite under each precision, relative to
+ * 32-true, on the same backend, in one process, interleaved step by step (32-true, 16-mixed,
+ * bf16-mixed, bf16-true, 32-true, …) so warm-up and machine load fall on all alike. Median CPU
+ * time of this process per step (the kernels run on this thread).
+ *
+ * 1. MLP 784-128-10, Adam, batch 64.
+ * 2. CNN conv32-pool-conv64-pool-fc on 28×28×1, Adam, batch 64.
+ *
+ *   npx tsx bench/precision.ts                    (backend: LIGHTNING_TS_BACKEND, default auto)
+ *   BENCH_STEPS=100 npx tsx bench/precision.ts
+ *
+ * Target (issue 12): 16-mixed and bf16-mixed ≤ 1.25x the 32-true step on WASM.
+ */
+import { LightningLite } from "lightning-ts";
+import { tf, nn, F, optim, manualSeed, ready } from "lightning-ts/torch";
+
+const STEPS = Number(process.env.BENCH_STEPS ?? 60);
+const WARMUP = 5;
+const PRECISIONS = ["32-true", "16-mixed", "bf16-mixed", "bf16-true"] as const;
+
+class MLP extends nn.Module {
+  fc1 = new nn.Linear(784, 128);
+  fc2 = new nn.Linear(128, 10);
+  override forward(x: tf.Tensor): tf.Tensor {
+    return this.fc2.forward(F.relu(this.fc1.forward(F.flatten(x, 1))));
+  }
+}
+
+class CNN extends nn.Module {
+  conv1 = new nn.Conv2d(1, 32, 3, { padding: 1 });
+  conv2 = new nn.Conv2d(32, 64, 3, { padding: 1 });
+  fc = new nn.Linear(64 * 7 * 7, 10);
+  override forward(x: tf.Tensor): tf.Tensor {
+    x = F.maxPool2d(F.relu(this.conv1.forward(x)), 2);
+    x = F.maxPool2d(F.relu(this.conv2.forward(x)), 2);
+    return this.fc.forward(F.flatten(x, 1));
+  }
+}
+
+class BenchLite extends LightningLite {
+  run(): void {}
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function bench(name: string, makeModel: () => nn.Module, steps: number): Promise<void> {
+  const x = tf.randomNormal([64, 1, 28, 28], 0, 1, "float32", 7);
+  const y = tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), "int32");
+  const runs = PRECISIONS.map((precision) => {
+    manualSeed(1);
+    const lite = new BenchLite({ accelerator: "auto", precision });
+    const net = makeModel();
+    const [model, opt] = lite.setup(net, new optim.Adam(net.parameters(), { lr: 1e-3 }));
+    return { precision, lite, model, opt, times: [] as number[] };
+  });
+  for (let i = 0; i < WARMUP + steps; i++) {
+    for (const r of i % 2 === 0 ? runs : [...runs].reverse()) {
+      const c0 = process.cpuUsage();
+      r.opt.zeroGrad();
+      const loss = F.crossEntropy(r.model.forward(x) as tf.Tensor, y);
+      r.lite.backward(loss);
+      r.opt.step();
+      loss.dataSync();
+      const c = process.cpuUsage(c0);
+      if (i >= WARMUP) r.times.push((c.user + c.system) / 1000);
+    }
+  }
+  const base = median(runs[0]!.times);
+  console.log(`${name} (${tf.getBackend()}, batch 64, ${steps} steps each, median CPU ms per step):`);
+  for (const r of runs) {
+    const m = median(r.times);
+    console.log(`  ${r.precision.padEnd(10)} ${m.toFixed(2).padStart(7)} ms  ${(m / base).toFixed(2)}x`);
+  }
+}
+
+await ready();
+await bench("MLP 784-128-10", () => new MLP(), STEPS);
+await bench("CNN conv32-pool-conv64-pool-fc", () => new CNN(), Math.max(10, Math.floor(STEPS / 4)));
