@@ -69,7 +69,9 @@ export function roundTensorToHalf(t: tf.Tensor, format: HalfFormat): tf.Tensor {
 export function unscaleAndCheck(g: tf.Tensor, inv: number): { unscaled: tf.Tensor; nonFinite: boolean } {
   ensureRegistered(tf.getBackend());
   const input = g.dtype === "float32" ? g : tf.cast(g, "float32");
-  const unscaled = tf.engine().runKernel(UNSCALE, { x: input }, { inv: Math.fround(inv) } as unknown as NamedAttrMap) as tf.Tensor;
+  const unscaled = tf
+    .engine()
+    .runKernel(UNSCALE, { x: input }, { inv: Math.fround(inv) } as unknown as NamedAttrMap) as tf.Tensor;
   if (input !== g) input.dispose();
   return { unscaled, nonFinite: lastFoundNonFinite };
 }

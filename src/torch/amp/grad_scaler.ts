@@ -53,7 +53,8 @@ export class GradScaler {
     this.enabled = options.enabled ?? true;
     if (!(this.growthFactor > 1)) throw new RangeError("GradScaler: growthFactor should be > 1");
     if (!(this.backoffFactor < 1)) throw new RangeError("GradScaler: backoffFactor should be < 1");
-    if (!Number.isInteger(this.growthInterval) || this.growthInterval <= 0) throw new RangeError("GradScaler: growthInterval should be a positive integer");
+    if (!Number.isInteger(this.growthInterval) || this.growthInterval <= 0)
+      throw new RangeError("GradScaler: growthInterval should be a positive integer");
   }
 
   isEnabled(): boolean {
@@ -78,7 +79,8 @@ export class GradScaler {
   unscale(optimizer: Optimizer<any>): void {
     if (!this.enabled) return;
     const state = this.stateOf(optimizer);
-    if (state.stage === "unscaled") throw new Error("unscale() has already been called on this optimizer since the last update().");
+    if (state.stage === "unscaled")
+      throw new Error("unscale() has already been called on this optimizer since the last update().");
     if (state.stage === "stepped") throw new Error("unscale() is being called after step().");
     // As PyTorch: the reciprocal taken in double precision, then used as a float32.
     const inv = Math.fround(1 / this.scaleValue);
@@ -122,7 +124,8 @@ export class GradScaler {
   update(newScale?: number): void {
     if (!this.enabled) return;
     if (newScale !== undefined) {
-      if (!(newScale > 0)) throw new RangeError(`GradScaler.update(): newScale must be a positive number, got ${newScale}`);
+      if (!(newScale > 0))
+        throw new RangeError(`GradScaler.update(): newScale must be a positive number, got ${newScale}`);
       this.scaleValue = newScale;
     } else {
       const states = [...this.perOptimizer.values()];
@@ -163,7 +166,9 @@ export class GradScaler {
   loadStateDict(state: Partial<GradScalerState>): void {
     if (!this.enabled) return;
     if (Object.keys(state).length === 0) {
-      throw new Error("The source state dict is empty, possibly because it was saved from a disabled instance of GradScaler.");
+      throw new Error(
+        "The source state dict is empty, possibly because it was saved from a disabled instance of GradScaler.",
+      );
     }
     if (typeof state.scale === "number") this.scaleValue = state.scale;
     if (typeof state.growth_factor === "number") this.growthFactor = state.growth_factor;

@@ -72,9 +72,11 @@ const VALUE_PRESERVING_KERNELS: ReadonlySet<string> = new Set([
 const SUPPORTED_BACKENDS = new Set(["wasm", "cpu"]);
 
 let current: RoundingMode | null = null;
-// Set while the rest of a lower-precision op runs as separate kernels (the bias add of linear
-// and conv): those kernels are part of the 16-bit op, whose output is rounded after the bias.
-let inLowerPrecisionOp = false;
+// While a lower-precision op built from several kernels runs (F.linear's product + bias, a
+// convolution between its layout transposes): the data its kernels made. Those intermediates
+// stay float32 (the op accumulates in float32, as a GPU kernel does); only what comes from
+// outside is rounded on the way in, and the op's result once, at its end.
+let opIntermediates: WeakSet<object> | null = null;
 // Kernels that other kernels run (a shim's inner matMul) are part of the outer kernel's
 // computation: only the outermost one rounds, once, as a fused 16-bit kernel would.
 let depth = 0;
@@ -132,20 +134,34 @@ export function withRounding<T>(mode: RoundingMode | null, fn: () => T): T {
 }
 
 /**
- * Runs `fn` (synchronous: a few kernels) as part of a lower-precision op: under autocast, its
- * kernels round their inputs and outputs as the product's did. `F.linear` and the convolutions
- * add their bias this way, so their output is the 16-bit value of product + bias, as PyTorch's
- * addmm gives it.
+ * Runs `fn` (synchronous: a few kernels) as one lower-precision op: under autocast, its inputs
+ * are rounded as they enter, its intermediates are not, and its result is rounded once — as
+ * PyTorch's addmm / cuDNN round product + bias once. `F.linear` and the convolutions run this way.
  */
-export function asLowerPrecisionOp<T>(fn: () => T): T {
-  if (current === null || current.scope !== "autocast") return fn();
-  const prev = inLowerPrecisionOp;
-  inLowerPrecisionOp = true;
+export function asLowerPrecisionOp<T extends tf.Tensor>(fn: () => T): T {
+  if (current === null || current.scope !== "autocast" || depth > 0) return fn();
+  const format = current.format;
+  const prev = opIntermediates;
+  const made = new WeakSet<object>();
+  opIntermediates = made;
+  let result: T;
   try {
-    return fn();
+    result = fn();
   } finally {
-    inLowerPrecisionOp = prev;
+    opIntermediates = prev;
   }
+  if (result.dtype !== "float32") return result;
+  if (made.has(result.dataId)) {
+    // Fresh data only this op has seen: rounded in place, before anyone reads it.
+    const backend = tf.backend();
+    const ctx = new KernelContext(backend, tf.getBackend());
+    roundToHalf(ctx.values({ dataId: result.dataId, shape: result.shape, dtype: "float32" }) as Float32Array, format);
+  } else {
+    throw new Error("lightning-ts: a lower-precision op returned data it did not make");
+  }
+  roundedData.set(result.dataId, format);
+  if (prev) prev.add(result.dataId);
+  return result;
 }
 
 /** Wraps every kernel of the backend not wrapped yet (a backend's shims may arrive later). */
@@ -168,7 +184,9 @@ function roundingKernel(config: KernelConfig, backendName: string): KernelConfig
   return (args: KernelArgs) => {
     const mode = current;
     if (mode === null || depth > 0) return inner(args);
-    if (!(lower || inLowerPrecisionOp || mode.scope === "all")) {
+    if (opIntermediates !== null && mode.scope === "autocast")
+      return opKernel(inner, args, backendName, mode.format, opIntermediates);
+    if (!(lower || mode.scope === "all")) {
       if (preserving) return preservingRounded(inner, args, mode.format);
       return inner(args);
     }
@@ -176,7 +194,7 @@ function roundingKernel(config: KernelConfig, backendName: string): KernelConfig
     const ctx = new KernelContext(args.backend, backendName);
     try {
       ctx.moveHere(args.inputs as Record<string, TensorInfo>);
-      const inputs = lower || inLowerPrecisionOp ? roundedInputs(ctx, args.inputs as Record<string, TensorInfo>, mode.format) : args.inputs;
+      const inputs = lower ? roundedInputs(ctx, args.inputs as Record<string, TensorInfo>, mode.format) : args.inputs;
       const out = inner({ ...args, inputs, attrs: args.attrs as NamedAttrMap });
       const given = new Set(Object.values(args.inputs as Record<string, TensorInfo>).map((t) => t?.dataId));
       for (const o of Array.isArray(out) ? out : [out]) {
@@ -195,8 +213,34 @@ function roundingKernel(config: KernelConfig, backendName: string): KernelConfig
   };
 }
 
+/** A kernel inside a lower-precision op: outside inputs rounded, its output kept as an intermediate. */
+function opKernel(
+  inner: KernelConfig["kernelFunc"],
+  args: KernelArgs,
+  backendName: string,
+  format: HalfFormat,
+  made: WeakSet<object>,
+): ReturnType<KernelConfig["kernelFunc"]> {
+  depth++;
+  const ctx = new KernelContext(args.backend, backendName);
+  try {
+    ctx.moveHere(args.inputs as Record<string, TensorInfo>);
+    const inputs = roundedInputs(ctx, args.inputs as Record<string, TensorInfo>, format, made);
+    const out = inner({ ...args, inputs, attrs: args.attrs as NamedAttrMap });
+    for (const o of Array.isArray(out) ? out : [out]) made.add(o.dataId);
+    return out;
+  } finally {
+    ctx.releaseAll();
+    depth--;
+  }
+}
+
 /** Runs a value-preserving kernel; its outputs are `format` values when all its float inputs are. */
-function preservingRounded(inner: KernelConfig["kernelFunc"], args: KernelArgs, format: HalfFormat): ReturnType<KernelConfig["kernelFunc"]> {
+function preservingRounded(
+  inner: KernelConfig["kernelFunc"],
+  args: KernelArgs,
+  format: HalfFormat,
+): ReturnType<KernelConfig["kernelFunc"]> {
   const out = inner(args);
   const inputs = Object.values(args.inputs as Record<string, TensorInfo | undefined>);
   if (inputs.every((t) => !t || t.dtype !== "float32" || roundedData.get(t.dataId) === format)) {
@@ -206,12 +250,17 @@ function preservingRounded(inner: KernelConfig["kernelFunc"], args: KernelArgs, 
 }
 
 /** 16-bit-rounded copies of the float inputs (the inputs themselves are never changed). */
-function roundedInputs(ctx: KernelContext, inputs: Record<string, TensorInfo>, format: HalfFormat): Record<string, TensorInfo> {
+function roundedInputs(
+  ctx: KernelContext,
+  inputs: Record<string, TensorInfo>,
+  format: HalfFormat,
+  intermediates?: WeakSet<object>,
+): Record<string, TensorInfo> {
   const copies: Record<string, TensorInfo> = { ...inputs };
   const made: Array<[TensorInfo, TensorInfo]> = [];
   for (const name in inputs) {
     const t = inputs[name];
-    if (!t || t.dtype !== "float32" || roundedData.get(t.dataId) === format) continue;
+    if (!t || t.dtype !== "float32" || roundedData.get(t.dataId) === format || intermediates?.has(t.dataId)) continue;
     const copy = ctx.empty(t.shape, "float32");
     copies[name] = copy;
     made.push([t, copy]);

@@ -121,55 +121,56 @@ function convNCHW(
       `${fn}: padded input size (${h + pads[0] + pads[1]} x ${wd + pads[2] + pads[3]}) is smaller than the kernel size (${effH} x ${effW})`,
     );
   }
-  return tf.tidy(() => {
-    let xh = tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D;
-    let pad: number | "valid" = "valid";
-    // tfjs's numeric padding computes BOTH output dims from the filter height and the height
-    // stride (conv_util.getPadAndOutInfo), so it is only right for square geometry; otherwise
-    // pad explicitly and convolve "valid". (WASM writes out of bounds on the wrong shape.)
-    const square = effH === effW && stride[0] === stride[1];
-    if (pads.every((p) => p === 0)) {
-      pad = "valid";
-    } else if (square && pads.every((p) => p === pads[0])) {
-      pad = pads[0];
-    } else {
-      xh = tf.pad(xh, [
-        [0, 0],
-        [pads[0], pads[1]],
-        [pads[2], pads[3]],
-        [0, 0],
-      ]);
-    }
-    let y: tf.Tensor4D;
-    if (groups === 1) {
-      const filter = dilateKernel(tf.transpose(weight, [2, 3, 1, 0]), dilation) as tf.Tensor4D;
-      y = tf.conv2d(xh, filter, stride, pad);
-    } else if (cg === 1 && (depthwiseTrainable() || !isGradEnabled() || !(requiresGrad(weight) || requiresGrad(x)))) {
-      // Depthwise: output channel c*k + m reads input channel c, which is exactly tfjs's
-      // depthwise layout [kh, kw, in, multiplier].
-      const k = o / groups;
-      const filter = dilateKernel(
-        tf.transpose(tf.reshape(weight, [groups, k, kh, kw]), [2, 3, 0, 1]),
-        dilation,
-      ) as tf.Tensor4D;
-      y = tf.depthwiseConv2d(xh, filter, stride, pad);
-    } else {
-      // General groups: one convolution per group of channels, concatenated.
-      const xs = tf.split(xh, groups, 3);
-      const ws = tf.split(weight, groups, 0);
-      const ys = xs.map((xg, g) => {
-        const filter = dilateKernel(tf.transpose(ws[g], [2, 3, 1, 0]), dilation) as tf.Tensor4D;
-        return tf.conv2d(xg as tf.Tensor4D, filter, stride, pad);
-      });
-      y = tf.concat(ys, 3);
-    }
-    let out = tf.transpose(y, [0, 3, 1, 2]);
-    if (bias != null) {
-      const shaped = tf.reshape(bias, [1, o, 1, 1]);
-      out = asLowerPrecisionOp(() => tf.add(out, shaped));
-    }
-    return out;
-  });
+  // One 16-bit op under autocast: input and weight rounded as they enter, the result (bias
+  // included) rounded once; the layout transposes between are float32 intermediates.
+  return tf.tidy(() =>
+    asLowerPrecisionOp(() => {
+      let xh = tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D;
+      let pad: number | "valid" = "valid";
+      // tfjs's numeric padding computes BOTH output dims from the filter height and the height
+      // stride (conv_util.getPadAndOutInfo), so it is only right for square geometry; otherwise
+      // pad explicitly and convolve "valid". (WASM writes out of bounds on the wrong shape.)
+      const square = effH === effW && stride[0] === stride[1];
+      if (pads.every((p) => p === 0)) {
+        pad = "valid";
+      } else if (square && pads.every((p) => p === pads[0])) {
+        pad = pads[0];
+      } else {
+        xh = tf.pad(xh, [
+          [0, 0],
+          [pads[0], pads[1]],
+          [pads[2], pads[3]],
+          [0, 0],
+        ]);
+      }
+      let y: tf.Tensor4D;
+      if (groups === 1) {
+        const filter = dilateKernel(tf.transpose(weight, [2, 3, 1, 0]), dilation) as tf.Tensor4D;
+        y = tf.conv2d(xh, filter, stride, pad);
+      } else if (cg === 1 && (depthwiseTrainable() || !isGradEnabled() || !(requiresGrad(weight) || requiresGrad(x)))) {
+        // Depthwise: output channel c*k + m reads input channel c, which is exactly tfjs's
+        // depthwise layout [kh, kw, in, multiplier].
+        const k = o / groups;
+        const filter = dilateKernel(
+          tf.transpose(tf.reshape(weight, [groups, k, kh, kw]), [2, 3, 0, 1]),
+          dilation,
+        ) as tf.Tensor4D;
+        y = tf.depthwiseConv2d(xh, filter, stride, pad);
+      } else {
+        // General groups: one convolution per group of channels, concatenated.
+        const xs = tf.split(xh, groups, 3);
+        const ws = tf.split(weight, groups, 0);
+        const ys = xs.map((xg, g) => {
+          const filter = dilateKernel(tf.transpose(ws[g], [2, 3, 1, 0]), dilation) as tf.Tensor4D;
+          return tf.conv2d(xg as tf.Tensor4D, filter, stride, pad);
+        });
+        y = tf.concat(ys, 3);
+      }
+      let out = tf.transpose(y, [0, 3, 1, 2]);
+      if (bias != null) out = tf.add(out, tf.reshape(bias, [1, o, 1, 1]));
+      return out;
+    }),
+  );
 }
 
 /**

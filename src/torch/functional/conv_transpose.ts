@@ -74,34 +74,35 @@ export function convTranspose2d(
   const oh = convTransposeOutputSize(h, kh, stride[0], padding[0], dilation[0], outPad[0]);
   const ow = convTransposeOutputSize(w, kw, stride[1], padding[1], dilation[1], outPad[1]);
   if (oh < 1 || ow < 1) throw new Error(`${fn}: output size ${oh} x ${ow} is too small (padding too large)`);
-  return tf.tidy(() => {
-    const x4 = batched ? x : tf.expandDims(x, 0);
-    const n = x4.shape[0];
-    const effH = (kh - 1) * dilation[0] + 1;
-    const effW = (kw - 1) * dilation[1] + 1;
-    const fullH = (h - 1) * stride[0] + effH;
-    const fullW = (w - 1) * stride[1] + effW;
-    // tfjs's transposed filter is [kh, kw, out, in].
-    const filter = dilateKernel(tf.transpose(weight, [2, 3, 1, 0]), dilation) as tf.Tensor4D;
-    const xh = tf.transpose(x4, [0, 2, 3, 1]) as tf.Tensor4D;
-    let y: tf.Tensor = tf.conv2dTranspose(xh, filter, [n, fullH, fullW, cout], stride, "valid");
-    const extraH = Math.max(0, padding[0] + oh - fullH);
-    const extraW = Math.max(0, padding[1] + ow - fullW);
-    if (extraH > 0 || extraW > 0) {
-      y = tf.pad(y, [
-        [0, 0],
-        [0, extraH],
-        [0, extraW],
-        [0, 0],
-      ]);
-    }
-    if (padding[0] > 0 || padding[1] > 0 || y.shape[1] !== oh || y.shape[2] !== ow)
-      y = tf.slice(y, [0, padding[0], padding[1], 0], [n, oh, ow, cout]);
-    let out = tf.transpose(y, [0, 3, 1, 2]);
-    if (bias != null) {
-      const shaped = tf.reshape(bias, [1, cout, 1, 1]);
-      out = asLowerPrecisionOp(() => tf.add(out, shaped));
-    }
-    return batched ? out : tf.squeeze(out, [0]);
-  });
+  // One 16-bit op under autocast: input and weight rounded as they enter, the result (bias
+  // included) rounded once; the layout transposes between are float32 intermediates.
+  return tf.tidy(() =>
+    asLowerPrecisionOp(() => {
+      const x4 = batched ? x : tf.expandDims(x, 0);
+      const n = x4.shape[0];
+      const effH = (kh - 1) * dilation[0] + 1;
+      const effW = (kw - 1) * dilation[1] + 1;
+      const fullH = (h - 1) * stride[0] + effH;
+      const fullW = (w - 1) * stride[1] + effW;
+      // tfjs's transposed filter is [kh, kw, out, in].
+      const filter = dilateKernel(tf.transpose(weight, [2, 3, 1, 0]), dilation) as tf.Tensor4D;
+      const xh = tf.transpose(x4, [0, 2, 3, 1]) as tf.Tensor4D;
+      let y: tf.Tensor = tf.conv2dTranspose(xh, filter, [n, fullH, fullW, cout], stride, "valid");
+      const extraH = Math.max(0, padding[0] + oh - fullH);
+      const extraW = Math.max(0, padding[1] + ow - fullW);
+      if (extraH > 0 || extraW > 0) {
+        y = tf.pad(y, [
+          [0, 0],
+          [0, extraH],
+          [0, extraW],
+          [0, 0],
+        ]);
+      }
+      if (padding[0] > 0 || padding[1] > 0 || y.shape[1] !== oh || y.shape[2] !== ow)
+        y = tf.slice(y, [0, padding[0], padding[1], 0], [n, oh, ow, cout]);
+      let out = tf.transpose(y, [0, 3, 1, 2]);
+      if (bias != null) out = tf.add(out, tf.reshape(bias, [1, cout, 1, 1]));
+      return batched ? out : tf.squeeze(out, [0]);
+    }),
+  );
 }

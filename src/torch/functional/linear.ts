@@ -19,8 +19,11 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor | null)
   }
   return tf.tidy(() => {
     const x2 = x.rank === 2 ? x : tf.reshape(x, [-1, inF]);
-    let y = tf.matMul(x2, weight, false, true);
-    if (bias != null) y = asLowerPrecisionOp(() => tf.add(y, bias));
+    // One 16-bit op under autocast: product + bias rounded once, as addmm.
+    const y = asLowerPrecisionOp(() => {
+      const product = tf.matMul(x2, weight, false, true);
+      return bias != null ? tf.add(product, bias) : product;
+    });
     return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), outF]);
   });
 }

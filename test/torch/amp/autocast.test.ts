@@ -45,6 +45,21 @@ for (const backend of ["wasm", "cpu"] as const) {
       expect(values(autocast({}, () => filterGrad(x, dy)))).toEqual(values(r16(filterGrad(r16(x), r16(dy)))));
     });
 
+    it("F.linear and a biased convolution round product + bias once, as addmm does", async () => {
+      await selectBackend(backend);
+      const x = spread([5, 7]);
+      const w = spread([3, 7], 1);
+      const b = spread([3], 2);
+      const got = autocast({}, () => F.linear(x, w, b));
+      expect(values(got)).toEqual(values(r16(tf.add(tf.matMul(r16(x), r16(w), false, true), r16(b)))));
+      const conv = new nn.Conv2d(2, 3, 3, { padding: 1 });
+      const img = spread([1, 2, 5, 5], 3);
+      const gotConv = autocast({}, () => conv.forward(img));
+      const plain = (t: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor) =>
+        tf.add(tf.transpose(tf.conv2d(tf.transpose(t, [0, 2, 3, 1]) as tf.Tensor4D, tf.transpose(weight, [2, 3, 1, 0]) as tf.Tensor4D, 1, 1), [0, 3, 1, 2]), tf.reshape(bias, [1, 3, 1, 1]));
+      expect(values(gotConv)).toEqual(values(r16(plain(r16(img), r16(conv.weight), r16(conv.bias!)))));
+    });
+
     it("ops off the lower-precision list compute in float32", async () => {
       await selectBackend(backend);
       const x = spread([4, 5]);
