@@ -6,14 +6,15 @@ import { GradScaler, withRounding, type HalfFormat, type RoundingMode } from "..
 import { chain, type MaybePromise } from "../../core/maybe_async.ts";
 import { MisconfigurationError } from "../../errors.ts";
 import { Precision, type PrecisionBackwardOptions } from "./precision.ts";
-import { halfFormatOf, roundFloatTensors } from "./half_formats.ts";
+import { halfFormatOf } from "./half_formats.ts";
 
 /**
  * `precision: "16-mixed"` / `"bf16-mixed"` (Lightning's and Fabric's `MixedPrecision`):
  * float32 master weights; the forward (Lite's wrapped forward and `autocast`, the Trainer's
  * steps) runs under autocast, so products and convolutions compute in 16 bits and the rest in
- * float32, and the backward through them is 16-bit too (torch/amp/kernel_rounding.ts). The
- * inputs are cast to the 16-bit format first, as Fabric does.
+ * float32, and the backward through them is 16-bit too (torch/amp/kernel_rounding.ts). Inputs
+ * are not cast: the 16-bit ops round what they take, and the rest (a loss against float
+ * targets) sees them as they are, as under PyTorch's autocast — the same in Lite and the Trainer.
  *
  * `16-mixed` scales the loss with a GradScaler (PyTorch's defaults): scaled before backward,
  * unscaled before `onBeforeOptimizerStep` and clipping, the step skipped and the scale backed
@@ -43,10 +44,6 @@ export class MixedPrecision extends Precision {
 
   override forwardContext<T>(fn: () => T): T {
     return withRounding(this.mode, fn);
-  }
-
-  override convertInput<T>(data: T): T {
-    return roundFloatTensors(data, this.mode.format);
   }
 
   override preBackward(loss: tf.Tensor, _module: Module | null): tf.Tensor {
