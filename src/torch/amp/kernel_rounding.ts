@@ -19,6 +19,7 @@
 import type { KernelConfig, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
 import { KernelContext } from "../backends/kernels/kernel_context.ts";
+import { installedKernelShims } from "../backends/kernels/index.ts";
 import { roundToHalf, type HalfFormat } from "./rounding.ts";
 
 export interface RoundingMode {
@@ -81,6 +82,7 @@ let opIntermediates: WeakSet<object> | null = null;
 // computation: only the outermost one rounds, once, as a fused 16-bit kernel would.
 let depth = 0;
 const wrappers = new WeakSet<KernelConfig["kernelFunc"]>();
+const wrappedAt = new Map<string, number>();
 // Data known to hold `format` values already (what these kernels rounded, inputs cast by a
 // precision plugin): a lower-precision kernel reads it as is instead of rounding a copy. Keyed
 // by data id, which tfjs never writes again once made (a variable's `assign` takes a new one).
@@ -166,6 +168,11 @@ export function asLowerPrecisionOp<T extends tf.Tensor>(fn: () => T): T {
 
 /** Wraps every kernel of the backend not wrapped yet (a backend's shims may arrive later). */
 function wrapKernels(backendName: string): void {
+  // Listing the registry costs as much as a small kernel: once per backend, and again only
+  // after more shims were installed (kernels registered later are ours and need no rounding).
+  const stamp = installedKernelShims().length;
+  if (wrappedAt.get(backendName) === stamp) return;
+  wrappedAt.set(backendName, stamp);
   for (const config of tf.getKernelsForBackend(backendName)) {
     if (wrappers.has(config.kernelFunc)) continue;
     const wrapped = roundingKernel(config, backendName);
