@@ -11,6 +11,7 @@ import { tf } from "../tf.ts";
 import { shimKernel } from "../backends/kernels/kernel_context.ts";
 import { roundToHalf, type HalfFormat } from "./rounding.ts";
 import { markRounded, roundingUnsupportedReason } from "./kernel_rounding.ts";
+import { unscaleOnWasmHeap } from "./rounding_simd.ts";
 
 const ROUND = "LightningTsRoundToHalf";
 const UNSCALE = "LightningTsUnscale";
@@ -43,8 +44,9 @@ function ensureRegistered(backendName: string): void {
       const dst = ctx.values(out) as Float32Array;
       const src = ctx.values(g) as Float32Array;
       const inv = attrs.inv as number;
-      let finite = true;
-      for (let i = 0; i < src.length; i++) {
+      const simd = unscaleOnWasmHeap(src, dst, inv);
+      let finite = !simd.nonFinite;
+      for (let i = simd.done; i < src.length; i++) {
         const v = src[i]! * inv;
         dst[i] = v;
         // v - v is 0 for a finite v and NaN for inf and NaN

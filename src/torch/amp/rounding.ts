@@ -8,6 +8,8 @@
  * nanosecond per element.
  */
 
+import { roundOnWasmHeap } from "./rounding_simd.ts";
+
 /** The two 16-bit formats: IEEE half (fp16) and bfloat16 (bf16). */
 export type HalfFormat = "float16" | "bfloat16";
 
@@ -58,8 +60,14 @@ export function roundToBFloat16(values: Float32Array): void {
   }
 }
 
-/** Rounds `values` in place to `format`. */
+/**
+ * Rounds `values` in place to `format`: with WebAssembly SIMD when the buffer is on the WASM
+ * backend's heap (rounding_simd.ts), the rest (and every other buffer) with the loops above.
+ */
 export function roundToHalf(values: Float32Array, format: HalfFormat): void {
-  if (format === "float16") roundToFloat16(values);
-  else roundToBFloat16(values);
+  const done = roundOnWasmHeap(values, format);
+  const rest = done === 0 ? values : values.subarray(done);
+  if (rest.length === 0) return;
+  if (format === "float16") roundToFloat16(rest);
+  else roundToBFloat16(rest);
 }

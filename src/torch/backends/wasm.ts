@@ -29,6 +29,21 @@ let registered = false;
 /** tfjs-backend-wasm's priority: above the pure-JS backend (1). */
 const WASM_PRIORITY = 2;
 
+/** A WebAssembly.Memory, as far as others use it (no DOM/WebAssembly lib in this build). */
+export interface WasmHeapMemory {
+  readonly buffer: ArrayBuffer;
+}
+
+let heapMemory: WasmHeapMemory | null = null;
+
+/**
+ * The WASM backend's memory (its tensors' buffers live in it), once the backend started; other
+ * WebAssembly code can import it and work on those buffers in place (torch/amp's rounding).
+ */
+export function wasmHeapMemory(): WasmHeapMemory | null {
+  return heapMemory;
+}
+
 /**
  * Registers tfjs's WASM backend (its kernels, from `@tensorflow/tfjs-backend-wasm`) with a
  * factory that starts it synchronously, so that importing lightning-ts needs no top-level await
@@ -59,6 +74,7 @@ export function registerWasmBackend(): void {
         instantiateWasm(imports, receive) {
           const compiled = new wasm.Module(bytes);
           const instance = new wasm.Instance(compiled, imports);
+          heapMemory = (instance.exports as { memory?: WasmHeapMemory }).memory ?? null;
           receive(instance, compiled);
           return instance.exports;
         },

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { amp } from "lightning-ts/torch";
+import { spawnSync } from "node:child_process";
+import { join, resolve } from "node:path";
+import { tf, amp } from "lightning-ts/torch";
+import { selectBackend } from "../../../src/torch/backends/select";
+import { KernelContext } from "../../../src/torch/backends/kernels/kernel_context";
+import { roundOnWasmHeap } from "../../../src/torch/amp/rounding_simd";
+
+const repo = resolve(__dirname, "../../..");
 
 const { roundToFloat16, roundToBFloat16 } = amp;
 
@@ -131,5 +138,59 @@ describe("bfloat16 rounding", () => {
     let mismatches = 0;
     for (let i = 0; i < n; i++) if (!Object.is(values[i], Math.fround(bf16Ref(original[i]!)))) mismatches++;
     expect(mismatches).toBe(0);
+  });
+});
+
+describe("rounding on the WASM heap (WebAssembly SIMD)", () => {
+  it("gives the JS loops' results bit for bit, specials and ties included, and the committed bytes are the .wat's", async () => {
+    await selectBackend("wasm");
+    const n = (1 << 20) + 3; // a tail of 3 for the JS loop
+    const specials = [0, -0, NaN, -NaN, Infinity, -Infinity, 65504, 65519.99, 65520, -65520, 2 ** -14, 2 ** -24, 2 ** -25, 3 * 2 ** -25, -(2 ** -26),
+      1 + 2 ** -11, 1 + 3 * 2 ** -11, 1 + 2 ** -8, 1 + 3 * 2 ** -9, 3.4e38, 1e-30, 1e-40, fromBits(0x00018000), fromBits(0x7f7fffff), fromBits(0x7fc00001)];
+    const source = new Float32Array(n);
+    const u = new Uint32Array(source.buffer);
+    let s = 99;
+    for (let i = 0; i < n; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      u[i] = s;
+    }
+    source.set(specials, 0);
+    for (const format of ["float16", "bfloat16"] as const) {
+      const expected = Float32Array.from(source);
+      if (format === "float16") roundToFloat16(expected);
+      else roundToBFloat16(expected);
+      const t = tf.tensor1d(source);
+      const ctx = new KernelContext(tf.backend(), "wasm");
+      const heap = ctx.values({ dataId: t.dataId, shape: t.shape, dtype: "float32" }) as Float32Array;
+      expect(roundOnWasmHeap(heap.subarray(0, 8), format)).toBe(8); // the SIMD path is taken
+      heap.set(source);
+      amp.roundToHalf(heap, format);
+      const got = new Uint32Array(heap.buffer, heap.byteOffset, n);
+      const want = new Uint32Array(expected.buffer);
+      let mismatches = 0;
+      for (let i = 0; i < n; i++) {
+        // NaN payloads may differ; NaN-ness may not
+        if (got[i] !== want[i] && !(Number.isNaN(heap[i]) && Number.isNaN(expected[i]))) mismatches++;
+      }
+      expect(mismatches, format).toBe(0);
+      t.dispose();
+    }
+    const check = spawnSync(process.execPath, [join(repo, "scripts/build_wasm.mjs"), "--check"], { encoding: "utf8" });
+    expect(check.status, check.stderr).toBe(0);
+  });
+});
+
+describe("GradScaler's unscale on the WASM heap", () => {
+  it("multiplies by the float32 inverse scale and finds an inf or NaN wherever it is, head or tail", async () => {
+    await selectBackend("wasm");
+    const n = 1027;
+    for (const [bad, at] of [[null, -1], [Infinity, 5], [-Infinity, 1024], [NaN, 1026], [NaN, 0]] as const) {
+      const g = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 65536);
+      if (bad !== null) g[at] = bad;
+      const { unscaled, nonFinite } = amp.unscaleAndCheck(tf.tensor1d(g), 1 / 65536);
+      expect(nonFinite, `${bad} at ${at}`).toBe(bad !== null);
+      const got = unscaled.dataSync();
+      for (let i = 0; i < n; i++) if (i !== at) expect(got[i]).toBe(Math.fround(g[i]! * Math.fround(1 / 65536)));
+    }
   });
 });
