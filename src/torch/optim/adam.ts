@@ -1,5 +1,6 @@
 import { tf } from "../tf.ts";
 import { Optimizer, withDefaults, type ParamGroup, type ParamsInput } from "./optimizer.ts";
+import { fusedAdamStep } from "./fused/adam_step.ts";
 
 export type AdamOptions = {
   lr?: number;
@@ -35,6 +36,8 @@ export type AdamHyperparameters = {
  *   p = p − stepSize·m / denom
  *
  * β1 is read every step, so OneCycleLR's cycling of `betas[0]` takes effect as in PyTorch.
+ * On WASM and the pure-JS backend the whole update is one kernel (fused/adam_step.ts) doing the
+ * same float32 operations in the same order; elsewhere, the chain of tfjs ops below.
  */
 export class Adam extends Optimizer<AdamHyperparameters> {
   protected override readonly paramShapedStateKeys = ["expAvg", "expAvgSq", "maxExpAvgSq"];
@@ -59,6 +62,27 @@ export class Adam extends Optimizer<AdamHyperparameters> {
       const step = (state.step as number) + 1;
       state.step = step;
 
+      const biasCorrection1 = 1 - beta1 ** step;
+      const biasCorrection2 = 1 - beta2 ** step;
+      const fused = fusedAdamStep(p, grad, expAvg, expAvgSq, amsgrad ? (state.maxExpAvgSq as tf.Variable) : null, {
+        c1: 1 - beta1,
+        b2: beta2,
+        c2: 1 - beta2,
+        bc2s: Math.sqrt(biasCorrection2),
+        eps,
+        negStep: -(lr / biasCorrection1),
+        wdMode: weightDecay === 0 ? 0 : decoupledWeightDecay ? 2 : 1,
+        wd: decoupledWeightDecay ? 1 - lr * weightDecay : weightDecay,
+        maximize,
+      });
+      if (fused !== null) {
+        p.assign(fused[0]!);
+        expAvg.assign(fused[1]!);
+        expAvgSq.assign(fused[2]!);
+        if (amsgrad) (state.maxExpAvgSq as tf.Variable).assign(fused[3]!);
+        continue;
+      }
+
       let g = maximize ? tf.neg(grad) : grad;
       if (weightDecay !== 0) {
         if (decoupledWeightDecay) p.assign(tf.mul(p, 1 - lr * weightDecay));
@@ -67,8 +91,6 @@ export class Adam extends Optimizer<AdamHyperparameters> {
       expAvg.assign(tf.add(expAvg, tf.mul(tf.sub(g, expAvg), 1 - beta1)));
       expAvgSq.assign(tf.add(tf.mul(expAvgSq, beta2), tf.mul(tf.mul(g, g), 1 - beta2)));
 
-      const biasCorrection1 = 1 - beta1 ** step;
-      const biasCorrection2 = 1 - beta2 ** step;
       const stepSize = lr / biasCorrection1;
       const biasCorrection2Sqrt = Math.sqrt(biasCorrection2);
       let second: tf.Tensor = expAvgSq;

@@ -161,6 +161,17 @@ export class KernelContext {
     return keep;
   }
 
+  /** As `finish`, for a kernel with several outputs. */
+  finishAll(keep: TensorInfo[]): TensorInfo[] {
+    if (!keep.every((k) => this.temps.includes(k))) {
+      this.releaseAll();
+      throw new Error("lightning-ts: a kernel shim must return tensors it created, not its inputs");
+    }
+    for (const t of this.temps) if (!keep.includes(t)) this.disposeData(t);
+    this.temps.length = 0;
+    return keep;
+  }
+
   /**
    * Frees every intermediate except `keep`. Matching is by object, not data id: a reshape
    * shares its source's data and holds its own reference, which must still be released.
