@@ -9,6 +9,7 @@ import { tf } from "../../tf.ts";
 import { KernelContext } from "../../backends/kernels/kernel_context.ts";
 import { wasmHeapMemory, type WasmHeapMemory } from "../../backends/wasm.ts";
 import { ADAM_SIMD_WASM } from "./adam_simd_wasm.ts";
+import { roundingMode } from "../../amp/kernel_rounding.ts";
 
 const KERNEL = "LightningTsAdamStep";
 const BACKENDS = new Set(["wasm", "cpu"]);
@@ -144,6 +145,9 @@ function ensureRegistered(backendName: string): boolean {
 export function fusedAdamStep(
   param: tf.Tensor, grad: tf.Tensor, expAvg: tf.Tensor, expAvgSq: tf.Tensor, maxExpAvgSq: tf.Tensor | null, s: AdamStepScalars,
 ): tf.Tensor[] | null {
+  // Under 16-true every op of the update is rounded to 16 bits, as a 16-bit model's optimizer
+  // computes (Adam's eps of 1e-8 underflows in float16): the op chain, whose kernels round.
+  if (roundingMode()?.scope === "all") return null;
   if (disabled || param.dtype !== "float32" || grad.dtype !== "float32" || !ensureRegistered(tf.getBackend())) return null;
   const inputs: Record<string, tf.Tensor> = { param, grad, expAvg, expAvgSq };
   if (maxExpAvgSq) inputs.maxExpAvgSq = maxExpAvgSq;

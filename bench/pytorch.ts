@@ -1,0 +1,121 @@
+/**
+ * lightning-ts against PyTorch on this CPU: the same MLP (784-128-10) and CNN
+ * (conv32-pool-conv64-pool-fc on 28×28×1), batch 64, Adam, random data, one thread each side
+ * (PyTorch: `torch.set_num_threads(1)`; lightning-ts's WASM backend is single-threaded), the
+ * plain PyTorch-style loop (`zeroGrad`, forward, cross-entropy, `backward`, `step`).
+ *
+ * Rounds alternate the two sides (lightning-ts in this process, PyTorch in a Python process per
+ * round, timed inside Python so its start-up is not counted); each round reports samples per
+ * second over its steps after warm-up; the ratio printed is the median of the rounds' ratios,
+ * with their range. Needs Debian's PyTorch (`apt-get install python3-torch`, run by
+ * /usr/bin/python3); without it, says so and exits.
+ *
+ *   npx tsx bench/pytorch.ts                 (BENCH_ROUNDS=5, BENCH_MLP_STEPS=200, BENCH_CNN_STEPS=20)
+ *
+ * Goal (issue 11): MLP ≥ 0.33x, CNN ≥ 0.5x of PyTorch + OpenBLAS single-thread.
+ */
+import { spawnSync } from "node:child_process";
+import { tf, nn, F, optim, manualSeed, ready } from "lightning-ts/torch";
+
+const PYTHON = process.env.BENCH_PYTHON ?? "/usr/bin/python3";
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const STEPS = { mlp: Number(process.env.BENCH_MLP_STEPS ?? 200), cnn: Number(process.env.BENCH_CNN_STEPS ?? 20) };
+const WARMUP = 5;
+const BATCH = 64;
+
+const PY = `
+import sys, time, torch, torch.nn as nn, torch.nn.functional as F
+torch.set_num_threads(1)
+torch.manual_seed(0)
+kind, steps, warmup, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__(); self.fc1 = nn.Linear(784, 128); self.fc2 = nn.Linear(128, 10)
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(torch.flatten(x, 1))))
+class CNN(nn.Module):
+    def __init__(self):
+        super().__init__(); self.conv1 = nn.Conv2d(1, 32, 3, padding=1); self.conv2 = nn.Conv2d(32, 64, 3, padding=1); self.fc = nn.Linear(64 * 7 * 7, 10)
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2); x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        return self.fc(torch.flatten(x, 1))
+model = MLP() if kind == "mlp" else CNN()
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+xs = torch.randn(8, batch, 1, 28, 28); ys = torch.randint(0, 10, (8, batch))
+for i in range(warmup + steps):
+    if i == warmup: t0 = time.perf_counter()
+    opt.zero_grad(); loss = F.cross_entropy(model(xs[i % 8]), ys[i % 8]); loss.backward(); opt.step()
+print(steps * batch / (time.perf_counter() - t0))
+`;
+
+class MLP extends nn.Module {
+  fc1 = new nn.Linear(784, 128);
+  fc2 = new nn.Linear(128, 10);
+  override forward(x: tf.Tensor): tf.Tensor {
+    return this.fc2.forward(F.relu(this.fc1.forward(F.flatten(x, 1))));
+  }
+}
+
+class CNN extends nn.Module {
+  conv1 = new nn.Conv2d(1, 32, 3, { padding: 1 });
+  conv2 = new nn.Conv2d(32, 64, 3, { padding: 1 });
+  fc = new nn.Linear(64 * 7 * 7, 10);
+  override forward(x: tf.Tensor): tf.Tensor {
+    x = F.maxPool2d(F.relu(this.conv1.forward(x)), 2);
+    x = F.maxPool2d(F.relu(this.conv2.forward(x)), 2);
+    return this.fc.forward(F.flatten(x, 1));
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function ours(kind: "mlp" | "cnn", steps: number): number {
+  manualSeed(0);
+  const model = kind === "mlp" ? new MLP() : new CNN();
+  const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
+  const xs = Array.from({ length: 8 }, (_, i) => tf.randomNormal([BATCH, 1, 28, 28], 0, 1, "float32", i + 1));
+  const ys = Array.from({ length: 8 }, (_, i) => tf.tensor1d(Array.from({ length: BATCH }, (_, j) => (i * 7 + j) % 10), "int32"));
+  let t0 = 0;
+  for (let i = 0; i < WARMUP + steps; i++) {
+    if (i === WARMUP) t0 = performance.now();
+    opt.zeroGrad();
+    const loss = F.crossEntropy(model.forward(xs[i % 8]!), ys[i % 8]!);
+    loss.backward();
+    opt.step();
+    loss.dataSync();
+  }
+  return (steps * BATCH) / ((performance.now() - t0) / 1000);
+}
+
+function pytorch(kind: "mlp" | "cnn", steps: number): number {
+  const r = spawnSync(PYTHON, ["-c", PY, kind, String(steps), String(WARMUP), String(BATCH)], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`PyTorch run failed: ${r.stderr}`);
+  return Number(r.stdout.trim());
+}
+
+const probe = spawnSync(PYTHON, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
+if (probe.status !== 0) {
+  console.log(`PyTorch is not installed for ${PYTHON} (apt-get install python3-torch): nothing to compare with.`);
+  process.exit(0);
+}
+await ready();
+console.log(`lightning-ts (${tf.getBackend()}) vs PyTorch ${probe.stdout.trim()} (1 thread), batch ${BATCH}, Adam; ${ROUNDS} rounds, samples/s:`);
+for (const kind of ["mlp", "cnn"] as const) {
+  const ratios: number[] = [];
+  const oursRates: number[] = [];
+  const torchRates: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const a = ours(kind, STEPS[kind]);
+    const b = pytorch(kind, STEPS[kind]);
+    oursRates.push(a);
+    torchRates.push(b);
+    ratios.push(a / b);
+  }
+  console.log(
+    `  ${kind.toUpperCase().padEnd(4)} lightning-ts ${median(oursRates).toFixed(0).padStart(6)}  PyTorch ${median(torchRates).toFixed(0).padStart(6)}  ` +
+      `ratio ${median(ratios).toFixed(3)}x [${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)}]`,
+  );
+}
