@@ -8,12 +8,14 @@
 import { tf } from "./tf.ts";
 import { installAutograd } from "./autograd/index.ts";
 import { startBackendAtImport } from "./backends/select.ts";
+import { startProfilerFromEnvironment } from "./profiler/kernel_profiler.ts";
 // For the published declarations: PyTorch's tensor methods (`loss.backward()`, `x.item()`) are
 // declared there, and nothing else in them imports it.
 import "./autograd/tensor_methods.ts";
 
 installAutograd();
 startBackendAtImport();
+startProfilerFromEnvironment();
 
 export { tf };
 export * as nn from "./nn/index.ts";
@@ -26,6 +28,7 @@ export { randn, rand, randint, randnLike, randLike, randperm } from "./random_op
 export { multinomial, type MultinomialOptions } from "./multinomial.ts";
 export * as distributions from "./distributions/index.ts";
 export * as amp from "./amp/index.ts";
+export * as profiler from "./profiler/index.ts";
 export { autocast } from "./amp/autocast.ts";
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, backward } from "./autograd/index.ts";
 export * from "./serialization/index.ts";

@@ -72,8 +72,8 @@ export interface TrainerOptions {
   gradientClipAlgorithm?: GradientClipAlgorithm | null;
   /** Ask the backend for deterministic kernels (the CPU and WASM backends always are). */
   deterministic?: boolean | "warn" | null;
-  /** `"simple"`, a Profiler instance, or nothing (default). */
-  profiler?: Profiler | "simple" | null;
+  /** `"simple"` (time per Trainer action), `"kernel"` / `"pytorch"` (time per tfjs kernel), a Profiler instance, or nothing (default). */
+  profiler?: Profiler | "simple" | "kernel" | "pytorch" | null;
   /** Stop with an error naming the epoch and step at the first NaN/infinite loss or gradient. */
   detectAnomaly?: boolean;
   /** Request the dataloaders again every N epochs (default 0: never). */

@@ -8,6 +8,7 @@ import { cuda } from "../../torch/device.ts";
 import { MisconfigurationError } from "../errors.ts";
 import { Profiler, PassThroughProfiler } from "../profilers/profiler.ts";
 import { SimpleProfiler } from "../profilers/simple.ts";
+import { KernelProfiler } from "../profilers/kernel.ts";
 import { describeValue } from "../utilities/describe.ts";
 import { rankZeroInfo } from "../utilities/rank_zero.ts";
 import type { TrainerOptions } from "./options.ts";
@@ -162,9 +163,10 @@ export function initProfiler(profiler: Profiler | string | null | undefined): Pr
   if (typeof profiler === "string") {
     const name = profiler.toLowerCase();
     if (name === "simple") return new SimpleProfiler();
+    if (name === "kernel" || name === "pytorch") return new KernelProfiler();
     throw new MisconfigurationError(
-      `When passing string value for the \`profiler\` parameter of \`Trainer\`, it can only be one of ["simple"], got ${JSON.stringify(profiler)}`,
+      `When passing string value for the \`profiler\` parameter of \`Trainer\`, it can only be one of ["simple", "kernel", "pytorch"], got ${JSON.stringify(profiler)}`,
     );
   }
-  throw new MisconfigurationError(`\`profiler\` must be "simple", a Profiler instance or null, got ${describeValue(profiler)}`);
+  throw new MisconfigurationError(`\`profiler\` must be "simple", "kernel", a Profiler instance or null, got ${describeValue(profiler)}`);
 }

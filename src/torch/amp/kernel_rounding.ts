@@ -19,7 +19,7 @@
 import type { KernelConfig, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
 import { KernelContext } from "../backends/kernels/kernel_context.ts";
-import { installedKernelShims } from "../backends/kernels/index.ts";
+import { KernelWrapping } from "../backends/kernels/kernel_wrapping.ts";
 import { roundToHalf, type HalfFormat } from "./rounding.ts";
 
 export interface RoundingMode {
@@ -81,8 +81,6 @@ let opIntermediates: WeakSet<object> | null = null;
 // Kernels that other kernels run (a shim's inner matMul) are part of the outer kernel's
 // computation: only the outermost one rounds, once, as a fused 16-bit kernel would.
 let depth = 0;
-const wrappers = new WeakSet<KernelConfig["kernelFunc"]>();
-const wrappedAt = new Map<string, number>();
 // Data known to hold `format` values already (what these kernels rounded, inputs cast by a
 // precision plugin): a lower-precision kernel reads it as is instead of rounding a copy. Keyed
 // by data id, which tfjs never writes again once made (a variable's `assign` takes a new one).
@@ -115,7 +113,7 @@ export function withRounding<T>(mode: RoundingMode | null, fn: () => T): T {
   if (mode !== null) {
     const reason = roundingUnsupportedReason(tf.getBackend());
     if (reason) throw new Error(reason);
-    wrapKernels(tf.getBackend());
+    wrapping.ensure(tf.getBackend());
   }
   const prev = current;
   current = mode;
@@ -166,23 +164,9 @@ export function asLowerPrecisionOp<T extends tf.Tensor>(fn: () => T): T {
   return result;
 }
 
-/** Wraps every kernel of the backend not wrapped yet (a backend's shims may arrive later). */
-function wrapKernels(backendName: string): void {
-  // Listing the registry costs as much as a small kernel: once per backend, and again only
-  // after more shims were installed (kernels registered later are ours and need no rounding).
-  const stamp = installedKernelShims().length;
-  if (wrappedAt.get(backendName) === stamp) return;
-  wrappedAt.set(backendName, stamp);
-  for (const config of tf.getKernelsForBackend(backendName)) {
-    if (wrappers.has(config.kernelFunc)) continue;
-    const wrapped = roundingKernel(config, backendName);
-    wrappers.add(wrapped);
-    tf.unregisterKernel(config.kernelName, backendName);
-    tf.registerKernel({ ...config, kernelFunc: wrapped });
-  }
-}
-
 type KernelArgs = Parameters<KernelConfig["kernelFunc"]>[0];
+
+const wrapping = new KernelWrapping((config, backendName) => roundingKernel(config, backendName));
 
 function roundingKernel(config: KernelConfig, backendName: string): KernelConfig["kernelFunc"] {
   const inner = config.kernelFunc;

@@ -210,7 +210,7 @@ describe("Trainer flags", () => {
     const dir = tmpRoot();
     await fitWith({ maxEpochs: 1, profiler: new SimpleProfiler({ dirpath: dir, filename: "perf" }) });
     expect(fs.readFileSync(path.join(dir, "fit-perf.txt"), "utf8")).toContain("FIT Profiler Report");
-    expect(() => new Trainer({ profiler: "fancy" as "simple" })).toThrow('it can only be one of ["simple"]');
+    expect(() => new Trainer({ profiler: "fancy" as "simple" })).toThrow('it can only be one of ["simple", "kernel", "pytorch"]');
   });
 
   it("reloadDataloadersEveryNEpochs: the dataloader hooks run again every N epochs", async () => {

@@ -1,0 +1,8 @@
+export {
+  startKernelProfiler,
+  stopKernelProfiler,
+  isKernelProfilerRecording,
+  kernelProfileTable,
+  type KernelProfile,
+  type KernelStat,
+} from "./kernel_profiler.ts";
