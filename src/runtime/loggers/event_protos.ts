@@ -3,7 +3,9 @@
  * API (no .proto files to ship or load, no generated code to keep in sync).
  *
  * Field names and numbers are those of TensorBoard's own definitions:
- *   tensorboard/compat/proto/event.proto, summary.proto            (Event, Summary, metadata)
+ *   tensorboard/compat/proto/event.proto, summary.proto            (Event, Summary, metadata,
+ *                                                                   Image, HistogramProto)
+ *   tensorboard/compat/proto/tensor.proto, tensor_shape.proto       (the text plugin's tensor)
  *   tensorboard/plugins/hparams/plugin_data.proto, api.proto       (HParams dashboard)
  *   google/protobuf/struct.proto                                   (hparam values)
  * Only the fields lightning-ts writes are declared; a reader ignores fields it does not know, and
@@ -32,14 +34,47 @@ const root = protobuf.Root.fromJSON({
           fields: { value: { rule: "repeated", type: "Value", id: 1 } },
           nested: {
             Value: {
-              oneofs: { value: { oneof: ["simple_value"] } },
+              oneofs: { value: { oneof: ["simple_value", "image", "histo", "tensor"] } },
               fields: {
                 tag: { type: "string", id: 1 },
                 simple_value: { type: "float", id: 2 },
+                image: { type: "Image", id: 4 },
+                histo: { type: "HistogramProto", id: 5 },
+                tensor: { type: "TensorProto", id: 8 },
                 metadata: { type: "SummaryMetadata", id: 9 },
               },
             },
+            Image: {
+              fields: {
+                height: { type: "int32", id: 1 },
+                width: { type: "int32", id: 2 },
+                colorspace: { type: "int32", id: 3 },
+                encoded_image_string: { type: "bytes", id: 4 },
+              },
+            },
           },
+        },
+        HistogramProto: {
+          fields: {
+            min: { type: "double", id: 1 },
+            max: { type: "double", id: 2 },
+            num: { type: "double", id: 3 },
+            sum: { type: "double", id: 4 },
+            sum_squares: { type: "double", id: 5 },
+            bucket_limit: { rule: "repeated", type: "double", id: 6, options: { packed: true } },
+            bucket: { rule: "repeated", type: "double", id: 7, options: { packed: true } },
+          },
+        },
+        TensorProto: {
+          fields: {
+            dtype: { type: "int32", id: 1 },
+            tensor_shape: { type: "TensorShapeProto", id: 2 },
+            string_val: { rule: "repeated", type: "bytes", id: 8 },
+          },
+        },
+        TensorShapeProto: {
+          fields: { dim: { rule: "repeated", type: "Dim", id: 2 } },
+          nested: { Dim: { fields: { size: { type: "int64", id: 1 } } } },
         },
         SummaryMetadata: {
           fields: {
@@ -155,9 +190,38 @@ export interface SummaryMetadataMessage {
   summary_description?: string;
 }
 
+export interface ImageMessage {
+  height: number;
+  width: number;
+  colorspace: number;
+  encoded_image_string: Uint8Array;
+}
+
+export interface HistogramMessage {
+  min: number;
+  max: number;
+  num: number;
+  sum: number;
+  sum_squares: number;
+  bucket_limit: number[];
+  bucket: number[];
+}
+
+/** tensorflow.DataType's DT_STRING (types.proto). */
+export const DT_STRING = 7;
+
+export interface TensorMessage {
+  dtype: number;
+  tensor_shape: { dim: Array<{ size: number }> };
+  string_val: Uint8Array[];
+}
+
 export interface SummaryValueMessage {
   tag: string;
   simple_value?: number;
+  image?: ImageMessage;
+  histo?: HistogramMessage;
+  tensor?: TensorMessage;
   metadata?: SummaryMetadataMessage;
 }
 

@@ -138,6 +138,26 @@ export interface DecodedValue {
   simpleValue?: number;
   pluginName?: string;
   pluginContent?: Uint8Array;
+  /** Summary.Image (field 4). */
+  image?: { height: number; width: number; colorspace: number; encoded: Uint8Array };
+  /** HistogramProto (field 5). */
+  histo?: { min: number; max: number; num: number; sum: number; sumSquares: number; bucketLimit: number[]; bucket: number[] };
+  /** TensorProto (field 8): dtype, shape, string values. */
+  tensor?: { dtype: number; shape: number[]; strings: string[] };
+}
+
+/** A packed (or unpacked) repeated double field. */
+function doubles(list: WireValue[] | undefined): number[] {
+  const out: number[] = [];
+  for (const v of list ?? []) {
+    if (v.wireType === 1) out.push(asDouble(v)!);
+    else {
+      const b = asBytes(v)!;
+      const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      for (let i = 0; i < b.byteLength; i += 8) out.push(view.getFloat64(i, true));
+    }
+  }
+  return out;
 }
 
 export interface DecodedEvent {
@@ -165,6 +185,39 @@ export function decodeEvent(buf: Uint8Array): DecodedEvent {
       const value: DecodedValue = { tag: asString(single(vf, 1)) ?? "" };
       const simple = asFloat(single(vf, 2));
       if (simple !== undefined) value.simpleValue = simple;
+      const image = asBytes(single(vf, 4));
+      if (image) {
+        const imf = decodeWire(image);
+        value.image = {
+          height: Number(asVarint(single(imf, 1)) ?? 0n),
+          width: Number(asVarint(single(imf, 2)) ?? 0n),
+          colorspace: Number(asVarint(single(imf, 3)) ?? 0n),
+          encoded: asBytes(single(imf, 4)) ?? new Uint8Array(),
+        };
+      }
+      const histo = asBytes(single(vf, 5));
+      if (histo) {
+        const hf = decodeWire(histo);
+        value.histo = {
+          min: asDouble(single(hf, 1)) ?? 0,
+          max: asDouble(single(hf, 2)) ?? 0,
+          num: asDouble(single(hf, 3)) ?? 0,
+          sum: asDouble(single(hf, 4)) ?? 0,
+          sumSquares: asDouble(single(hf, 5)) ?? 0,
+          bucketLimit: doubles(hf.get(6)),
+          bucket: doubles(hf.get(7)),
+        };
+      }
+      const tensor = asBytes(single(vf, 8));
+      if (tensor) {
+        const tf_ = decodeWire(tensor);
+        const shape = asBytes(single(tf_, 2));
+        value.tensor = {
+          dtype: Number(asVarint(single(tf_, 1)) ?? 0n),
+          shape: shape ? (decodeWire(shape).get(2) ?? []).map((d) => Number(asVarint(single(decodeWire(asBytes(d)!), 1)) ?? 0n)) : [],
+          strings: (tf_.get(8) ?? []).map((v) => asString(v)!),
+        };
+      }
       const metadata = asBytes(single(vf, 9));
       if (metadata) {
         const pluginData = asBytes(single(decodeWire(metadata), 1));
