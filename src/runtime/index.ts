@@ -74,3 +74,4 @@ export {
 } from "./callbacks/index.ts";
 export * from "./loggers/index.ts";
 export * from "./profilers/index.ts";
+export * from "./cli/index.ts";

@@ -1,0 +1,1 @@
+export { LightningCLI, type LightningCLIOptions, type CLIConfig, type Subcommand } from "./lightning_cli.ts";
