@@ -30,6 +30,7 @@ export * as distributions from "./distributions/index.ts";
 export * as amp from "./amp/index.ts";
 export * as profiler from "./profiler/index.ts";
 export { makeGrid, type MakeGridOptions } from "./vision/make_grid.ts";
+export { saveImage } from "./vision/save_image.ts";
 export { autocast } from "./amp/autocast.ts";
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, backward } from "./autograd/index.ts";
 export * from "./serialization/index.ts";

@@ -3,10 +3,10 @@
  * as HWC from its `dataformats` (a batch "NCHW"/"NHWC" is tiled into one image, 8 per row, as
  * tensorboard's own grid does; one-channel images become RGB), scaled to bytes — floats times 255,
  * clipped to [0, 255] and truncated, integers taken as bytes (tfjs has no uint8) — and encoded as a
- * PNG by pngjs.
+ * PNG (pngjs, through torch/vision).
  */
-import { PNG } from "pngjs";
 import { tf } from "../../../torch/tf.ts";
+import { encodePng } from "../../../torch/vision/save_image.ts";
 import type { ImageMessage } from "../event_protos.ts";
 
 export type ImageDataFormat = "CHW" | "HWC" | "HW" | "NCHW" | "NHWC";
@@ -62,13 +62,7 @@ function tileNhwc(t: tf.Tensor): tf.Tensor {
   return padded.reshape([rows, cols, h, w, c]).transpose([0, 2, 1, 3, 4]).reshape([rows * h, cols * w, c]);
 }
 
-export function encodePng(image: HwcImage): Uint8Array {
-  const png = new PNG({ width: image.width, height: image.height, colorType: image.channels === 4 ? 6 : 2, inputColorType: image.channels === 4 ? 6 : 2, inputHasAlpha: image.channels === 4 });
-  png.data = Buffer.from(image.bytes.buffer, image.bytes.byteOffset, image.bytes.byteLength);
-  return new Uint8Array(PNG.sync.write(png, { colorType: image.channels === 4 ? 6 : 2, inputColorType: image.channels === 4 ? 6 : 2, inputHasAlpha: image.channels === 4 }));
-}
-
 export function imageSummary(image: tf.Tensor, dataformats: ImageDataFormat): ImageMessage {
   const hwc = toHwcBytes(image, dataformats);
-  return { height: hwc.height, width: hwc.width, colorspace: hwc.channels, encoded_image_string: encodePng(hwc) };
+  return { height: hwc.height, width: hwc.width, colorspace: hwc.channels, encoded_image_string: encodePng(hwc.height, hwc.width, hwc.channels, hwc.bytes) };
 }
