@@ -26,7 +26,8 @@ export function saveImage(images: tf.Tensor | tf.Tensor[], file: string, options
   grid.dispose();
   const bytes = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) {
-    const v = values[i]! * 255 + 0.5;
+    // float32 arithmetic, as torchvision's grid.mul(255).add_(0.5) on a float tensor
+    const v = Math.fround(Math.fround(values[i]! * 255) + 0.5);
     bytes[i] = v >= 255 ? 255 : v > 0 ? Math.trunc(v) : 0;
   }
   const tmp = `${file}.tmp-${process.pid}`;

@@ -22,7 +22,11 @@ function written(fn: (w: SummaryWriter) => void): DecodedValue[] {
   return readEventFile(writer.filePath).flatMap((e) => e.values ?? []);
 }
 
-const toByte = (v: number) => (v * 255 > 255 ? 255 : v * 255 > 0 ? Math.trunc(v * 255) : 0);
+// numpy: (x * 255) in float32, clipped to [0, 255], truncated by astype(uint8)
+const toByte = (v: number) => {
+  const x = Math.fround(Math.fround(v) * 255);
+  return x > 255 ? 255 : x > 0 ? Math.trunc(x) : 0;
+};
 
 describe("addImage / addImages", () => {
   it("CHW floats: a PNG of the same size whose pixels are trunc(clip(x·255)); one channel becomes RGB", () => {

@@ -45,7 +45,7 @@ export function toHwcBytes(image: tf.Tensor, dataformats: ImageDataFormat): HwcI
   hwc.dispose();
   const bytes = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) {
-    const v = values[i]! * scale;
+    const v = Math.fround(values[i]! * scale); // numpy multiplies a float32 array in float32
     // numpy's (x * scale).clip(0, 255).astype(uint8): clipped, then truncated (NaN → 0)
     bytes[i] = v > 255 ? 255 : v > 0 ? Math.trunc(v) : 0;
   }
