@@ -98,7 +98,7 @@ export function relativeDifference(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b));
 }
 
-function tsxLoaderUrl(): string {
+export function tsxLoaderUrl(): string {
   return pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 }
 

@@ -28,7 +28,7 @@ import type { LightningModule } from "../core/module.ts";
 import type { LightningDataModule } from "../core/datamodule.ts";
 import { seedEverything } from "../utilities/seed.ts";
 import { MisconfigurationError } from "../errors.ts";
-import { CLI_TRAINER_FLAGS } from "./trainer_flags.ts";
+import { CLI_TRAINER_FLAGS, NOT_ON_THE_COMMAND_LINE } from "./trainer_flags.ts";
 
 export type Subcommand = "fit" | "validate" | "test" | "predict";
 const SUBCOMMANDS: readonly Subcommand[] = ["fit", "validate", "test", "predict"];
@@ -41,7 +41,7 @@ type DataModuleClass<D extends LightningDataModule> = new (options?: any) => D;
 export interface LightningCLIOptions {
   /** The arguments to parse (default: `process.argv.slice(2)`). */
   args?: string[];
-  /** Trainer options used unless the config or the command line sets them. */
+  /** Trainer options used unless the config or the command line sets them (`callbacks` and `plugins` too, which only code can give). */
   trainerDefaults?: TrainerOptions;
   /** `seed_everything` default: `true` draws a seed, a number is used, `false` seeds nothing (default true). */
   seedEverythingDefault?: boolean | number;
@@ -88,7 +88,7 @@ export class LightningCLI<M extends LightningModule = LightningModule, D extends
     if (seed !== false) seedEverything(seed === true ? undefined : seed);
     this.model = new modelClass(this.config.model);
     this.datamodule = datamoduleClass ? new datamoduleClass(this.config.data ?? {}) : null;
-    this.trainer = new Trainer(this.config.trainer as TrainerOptions);
+    this.trainer = new Trainer({ ...objectDefaults(options.trainerDefaults), ...this.config.trainer } as TrainerOptions);
     process.once("beforeExit", () => {
       if (!this.ran) process.emitWarning(`LightningCLI parsed the \`${this.subcommand}\` subcommand but run() was never called: await cli.run()`);
     });
@@ -192,7 +192,7 @@ function parseCommandLine(argv: string[], withData: boolean, write: (t: string) 
 function mergeConfig(parsed: ParsedCommandLine, options: LightningCLIOptions, withData: boolean): CLIConfig {
   const config: CLIConfig = {
     seed_everything: options.seedEverythingDefault ?? true,
-    trainer: { ...(options.trainerDefaults ?? {}) },
+    trainer: valueDefaults(options.trainerDefaults),
     model: {},
     ...(withData ? { data: {} } : {}),
   };
@@ -214,4 +214,14 @@ function mergeConfig(parsed: ParsedCommandLine, options: LightningCLIOptions, wi
   if (parsed.seedEverything !== undefined) config.seed_everything = parsed.seedEverything as boolean | number;
   if (parsed.ckptPath !== undefined) config.ckpt_path = parsed.ckptPath as string;
   return config;
+}
+
+/** Trainer defaults that are values (a config file can hold them; `--print_config` prints them). */
+function valueDefaults(defaults: TrainerOptions | undefined): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(defaults ?? {}).filter(([key]) => !(NOT_ON_THE_COMMAND_LINE as readonly string[]).includes(key)));
+}
+
+/** Trainer defaults only objects can fill (callbacks, plugins): given to the Trainer, not printed. */
+function objectDefaults(defaults: TrainerOptions | undefined): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(defaults ?? {}).filter(([key]) => (NOT_ON_THE_COMMAND_LINE as readonly string[]).includes(key)));
 }

@@ -267,6 +267,11 @@ export function encodeEvent(event: EventMessage): Uint8Array {
   return encode(EventType, event);
 }
 
+/** A serialized `tensorboard.Event` as a plain object (proto field names; int64 as numbers). */
+export function decodeEvent(bytes: Uint8Array): EventMessage {
+  return EventType.toObject(EventType.decode(bytes), { longs: Number, bytes: Uint8Array as unknown as typeof String }) as EventMessage;
+}
+
 /** The serialized `tensorboard.hparams.HParamsPluginData` (the `content` of hparams summaries). */
 export function encodeHParamsPluginData(data: HParamsPluginDataMessage): Uint8Array {
   return encode(HParamsPluginDataType, data);

@@ -4,6 +4,8 @@ export { CSVLogger, type CSVLoggerOptions } from "./csv_logger.ts";
 export { CsvExperimentWriter, METRICS_FILE_NAME } from "./csv_experiment_writer.ts";
 export { TensorBoardLogger, type TensorBoardLoggerOptions } from "./tensorboard_logger.ts";
 export { SummaryWriter, type SummaryWriterOptions } from "./summary_writer.ts";
+export { readEventFile } from "./event_file_reader.ts";
+export type { EventMessage, SummaryMessage, SummaryValueMessage } from "./event_protos.ts";
 export { EventFileWriter, type EventFileWriterOptions } from "./event_file_writer.ts";
 export { HPARAMS_FILE_NAME, hparamsToYaml, saveHparamsToYaml } from "./hparams_yaml.ts";
 export { dumpYaml, YamlRepresentationError } from "./yaml_emitter.ts";

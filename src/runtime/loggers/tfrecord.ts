@@ -22,3 +22,20 @@ export function encodeRecord(data: Uint8Array): Uint8Array {
   view.setUint32(12 + data.length, maskedCrc32c(data), true);
   return out;
 }
+
+/** The data of each record in `buf`, checking both checksums; a torn last record (a file being written) is left out. */
+export function decodeRecords(buf: Uint8Array): Uint8Array[] {
+  const records: Uint8Array[] = [];
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let pos = 0;
+  while (pos + 12 <= buf.length) {
+    if (view.getUint32(pos + 8, true) !== maskedCrc32c(buf.subarray(pos, pos + 8))) throw new Error(`corrupt record length at byte ${pos}`);
+    const n = Number(view.getBigUint64(pos, true));
+    if (pos + RECORD_OVERHEAD + n > buf.length) break;
+    const data = buf.subarray(pos + 12, pos + 12 + n);
+    if (view.getUint32(pos + 12 + n, true) !== maskedCrc32c(data)) throw new Error(`corrupt record data at byte ${pos}`);
+    records.push(data);
+    pos += RECORD_OVERHEAD + n;
+  }
+  return records;
+}

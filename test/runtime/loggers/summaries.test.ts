@@ -161,3 +161,22 @@ describe("addText", () => {
     expect(v!.tensor).toEqual({ dtype: 7, shape: [1], strings: ["**lr** = 1e-3 — ünïcödé"] });
   });
 });
+
+describe("readEventFile", () => {
+  it("reads back what the writer wrote, the same values the independent reader sees", async () => {
+    const { readEventFile: read } = await import("lightning-ts");
+    const writer = new SummaryWriter(tempDir());
+    writer.addScalar("loss", 0.25, 3);
+    writer.addImage("img", tf.ones([3, 2, 2]).mul(0.5), 4);
+    writer.addText("t", "hello", 5);
+    writer.close();
+    const events = read(writer.filePath);
+    expect(events[0]!.file_version).toBe("brain.Event:2");
+    const values = events.slice(1).map((e) => e.summary!.value[0]!);
+    expect(values[0]).toMatchObject({ tag: "loss", simple_value: 0.25 });
+    const independent = readEventFile(writer.filePath).slice(1).map((e) => e.values![0]!);
+    expect(Array.from(values[1]!.image!.encoded_image_string)).toEqual(Array.from(independent[1]!.image!.encoded));
+    expect(new TextDecoder().decode(values[2]!.tensor!.string_val[0])).toBe("hello");
+    expect(events.slice(1).map((e) => e.step)).toEqual([3, 4, 5]);
+  });
+});

@@ -130,7 +130,7 @@ export function placeData(m: ModuleBuilder): SharedData | null {
         if (user) continue; // counted through the user's own consumers
         // Statements before training that are not placed yet run in onFitStart (or before the module: never data).
         const pending = before.some((b) => !m.isPlaced(b) && !dataSet.has(b) && b.getStart() <= use.getStart() && use.getEnd() <= b.getEnd());
-        const method = m.methodOf(use) ?? (pending ? "onFitStart" : null);
+        const method = m.methodOf(use) ?? (pending ? "onFitStart" : null) ?? (inScriptFunction(m, use) ? "helperMethods" : null);
         if (method !== null) set.add(method);
       }
     }
@@ -201,7 +201,7 @@ export function placeData(m: ModuleBuilder): SharedData | null {
       const readElsewhere = m.usesOf(name).some((u) => {
         // (code before training that is not placed yet goes to onFitStart: placeCodeBeforeTraining)
         const pending = before.some((b) => !m.isPlaced(b) && b.getStart() <= u.getStart() && u.getEnd() <= b.getEnd());
-        const method = m.methodOf(u) ?? (pending ? "onFitStart" : null);
+        const method = m.methodOf(u) ?? (pending ? "onFitStart" : null) ?? (inScriptFunction(m, u) ? "helperMethods" : null);
         return method !== null && method !== "loadDatasets";
       });
       // A shared loader is returned by its hook.
@@ -298,4 +298,14 @@ const DRAW_FREE_GLOBAL = /^(Array\.from|Math\.\w+|Number|String|Boolean|parseInt
 
 function isLoop(s: Node): boolean {
   return Node.isForStatement(s) || Node.isForOfStatement(s) || Node.isForInStatement(s) || Node.isWhileStatement(s) || Node.isDoStatement(s);
+}
+
+/**
+ * Whether `use` is in a function of the script's own (`function test(epoch) { for (... of
+ * testLoader) }`) other than the training function: placed after the data (helper-methods.ts),
+ * such a function becomes a method once it reads data the module holds, and reads it there.
+ */
+function inScriptFunction(m: ModuleBuilder, use: Node): boolean {
+  const fn = use.getFirstAncestor((a) => Node.isFunctionDeclaration(a));
+  return fn !== undefined && fn !== m.structure.entry.fn?.node && !fn.getFirstAncestor((a) => Node.isClassDeclaration(a) || Node.isClassExpression(a));
 }
