@@ -20,6 +20,7 @@
  *   await cli.run();                                      // runs the subcommand
  */
 import { readFileSync } from "node:fs";
+import { basename } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { Trainer } from "../trainer/trainer.ts";
@@ -72,7 +73,7 @@ export class LightningCLI<M extends LightningModule = LightningModule, D extends
 
   constructor(modelClass: ModelClass<M>, datamoduleClass: DataModuleClass<D> | null = null, options: LightningCLIOptions = {}) {
     const write = options.write ?? ((text: string) => process.stdout.write(text));
-    const parsed = parseCommandLine(options.args ?? process.argv.slice(2), datamoduleClass !== null, write, options.exitOnError ?? true);
+    const parsed = parseCommandLine(options.args ?? process.argv.slice(2), datamoduleClass !== null, write, options.exitOnError ?? true, options);
     this.config = mergeConfig(parsed, options, datamoduleClass !== null);
     if (parsed.subcommand === null) {
       this.exited = true;
@@ -132,9 +133,12 @@ function yamlValue(raw: string): unknown {
   }
 }
 
-function parseCommandLine(argv: string[], withData: boolean, write: (t: string) => void, exitOnError: boolean): ParsedCommandLine {
+function parseCommandLine(argv: string[], withData: boolean, write: (t: string) => void, exitOnError: boolean, options: LightningCLIOptions): ParsedCommandLine {
   const result: ParsedCommandLine = { subcommand: null, printConfig: false, configFiles: [], trainer: {}, model: {}, data: {} };
-  const program = new Command("lightning-cli")
+  const script = process.argv[1] ? basename(process.argv[1]) : "lightning-cli";
+  const shown = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+  const trainerDefaults = valueDefaults(options.trainerDefaults);
+  const program = new Command(script)
     .description("Train, validate, test or predict with a LightningModule; every Trainer flag on the command line")
     .configureOutput({ writeOut: write, writeErr: exitOnError ? (t) => process.stderr.write(t) : () => {} })
     .exitOverride();
@@ -143,10 +147,11 @@ function parseCommandLine(argv: string[], withData: boolean, write: (t: string) 
     sub.configureOutput({ writeOut: write, writeErr: exitOnError ? (t) => process.stderr.write(t) : () => {} }).exitOverride();
     sub.option("-c, --config <file>", "a YAML config file (trainer, model, data, seed_everything, ckpt_path sections); several are merged in order", (v, prev: string[]) => [...prev, v], []);
     sub.option("--print_config", "print the merged configuration as YAML and exit");
-    sub.option("--seed_everything <value>", "seed every random stream: true (a drawn seed), false, or a number (default: true)");
+    sub.option("--seed_everything <value>", `seed every random stream: true (a drawn seed), false, or a number (default: ${shown(options.seedEverythingDefault ?? true)})`);
     sub.option("--ckpt_path <path>", "checkpoint to resume from (fit) or evaluate: a path, last or best");
     for (const flag of CLI_TRAINER_FLAGS) {
-      sub.addOption(new Option(`--trainer.${flag.name} <value>`, `${flag.help} (type: ${flag.type}, default: ${flag.default})`));
+      const value = flag.name in trainerDefaults ? shown(trainerDefaults[flag.name]) : flag.default;
+      sub.addOption(new Option(`--trainer.${flag.name} <value>`, `${flag.help} (type: ${flag.type}, default: ${value})`));
     }
     // The model's (and datamodule's) options are whatever their constructors take: every
     // --model.<x> / --data.<x> on this command line is declared before commander parses it.
