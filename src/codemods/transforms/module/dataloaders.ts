@@ -26,6 +26,7 @@ import { fieldify } from "./fields.ts";
 import { CannotMap, isEpochIterable } from "./structure.ts";
 import { declaredNames, isWrite, modelDecls, optimizerDecls, within } from "./statements.ts";
 import { moduleText } from "./rewrite-uses.ts";
+import { inlinedHelpers } from "./inline-helpers.ts";
 
 type DataHook = "trainDataloader" | "valDataloader" | "testDataloader";
 
@@ -307,5 +308,8 @@ function isLoop(s: Node): boolean {
  */
 function inScriptFunction(m: ModuleBuilder, use: Node): boolean {
   const fn = use.getFirstAncestor((a) => Node.isFunctionDeclaration(a));
-  return fn !== undefined && fn !== m.structure.entry.fn?.node && !fn.getFirstAncestor((a) => Node.isClassDeclaration(a) || Node.isClassExpression(a));
+  if (fn === undefined || fn === m.structure.entry.fn?.node) return false;
+  // (a helper holding a loop is inlined where it is called: its parameters' uses are counted there)
+  if (inlinedHelpers(m).some((h) => h.node === fn)) return false;
+  return !fn.getFirstAncestor((a) => Node.isClassDeclaration(a) || Node.isClassExpression(a));
 }
