@@ -15,30 +15,14 @@
  */
 import { LightningLite } from "lightning-ts";
 import { tf, nn, F, optim, manualSeed, ready } from "lightning-ts/torch";
+import { MLP, CNN } from "./models.ts";
 
 const STEPS = Number(process.env.BENCH_STEPS ?? 60);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP = 5;
 const PRECISIONS = ["32-true", "16-mixed", "bf16-mixed", "bf16-true"] as const;
 
-class MLP extends nn.Module {
-  fc1 = new nn.Linear(784, 128);
-  fc2 = new nn.Linear(128, 10);
-  override forward(x: tf.Tensor): tf.Tensor {
-    return this.fc2.forward(F.relu(this.fc1.forward(F.flatten(x, 1))));
-  }
-}
 
-class CNN extends nn.Module {
-  conv1 = new nn.Conv2d(1, 32, 3, { padding: 1 });
-  conv2 = new nn.Conv2d(32, 64, 3, { padding: 1 });
-  fc = new nn.Linear(64 * 7 * 7, 10);
-  override forward(x: tf.Tensor): tf.Tensor {
-    x = F.maxPool2d(F.relu(this.conv1.forward(x)), 2);
-    x = F.maxPool2d(F.relu(this.conv2.forward(x)), 2);
-    return this.fc.forward(F.flatten(x, 1));
-  }
-}
 
 class BenchLite extends LightningLite {
   run(): void {}

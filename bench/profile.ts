@@ -8,29 +8,13 @@
  *   npx tsx bench/profile.ts                  (BENCH_STEPS=20, BENCH_ROWS=8, BENCH_BACKENDS=wasm,cpu)
  */
 import { tf, nn, F, optim, manualSeed, profiler, selectBackend, type BackendName } from "lightning-ts/torch";
+import { MLP, CNN } from "./models.ts";
 
 const STEPS = Number(process.env.BENCH_STEPS ?? 20);
 const ROWS = Number(process.env.BENCH_ROWS ?? 8);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? "wasm,cpu").split(",") as BackendName[];
 
-class MLP extends nn.Module {
-  fc1 = new nn.Linear(784, 128);
-  fc2 = new nn.Linear(128, 10);
-  override forward(x: tf.Tensor): tf.Tensor {
-    return this.fc2.forward(F.relu(this.fc1.forward(F.flatten(x, 1))));
-  }
-}
 
-class CNN extends nn.Module {
-  conv1 = new nn.Conv2d(1, 32, 3, { padding: 1 });
-  conv2 = new nn.Conv2d(32, 64, 3, { padding: 1 });
-  fc = new nn.Linear(64 * 7 * 7, 10);
-  override forward(x: tf.Tensor): tf.Tensor {
-    x = F.maxPool2d(F.relu(this.conv1.forward(x)), 2);
-    x = F.maxPool2d(F.relu(this.conv2.forward(x)), 2);
-    return this.fc.forward(F.flatten(x, 1));
-  }
-}
 
 class LM extends nn.Module {
   encoder = new nn.Embedding(1000, 64);

@@ -7,7 +7,7 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../../tf.ts";
 import { KernelContext } from "../../backends/kernels/kernel_context.ts";
-import { wasmHeapMemory, type WasmHeapMemory } from "../../backends/wasm.ts";
+import { WasmHeapModule } from "../../backends/wasm_heap_module.ts";
 import { ADAM_SIMD_WASM } from "./adam_simd_wasm.ts";
 import { roundingMode } from "../../amp/kernel_rounding.ts";
 
@@ -36,10 +36,7 @@ interface AdamExports {
   adam(...args: number[]): void;
 }
 
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: object };
-}
+const simd = new WasmHeapModule<AdamExports>(ADAM_SIMD_WASM);
 
 let disabled = false;
 
@@ -51,23 +48,6 @@ export function withoutFusedOptimizers<T>(fn: () => T): T {
     return fn();
   } finally {
     disabled = prev;
-  }
-}
-
-let simd: { memory: WasmHeapMemory; exports: AdamExports } | null = null;
-let simdUnavailable = false;
-
-function simdFor(memory: WasmHeapMemory): AdamExports | null {
-  if (simd !== null && simd.memory === memory) return simd.exports;
-  if (simdUnavailable) return null;
-  try {
-    const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-    const instance = new wasm.Instance(new wasm.Module(Buffer.from(ADAM_SIMD_WASM, "base64")), { env: { memory } });
-    simd = { memory, exports: instance.exports as unknown as AdamExports };
-    return simd.exports;
-  } catch {
-    simdUnavailable = true;
-    return null;
   }
 }
 
@@ -117,8 +97,7 @@ function ensureRegistered(backendName: string): boolean {
         const [op, om, ov] = outs.slice(0, 3).map(arr) as [Float32Array, Float32Array, Float32Array];
         const omax = ams ? arr(outs[3]!) : null;
         let done = 0;
-        const memory = wasmHeapMemory();
-        const exports = memory !== null && p.buffer === memory.buffer && g.buffer === memory.buffer ? simdFor(memory) : null;
+        const exports = simd.exportsFor(p, g, m, v, op, om, ov);
         if (exports !== null) {
           done = p.length & ~3;
           exports.adam(
