@@ -9,6 +9,7 @@ import wabtInit from "wabt";
 const MODULES = [
   ["src/torch/amp/rounding_simd.wat", "ROUNDING_SIMD_WASM"],
   ["src/torch/optim/fused/adam_simd.wat", "ADAM_SIMD_WASM"],
+  ["src/torch/backends/kernels/max_pool_grad_simd.wat", "MAX_POOL_GRAD_SIMD_WASM"],
 ];
 
 const wabt = await wabtInit();

@@ -286,6 +286,26 @@ describe("MaxPoolGrad (WASM)", () => {
   }
 });
 
+describe("MaxPoolGrad 2x2 / stride 2 in WebAssembly SIMD (WASM, channels in fours)", () => {
+  it("gives the JS pass's results bit for bit: ties to the first, NaN and -inf never win, an odd last row and column get 0", async () => {
+    const [n, h, w, c] = [2, 7, 5, 8];
+    const xs = plain([n, h, w, c], 21);
+    // coarse values make ties; a few NaN and -inf
+    const values = xs.values.map((v, i) => (i % 37 === 0 ? NaN : i % 41 === 0 ? -Infinity : Math.round(v * 3) / 3));
+    const x = { shape: xs.shape, values };
+    const [oh, ow] = [3, 2];
+    const dy = plain([n, oh, ow, c], 22);
+    const attrs = { filterSize: 2, strides: 2, pad: "valid" };
+    const inputs = { dy, input: x, output: { shape: [n, oh, ow, c], values: new Array(n * oh * ow * c).fill(0) } };
+    const simdResult = Array.from(await kernel("wasm", "MaxPoolGrad", inputs, attrs));
+    const jsResult = Array.from(await kernel("cpu", "MaxPoolGrad", inputs, attrs));
+    expect(simdResult).toEqual(jsResult);
+    const finite = values.map((v) => (Number.isNaN(v) ? -Infinity : v));
+    const g: naive.Geometry = { n, h, w, c, oh, ow, fh: 2, fw: 2, stride: [2, 2], dilation: [1, 1], pad: [0, 0] };
+    expectClose(simdResult, naive.maxPoolGrad(finite, dy.values, g));
+  });
+});
+
 describe("UnsortedSegmentSum", () => {
   for (const backend of ["wasm", "cpu"] as const) {
     it(`${backend}: rank-2 ids into rows, out-of-range ids dropped`, async () => {

@@ -1,6 +1,10 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../../tf.ts";
 import type { KernelContext } from "./kernel_context.ts";
+import { WasmHeapModule } from "../wasm_heap_module.ts";
+import { MAX_POOL_GRAD_SIMD_WASM } from "./max_pool_grad_simd_wasm.ts";
+
+const simd = new WasmHeapModule<{ pool2x2(...args: number[]): void }>(MAX_POOL_GRAD_SIMD_WASM);
 
 /**
  * `MaxPoolGrad` (NHWC): each output's gradient goes to the first maximum of its window, as on
@@ -10,7 +14,8 @@ import type { KernelContext } from "./kernel_context.ts";
  * the lowest), so in a window whose values are all ≤ 0 it never finds the maximum: the
  * gradient lands on element 0 of the tensor or nowhere. Any max-pool over negative inputs
  * (before a ReLU, after BatchNorm, `-inf` padding) trained wrongly; it was also ~20x slower
- * than this single pass.
+ * than this single pass. The common 2×2 / stride-2 pool runs the same rule in WebAssembly SIMD
+ * (max_pool_grad_simd.wat).
  */
 export function maxPoolGrad(ctx: KernelContext, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): TensorInfo {
   const { dy, input } = inputs;
@@ -31,6 +36,14 @@ export function maxPoolGrad(ctx: KernelContext, inputs: Record<string, TensorInf
   const x = ctx.floats(input);
   const grad = ctx.floats(dy);
   const dx = ctx.values(out) as Float32Array;
+  // The usual 2×2 / stride-2 pool over channels in fours: WebAssembly SIMD on the WASM heap.
+  if (FH === 2 && FW === 2 && sh === 2 && sw === 2 && dh === 1 && dw === 1 && pt === 0 && pl === 0 && C % 4 === 0 && 2 * OH <= H && 2 * OW <= W) {
+    const exports = simd.exportsFor(x, grad, dx);
+    if (exports !== null) {
+      exports.pool2x2(x.byteOffset, grad.byteOffset, dx.byteOffset, N, H, W, C, OH, OW);
+      return out;
+    }
+  }
   const best = new Float32Array(C);
   const where = new Int32Array(C);
   for (let n = 0; n < N; n++) {
