@@ -302,7 +302,7 @@ describe("MaxPoolGrad 2x2 / stride 2 in WebAssembly SIMD (WASM, channels in four
     expect(simdResult).toEqual(jsResult);
     const finite = values.map((v) => (Number.isNaN(v) ? -Infinity : v));
     const g: naive.Geometry = { n, h, w, c, oh, ow, fh: 2, fw: 2, stride: [2, 2], dilation: [1, 1], pad: [0, 0] };
-    expectClose(simdResult, naive.maxPoolGrad(finite, dy.values, g));
+    expectClose(Float32Array.from(simdResult), naive.maxPoolGrad(finite, dy.values, g));
   });
 });
 
