@@ -2,7 +2,7 @@ import { Accelerator } from "./accelerators/accelerator.ts";
 import { ACCELERATOR_REGISTRY } from "./accelerators/registry.ts";
 import { MisconfigurationError } from "./errors.ts";
 import { ClusterEnvironment } from "./plugins/environments/cluster_environment.ts";
-import { LightningEnvironment } from "./plugins/environments/lightning_environment.ts";
+import { detectClusterEnvironment } from "./plugins/environments/detect.ts";
 import { Precision, type PrecisionName } from "./plugins/precision/precision.ts";
 import { FullPrecision } from "./plugins/precision/full_precision.ts";
 import { MixedPrecision } from "./plugins/precision/mixed_precision.ts";
@@ -109,7 +109,7 @@ export class Connector {
     this.parallelDevices = this.accelerator.parseDevices(devices);
 
     // 4. Where this process sits in the job.
-    this.clusterEnvironment = environmentPlugin ?? new LightningEnvironment();
+    this.clusterEnvironment = environmentPlugin ?? detectClusterEnvironment();
 
     // 5. Strategy.
     if (strategyFlag instanceof Strategy) {

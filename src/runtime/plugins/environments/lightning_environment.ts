@@ -1,7 +1,6 @@
 import { MisconfigurationError } from "../../errors.ts";
 import { ClusterEnvironment } from "./cluster_environment.ts";
-
-type Env = Record<string, string | undefined>;
+import { readInt, type Env, type MainAddress } from "./env_vars.ts";
 
 /**
  * The default environment (Fabric's `LightningEnvironment`): ranks and world size from the
@@ -57,14 +56,9 @@ export class LightningEnvironment extends ClusterEnvironment {
   nodeRank(): number {
     return this.env.NODE_RANK !== undefined ? readInt(this.env, "NODE_RANK", 0, 0) : readInt(this.env, "GROUP_RANK", 0, 0);
   }
-}
 
-function readInt(env: Env, name: string, fallback: number, min: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === "") return fallback;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < min) {
-    throw new MisconfigurationError(`environment variable ${name}='${raw}' is not an integer >= ${min}`);
+  /** `MASTER_ADDR` (default 127.0.0.1) and `MASTER_PORT` (default 0: the launcher picks a free port and sets it). */
+  override mainAddress(): MainAddress {
+    return { host: this.env.MASTER_ADDR || "127.0.0.1", port: readInt(this.env, "MASTER_PORT", 0, 0), source: "MASTER_ADDR:MASTER_PORT" };
   }
-  return v;
 }
