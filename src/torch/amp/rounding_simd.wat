@@ -38,7 +38,7 @@
   ;; below 2^-14 the value is rounded to a multiple of 2^-24 as (|x| + 0.5) - 0.5, whose
   ;; float32 sum has exactly that quantum, with the sign put back.
   (func (export "f16") (param $p i32) (param $n i32)
-    (local $end i32) (local $v v128) (local $a v128) (local $sign v128) (local $big v128) (local $k0 v128) (local $k1 v128) (local $k2 v128) (local $k3 v128) (local $k4 v128) (local $k5 v128) (local $k6 v128) (local $k7 v128) (local $k8 v128)
+    (local $end i32) (local $v v128) (local $a v128) (local $sign v128) (local $big v128) (local $r v128) (local $low v128) (local $high v128) (local $k0 v128) (local $k1 v128) (local $k2 v128) (local $k3 v128) (local $k4 v128) (local $k5 v128) (local $k6 v128) (local $k7 v128) (local $k8 v128)
     (local.set $k0 (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))
     (local.set $k1 (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))
     (local.set $k2 (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000))
@@ -54,26 +54,32 @@
         (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
         (local.set $v (v128.load (local.get $p)))
         (local.set $a (v128.and (local.get $v) (local.get $k0)))
-        (local.set $sign (v128.and (local.get $v) (local.get $k1)))
-        (local.set $big
-          (v128.bitselect
-            (local.get $v)
-            (v128.or (local.get $sign) (local.get $k2))
-            (i32x4.gt_s (local.get $a) (local.get $k2))))
-        (v128.store (local.get $p)
-          (v128.bitselect
-            (v128.or
-              (local.get $sign)
-              (f32x4.sub (f32x4.add (local.get $a) (local.get $k3)) (local.get $k3)))
-            (v128.bitselect
-              (local.get $big)
-              (v128.and
-                (i32x4.add
-                  (i32x4.add (local.get $v) (local.get $k4))
-                  (v128.and (i32x4.shr_u (local.get $v) (i32.const 13)) (local.get $k5)))
-                (local.get $k6))
-              (i32x4.gt_s (local.get $a) (local.get $k7)))
-            (i32x4.gt_s (local.get $k8) (local.get $a))))
+        ;; the normal-range rounding, for every lane
+        (local.set $r
+          (v128.and
+            (i32x4.add
+              (i32x4.add (local.get $v) (local.get $k4))
+              (v128.and (i32x4.shr_u (local.get $v) (i32.const 13)) (local.get $k5)))
+            (local.get $k6)))
+        (local.set $low (i32x4.gt_s (local.get $k8) (local.get $a)))
+        (local.set $high (i32x4.gt_s (local.get $a) (local.get $k7)))
+        ;; lanes below 2^-14 or at 65520 and above (rare in training data): their own results
+        (if (v128.any_true (v128.or (local.get $low) (local.get $high)))
+          (then
+            (local.set $sign (v128.and (local.get $v) (local.get $k1)))
+            (local.set $big
+              (v128.bitselect
+                (local.get $v)
+                (v128.or (local.get $sign) (local.get $k2))
+                (i32x4.gt_s (local.get $a) (local.get $k2))))
+            (local.set $r
+              (v128.bitselect
+                (v128.or
+                  (local.get $sign)
+                  (f32x4.sub (f32x4.add (local.get $a) (local.get $k3)) (local.get $k3)))
+                (v128.bitselect (local.get $big) (local.get $r) (local.get $high))
+                (local.get $low)))))
+        (v128.store (local.get $p) (local.get $r))
         (local.set $p (i32.add (local.get $p) (i32.const 16)))
         (br $next))))
 
