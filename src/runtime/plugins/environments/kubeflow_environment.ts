@@ -1,4 +1,4 @@
-import { ClusterEnvironment } from "./cluster_environment.ts";
+import { RankedEnvironment } from "./ranked_environment.ts";
 import { readInt, required, type Env, type MainAddress } from "./env_vars.ts";
 
 /**
@@ -6,14 +6,9 @@ import { readInt, required, type Env, type MainAddress } from "./env_vars.ts";
  * sets `MASTER_ADDR`, `MASTER_PORT`, `WORLD_SIZE` and `RANK` (the pod's, which is also its node
  * rank) in a Kubernetes pod (`KUBERNETES_PORT`).
  */
-export class KubeflowEnvironment extends ClusterEnvironment {
-  private rank: number;
-  private size: number;
-
+export class KubeflowEnvironment extends RankedEnvironment {
   constructor(private readonly env: Env = process.env) {
-    super();
-    this.size = readInt(env, "WORLD_SIZE", 1, 1);
-    this.rank = readInt(env, "RANK", 0, 0);
+    super(readInt(env, "WORLD_SIZE", 1, 1), readInt(env, "RANK", 0, 0));
   }
 
   static detect(env: Env = process.env): boolean {
@@ -24,28 +19,12 @@ export class KubeflowEnvironment extends ClusterEnvironment {
     return true;
   }
 
-  worldSize(): number {
-    return this.size;
-  }
-
-  setWorldSize(size: number): void {
-    this.size = size;
-  }
-
-  globalRank(): number {
-    return this.rank;
-  }
-
-  setGlobalRank(rank: number): void {
-    this.rank = rank;
-  }
-
   localRank(): number {
     return 0;
   }
 
   nodeRank(): number {
-    return this.rank;
+    return this.globalRank();
   }
 
   mainAddress(): MainAddress {

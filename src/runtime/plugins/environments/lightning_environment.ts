@@ -1,5 +1,5 @@
 import { MisconfigurationError } from "../../errors.ts";
-import { ClusterEnvironment } from "./cluster_environment.ts";
+import { RankedEnvironment } from "./ranked_environment.ts";
 import { readInt, type Env, type MainAddress } from "./env_vars.ts";
 
 /**
@@ -8,19 +8,15 @@ import { readInt, type Env, type MainAddress } from "./env_vars.ts";
  * `NODE_RANK` (`GROUP_RANK` as torchrun names it) — and a single process when none is set.
  * `LOCAL_RANK` being set means a launcher started this process.
  */
-export class LightningEnvironment extends ClusterEnvironment {
+export class LightningEnvironment extends RankedEnvironment {
   private readonly env: Env;
-  private rank: number;
-  private size: number;
 
   constructor(env: Env = process.env) {
-    super();
+    super(readInt(env, "WORLD_SIZE", 1, 1), readInt(env, "RANK", 0, 0));
     this.env = env;
-    this.size = readInt(env, "WORLD_SIZE", 1, 1);
-    this.rank = readInt(env, "RANK", 0, 0);
-    if (this.rank >= this.size) {
+    if (this.globalRank() >= this.worldSize()) {
       throw new MisconfigurationError(
-        `RANK=${this.rank} is not below WORLD_SIZE=${this.size}: ranks run from 0 to WORLD_SIZE-1 ` +
+        `RANK=${this.globalRank()} is not below WORLD_SIZE=${this.worldSize()}: ranks run from 0 to WORLD_SIZE-1 ` +
           `(set WORLD_SIZE for a multi-process job, or unset RANK for a single process)`,
       );
     }
@@ -31,22 +27,6 @@ export class LightningEnvironment extends ClusterEnvironment {
 
   get createsProcessesExternally(): boolean {
     return this.env.LOCAL_RANK !== undefined;
-  }
-
-  worldSize(): number {
-    return this.size;
-  }
-
-  setWorldSize(size: number): void {
-    this.size = size;
-  }
-
-  globalRank(): number {
-    return this.rank;
-  }
-
-  setGlobalRank(rank: number): void {
-    this.rank = rank;
   }
 
   localRank(): number {

@@ -1,5 +1,5 @@
 import { MisconfigurationError } from "../../errors.ts";
-import { ClusterEnvironment } from "./cluster_environment.ts";
+import { RankedEnvironment } from "./ranked_environment.ts";
 import { readInt, type Env, type MainAddress } from "./env_vars.ts";
 
 /**
@@ -9,14 +9,12 @@ import { readInt, type Env, type MainAddress } from "./env_vars.ts";
  * that is this machine; across nodes `MASTER_ADDR` must name rank 0's host. The port is
  * `MASTER_PORT`, else Lightning's default 12910.
  */
-export class MPIEnvironment extends ClusterEnvironment {
-  private rank: number;
-  private size: number;
-
+export class MPIEnvironment extends RankedEnvironment {
   constructor(private readonly env: Env = process.env) {
-    super();
-    this.size = env.OMPI_COMM_WORLD_SIZE !== undefined ? readInt(env, "OMPI_COMM_WORLD_SIZE", 1, 1) : readInt(env, "PMI_SIZE", 1, 1);
-    this.rank = env.OMPI_COMM_WORLD_RANK !== undefined ? readInt(env, "OMPI_COMM_WORLD_RANK", 0, 0) : readInt(env, "PMI_RANK", 0, 0);
+    super(
+      env.OMPI_COMM_WORLD_SIZE !== undefined ? readInt(env, "OMPI_COMM_WORLD_SIZE", 1, 1) : readInt(env, "PMI_SIZE", 1, 1),
+      env.OMPI_COMM_WORLD_RANK !== undefined ? readInt(env, "OMPI_COMM_WORLD_RANK", 0, 0) : readInt(env, "PMI_RANK", 0, 0),
+    );
   }
 
   static detect(env: Env = process.env): boolean {
@@ -27,39 +25,23 @@ export class MPIEnvironment extends ClusterEnvironment {
     return true;
   }
 
-  worldSize(): number {
-    return this.size;
-  }
-
-  setWorldSize(size: number): void {
-    this.size = size;
-  }
-
-  globalRank(): number {
-    return this.rank;
-  }
-
-  setGlobalRank(rank: number): void {
-    this.rank = rank;
-  }
-
   localRank(): number {
     return this.env.OMPI_COMM_WORLD_LOCAL_RANK !== undefined ? readInt(this.env, "OMPI_COMM_WORLD_LOCAL_RANK", 0, 0) : readInt(this.env, "MPI_LOCALRANKID", 0, 0);
   }
 
   /** Processes per node (Open MPI says; otherwise every process on one node). */
   private localSize(): number {
-    return readInt(this.env, "OMPI_COMM_WORLD_LOCAL_SIZE", this.size, 1);
+    return readInt(this.env, "OMPI_COMM_WORLD_LOCAL_SIZE", this.worldSize(), 1);
   }
 
   nodeRank(): number {
-    return Math.floor(this.rank / this.localSize());
+    return Math.floor(this.globalRank() / this.localSize());
   }
 
   mainAddress(): MainAddress {
     const port = readInt(this.env, "MASTER_PORT", 12910, 1);
     if (this.env.MASTER_ADDR) return { host: this.env.MASTER_ADDR, port, source: "MASTER_ADDR:MASTER_PORT" };
-    if (this.localSize() < this.size) {
+    if (this.localSize() < this.worldSize()) {
       throw new MisconfigurationError(
         "mpirun started processes on several nodes, and MPI does not say where rank 0 runs: set MASTER_ADDR to its host (mpirun -x MASTER_ADDR=<host>)",
       );

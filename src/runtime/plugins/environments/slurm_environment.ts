@@ -1,5 +1,5 @@
 import { MisconfigurationError } from "../../errors.ts";
-import { ClusterEnvironment } from "./cluster_environment.ts";
+import { RankedEnvironment } from "./ranked_environment.ts";
 import { readInt, required, type Env, type MainAddress } from "./env_vars.ts";
 
 /**
@@ -9,14 +9,9 @@ import { readInt, required, type Env, type MainAddress } from "./env_vars.ts";
  * 15000 + the last four digits of `SLURM_JOB_ID`. An interactive allocation (`SLURM_JOB_NAME`
  * bash or interactive) is not a job SLURM launched processes for.
  */
-export class SLURMEnvironment extends ClusterEnvironment {
-  private rank: number;
-  private size: number;
-
+export class SLURMEnvironment extends RankedEnvironment {
   constructor(private readonly env: Env = process.env) {
-    super();
-    this.size = readInt(env, "SLURM_NTASKS", 1, 1);
-    this.rank = readInt(env, "SLURM_PROCID", 0, 0);
+    super(readInt(env, "SLURM_NTASKS", 1, 1), readInt(env, "SLURM_PROCID", 0, 0));
   }
 
   static detect(env: Env = process.env): boolean {
@@ -25,22 +20,6 @@ export class SLURMEnvironment extends ClusterEnvironment {
 
   get createsProcessesExternally(): boolean {
     return true;
-  }
-
-  worldSize(): number {
-    return this.size;
-  }
-
-  setWorldSize(size: number): void {
-    this.size = size;
-  }
-
-  globalRank(): number {
-    return this.rank;
-  }
-
-  setGlobalRank(rank: number): void {
-    this.rank = rank;
   }
 
   localRank(): number {
@@ -60,9 +39,9 @@ export class SLURMEnvironment extends ClusterEnvironment {
   }
 
   override validateSettings(numDevices: number, numNodes: number): void {
-    if (numDevices * numNodes !== this.size) {
+    if (numDevices * numNodes !== this.worldSize()) {
       throw new MisconfigurationError(
-        `SLURM started SLURM_NTASKS=${this.size} tasks, but devices=${numDevices} × numNodes=${numNodes} = ${numDevices * numNodes}: ` +
+        `SLURM started SLURM_NTASKS=${this.worldSize()} tasks, but devices=${numDevices} × numNodes=${numNodes} = ${numDevices * numNodes}: ` +
           `use #SBATCH --ntasks-per-node=${numDevices} --nodes=${numNodes}, or change devices/numNodes`,
       );
     }

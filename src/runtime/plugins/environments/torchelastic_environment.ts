@@ -1,5 +1,5 @@
 import { MisconfigurationError } from "../../errors.ts";
-import { ClusterEnvironment } from "./cluster_environment.ts";
+import { RankedEnvironment } from "./ranked_environment.ts";
 import { readInt, required, type Env, type MainAddress } from "./env_vars.ts";
 
 /**
@@ -8,14 +8,9 @@ import { readInt, required, type Env, type MainAddress } from "./env_vars.ts";
  * `MASTER_ADDR:MASTER_PORT`. With `TORCHELASTIC_USE_AGENT_STORE=True` the agent hosts the store
  * there and every rank, rank 0 included, is only a client of it.
  */
-export class TorchElasticEnvironment extends ClusterEnvironment {
-  private rank: number;
-  private size: number;
-
+export class TorchElasticEnvironment extends RankedEnvironment {
   constructor(private readonly env: Env = process.env) {
-    super();
-    this.size = readInt(env, "WORLD_SIZE", 1, 1);
-    this.rank = readInt(env, "RANK", 0, 0);
+    super(readInt(env, "WORLD_SIZE", 1, 1), readInt(env, "RANK", 0, 0));
   }
 
   /** torchrun's variables are set (`TORCHELASTIC_RUN_ID`, or the ranks it always sets). */
@@ -32,22 +27,6 @@ export class TorchElasticEnvironment extends ClusterEnvironment {
     return (this.env.TORCHELASTIC_USE_AGENT_STORE ?? "").toLowerCase() === "true";
   }
 
-  worldSize(): number {
-    return this.size;
-  }
-
-  setWorldSize(size: number): void {
-    this.size = size;
-  }
-
-  globalRank(): number {
-    return this.rank;
-  }
-
-  setGlobalRank(rank: number): void {
-    this.rank = rank;
-  }
-
   localRank(): number {
     return readInt(this.env, "LOCAL_RANK", 0, 0);
   }
@@ -61,10 +40,10 @@ export class TorchElasticEnvironment extends ClusterEnvironment {
   }
 
   override validateSettings(numDevices: number, numNodes: number): void {
-    if (numDevices * numNodes !== this.size) {
+    if (numDevices * numNodes !== this.worldSize()) {
       throw new MisconfigurationError(
-        `torchrun started WORLD_SIZE=${this.size} processes, but devices=${numDevices} × numNodes=${numNodes} = ${numDevices * numNodes}: ` +
-          `make them agree (torchrun --nproc-per-node ${numDevices} --nnodes ${numNodes}, or devices: ${this.size / numNodes})`,
+        `torchrun started WORLD_SIZE=${this.worldSize()} processes, but devices=${numDevices} × numNodes=${numNodes} = ${numDevices * numNodes}: ` +
+          `make them agree (torchrun --nproc-per-node ${numDevices} --nnodes ${numNodes}, or devices: ${this.worldSize() / numNodes})`,
       );
     }
   }
