@@ -181,26 +181,16 @@ function roundingKernel(config: KernelConfig, backendName: string): KernelConfig
       if (preserving) return preservingRounded(inner, args, mode.format);
       return inner(args);
     }
-    depth++;
-    const ctx = new KernelContext(args.backend, backendName);
-    try {
-      ctx.moveHere(args.inputs as Record<string, TensorInfo>);
-      const inputs = lower ? roundedInputs(ctx, args.inputs as Record<string, TensorInfo>, mode.format) : args.inputs;
-      const out = inner({ ...args, inputs, attrs: args.attrs as NamedAttrMap });
-      const given = new Set(Object.values(args.inputs as Record<string, TensorInfo>).map((t) => t?.dataId));
-      for (const o of Array.isArray(out) ? out : [out]) {
-        // An output sharing an input's data (a reshape) is that input: rounding it would change
-        // the input's values in place.
-        if (o.dtype === "float32" && !given.has(o.dataId)) {
-          roundToHalf(ctx.values(o) as Float32Array, mode.format);
-          roundedData.set(o.dataId, mode.format);
-        }
+    const format = mode.format;
+    const given = new Set(Object.values(args.inputs as Record<string, TensorInfo>).map((t) => t?.dataId));
+    return runRounding(inner, args, backendName, lower ? format : null, undefined, (o, ctx) => {
+      // An output sharing an input's data (a reshape) is that input: rounding it would change
+      // the input's values in place.
+      if (o.dtype === "float32" && !given.has(o.dataId)) {
+        roundToHalf(ctx.values(o) as Float32Array, format);
+        roundedData.set(o.dataId, format);
       }
-      return out;
-    } finally {
-      ctx.releaseAll();
-      depth--;
-    }
+    });
   };
 }
 
@@ -212,13 +202,29 @@ function opKernel(
   format: HalfFormat,
   made: WeakSet<object>,
 ): ReturnType<KernelConfig["kernelFunc"]> {
+  return runRounding(inner, args, backendName, format, made, (o) => made.add(o.dataId));
+}
+
+/**
+ * Runs a kernel as the outermost rounded one (kernels it runs inside are not rounded again):
+ * its float inputs rounded to `roundInputsTo` first (copies; not those already 16-bit or made
+ * by the same op), then `eachOutput` on each output while its data can still be read.
+ */
+function runRounding(
+  inner: KernelConfig["kernelFunc"],
+  args: KernelArgs,
+  backendName: string,
+  roundInputsTo: HalfFormat | null,
+  intermediates: WeakSet<object> | undefined,
+  eachOutput: (o: TensorInfo, ctx: KernelContext) => void,
+): ReturnType<KernelConfig["kernelFunc"]> {
   depth++;
   const ctx = new KernelContext(args.backend, backendName);
   try {
     ctx.moveHere(args.inputs as Record<string, TensorInfo>);
-    const inputs = roundedInputs(ctx, args.inputs as Record<string, TensorInfo>, format, made);
+    const inputs = roundInputsTo ? roundedInputs(ctx, args.inputs as Record<string, TensorInfo>, roundInputsTo, intermediates) : args.inputs;
     const out = inner({ ...args, inputs, attrs: args.attrs as NamedAttrMap });
-    for (const o of Array.isArray(out) ? out : [out]) made.add(o.dataId);
+    for (const o of Array.isArray(out) ? out : [out]) eachOutput(o, ctx);
     return out;
   } finally {
     ctx.releaseAll();
