@@ -7,6 +7,7 @@
  */
 import { tf } from "../../../torch/tf.ts";
 import { encodePng } from "../../../torch/vision/save_image.ts";
+import { makeGrid } from "../../../torch/vision/make_grid.ts";
 import type { ImageMessage } from "../event_protos.ts";
 
 export type ImageDataFormat = "CHW" | "HWC" | "HW" | "NCHW" | "NHWC";
@@ -32,7 +33,8 @@ export function toHwcBytes(image: tf.Tensor, dataformats: ImageDataFormat): HwcI
     let t: tf.Tensor = image;
     if (format === "HW") t = tf.stack([t, t, t], 2);
     else if (format === "CHW") t = t.transpose([1, 2, 0]);
-    else if (format === "NCHW" || format === "NHWC") t = tileNhwc(format === "NCHW" ? t.transpose([0, 2, 3, 1]) : t);
+    // tensorboard's own make_grid: 8 per row, no padding, zeros after the last image — torchvision's with padding 0
+    else if (format === "NCHW" || format === "NHWC") t = makeGrid(format === "NHWC" ? t.transpose([0, 3, 1, 2]) : t, { nrow: 8, padding: 0 }).transpose([1, 2, 0]);
     if (t.shape[2] === 1) t = tf.concat([t, t, t], 2);
     return t;
   });
@@ -50,16 +52,6 @@ export function toHwcBytes(image: tf.Tensor, dataformats: ImageDataFormat): HwcI
     bytes[i] = v > 255 ? 255 : v > 0 ? Math.trunc(v) : 0;
   }
   return { height, width, channels, bytes };
-}
-
-/** tensorboard's `make_grid` for a batch: up to 8 images per row, no padding, zeros elsewhere. */
-function tileNhwc(t: tf.Tensor): tf.Tensor {
-  const [n, h, w, c] = t.shape as [number, number, number, number];
-  const cols = Math.min(n, 8);
-  const rows = Math.ceil(n / cols);
-  const padded = n === rows * cols ? t : tf.concat([t, tf.zeros([rows * cols - n, h, w, c], t.dtype)], 0);
-  // [rows, cols, h, w, c] → [rows, h, cols, w, c] → [rows·h, cols·w, c]
-  return padded.reshape([rows, cols, h, w, c]).transpose([0, 2, 1, 3, 4]).reshape([rows * h, cols * w, c]);
 }
 
 export function imageSummary(image: tf.Tensor, dataformats: ImageDataFormat): ImageMessage {
