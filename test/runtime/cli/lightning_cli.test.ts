@@ -37,12 +37,15 @@ describe("LightningCLI", () => {
     expect(c.trainer.currentEpoch).toBe(2);
   });
 
-  it("--seed_everything makes a run reproducible: the same seed, the same losses", async () => {
-    const run = () => withLossTrace(async () => {
-      manualSeed(999); // overridden by --seed_everything
-      await cli(["fit", "--trainer.maxEpochs", "1", "--trainer.accelerator", "cpu", "--trainer.enableCheckpointing", "false", "--seed_everything", "3", ...quiet]).run();
-    });
-    expect(await run()).toEqual(await run());
+  it("--seed_everything seeds the run: the same seed gives the same losses whatever came before, another seed others", async () => {
+    const run = (before: number, seed: string) =>
+      withLossTrace(async () => {
+        manualSeed(before); // a different random state before each run: only --seed_everything can make them equal
+        await cli(["fit", "--trainer.maxEpochs", "1", "--trainer.accelerator", "cpu", "--trainer.enableCheckpointing", "false", "--seed_everything", seed, ...quiet]).run();
+      });
+    const a = await run(1, "3");
+    expect(await run(2, "3")).toEqual(a);
+    expect(await run(1, "4")).not.toEqual(a);
   });
 
   it("--help lists every Trainer flag with its type and default, and the table covers every Trainer option a command line can hold", () => {
