@@ -6,6 +6,7 @@
 import { Node, SyntaxKind, VariableDeclarationKind } from "../../morph.ts";
 import type { ForOfStatement, Identifier } from "ts-morph";
 import type { TransformContext } from "../context.ts";
+import { isWrite } from "../shared/writes.ts";
 
 export function constLoopBindings(ctx: TransformContext): void {
   const { analysis, edits } = ctx;
@@ -18,7 +19,7 @@ export function constLoopBindings(ctx: TransformContext): void {
     let keptWrites = 0;
     for (const name of names) {
       for (const use of analysis.references.usesOf(name)) {
-        if (!isWrite(use)) continue;
+        if (!writesBinding(use)) continue;
         if (edits.covers(use.getStart(), use.getEnd())) removedWrites++;
         else keptWrites++;
       }
@@ -28,24 +29,14 @@ export function constLoopBindings(ctx: TransformContext): void {
   }
 }
 
-function isWrite(id: Node): boolean {
+/** A write of the binding: an assignment or increment, or an element of a destructuring assignment (`[x, y] = [...]`). */
+function writesBinding(id: Node): boolean {
   let parent = id.getParent();
-  if (!parent) return false;
-  // `[x, y] = [...]`: a destructuring assignment writes each element.
   let target: Node = id;
   while (parent && Node.isArrayLiteralExpression(parent)) {
     target = parent;
     parent = parent.getParent();
   }
   if (target !== id) return !!parent && Node.isBinaryExpression(parent) && parent.getLeft() === target && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken;
-  if (!parent) return false;
-  if (Node.isBinaryExpression(parent) && parent.getLeft() === id) {
-    const op = parent.getOperatorToken().getKind();
-    return op >= SyntaxKind.FirstAssignment && op <= SyntaxKind.LastAssignment;
-  }
-  if (Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent)) {
-    const op = parent.getOperatorToken();
-    return op === SyntaxKind.PlusPlusToken || op === SyntaxKind.MinusMinusToken;
-  }
-  return false;
+  return isWrite(id);
 }

@@ -14,7 +14,7 @@
 import type { Identifier, Statement, VariableStatement } from "ts-morph";
 import { Node, SyntaxKind } from "../../morph.ts";
 import type { ModuleBuilder } from "./builder.ts";
-import { isWrite } from "./statements.ts";
+import { isWrite } from "../shared/writes.ts";
 import { jumpsOutOf, within } from "./statements.ts";
 
 export interface BatchCounter {

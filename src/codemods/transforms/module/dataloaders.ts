@@ -24,7 +24,8 @@ import { Node, SyntaxKind, unwrap } from "../../morph.ts";
 import type { Destination, ModuleBuilder } from "./builder.ts";
 import { fieldify } from "./fields.ts";
 import { CannotMap, isEpochIterable } from "./structure.ts";
-import { declaredNames, isWrite, modelDecls, optimizerDecls, within } from "./statements.ts";
+import { declaredNames, modelDecls, optimizerDecls, within } from "./statements.ts";
+import { isWrite } from "../shared/writes.ts";
 import { moduleText } from "./rewrite-uses.ts";
 import { inlinedHelpers } from "./inline-helpers.ts";
 

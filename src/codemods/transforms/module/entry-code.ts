@@ -15,7 +15,7 @@ import type { ModuleBuilder } from "./builder.ts";
 import { placeCallStatement } from "./epoch-hooks.ts";
 import { declaredNames, isModeCall, mutatedAnywhere, returnsIn, within } from "./statements.ts";
 import { CannotMap } from "./structure.ts";
-import { isWrite } from "./statements.ts";
+import { isWrite } from "../shared/writes.ts";
 import { isFunctionLike } from "../../analysis/functions.ts";
 import { torchPath } from "../../analysis/torch.ts";
 

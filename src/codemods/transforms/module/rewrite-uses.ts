@@ -18,7 +18,7 @@ import { Node, SyntaxKind } from "../../morph.ts";
 import type { Destination, MethodName, ModuleBuilder } from "./builder.ts";
 import type { SchedulerStep } from "./schedulers.ts";
 import { CannotMap } from "./structure.ts";
-import { isWrite } from "./statements.ts";
+import { isWrite } from "../shared/writes.ts";
 import type { TrainingStep } from "./training-step.ts";
 
 /**

@@ -2,6 +2,7 @@
 import type { CallExpression, ExpressionStatement, Identifier, Statement } from "ts-morph";
 import { isFunctionLike } from "../../analysis/functions.ts";
 import { Node, SyntaxKind, unwrap } from "../../morph.ts";
+import { isWrite } from "../shared/writes.ts";
 import type { ModuleBuilder } from "./builder.ts";
 
 /** `x.method(...)` as a whole statement (possibly awaited), with `x` bound to one of `decls`. */
@@ -145,19 +146,4 @@ export function mutatedAnywhere(uses: readonly Node[]): boolean {
     }
     return Node.isElementAccessExpression(parent) && parent.getExpression() === use && isWrite(parent);
   });
-}
-
-/** Whether `id` (a name, a property or an element) is assigned or incremented here. */
-export function isWrite(id: Node): boolean {
-  const parent = id.getParent();
-  if (!parent) return false;
-  if (Node.isBinaryExpression(parent) && parent.getLeft() === id) {
-    const op = parent.getOperatorToken().getKind();
-    return op >= SyntaxKind.FirstAssignment && op <= SyntaxKind.LastAssignment;
-  }
-  if (Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent)) {
-    const op = parent.getOperatorToken();
-    return op === SyntaxKind.PlusPlusToken || op === SyntaxKind.MinusMinusToken;
-  }
-  return false;
 }

@@ -27,7 +27,8 @@ import { isFunctionLike } from "../../analysis/functions.ts";
 import type { LocalFunction, ScriptAnalysis } from "../../analysis/types.ts";
 import { MigrationError, positionAt } from "../../errors.ts";
 import { Node, SyntaxKind, VariableDeclarationKind, unwrap } from "../../morph.ts";
-import { isWrite, jumpsOutOf, returnsIn, within } from "./statements.ts";
+import { jumpsOutOf, returnsIn, within } from "./statements.ts";
+import { isWrite } from "../shared/writes.ts";
 
 /** A construct `--to module` cannot express; the script stays as it is, marked at `node`. */
 export class CannotMap extends Error {
