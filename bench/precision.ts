@@ -16,6 +16,7 @@
 import { LightningLite } from "lightning-ts";
 import { tf, nn, F, optim, manualSeed, ready } from "lightning-ts/torch";
 import { MLP, CNN } from "./models.ts";
+import { median } from "./stats.ts";
 
 const STEPS = Number(process.env.BENCH_STEPS ?? 60);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -28,10 +29,6 @@ class BenchLite extends LightningLite {
   run(): void {}
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function bench(name: string, makeModel: () => nn.Module, steps: number): Promise<void> {
   const x = tf.randomNormal([64, 1, 28, 28], 0, 1, "float32", 7);

@@ -26,6 +26,7 @@ const BATCH = 64;
 
 const PY = `
 import sys, time, torch, torch.nn as nn, torch.nn.functional as F
+import { median } from "./stats.ts";
 torch.set_num_threads(1)
 torch.manual_seed(0)
 kind, steps, warmup, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
@@ -51,10 +52,6 @@ print(steps * batch / (time.perf_counter() - t0))
 
 
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function ours(kind: "mlp" | "cnn", steps: number): number {
   manualSeed(0);

@@ -30,6 +30,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { tf, nn, F, optim, data, manualSeed } from "lightning-ts/torch";
 import { LightningModule, Trainer, Callback, type TrainerOptions } from "lightning-ts";
+import { median } from "./stats.ts";
 
 const EPOCHS = Number(process.env.BENCH_EPOCHS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
@@ -216,11 +217,6 @@ async function tinyTrainer(): Promise<number> {
 
 // --------------------------------------------------------------------------------------------
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 async function main(): Promise<void> {
   const out = (s: string) => realWrite(`${s}\n`);
