@@ -17,6 +17,7 @@
 import { spawnSync } from "node:child_process";
 import { tf, nn, F, optim, manualSeed, ready } from "lightning-ts/torch";
 import { MLP, CNN } from "./models.ts";
+import { median } from "./stats.ts";
 
 const PYTHON = process.env.BENCH_PYTHON ?? "/usr/bin/python3";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -26,7 +27,6 @@ const BATCH = 64;
 
 const PY = `
 import sys, time, torch, torch.nn as nn, torch.nn.functional as F
-import { median } from "./stats.ts";
 torch.set_num_threads(1)
 torch.manual_seed(0)
 kind, steps, warmup, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
