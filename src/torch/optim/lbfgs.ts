@@ -39,7 +39,13 @@ interface History {
   prevLoss: number | null;
 }
 
-type Evaluate = (x: Float32Array[], t: number, d: Float32Array) => [number, Float32Array];
+/**
+ * The algorithm is written as a generator that yields where it needs a closure evaluation and
+ * is resumed with the closure's result: one body serves a synchronous closure (a plain script)
+ * and an asynchronous one (the Trainer's automatic-optimisation closure, whose training step and
+ * hooks may be async), as PyTorch's one `step(closure)` serves both its callers.
+ */
+type Evaluate = (x: Float32Array[], t: number, d: Float32Array) => Generator<"evaluate", [number, Float32Array], unknown>;
 
 /**
  * `torch.optim.LBFGS`, a port of PyTorch 1.13's `lbfgs.py` (itself from minFunc / torch7's
@@ -51,7 +57,7 @@ type Evaluate = (x: Float32Array[], t: number, d: Float32Array) => [number, Floa
  *
  * One parameter group only. Vectors are flat float32 arrays like PyTorch's flat tensors
  * (rounded to float32 where PyTorch stores a float32 tensor); reductions run in float64. The
- * closure must be synchronous (it is called repeatedly inside one step).
+ * closure may be asynchronous (the Trainer's is): `step` then returns a promise of the first loss.
  */
 export class LBFGS extends Optimizer<LBFGSHyperparameters> {
   protected override readonly numberStateKeys = ["funcEvals", "nIter", "t", "hDiag", "prevLoss"];
@@ -104,6 +110,32 @@ export class LBFGS extends Optimizer<LBFGSHyperparameters> {
     }
     // Counts the step for the schedulers' call-order check (the update itself is a no-op).
     super.step();
+    let first: { value: unknown } | null = null;
+    const evaluate = (): unknown => {
+      const out = enableGrad(closure);
+      first ??= { value: out };
+      return out;
+    };
+    const steps = this.run();
+    let request = steps.next();
+    while (!request.done) {
+      const out = evaluate();
+      if (out instanceof Promise) return this.finishAsync(steps, out, evaluate, first!) as T;
+      request = steps.next(out);
+    }
+    return first!.value as T;
+  }
+
+  /** Drives the rest of a step whose closure returned a promise: each evaluation is awaited. */
+  private async finishAsync(steps: Generator<"evaluate", void, unknown>, pending: Promise<unknown>, evaluate: () => unknown, first: { value: unknown }): Promise<unknown> {
+    const firstLoss = await (first.value as Promise<unknown>);
+    let request = steps.next(await pending);
+    while (!request.done) request = steps.next(await evaluate());
+    return firstLoss;
+  }
+
+  /** One L-BFGS step; yields for every closure evaluation and is resumed with its result. */
+  private *run(): Generator<"evaluate", void, unknown> {
     const group = this.paramGroups[0];
     const { lr, maxIter, maxEval, toleranceGrad, toleranceChange, lineSearchFn, historySize } = group;
     checkLineSearch(lineSearchFn);
@@ -112,14 +144,13 @@ export class LBFGS extends Optimizer<LBFGSHyperparameters> {
     state.funcEvals ??= 0;
     state.nIter ??= 0;
 
-    const origLoss = this.callClosure(closure);
-    let loss = lossValue(origLoss);
+    let loss = lossValue(yield "evaluate");
     let currentEvals = 1;
     state.funcEvals = (state.funcEvals as number) + 1;
 
     let flatGrad = this.gatherFlatGrad();
     let optCond = maxAbs(flatGrad) <= toleranceGrad;
-    if (optCond) return origLoss;
+    if (optCond) return;
 
     let { d, t, oldDirs, oldStps, ro, hDiag, prevFlatGrad, prevLoss } = this.history;
 
@@ -183,15 +214,15 @@ export class LBFGS extends Optimizer<LBFGSHyperparameters> {
       let lsFuncEvals = 0;
       if (lineSearchFn != null) {
         const xInit = this.cloneParams();
-        const objFunc: Evaluate = (x, tt, dd) => this.directionalEvaluate(closure, x, tt, dd);
-        [loss, flatGrad, t, lsFuncEvals] = strongWolfe(objFunc, xInit, t, d, loss, flatGrad, gtd, toleranceChange);
+        const objFunc: Evaluate = (x, tt, dd) => this.directionalEvaluate(x, tt, dd);
+        [loss, flatGrad, t, lsFuncEvals] = yield* strongWolfe(objFunc, xInit, t, d, loss, flatGrad, gtd, toleranceChange);
         this.addGrad(t, d);
         optCond = maxAbs(flatGrad) <= toleranceGrad;
       } else {
         this.addGrad(t, d);
         if (nIter !== maxIter) {
           // Not re-evaluated after the last iteration: in a stochastic setting it is of no use.
-          loss = lossValue(this.callClosure(closure));
+          loss = lossValue(yield "evaluate");
           flatGrad = this.gatherFlatGrad();
           optCond = maxAbs(flatGrad) <= toleranceGrad;
           lsFuncEvals = 1;
@@ -209,15 +240,6 @@ export class LBFGS extends Optimizer<LBFGSHyperparameters> {
     }
 
     this.history = { d, t, oldDirs, oldStps, ro, hDiag, prevFlatGrad, prevLoss };
-    return origLoss;
-  }
-
-  private callClosure<T>(closure: () => T): T {
-    const out = enableGrad(closure);
-    if (out instanceof Promise) {
-      throw new TypeError("LBFGS.step(): the closure must be synchronous (it is called several times per step)");
-    }
-    return out;
   }
 
   private gatherFlatGrad(): Float32Array {
@@ -258,14 +280,9 @@ export class LBFGS extends Optimizer<LBFGSHyperparameters> {
     );
   }
 
-  private directionalEvaluate(
-    closure: () => unknown,
-    x: Float32Array[],
-    t: number,
-    d: Float32Array,
-  ): [number, Float32Array] {
+  private *directionalEvaluate(x: Float32Array[], t: number, d: Float32Array): Generator<"evaluate", [number, Float32Array], unknown> {
     this.addGrad(t, d);
-    const loss = lossValue(this.callClosure(closure));
+    const loss = lossValue(yield "evaluate");
     const flatGrad = this.gatherFlatGrad();
     this.setParams(x);
     return [loss, flatGrad];
@@ -439,7 +456,7 @@ function pyMin(a: number, b: number): number {
  * zoom in by cubic interpolation. Returns the loss, flat gradient and step at the best point,
  * and the number of function evaluations.
  */
-function strongWolfe(
+function* strongWolfe(
   objFunc: Evaluate,
   x: Float32Array[],
   tInit: number,
@@ -451,10 +468,10 @@ function strongWolfe(
   c1 = 1e-4,
   c2 = 0.9,
   maxLs = 25,
-): [number, Float32Array, number, number] {
+): Generator<"evaluate", [number, Float32Array, number, number], unknown> {
   let t = tInit;
   const dNorm = maxAbs(d);
-  let [fNew, gNew] = objFunc(x, t, d);
+  let [fNew, gNew] = yield* objFunc(x, t, d);
   let lsFuncEvals = 1;
   let gtdNew = f32dot(gNew, d);
 
@@ -499,7 +516,7 @@ function strongWolfe(
     fPrev = fNew;
     gPrev = gNew;
     gtdPrev = gtdNew;
-    [fNew, gNew] = objFunc(x, t, d);
+    [fNew, gNew] = yield* objFunc(x, t, d);
     lsFuncEvals++;
     gtdNew = f32dot(gNew, d);
     lsIter++;
@@ -533,7 +550,7 @@ function strongWolfe(
       insufProgress = false;
     }
 
-    [fNew, gNew] = objFunc(x, t, d);
+    [fNew, gNew] = yield* objFunc(x, t, d);
     lsFuncEvals++;
     gtdNew = f32dot(gNew, d);
     lsIter++;

@@ -6,10 +6,10 @@
 import { describe, it, expect, beforeAll } from "vitest";
 import { collectGarbage } from "../../../src/torch/autograd/lifetime";
 import * as fs from "node:fs";
-import { Trainer } from "lightning-ts";
+import { LightningModule, Trainer } from "lightning-ts";
 import { Generator } from "lightning-ts/torch";
 import {
-  usePureJsCpu, tmpRoot, Classifier, EvalClassifier, plainLoop, withLossTrace, manualSeed, snapshot, tf, F, data, dataset,
+  usePureJsCpu, tmpRoot, Classifier, EvalClassifier, plainLoop, withLossTrace, manualSeed, snapshot, tf, nn, F, optim, data, dataset,
 } from "./helpers";
 
 describe("loss-trace equivalence with the plain loop", () => {
@@ -138,4 +138,60 @@ describe("loss-trace equivalence with the plain loop", () => {
     expect(counts).toHaveLength(5);
     expect(Math.max(...counts.slice(1)) - Math.min(...counts.slice(1))).toBeLessThanOrEqual(4);
   });
+});
+
+describe("LBFGS under the Trainer (full-batch training, as pytorch/examples time_sequence_prediction)", () => {
+  beforeAll(usePureJsCpu);
+
+  const fullBatch = () => {
+    const g = new Generator(4);
+    const x = tf.tensor2d(Array.from({ length: 24 }, () => g.uniform(-1, 1)), [8, 3]);
+    const y = tf.tensor2d(Array.from({ length: 8 }, () => g.uniform(-1, 1)), [8, 1]);
+    return { x, y };
+  };
+
+  for (const lineSearchFn of [null, "strong_wolfe"] as const) {
+    it(`every closure evaluation is a training step with its backward: same trace and weights as optimizer.step(closure), lineSearchFn ${lineSearchFn}`, async () => {
+      const { x, y } = fullBatch();
+      let plainWeights: number[][] = [];
+      const plain = await withLossTrace(() => {
+        manualSeed(3);
+        const model = new nn.Linear(3, 1);
+        const optimizer = new optim.LBFGS(model.parameters(), { lr: 0.8, maxIter: 6, lineSearchFn });
+        for (let epoch = 0; epoch < 3; epoch++) {
+          optimizer.step(() => {
+            optimizer.zeroGrad();
+            const loss = F.mseLoss(model.forward(x), y);
+            loss.backward();
+            return loss;
+          });
+        }
+        plainWeights = snapshot(model.parameters());
+      });
+
+      class FullBatch extends LightningModule {
+        model = new nn.Linear(3, 1);
+        override trainingStep(batch: [tf.Tensor, tf.Tensor]): tf.Tensor {
+          const [xb, yb] = batch;
+          return F.mseLoss(this.model.forward(xb), yb);
+        }
+        override configureOptimizers() {
+          return new optim.LBFGS(this.model.parameters(), { lr: 0.8, maxIter: 6, lineSearchFn });
+        }
+        override trainDataloader() {
+          return new data.DataLoader(new data.TensorDataset(x, y), { batchSize: x.shape[0] });
+        }
+      }
+      let module!: FullBatch;
+      const traced = await withLossTrace(async () => {
+        manualSeed(3);
+        module = new FullBatch();
+        await new Trainer({ maxEpochs: 3, enableProgressBar: false, logger: false, enableCheckpointing: false }).fit(module);
+      });
+      // LBFGS evaluated the closure several times per step: the trace has them all.
+      expect(plain.length).toBeGreaterThan(6);
+      expect(traced).toEqual(plain);
+      expect(snapshot(module.parameters())).toEqual(plainWeights);
+    });
+  }
 });

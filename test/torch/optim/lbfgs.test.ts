@@ -267,7 +267,7 @@ describe("LBFGS API", () => {
     expect(new LBFGS([x], { maxIter: 7 }).paramGroups[0].maxEval).toBe(8);
   });
 
-  it("rejects groups, unknown line searches, a missing or async closure", () => {
+  it("rejects groups, unknown line searches and a missing closure", () => {
     const a = tf.variable(tf.zeros([2]));
     const b = tf.variable(tf.zeros([2]));
     expect(() => new LBFGS([{ params: [a] }, { params: [b] }])).toThrow(
@@ -278,15 +278,29 @@ describe("LBFGS API", () => {
     );
     const opt = new LBFGS([a]);
     expect(() => opt.step()).toThrow(/needs a closure/);
-    expect(() =>
-      opt.step(async () => {
-        opt.zeroGrad();
-        const l = tf.sum(tf.square(tf.sub(a, 1)));
-        l.backward();
-        return l;
-      }),
-    ).toThrow(/must be synchronous/);
   });
+
+  for (const lineSearchFn of [null, "strong_wolfe"] as const) {
+    it(`an async closure (the Trainer's) takes the same steps as a synchronous one, lineSearchFn ${lineSearchFn}`, async () => {
+      const sync = rosenbrockRun({ lineSearchFn, maxIter: 8 });
+      const asyncRun = rosenbrockRun({ lineSearchFn, maxIter: 8 });
+      const syncClosure = asyncRun.closure;
+      const closure = async () => {
+        await Promise.resolve();
+        return syncClosure();
+      };
+      for (let s = 0; s < 3; s++) {
+        const first = sync.opt.step(sync.closure);
+        const pending = asyncRun.opt.step(closure);
+        expect(pending).toBeInstanceOf(Promise);
+        // step returns the first evaluation's loss, as the synchronous step does.
+        expect(values(await pending)).toEqual(values(first));
+        expect(values(asyncRun.x)).toEqual(values(sync.x));
+        expect(asyncRun.calls).toBe(sync.calls);
+      }
+      expect(sync.calls).toBeGreaterThan(3);
+    });
+  }
 
   it("stateDict holds PyTorch's memory; a loaded optimizer continues exactly like the original", () => {
     const straight = rosenbrockRun({ lineSearchFn: "strong_wolfe", maxIter: 6 });
