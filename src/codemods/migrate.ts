@@ -4,7 +4,7 @@
  * CLI, the tests and the benchmark all go through here.
  */
 import { analyzeScript } from "./analysis/analyze.ts";
-import { innermostEntry } from "./analysis/entry.ts";
+import { innermostEntry, insideMainGuard } from "./analysis/entry.ts";
 import { widenScriptEntry } from "./transforms/lite/optimizer-pairs.ts";
 import { trainerEntry } from "./transforms/lite/trainer-class.ts";
 import type { ScriptAnalysis } from "./analysis/types.ts";
@@ -15,6 +15,8 @@ import { runLiteTransforms } from "./lite.ts";
 import { runModuleTransforms } from "./module.ts";
 import { updateModuleImports } from "./transforms/module/imports.ts";
 import { CannotMap } from "./transforms/module/structure.ts";
+import { wrapFullBatch } from "./transforms/module/full-batch.ts";
+import { inlineStepClosures } from "./transforms/module/step-closure.ts";
 import { selfCheck } from "./self-check.ts";
 import { Node, SyntaxKind } from "./morph.ts";
 import type { Identifier, SourceFile } from "ts-morph";
@@ -164,7 +166,7 @@ function context(target: MigrationTarget, analysis: ScriptAnalysis, edits: EditS
 async function migrateToModule(source: string, shared: ScriptAnalysis, options: MigrateOptions): Promise<MigrationResult> {
   // The module is built from the function that holds the training code, even when main() only
   // parses the arguments and calls it.
-  const analysis: ScriptAnalysis = { ...shared, entry: innermostEntry(shared), optimizers: oneInstancePerVariable(shared) };
+  const analysis: ScriptAnalysis = { ...shared, entry: insideMainGuard(innermostEntry(shared)), optimizers: oneInstancePerVariable(shared) };
   if (analysis.alreadyMigrated === "module") {
     return { status: "unchanged", reason: "already a LightningModule script: nothing to do" };
   }
@@ -181,20 +183,46 @@ async function migrateToModule(source: string, shared: ScriptAnalysis, options: 
     );
   }
   checkMigratable(analysis, "module");
-  const className = pickClassName(analysis, options.className, defaultModuleClassName(analysis));
-  const edits = new EditSet(source);
+  // Shapes the pipeline reads once they are written the way it knows (step-closure.ts,
+  // full-batch.ts): the rewritten script is what the module is built from.
+  let input = { source, analysis };
+  const rewrites: string[] = [];
+  const closures = inlineStepClosures(analysis);
+  if (closures) {
+    input = analyzedForModule(closures.text, options);
+    rewrites.push(closures.note);
+  }
+  const fullBatch = wrapFullBatch(input.analysis);
+  if (fullBatch) {
+    input = analyzedForModule(fullBatch.text, options);
+    rewrites.push(fullBatch.note);
+  }
+  const className = pickClassName(input.analysis, options.className, defaultModuleClassName(input.analysis));
+  const edits = new EditSet(input.source);
   const todos = new TodoList();
-  const ctx = context("module", analysis, edits, todos, options);
+  const ctx = context("module", input.analysis, edits, todos, options);
+  ctx.notes.push(...rewrites);
   try {
     const outcome = runModuleTransforms(ctx, className);
-    const spliced = updateModuleImports(edits.apply(), analysis, { runtime: outcome.runtimeImports, tf: outcome.needsTf }, ctx.counts, ctx.notes);
+    if (closures && outcome.manual) {
+      throw new CannotMap(analysis.backwardCalls[0]!.call, "the optimizer steps with a closure (LBFGS-style) and the loop needs manual optimisation: call optimizer.step(closure) in trainingStep by hand");
+    }
+    const spliced = updateModuleImports(edits.apply(), input.analysis, { runtime: outcome.runtimeImports, tf: outcome.needsTf }, ctx.counts, ctx.notes);
     const output = options.format === false ? spliced : await formatTypeScript(spliced, options.fileName);
-    if (options.selfCheck !== false) checkOwnOutput(analysis.sourceFile, output, { target: "module", className, topLevelAwait: ctx.topLevelAwait }, options.fileName);
+    if (options.selfCheck !== false) checkOwnOutput(input.analysis.sourceFile, output, { target: "module", className, topLevelAwait: ctx.topLevelAwait }, options.fileName);
     return { status: "migrated", output, todos: locateTodos(output, todos), counts: ctx.counts, notes: ctx.notes, traceScale: outcome.traceScale };
   } catch (error) {
     if (!(error instanceof CannotMap)) throw error;
-    return leftForAHuman(source, analysis, error, options);
+    // The TODO goes into the script as the user wrote it, at its first backward when the
+    // construct was one of the rewrite's.
+    const node = input.source === source ? error.node : analysis.backwardCalls[0]!.call;
+    return leftForAHuman(source, analysis, new CannotMap(node, error.reason), options);
   }
+}
+
+function analyzedForModule(text: string, options: MigrateOptions): { source: string; analysis: ScriptAnalysis } {
+  const shared = analyzeScript(parseScript(text, options.fileName));
+  return { source: text, analysis: { ...shared, entry: insideMainGuard(innermostEntry(shared)), optimizers: oneInstancePerVariable(shared) } };
 }
 
 /**

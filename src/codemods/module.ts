@@ -38,6 +38,8 @@ export interface ModuleOutcome {
    * own division), else 1. `--verify` compares with it.
    */
   traceScale: number;
+  /** Manual optimisation: trainingStep zeroes, backpropagates and steps itself. */
+  manual: boolean;
 }
 
 export function runModuleTransforms(ctx: TransformContext, className: string): ModuleOutcome {
@@ -76,5 +78,6 @@ export function runModuleTransforms(ctx: TransformContext, className: string): M
     // Every module has a trainingStep, whose destructured batch is typed `[tf.Tensor, ...]`.
     needsTf: true,
     traceScale: Number.isInteger(k) && k > 0 ? k : 1,
+    manual: training.manual,
   };
 }

@@ -64,6 +64,30 @@ function scriptEntry(input: EntryInput, trainingFunctions: Set<LocalFunction>): 
   return { kind: "script", statements: statements.slice(first, last + 1) };
 }
 
+/**
+ * `--to module`: training under a main guard (Python's `if __name__ == "__main__":`) is the
+ * guard's body; the module class goes above the guard and the Trainer's code inside it. (`--to
+ * lite` keeps the guard around its `run()` call instead.)
+ */
+export function insideMainGuard(entry: Entry | null): Entry | null {
+  if (entry?.kind !== "script" || entry.statements.length !== 1) return entry;
+  const body = mainGuardBody(entry.statements[0]!);
+  return body ? { kind: "script", statements: body } : entry;
+}
+
+/**
+ * The statements of `if (import.meta.url === pathToFileURL(process.argv[1]).href) { ... }` (or
+ * `require.main === module`), the guard that runs a module's training only when it is the
+ * program; null for any other statement.
+ */
+function mainGuardBody(s: Statement): Statement[] | null {
+  if (!Node.isIfStatement(s) || s.getElseStatement()) return null;
+  const then = s.getThenStatement();
+  const condition = s.getExpression().getText().replace(/\s+/g, "");
+  const guard = /^import\.meta\.url===|===import\.meta\.url$|^require\.main===module$|^module===require\.main$/.test(condition);
+  return guard && Node.isBlock(then) ? then.getStatements() : null;
+}
+
 /** Statements that only declare (and so can stay at top level around the training code). */
 export function isDeclarationStatement(s: Node): boolean {
   return (

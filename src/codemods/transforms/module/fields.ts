@@ -97,7 +97,8 @@ function fieldDeclaration(m: ModuleBuilder, name: Identifier, init: Node | undef
     return `!: ${cls}${generic ? (generic[1] === "DataLoader" ? "<any, any>" : "<any>") : ""}`;
   }
   if (e && (Node.isTemplateExpression(e) || Node.isNoSubstitutionTemplateLiteral(e))) return "!: string";
-  if (e && makesTensor(m, e)) return `!: ${m.tfName}.Tensor`;
+  const tensorType = e ? tensorTypeOf(m, e) : null;
+  if (tensorType) return `!: ${tensorType}`;
   if (e && isNumeric(e)) return "!: number";
   m.ctx.todos.add(name, `\`${name.getText()}\` became a field; the codemod cannot tell its type: declare it`);
   return "!: any";
@@ -107,12 +108,41 @@ function fieldDeclaration(m: ModuleBuilder, name: Identifier, init: Node | undef
 const TENSOR_FACTORIES = new Set(["randn", "rand", "randint", "randnLike", "randLike", "randperm", "multinomial"]);
 const TF_TENSOR_FACTORIES = /^(tensor[1-6]?d?|scalar|zeros|ones|zerosLike|onesLike|fill|eye|range|linspace|randomNormal|randomUniform|randomUniformInt|truncatedNormal|oneHot)$/;
 
-function makesTensor(m: ModuleBuilder, e: Node): boolean {
+/** Tensor methods that return a tensor of their receiver's type (`slice<T>(this: T): T`), and others that return one. */
+const SAME_TYPE_METHODS = /^(slice|transpose|toFloat|toInt|cast|clone|add|sub|mul|div|neg|abs|exp|log|sqrt|square)$/;
+const TENSOR_METHODS = /^(reshape|expandDims|squeeze|flatten|sum|mean|max|min|gather|concat|matMul)$/;
+
+/**
+ * The tensor type an expression has, where the script says it (no type checker here): a tensor
+ * factory, a function of the script declared to return a tensor type (`function load():
+ * tf.Tensor2D`), or a tensor method on such a tensor (`data.slice(...)` keeps `data`'s type).
+ */
+function tensorTypeOf(m: ModuleBuilder, e: Node, depth = 0): string | null {
   const u = unwrap(e);
-  if (!Node.isCallExpression(u)) return false;
-  const path = torchPath(u.getExpression(), m.ctx.analysis.references);
-  if (path === null) return false;
-  return TENSOR_FACTORIES.has(path) || (path.startsWith("tf.") && TF_TENSOR_FACTORIES.test(path.slice(3)));
+  if (!Node.isCallExpression(u) || depth > 8) return null;
+  const { references, functions } = m.ctx.analysis;
+  const tensor = `${m.tfName}.Tensor`;
+  const callee = u.getExpression();
+  if (Node.isIdentifier(callee)) {
+    const fn = functions.find((f) => f.nameNode !== callee && references.declarationOf(callee) === references.declarationOf(f.nameNode));
+    const declared = fn?.node.getReturnTypeNode()?.getText() ?? "";
+    const tfType = /^(\w+)\.(Tensor(?:[1-6]D)?|Scalar)$/.exec(declared);
+    if (tfType && references.declarationOf(callee) !== undefined) return `${m.tfName}.${tfType[2]}`;
+  }
+  if (Node.isPropertyAccessExpression(callee) && (SAME_TYPE_METHODS.test(callee.getName()) || TENSOR_METHODS.test(callee.getName()))) {
+    const receiver = unwrap(callee.getExpression());
+    let type: string | null = null;
+    if (Node.isCallExpression(receiver)) type = tensorTypeOf(m, receiver, depth + 1);
+    else {
+      const decl = Node.isIdentifier(receiver) ? references.declarationOf(receiver) : undefined;
+      const init = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : undefined;
+      if (init) type = tensorTypeOf(m, init, depth + 1);
+    }
+    if (type !== null) return SAME_TYPE_METHODS.test(callee.getName()) ? type : tensor;
+  }
+  const path = torchPath(callee, references);
+  if (path === null) return null;
+  return TENSOR_FACTORIES.has(path) || (path.startsWith("tf.") && TF_TENSOR_FACTORIES.test(path.slice(3))) ? tensor : null;
 }
 
 const GENERIC_DATA_CLASSES = /(?:^|\.)(DataLoader|Subset|ConcatDataset|TensorDataset)$/;

@@ -14,7 +14,7 @@
  *   }
  */
 import type { ForOfStatement, Identifier, Statement } from "ts-morph";
-import { Node, unwrap } from "../../morph.ts";
+import { Node, SyntaxKind, unwrap } from "../../morph.ts";
 import { METHOD_ORDER, type MethodName, type ModuleBuilder, type Piece } from "./builder.ts";
 import type { SharedData } from "./dataloaders.ts";
 import { methodFromFunction } from "./helper-methods.ts";
@@ -57,12 +57,17 @@ export function writeModuleClass(m: ModuleBuilder, training: TrainingStep, data:
     const kept = scriptStatements.filter(
       (s) => !entry.statements.includes(s) && !inlined.has(s) && m.destinationOf(s) !== "helperMethods" && s.getStart() > first.getStart() && s.getEnd() < last.getEnd(),
     );
+    // Training under a main guard: the class is a declaration of the module, above the guard.
+    const guard = first.getParent()?.getParent();
+    const guarded = guard !== undefined && Node.isIfStatement(guard) && Node.isSourceFile(guard.getParent());
+    if (guarded) edits.insert(spanStart(guard, m.text), `${classText}\n\n`, "module-class");
+    const here = guarded ? "" : `\n${classText}\n\n`;
     let from = first.getStart();
     kept.forEach((d, i) => {
-      edits.replaceMoved(from, spanStart(d, m.text), i === 0 ? `\n${classText}\n\n` : "\n", "module-class");
+      edits.replaceMoved(from, spanStart(d, m.text), i === 0 ? here : "\n", "module-class");
       from = d.getEnd();
     });
-    edits.replaceMoved(from, last.getEnd(), kept.length === 0 ? `\n${classText}\n\n${topLevelCode}` : `\n\n${topLevelCode}`, "module-class");
+    edits.replaceMoved(from, last.getEnd(), kept.length === 0 ? `${here}${topLevelCode}` : `\n\n${topLevelCode}`, "module-class");
   }
   removeInlinedHelpers(m, entry.fn ? null : [entry.statements[0]!.getStart(), entry.statements[entry.statements.length - 1]!.getEnd()]);
 }
@@ -146,10 +151,32 @@ function bindingText(m: ModuleBuilder, loop: ForOfStatement): string {
   const loader = loop === m.structure.train.loop ? m.structure.train.loader : null;
   if (loader && !yieldsTensorBatches(loader, m.ctx.analysis)) return `${text}: ${(!isEpochIterable(loader) && elementTypeOf(m, loader)) || "any"}`;
   if (Node.isArrayBindingPattern(name)) {
-    const n = name.getElements().length;
-    return `${text}: [${Array.from({ length: n }, () => `${m.tfName}.Tensor`).join(", ")}]`;
+    const types = name.getElements().map((el) => (Node.isBindingElement(el) && Node.isIdentifier(el.getNameNode()) ? forwardArgumentType(m, loop, el.getNameNode() as Identifier) : null) ?? `${m.tfName}.Tensor`);
+    return `${text}: [${types.join(", ")}]`;
   }
   return `${text}: any`;
+}
+
+/**
+ * The tensor type the model's `forward` declares for the parameter a batch element is passed to
+ * (`forward(input: tf.Tensor2D)` called with `input`): the batch is typed as the model takes it.
+ */
+function forwardArgumentType(m: ModuleBuilder, loop: ForOfStatement, element: Identifier): string | null {
+  const { references, modelClasses } = m.ctx.analysis;
+  const decl = references.declarationOf(element);
+  for (const call of loop.getStatement().getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    const callee = call.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== "forward") continue;
+    const receiver = unwrap(callee.getExpression());
+    const model = Node.isIdentifier(receiver) ? m.models.find((f) => f.declaration === references.declarationOf(receiver)) : undefined;
+    const cls = model ? modelClasses.find((c) => c.getName() === model.instance.className) : undefined;
+    const params = cls?.getInstanceMethod("forward")?.getParameters() ?? [];
+    const k = call.getArguments().findIndex((a) => Node.isIdentifier(unwrap(a)) && references.declarationOf(unwrap(a) as Identifier) === decl);
+    const type = k === -1 ? undefined : params[k]?.getTypeNode()?.getText();
+    const tfType = type ? /^\w+\.(Tensor(?:[1-6]D)?|Scalar)$/.exec(type) : null;
+    if (tfType) return `${m.tfName}.${tfType[1]}`;
+  }
+  return null;
 }
 
 /**
