@@ -16,6 +16,7 @@ import { runModuleTransforms } from "./module.ts";
 import { updateModuleImports } from "./transforms/module/imports.ts";
 import { CannotMap } from "./transforms/module/structure.ts";
 import { wrapFullBatch } from "./transforms/module/full-batch.ts";
+import { iterateHandSlicedBatches } from "./transforms/module/hand-sliced.ts";
 import { inlineStepClosures } from "./transforms/module/step-closure.ts";
 import { selfCheck } from "./self-check.ts";
 import { Node, SyntaxKind } from "./morph.ts";
@@ -192,10 +193,10 @@ async function migrateToModule(source: string, shared: ScriptAnalysis, options: 
     input = analyzedForModule(closures.text, options);
     rewrites.push(closures.note);
   }
-  const fullBatch = wrapFullBatch(input.analysis);
-  if (fullBatch) {
-    input = analyzedForModule(fullBatch.text, options);
-    rewrites.push(fullBatch.note);
+  const batches = wrapFullBatch(input.analysis) ?? iterateHandSlicedBatches(input.analysis);
+  if (batches) {
+    input = analyzedForModule(batches.text, options);
+    rewrites.push(batches.note);
   }
   const className = pickClassName(input.analysis, options.className, defaultModuleClassName(input.analysis));
   const edits = new EditSet(input.source);

@@ -105,6 +105,13 @@ export function placeData(m: ModuleBuilder): SharedData | null {
   for (const [hook, decl] of sections) {
     if (!decl) continue;
     const s = decl.getVariableStatement()!;
+    // Built before the module by code kept there (a list of batch starts computed from the
+    // arguments): the hook returns the top-level constant.
+    if (hook === "trainDataloader" && m.destinationOf(s) === "callSite") {
+      m.append(hook, `return ${decl.getName()};`);
+      m.note(`the training loop's iterable \`${decl.getName()}\` (line ${m.line(s)}) → trainDataloader(), built before the module`);
+      continue;
+    }
     if (!dataSet.has(s)) throw new CannotMap(decl, `the DataLoader ${decl.getName()} is built from the model or the optimizer, or reassigned; build it from datasets only`);
     if (s.getDeclarations().length !== 1) throw new CannotMap(s, `declare the DataLoader ${decl.getName()} on its own`);
     loaderHooks.set(s, [...(loaderHooks.get(s) ?? []), hook]);

@@ -185,6 +185,11 @@ function forwardArgumentType(m: ModuleBuilder, loop: ForOfStatement, element: Id
  * `Generator<T, ...>` / `T[]` (`count(1)` → `number`). Null when it does not say.
  */
 function elementTypeOf(m: ModuleBuilder, iterable: Node): string | null {
+  // An array variable with its type written out (`const trainBatches: number[] = ...`).
+  if (Node.isVariableDeclaration(iterable)) {
+    const type = iterable.getTypeNode();
+    return type && Node.isArrayTypeNode(type) ? type.getElementTypeNode().getText() : null;
+  }
   const call = unwrap(iterable);
   if (!Node.isCallExpression(call) || !Node.isIdentifier(call.getExpression())) return null;
   const decl = m.ctx.analysis.references.declarationOf(call.getExpression() as Identifier);

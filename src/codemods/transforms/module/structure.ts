@@ -113,7 +113,7 @@ export function isEpochIterable(loader: LoopSite["loader"]): loader is EpochIter
  */
 export function yieldsTensorBatches(loader: LoopSite["loader"], analysis: ScriptAnalysis): boolean {
   if (isEpochIterable(loader)) return false;
-  if (Node.isVariableDeclaration(loader)) return true;
+  if (Node.isVariableDeclaration(loader)) return analysis.dataloaders.some((d) => d.declaration === loader);
   const e = unwrap(loader);
   const decl = Node.isIdentifier(e) ? analysis.references.declarationOf(e) : undefined;
   return decl !== undefined && Node.isParameterDeclaration(decl) && /\bDataLoader\b/.test(decl.getTypeNode()?.getText() ?? "");
@@ -488,7 +488,10 @@ function loaderOf(
     decl = analysis.references.declarationOf(iterated as Identifier);
   }
   const loader = analysis.dataloaders.find((d) => d.declaration !== null && d.declaration === decl);
-  if (!loader || !decl || !Node.isVariableDeclaration(decl)) return fail(`\`${iterated.getText()}\`, which is not a data.DataLoader`);
+  // (or, for training, another iterable the training code builds once, before the epochs:
+  // trainDataloader() returns it, as Lightning takes any iterable)
+  const arrayVariable = role === "training" && decl !== undefined && Node.isVariableDeclaration(decl) && decl.getTypeNode() !== undefined && Node.isArrayTypeNode(decl.getTypeNode()!);
+  if ((!loader && !arrayVariable) || !decl || !Node.isVariableDeclaration(decl)) return fail(`\`${iterated.getText()}\`, which is not a data.DataLoader`);
   const statement = decl.getVariableStatement();
   if (!statement || !entry.statements.includes(statement)) return fail(`\`${iterated.getText()}\`, a DataLoader not created in the training function's body`);
   if (statement.getDeclarationKind() !== VariableDeclarationKind.Const) return fail(`\`${iterated.getText()}\`, a DataLoader variable that is reassigned`);
@@ -586,6 +589,10 @@ function outerLoopReason(outer: Node, analysis: ScriptAnalysis): string {
   const fn = holder ? analysis.functions.find((f) => f.node === holder) : undefined;
   if (fn && fn.calls.length > 1) {
     return `${fn.name}() holds the epoch loop and is called ${fn.calls.length} times (several training runs): a LightningModule is one model fitted once; migrate one run per script`;
+  }
+  const guard = outer.getFirstAncestor((a) => Node.isTryStatement(a));
+  if (guard && (!holder || within(guard, holder))) {
+    return "the epoch loop runs inside try { } catch: move the loop out of the try (the catch's code can run from the module's onException hook)";
   }
   return "the loop around the batch loop is not in the training function's body; the Trainer's epochs replace it";
 }
