@@ -28,7 +28,7 @@ export function rewriteClipGradients(ctx: TransformContext, access: LiteAccess):
     }
     const model = modelOfParameters(params);
     const decl = model ? analysis.references.declarationOf(model) : undefined;
-    const instance = analysis.models.find((m) => m.declaration === decl);
+    const instance = analysis.models.find((m) => m.declaration === decl) ?? modelHandedIn(decl, analysis);
     const only = instance?.optimizers.length === 1 ? instance.optimizers[0]! : null;
     let optimizer: { name: string; declaration: Node } | null = only?.name && only.declaration ? { name: only.name, declaration: only.declaration } : null;
     if (!optimizer && only) {
@@ -85,6 +85,24 @@ export function rewriteClipGradients(ctx: TransformContext, access: LiteAccess):
     }
     ctx.counts.clipGradientsRewritten++;
   }
+}
+
+/**
+ * `function train(model: Net) { ... }` called with the script's model at every call
+ * (`train(model)`): the parameter is that model.
+ */
+function modelHandedIn(decl: Node | undefined, analysis: TransformContext["analysis"]): TransformContext["analysis"]["models"][number] | undefined {
+  if (!decl || !Node.isParameterDeclaration(decl)) return undefined;
+  const fn = analysis.functions.find((f) => f.node === decl.getParent());
+  const index = fn ? fn.node.getParameters().indexOf(decl) : -1;
+  if (!fn || index === -1 || fn.calls.length === 0) return undefined;
+  const handed = fn.calls.map((c) => {
+    const arg = c.getArguments()[index];
+    const id = arg ? unwrap(arg) : undefined;
+    const d = id && Node.isIdentifier(id) ? analysis.references.declarationOf(id) : undefined;
+    return analysis.models.find((m) => m.declaration === d);
+  });
+  return handed[0] !== undefined && handed.every((m) => m === handed[0]) ? handed[0] : undefined;
 }
 
 /** `model.parameters()` → `model`. */

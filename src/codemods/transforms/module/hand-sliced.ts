@@ -13,7 +13,7 @@
  *                                                     const xb = x.slice(i, bs); ...
  *
  * Only when the header reads nothing the loops change: the loop's own variables (which its body
- * does not write) and constants declared before the epoch loop.
+ * does not write) and what is constant from the epoch loop on.
  */
 import type { ForStatement, Identifier, Node as TsNode } from "ts-morph";
 import { isFunctionLike } from "../../analysis/functions.ts";
@@ -57,7 +57,7 @@ export function iterateHandSlicedBatches(analysis: ScriptAnalysis): InputRewrite
         return null;
       }
       if (own.has(decl)) continue;
-      if (!constantBefore(decl, epochLoop)) return null;
+      if (!constantBefore(decl, epochLoop, analysis)) return null;
     }
   }
 
@@ -125,11 +125,21 @@ function loopAround(loop: ForStatement, analysis: ScriptAnalysis): ForStatement 
   return null;
 }
 
-/** `const` declared before `loop`, in a scope that holds it. */
-function constantBefore(decl: TsNode, loop: TsNode): boolean {
-  if (!Node.isVariableDeclaration(decl) || decl.getVariableStatement()?.getDeclarationKind() !== VariableDeclarationKind.Const) return false;
+/**
+ * Declared before `loop` in a scope that holds it, and constant from the loop on: a `const`, or a
+ * `let` the code before the loop finishes setting (`trainData = batchify(trainData, bs)`), by
+ * statements of the same function.
+ */
+function constantBefore(decl: TsNode, loop: TsNode, analysis: ScriptAnalysis): boolean {
+  if (!Node.isVariableDeclaration(decl) || !Node.isIdentifier(decl.getNameNode())) return false;
   const scope = decl.getFirstAncestor((a) => Node.isBlock(a) || Node.isSourceFile(a));
-  return scope !== undefined && within(loop, scope) && decl.getEnd() <= loop.getStart();
+  if (scope === undefined || !within(loop, scope) || decl.getEnd() > loop.getStart()) return false;
+  if (decl.getVariableStatement()?.getDeclarationKind() === VariableDeclarationKind.Const) return true;
+  const owner = (n: TsNode) => n.getFirstAncestor((a) => isFunctionLike(a));
+  return analysis.references
+    .usesOf(decl.getNameNode() as Identifier)
+    .filter((u) => isWrite(u))
+    .every((w) => w.getEnd() <= loop.getStart() && owner(w) === owner(decl));
 }
 
 function isMemberName(id: Identifier): boolean {

@@ -95,6 +95,7 @@ export function entryRewrites(m: ModuleBuilder): ResumedEpochStart | null {
   if (epoch) {
     // Computed when used: a start read from a field is known once the fields are.
     m.rewrites.set(epoch.counter, (_use, method) => (method === "callSite" ? null : epochText(m)));
+    if (epoch.declaredOutside) m.place(epoch.declaredOutside, "drop");
     const start = epoch.start;
     if (!Node.isNumericLiteral(start) && m.probe.resolve(start) === null) {
       // `for (let epoch = startEpoch; ...)` with `startEpoch` set when resuming: the count of

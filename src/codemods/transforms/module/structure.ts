@@ -12,6 +12,7 @@
  */
 import type {
   CallExpression,
+  VariableDeclarationList,
   Expression,
   ForOfStatement,
   ForStatement,
@@ -62,6 +63,8 @@ export interface EpochLoop {
   inclusive: boolean;
   /** `break`s that end the body: training stops after that epoch. */
   stops: Statement[];
+  /** `let epoch = 1;` before `for (epoch = 1; ...)`: the counter's own statement, which goes with the loop. */
+  declaredOutside: Statement | null;
 }
 
 /** A helper function holding a loop, inlined at its one call. */
@@ -280,10 +283,11 @@ function epochLoop(loop: Statement, analysis: ScriptAnalysis): EpochLoop {
   };
   if (!Node.isForStatement(loop)) return fail("is not a counted for loop");
   const init = loop.getInitializer();
-  if (!init || !Node.isVariableDeclarationList(init) || init.getDeclarations().length !== 1) return fail("does not declare one counter");
-  const counter = init.getDeclarations()[0]!;
+  const outside = init && !Node.isVariableDeclarationList(init) ? counterDeclaredOutside(loop, analysis) : null;
+  if (!outside && (!init || !Node.isVariableDeclarationList(init) || init.getDeclarations().length !== 1)) return fail("does not declare one counter");
+  const counter = outside ? outside.counter : (init as VariableDeclarationList).getDeclarations()[0]!;
   const name = counter.getNameNode();
-  const start = counter.getInitializer();
+  const start = outside ? outside.start : counter.getInitializer();
   if (!Node.isIdentifier(name) || !start) return fail("does not declare one counter");
   const cond = loop.getCondition();
   const isCounter = (e: Node) => Node.isIdentifier(unwrap(e)) && unwrap(e).getText() === name.getText();
@@ -308,6 +312,15 @@ function epochLoop(loop: Statement, analysis: ScriptAnalysis): EpochLoop {
   for (const use of analysis.references.usesOf(name)) {
     if (use.getStart() > loop.getStatement().getStart() && isWrite(use)) return fail("changes its counter in its body");
   }
+  if (outside) {
+    // Declared outside, it must mean nothing outside: no write but the header's, no read after the loop.
+    const header = (n: Node) => within(n, init!) || within(n, loop.getIncrementor() ?? init!);
+    for (const use of analysis.references.usesOf(name)) {
+      if (isWrite(use) && !header(use)) return fail(`sets its counter \`${name.getText()}\` outside its header`);
+      const fn = use.getFirstAncestor((a) => isFunctionLike(a));
+      if (use.getStart() >= loop.getEnd() && fn === loop.getFirstAncestor((a) => isFunctionLike(a))) return fail(`leaves its counter \`${name.getText()}\` for the code after it`);
+    }
+  }
   // Nor leave the loop early: the Trainer decides when training ends.
   // A `break` as the last thing an epoch does (early stopping, `--dry-run`) is
   // `this.trainer.shouldStop = true` at the end of that epoch (see epoch-hooks.ts).
@@ -318,7 +331,23 @@ function epochLoop(loop: Statement, analysis: ScriptAnalysis): EpochLoop {
   if (skip) throw new CannotMap(skip, "`continue` skips the rest of an epoch; the Trainer always runs the whole epoch");
   const [ret] = returnsIn(loop.getStatement());
   if (ret) throw new CannotMap(ret, "`return` inside the epoch loop ends training early: stop with an EarlyStopping callback or this.trainer.shouldStop = true");
-  return { loop, counter, start, bound, inclusive, stops };
+  return { loop, counter, start, bound, inclusive, stops, declaredOutside: outside?.statement ?? null };
+}
+
+/**
+ * `let epoch = 1; ... for (epoch = 1; ...)`: the counter is a variable of the training code that
+ * the script's functions read (Python's loop variable is a global `train()` prints). Its own
+ * statement must declare nothing else. Null for any other initializer.
+ */
+function counterDeclaredOutside(loop: ForStatement, analysis: ScriptAnalysis): { counter: VariableDeclaration; start: Expression; statement: Statement } | null {
+  const init = loop.getInitializer();
+  const e = init ? unwrap(init) : undefined;
+  if (!e || !Node.isBinaryExpression(e) || e.getOperatorToken().getKind() !== SyntaxKind.EqualsToken || !Node.isIdentifier(e.getLeft())) return null;
+  const decl = analysis.references.declarationOf(e.getLeft() as Identifier);
+  if (!decl || !Node.isVariableDeclaration(decl) || decl.getEnd() > loop.getStart()) return null;
+  const statement = decl.getVariableStatement();
+  if (!statement || statement.getDeclarations().length !== 1 || statement.getDeclarationKind() !== VariableDeclarationKind.Let) return null;
+  return { counter: decl, start: e.getRight(), statement };
 }
 
 /**
