@@ -9,6 +9,7 @@ import { MixedPrecision } from "./plugins/precision/mixed_precision.ts";
 import { HalfPrecision } from "./plugins/precision/half_precision.ts";
 import { Strategy } from "./strategies/strategy.ts";
 import { SingleDeviceStrategy } from "./strategies/single_device.ts";
+import { DDPStrategy } from "./strategies/ddp.ts";
 import { describeValue } from "./utilities/describe.ts";
 import { checkOptionKeys, optionKeys } from "./utilities/option_keys.ts";
 
@@ -45,8 +46,8 @@ export interface ConnectorOptions {
 /** Checked in the constructor (utilities/option_keys.ts). */
 const CONNECTOR_OPTION_KEYS = optionKeys<ConnectorOptions>()(["accelerator", "devices", "strategy", "precision", "numNodes", "plugins"]);
 
-const STRATEGIES_SUPPORTED = ["auto", "single"] as const;
-const STRATEGIES_LATER = ["ddp", "ddp_spawn"] as const;
+const STRATEGIES_SUPPORTED = ["auto", "single", "ddp"] as const;
+const STRATEGIES_LATER = ["ddp_spawn"] as const;
 const PRECISION_ALIASES: Record<string, PrecisionName> = {
   "32-true": "32-true",
   "32": "32-true",
@@ -121,14 +122,20 @@ export class Connector {
         if (strategyFlag === "single") {
           throw new MisconfigurationError(`strategy="single" runs one process on one device, but ${reason}`);
         }
-        throw new MisconfigurationError(
-          `${reason}, which needs the "ddp" strategy (one process per device); ddp is not supported yet. ` +
-            `Supported strategies: ${STRATEGIES_SUPPORTED.join(", ")} — use devices=1 and numNodes=1`,
-        );
       }
-      this.strategy = new SingleDeviceStrategy(this.accelerator.device(this.parallelDevices[0]), {
-        accelerator: this.accelerator,
-      });
+      // Several processes (devices, nodes, or a launcher's WORLD_SIZE), or ddp asked for: DDP.
+      if (reason !== null || strategyFlag === "ddp") {
+        this.strategy = new DDPStrategy({
+          accelerator: this.accelerator,
+          parallelDevices: this.parallelDevices.map((i) => this.accelerator.device(i)),
+          clusterEnvironment: this.clusterEnvironment,
+          numNodes: this.numNodes,
+        });
+      } else {
+        this.strategy = new SingleDeviceStrategy(this.accelerator.device(this.parallelDevices[0]), {
+          accelerator: this.accelerator,
+        });
+      }
     }
     this.strategy.precision = this.precision;
   }

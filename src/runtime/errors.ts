@@ -6,3 +6,11 @@
 export class MisconfigurationError extends Error {
   override name = "MisconfigurationError";
 }
+
+/**
+ * A multi-process job failed between ranks: a peer that never joined, died or stopped answering
+ * (torch.distributed's `DistBackendError`). The message names this process's rank.
+ */
+export class DistributedError extends Error {
+  override name = "DistributedError";
+}

@@ -1,2 +1,3 @@
 export { Strategy, REDUCE_OPS, type ReduceOp, type DistributedSamplerSettings } from "./strategy.ts";
 export { SingleDeviceStrategy } from "./single_device.ts";
+export { DDPStrategy, type DDPStrategyOptions } from "./ddp.ts";

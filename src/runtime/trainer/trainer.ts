@@ -550,10 +550,11 @@ export class Trainer {
     moduleInternals(model).trainer = this;
     await this._callbackConnector.attachModelCallbacks();
     verifyLoopConfigurations(this);
+    // (before prepareData, as Lightning's `_run`: DDP starts its ranks here, and prepareData's barrier needs them)
+    if (!this.strategy.isEnvironmentReady()) await this.strategy.setupEnvironment();
     await this._dataConnector.prepareData();
 
     // Set up.
-    if (!this.strategy.isEnvironmentReady()) await this.strategy.setupEnvironment();
     this._loggerConnector.connectResultSync();
     this._loggerConnector.completeDefaultLoggers();
     this.profiler.setup(fn, this.localRank, this.loggers.length > 0 ? this.logDir : null);

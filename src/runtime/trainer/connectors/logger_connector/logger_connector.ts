@@ -51,7 +51,8 @@ export class LoggerConnector {
   }
 
   /**
-   * `this.log(..., { syncDist: true })` in multi-process runs: epoch values are reduced over the
+   * `this.log(..., { syncDist: true })` in multi-process runs: step values are the mean (or the
+   * extreme, or the sum) over the processes, and epoch values are reduced over the
    * processes through the strategy's all-reduce — summed for `sum` and `mean` (a mean as
    * Σ value·batchSize / Σ batchSize), the extreme for `max` and `min`.
    */
@@ -60,7 +61,7 @@ export class LoggerConnector {
     const strategy = trainer.strategy;
     const sync =
       strategy.worldSize > 1
-        ? (value: number, op: "sum" | "max" | "min"): number => {
+        ? (value: number, op: "sum" | "mean" | "max" | "min"): number => {
             const reduced = tf.tidy(() => strategy.allReduce(tf.scalar(value), op));
             const n = reduced.dataSync()[0];
             reduced.dispose();

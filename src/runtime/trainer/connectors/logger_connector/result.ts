@@ -40,7 +40,7 @@ export interface MetricsByDestination {
 }
 
 /** Reduces one number over all processes (set by the strategy when the world is larger than 1). */
-export type SyncFn = (value: number, op: "sum" | "max" | "min") => number;
+export type SyncFn = (value: number, op: "sum" | "mean" | "max" | "min") => number;
 
 export class ResultMetric {
   /** mean: Σ value·batchSize; sum: Σ value; max/min: running extreme. */
@@ -65,10 +65,15 @@ export class ResultMetric {
     return this.meta.name;
   }
 
-  update(value: number, batchSize: number): void {
+  /**
+   * Adds one logged value. With `syncDist`, the step value is the reduction over the processes
+   * (`sync`: the mean for mean, else the extreme or the sum), as Lightning's step values are;
+   * the epoch accumulator stays local until `compute`.
+   */
+  update(value: number, batchSize: number, sync: SyncFn | null = null): void {
     this.updated = true;
     this.computed = null;
-    this.stepValue = value;
+    this.stepValue = sync !== null && this.meta.syncDist && this.meta.onStep ? sync(value, this.meta.reduceFx) : value;
     if (!this.meta.onEpoch) return;
     switch (this.meta.reduceFx) {
       case "mean":
@@ -174,11 +179,11 @@ export class ResultCollection {
     }
     const batchSize = this.resolveBatchSize(call.batchSize, meta);
     if (typeof value === "number") {
-      metric.update(value, batchSize);
+      metric.update(value, batchSize, this.sync);
       return;
     }
     if (canReadSync()) {
-      metric.update(value.dataSync()[0], batchSize);
+      metric.update(value.dataSync()[0], batchSize, this.sync);
       return;
     }
     // WebGPU: no synchronous read. Keep a detached copy (the original dies with the step scope)
@@ -195,7 +200,7 @@ export class ResultCollection {
     this.pending = [];
     return Promise.all(items.map((p) => p.tensor.data())).then((values) => {
       items.forEach((p, i) => {
-        p.metric.update(values[i][0], p.batchSize);
+        p.metric.update(values[i][0], p.batchSize, this.sync);
         p.tensor.dispose();
       });
     });
