@@ -183,7 +183,7 @@ function checkStrategyFlag(flag: unknown): void {
   if ((STRATEGIES_SUPPORTED as readonly unknown[]).includes(flag)) return;
   if ((STRATEGIES_LATER as readonly unknown[]).includes(flag)) {
     throw new MisconfigurationError(
-      `strategy="${String(flag)}" is not supported yet (multi-process training comes with the DDP strategy); ` +
+      `strategy="${String(flag)}" is not supported yet (multi-process training runs with strategy "ddp"); ` +
         `supported: ${STRATEGIES_SUPPORTED.join(", ")}`,
     );
   }

@@ -5,6 +5,7 @@ import {
   CPUAccelerator,
   WASMAccelerator,
   SingleDeviceStrategy,
+  DDPStrategy,
   FullPrecision,
   MixedPrecision,
   HalfPrecision,
@@ -129,29 +130,30 @@ describe("Connector: devices and numNodes", () => {
     }
   });
 
-  it("more than one device needs ddp: a clear error for now", () => {
-    const err = error(() => new Connector({ accelerator: "cpu", devices: 2 }));
-    expect(err).toBeInstanceOf(MisconfigurationError);
-    expect(err.message).toContain("devices=2 selects 2 cpu devices");
-    expect(err.message).toContain('needs the "ddp" strategy');
-    expect(err.message).toContain("ddp is not supported yet. Supported strategies: auto, single");
+  it("more than one device runs ddp, one process per device", () => {
+    const c = new Connector({ accelerator: "cpu", devices: 2 });
+    expect(c.strategy).toBeInstanceOf(DDPStrategy);
+    expect((c.strategy as DDPStrategy).parallelDevices.map(String)).toEqual(["cpu", "cpu"]);
     const single = error(() => new Connector({ devices: 2, strategy: "single" }));
     expect(single.message).toBe('strategy="single" runs one process on one device, but devices=2 selects 2 cpu devices');
   });
 
-  it("numNodes: positive integers; more than one needs ddp", () => {
+  it("numNodes: positive integers; more than one runs ddp", () => {
     for (const bad of [0, -1, 1.5, "2"]) {
       const err = error(() => new Connector({ numNodes: bad as never }));
       expect(err.message).toContain(`numNodes=${typeof bad === "string" ? `"${bad}"` : bad} is not valid: use a positive integer`);
     }
-    expect(error(() => new Connector({ numNodes: 2 })).message).toContain("numNodes=2 asks for several machines");
+    const c = new Connector({ numNodes: 2 });
+    expect(c.strategy).toBeInstanceOf(DDPStrategy);
+    expect((c.strategy as DDPStrategy).numNodes).toBe(2);
   });
 
-  it("a launcher's environment with several processes needs ddp", () => {
+  it("a launcher's environment with several processes runs ddp at the rank it gives", () => {
     const env = new LightningEnvironment({ RANK: "1", LOCAL_RANK: "1", WORLD_SIZE: "2" });
-    const err = error(() => new Connector({ plugins: [env] }));
-    expect(err.message).toContain("the environment makes this process rank 1 of WORLD_SIZE=2");
-    expect(err.message).toContain("ddp is not supported yet");
+    const c = new Connector({ plugins: [env] });
+    expect(c.strategy).toBeInstanceOf(DDPStrategy);
+    expect([c.strategy.globalRank, c.strategy.localRank, c.strategy.worldSize]).toEqual([1, 1, 2]);
+    expect(c.strategy.isGlobalZero).toBe(false);
   });
 });
 
@@ -163,20 +165,20 @@ describe("Connector: strategy, precision, plugins", () => {
     expect(new Connector({ strategy: "single" }).strategy).toBeInstanceOf(SingleDeviceStrategy);
   });
 
-  it("ddp and ddp_spawn: not supported yet, naming the supported ones", () => {
-    for (const s of ["ddp", "ddp_spawn"] as const) {
-      const err = error(() => new Connector({ strategy: s }));
-      expect(err).toBeInstanceOf(MisconfigurationError);
-      expect(err.message).toBe(
-        `strategy="${s}" is not supported yet (multi-process training comes with the DDP strategy); supported: auto, single`,
-      );
-    }
+  it("ddp runs the DDP strategy even on one device; ddp_spawn is not supported yet, naming the supported ones", () => {
+    const c = new Connector({ strategy: "ddp" });
+    expect(c.strategy).toBeInstanceOf(DDPStrategy);
+    expect(c.strategy.worldSize).toBe(1);
+    expect(c.strategy.distributedSamplerSettings()).toEqual({ numReplicas: 1, rank: 0 });
+    const err = error(() => new Connector({ strategy: "ddp_spawn" }));
+    expect(err).toBeInstanceOf(MisconfigurationError);
+    expect(err.message).toBe('strategy="ddp_spawn" is not supported yet (multi-process training runs with strategy "ddp"); supported: auto, single, ddp');
   });
 
   it("an unknown strategy names the value and the valid ones", () => {
     const err = error(() => new Connector({ strategy: "deepspeed" as never }));
     expect(err.message).toBe(
-      'strategy="deepspeed" is not a valid strategy; valid: auto, single, ddp, ddp_spawn or a Strategy instance (supported now: auto, single)',
+      'strategy="deepspeed" is not a valid strategy; valid: auto, single, ddp, ddp_spawn or a Strategy instance (supported now: auto, single, ddp)',
     );
   });
 

@@ -40,8 +40,13 @@ const control = new Int32Array(data.control);
 async function start(): Promise<{ ring: RingCollectives; store: TCPStoreClient; server: TCPStoreServer | null }> {
   const server = data.serveStore ? await TCPStoreServer.start(data.port, "0.0.0.0") : null;
   const store = await TCPStoreClient.connect(data.host, data.port, { timeoutMs: data.timeoutMs, source: data.source });
-  const ring = await RingCollectives.connect(store, data.rank, data.worldSize);
-  return { ring, store, server };
+  try {
+    const ring = await RingCollectives.connect(store, data.rank, data.worldSize);
+    return { ring, store, server };
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new Error(`not every rank of WORLD_SIZE=${data.worldSize} joined through the store at ${data.host}:${data.port} (${data.source}): ${why}`);
+  }
 }
 
 function reply(result: CollectiveResult): void {

@@ -18,11 +18,22 @@ export type ReduceOp = "sum" | "mean" | "max" | "min";
 /** Length-prefixed messages on one socket, read in order. */
 class Channel {
   private readonly reader = new StreamReader();
-  private readonly waiting: Array<(b: Buffer) => void> = [];
+  private readonly waiting: Array<{ resolve: (b: Buffer) => void; reject: (e: Error) => void }> = [];
   private readonly ready: Buffer[] = [];
+  /** Set once the peer is gone: every receive from then on fails with it. */
+  private failure: Error | null = null;
 
-  constructor(readonly socket: net.Socket) {
+  constructor(
+    readonly socket: net.Socket,
+    peer: string,
+  ) {
     socket.setNoDelay(true);
+    const fail = (why: string) => {
+      this.failure ??= new Error(`the connection to ${peer} ${why} (did that rank fail or stop?)`);
+      for (const w of this.waiting.splice(0)) w.reject(this.failure);
+    };
+    socket.on("error", (e) => fail(`failed: ${e.message}`));
+    socket.on("close", () => fail("closed"));
     socket.on("data", (chunk: Buffer) => {
       this.reader.push(chunk);
       for (;;) {
@@ -33,7 +44,7 @@ class Channel {
           break;
         }
         const w = this.waiting.shift();
-        if (w) w(message);
+        if (w) w.resolve(message);
         else this.ready.push(message);
       }
     });
@@ -46,7 +57,8 @@ class Channel {
   receive(): Promise<Buffer> {
     const r = this.ready.shift();
     if (r) return Promise.resolve(r);
-    return new Promise((resolve) => this.waiting.push(resolve));
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 }
 
@@ -83,7 +95,7 @@ export class RingCollectives {
       s.once("error", reject);
     });
     const left = await accepted;
-    return new RingCollectives(rank, worldSize, new Channel(right), new Channel(left), server);
+    return new RingCollectives(rank, worldSize, new Channel(right, `rank ${next}`), new Channel(left, `rank ${(rank - 1 + worldSize) % worldSize}`), server);
   }
 
   /** The element-wise reduction of every rank's `data` (same length everywhere), on every rank. */

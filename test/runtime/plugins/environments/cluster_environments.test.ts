@@ -11,7 +11,7 @@ import {
   LightningEnvironment,
   detectClusterEnvironment,
   Connector,
-  MisconfigurationError,
+  DDPStrategy,
 } from "lightning-ts";
 import { firstHost } from "../../../../src/runtime/plugins/environments/slurm_environment";
 
@@ -84,16 +84,12 @@ describe("cluster environments", () => {
       Object.assign(process.env, saved);
     });
 
-    it("picks the environment the process runs in, and a multi-process one is refused until the DDP strategy exists", () => {
-      Object.assign(process.env, { SLURM_NTASKS: "2", SLURM_PROCID: "0", SLURM_LOCALID: "0", SLURM_NODEID: "0", SLURM_NODELIST: "n1", SLURM_JOB_NAME: "t" });
-      let err: unknown;
-      try {
-        new Connector({ accelerator: "cpu" });
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(MisconfigurationError);
-      expect((err as Error).message).toContain("rank 0 of WORLD_SIZE=2");
+    it("picks the environment the process runs in; a multi-process one runs DDP at the rank it gives", () => {
+      Object.assign(process.env, { SLURM_NTASKS: "2", SLURM_PROCID: "1", SLURM_LOCALID: "1", SLURM_NODEID: "0", SLURM_NODELIST: "n1", SLURM_JOB_NAME: "t" });
+      const c = new Connector({ accelerator: "cpu" });
+      expect(c.clusterEnvironment).toBeInstanceOf(SLURMEnvironment);
+      expect(c.strategy).toBeInstanceOf(DDPStrategy);
+      expect([c.strategy.globalRank, c.strategy.localRank, c.strategy.worldSize]).toEqual([1, 1, 2]);
       process.env.SLURM_NTASKS = "1";
       expect(new Connector({ accelerator: "cpu" }).clusterEnvironment).toBeInstanceOf(SLURMEnvironment);
     });

@@ -1,0 +1,138 @@
+// DDP end to end, as users run it: whole scripts in processes of their own. The reference is a
+// single process: 2 processes with batch B each must end with the weights of 1 process with
+// batch 2B (the mean of the two halves' gradients is the whole batch's), for Lite and for the
+// Trainer; a launcher's environment set by hand (torchrun-style) gives the same; every
+// collective is checked on 2, 3 and 4 ranks; a failing rank stops the job with its name.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { tsxLoaderUrl } from "../../../src/cli/verify";
+import { freePort } from "../../../src/runtime/strategies/launchers/subprocess_script";
+
+const SCRIPTS = resolve(import.meta.dirname, "ddp_scripts");
+const dir = mkdtempSync(join(tmpdir(), "lt-ddp-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function run(script: string, env: Record<string, string>, timeoutMs = 120_000): Promise<Run> {
+  const started = Date.now();
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ["--conditions=lightning-ts:source", "--import", tsxLoaderUrl(), join(SCRIPTS, script)], {
+      cwd: dir,
+      env: { ...process.env, LIGHTNING_TS_QUIET: "1", ...env },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+const read = (file: string) => JSON.parse(readFileSync(file, "utf8"));
+
+function maxRelativeDifference(a: number[][], b: number[][]): number {
+  let worst = 0;
+  a.forEach((p, i) => p.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - b[i]![j]!) / Math.max(Math.abs(v), 1e-6)))));
+  return worst;
+}
+
+describe("DDP on CPU processes", () => {
+  it("Lite: 2 self-launched processes with batch 8 end with the weights of 1 process with batch 16", async () => {
+    const [one, two] = await Promise.all([
+      run("lite_mlp.ts", { DEVICES: "1", OUT: join(dir, "lite1.json") }),
+      run("lite_mlp.ts", { DEVICES: "2", OUT: join(dir, "lite2.json") }),
+    ]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(two.code, two.stderr).toBe(0);
+    const a = read(join(dir, "lite1.json"));
+    const b = read(join(dir, "lite2.json"));
+    expect([a.worldSize, b.worldSize]).toEqual([1, 2]);
+    // (allReduce of rank + 1: 1 + 2 over the two ranks)
+    expect(b.rankSum).toBe(3);
+    expect(maxRelativeDifference(a.weights, b.weights)).toBeLessThan(1e-5);
+  }, 180_000);
+
+  it("the Trainer: the same, and a syncDist metric is the mean over the ranks (the whole batch's loss)", async () => {
+    const [one, two] = await Promise.all([
+      run("trainer_mlp.ts", { DEVICES: "1", OUT: join(dir, "trainer1.json") }),
+      run("trainer_mlp.ts", { DEVICES: "2", OUT: join(dir, "trainer2.json") }),
+    ]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(two.code, two.stderr).toBe(0);
+    const a = read(join(dir, "trainer1.json"));
+    const b = read(join(dir, "trainer2.json"));
+    expect(b.worldSize).toBe(2);
+    expect(maxRelativeDifference(a.weights, b.weights)).toBeLessThan(1e-5);
+    expect(Math.abs(b.loss - a.loss) / a.loss).toBeLessThan(1e-5);
+  }, 180_000);
+
+  it("a launcher's environment set by hand (torchrun-style: RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT): no relaunch, same weights", async () => {
+    const port = await freePort();
+    const common = { DEVICES: "1", WORLD_SIZE: "2", LOCAL_WORLD_SIZE: "2", MASTER_ADDR: "127.0.0.1", MASTER_PORT: String(port) };
+    const ranks = await Promise.all(
+      [0, 1].map((r) => run("lite_mlp.ts", { ...common, RANK: String(r), LOCAL_RANK: String(r), OUT: join(dir, `torchrun${r}.json`) })),
+    );
+    for (const r of ranks) expect(r.code, r.stderr).toBe(0);
+    // Only rank 0 writes; rank 1 wrote nothing.
+    expect(readdirSync(dir).filter((f) => f.startsWith("torchrun"))).toEqual(["torchrun0.json"]);
+    const single = read(join(dir, "lite1.json"));
+    const b = read(join(dir, "torchrun0.json"));
+    expect(b.worldSize).toBe(2);
+    expect(maxRelativeDifference(single.weights, b.weights)).toBeLessThan(1e-5);
+  }, 180_000);
+
+  for (const worldSize of [2, 3, 4]) {
+    it(`every collective on ${worldSize} ranks: allReduce (sum, mean, max, min; 1 element to 4 MB), broadcast, allGather, barrier`, async () => {
+      const out = mkdtempSync(join(dir, `coll${worldSize}-`));
+      const port = await freePort();
+      const runs = await Promise.all(
+        Array.from({ length: worldSize }, (_, r) => run("collectives.ts", { RANK: String(r), WORLD_SIZE: String(worldSize), MASTER_PORT: String(port), OUT_DIR: out })),
+      );
+      for (const r of runs) expect(r.code, r.stderr).toBe(0);
+      const n = worldSize;
+      const ranks = Array.from({ length: n }, (_, r) => r);
+      for (const r of ranks) {
+        const got = read(join(out, `${r}.json`));
+        const mine = (k: number) => [k + 1, -(k + 1), 10 * k];
+        const column = (i: number) => ranks.map((k) => mine(k)[i]!);
+        expect(got.sum).toEqual([0, 1, 2].map((i) => column(i).reduce((s, v) => s + v, 0)));
+        expect(got.mean.map((v: number) => Number(v.toFixed(5)))).toEqual([0, 1, 2].map((i) => Number((column(i).reduce((s, v) => s + v, 0) / n).toFixed(5))));
+        expect(got.max).toEqual([0, 1, 2].map((i) => Math.max(...column(i))));
+        expect(got.min).toEqual([0, 1, 2].map((i) => Math.min(...column(i))));
+        expect(got.one).toEqual([(n * (n - 1)) / 2]);
+        expect(got.broadcast).toBe(`from rank ${n - 1}`);
+        expect(got.gathered).toEqual(ranks.map((k) => [k, k * k]));
+        expect(got.big).toEqual({ n: 1 << 20, bad: 0 });
+      }
+    }, 120_000);
+  }
+
+  it("a rank that fails stops the job: the launcher exits non-zero, naming the rank, well within the timeout", async () => {
+    const r = await run("lite_mlp.ts", { DEVICES: "2", CRASH_RANK: "1", OUT: join(dir, "crash.json"), LIGHTNING_TS_DDP_TIMEOUT: "20" });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("rank 1 fails on purpose");
+    expect(r.stderr).toMatch(/rank 1/);
+    expect(r.ms).toBeLessThan(20_000);
+  }, 60_000);
+
+  it("a peer that never starts: rank 0 gives up after the timeout, saying which address and variable", async () => {
+    const port = await freePort();
+    const r = await run("lite_mlp.ts", { DEVICES: "1", RANK: "0", LOCAL_RANK: "0", WORLD_SIZE: "2", MASTER_PORT: String(port), LIGHTNING_TS_DDP_TIMEOUT: "3", OUT: join(dir, "alone.json") }, 60_000);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`rank 0 could not join the job: not every rank of WORLD_SIZE=2 joined through the store at 127.0.0.1:${port} (MASTER_ADDR:MASTER_PORT)`);
+    expect(r.ms).toBeLessThan(30_000);
+  }, 60_000);
+});

@@ -1,0 +1,35 @@
+// Lite, MLP, SGD: `DEVICES` processes (self-launched under ddp) each with batch 16/DEVICES, or one
+// process with batch 16. Rank 0 writes the final weights to `OUT`. `CRASH_RANK` makes that rank
+// throw in the second epoch.
+import { writeFileSync } from "node:fs";
+import { LightningLite } from "lightning-ts";
+import { tf, nn, F, optim, data, manualSeed } from "lightning-ts/torch";
+
+const devices = Number(process.env.DEVICES ?? 1);
+
+class Lite extends LightningLite {
+  override run(): void {
+    manualSeed(0);
+    const x = tf.randomNormal([64, 4], 0, 1, "float32", 1);
+    const y = tf.cast(tf.greater(x.sum(1), 0), "int32");
+    let model = new nn.Sequential(new nn.Linear(4, 16), new nn.ReLU(), new nn.Linear(16, 2));
+    let optimizer = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+    [model, optimizer] = this.setup(model, optimizer);
+    const loader = this.setupDataloaders(new data.DataLoader(new data.TensorDataset(x, y), { batchSize: 16 / this.worldSize }));
+    for (let epoch = 0; epoch < 3; epoch++) {
+      if (epoch === 1 && process.env.CRASH_RANK === String(this.globalRank)) throw new Error(`rank ${this.globalRank} fails on purpose`);
+      for (const [xb, yb] of loader) {
+        optimizer.zeroGrad();
+        const loss = F.crossEntropy(model.forward(xb), yb);
+        this.backward(loss);
+        optimizer.step();
+      }
+    }
+    const reduced = this.allReduce(tf.scalar(this.globalRank + 1), "sum") as tf.Tensor;
+    if (this.globalRank === 0) {
+      writeFileSync(process.env.OUT!, JSON.stringify({ weights: model.parameters().map((p) => Array.from(p.dataSync())), worldSize: this.worldSize, rankSum: reduced.dataSync()[0] }));
+    }
+  }
+}
+
+await new Lite({ accelerator: "cpu", devices, strategy: devices > 1 ? "ddp" : "auto" }).run();
