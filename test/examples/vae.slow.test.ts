@@ -50,4 +50,24 @@ describe("examples/vae", () => {
     expect(values.some((v) => v.tag === "val_loss")).toBe(true);
     expect(readdirSync(join(logDir, "checkpoints")).some((f) => /^vae-epoch=0-val_loss=[\d.]+\.ckpt$/.test(f))).toBe(true);
   }, 300_000);
+
+  it("lightning.ts scales to 2 processes with flags only (--trainer.devices 2 --trainer.strategy ddp, with bf16-mixed too); rank 0 alone writes", () => {
+    for (const precision of ["32-true", "bf16-mixed"]) {
+      const cwd = mkdtempSync(join(work, `ddp-${precision}-`));
+      const r = spawnSync(
+        process.execPath,
+        [...sourceConditionFlags(), "--import", tsxLoaderUrl(), join(dir, "lightning.ts"), "fit", "--trainer.devices", "2", "--trainer.strategy", "ddp", "--trainer.precision", precision, "--trainer.maxEpochs", "1", "--trainer.limitTrainBatches", "2", "--trainer.limitValBatches", "1", "--trainer.enableProgressBar", "false"],
+        { cwd, encoding: "utf8", env: { ...process.env }, timeout: 240_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      // One run directory (rank 0's), with its checkpoint and the reconstructions.
+      expect(readdirSync(join(cwd, "lightning_logs"))).toEqual(["version_0"]);
+      const logDir = join(cwd, "lightning_logs", "version_0");
+      const events = readdirSync(logDir).filter((f) => f.startsWith("events.out.tfevents."));
+      expect(events).toHaveLength(1);
+      const values = events.flatMap((f) => readEventFile(join(logDir, f))).flatMap((e) => e.summary?.value ?? []);
+      expect(values.some((v) => v.tag === "reconstructions" && v.image)).toBe(true);
+      expect(readdirSync(join(logDir, "checkpoints"))).toHaveLength(1);
+    }
+  }, 300_000);
 });
