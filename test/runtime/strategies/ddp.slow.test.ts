@@ -3,7 +3,7 @@
 // batch 2B (the mean of the two halves' gradients is the whole batch's), for Lite and for the
 // Trainer; a launcher's environment set by hand (torchrun-style) gives the same; every
 // collective is checked on 2, 3 and 4 ranks; a failing rank stops the job with its name.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -90,6 +90,30 @@ describe("DDP on CPU processes", () => {
     expect(readdirSync(dir).filter((f) => f.startsWith("torchrun"))).toEqual(["torchrun0.json"]);
     const single = read(join(dir, "lite1.json"));
     const b = read(join(dir, "torchrun0.json"));
+    expect(b.worldSize).toBe(2);
+    expect(maxRelativeDifference(single.weights, b.weights)).toBeLessThan(1e-5);
+  }, 180_000);
+
+  // CI installs Open MPI (.ci/run); a machine without it says so here.
+  const mpirun = spawnSync("mpirun", ["--version"]).status === 0;
+  it.runIf(mpirun)("a real launcher: mpirun -np 2 starts both ranks (MPIEnvironment), same weights", async () => {
+    const out = join(dir, "mpi.json");
+    const r = await new Promise<Run>((done) => {
+      const started = Date.now();
+      const child = spawn(
+        "mpirun",
+        ["--allow-run-as-root", "--oversubscribe", "-np", "2", "-x", "OUT", "-x", "DEVICES", "-x", "LIGHTNING_TS_QUIET", process.execPath, "--conditions=lightning-ts:source", "--import", tsxLoaderUrl(), join(SCRIPTS, "lite_mlp.ts")],
+        { cwd: dir, env: { ...process.env, DEVICES: "1", OUT: out, LIGHTNING_TS_QUIET: "1", OMPI_ALLOW_RUN_AS_ROOT: "1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: "1" } },
+      );
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("close", (code) => done({ code, stdout, stderr, ms: Date.now() - started }));
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const single = read(join(dir, "lite1.json"));
+    const b = read(out);
     expect(b.worldSize).toBe(2);
     expect(maxRelativeDifference(single.weights, b.weights)).toBeLessThan(1e-5);
   }, 180_000);
