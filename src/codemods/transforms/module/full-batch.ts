@@ -18,17 +18,15 @@
  * body's statements that train (from the first zeroGrad/backward/step to the last, and what reads
  * their results) go inside; what the epoch does around them stays epoch code.
  */
-import type { ForStatement, Identifier, ImportDeclaration, Statement, VariableDeclaration } from "ts-morph";
+import type { ForStatement, ImportDeclaration, Statement, VariableDeclaration } from "ts-morph";
 import { isFunctionLike } from "../../analysis/functions.ts";
 import type { ScriptAnalysis } from "../../analysis/types.ts";
 import { EditSet } from "../../edits.ts";
 import { positionAt } from "../../errors.ts";
 import { Node, SyntaxKind, VariableDeclarationKind, unwrap } from "../../morph.ts";
 import { indentationAt, lineStartOf } from "../shared/ranges.ts";
-import type { InputRewrite } from "./step-closure.ts";
-import { declaredNames, within } from "./statements.ts";
-
-const LOOPS = (n: Node) => Node.isForStatement(n) || Node.isForOfStatement(n) || Node.isForInStatement(n) || Node.isWhileStatement(n) || Node.isDoStatement(n);
+import { isLoop, loopAroundBackward, unusedName, type InputRewrite } from "./input-rewrite.ts";
+import { within } from "./statements.ts";
 
 export function wrapFullBatch(analysis: ScriptAnalysis): InputRewrite | null {
   if (analysis.trainingLoops.length > 0 || analysis.backwardCalls.length === 0) return null;
@@ -113,23 +111,11 @@ export function wrapFullBatch(analysis: ScriptAnalysis): InputRewrite | null {
   };
 }
 
-/**
- * The loop around every backward call, through closures but not through other functions, when
- * it is a `for` with no loop around it in its function: one step per iteration on the whole data.
- */
+/** The loop around the backward calls when it is a `for` with no loop around it in its function. */
 function theEpochLoop(analysis: ScriptAnalysis): ForStatement | null {
-  let found: Node | null = null;
-  for (const b of analysis.backwardCalls) {
-    let loop: Node | null = null;
-    for (let a = b.call.getParent(); a && !loop; a = a.getParent()) {
-      if (LOOPS(a)) loop = a;
-      else if (isFunctionLike(a) && !Node.isArrowFunction(a) && !Node.isFunctionExpression(a)) return null;
-    }
-    if (!loop || (found && loop !== found)) return null;
-    found = loop;
-  }
+  const found = loopAroundBackward(analysis);
   if (!found || !Node.isForStatement(found)) return null;
-  for (let a: Node | undefined = found.getParent(); a && !isFunctionLike(a); a = a.getParent()) if (LOOPS(a)) return null;
+  for (let a: Node | undefined = found.getParent(); a && !isFunctionLike(a); a = a.getParent()) if (isLoop(a)) return null;
   return found;
 }
 
@@ -175,16 +161,6 @@ function dataNamespace(analysis: ScriptAnalysis): { name: string; importEdit: { 
   const target: ImportDeclaration | undefined = imports.find((d) => d.getNamedImports().length > 0);
   if (!target) return null;
   const lastSpec = target.getNamedImports().at(-1)!;
-  const name = isUnused(analysis, "data") ? "data" : unusedName(analysis, "torchData");
+  const name = unusedName(analysis, "data") === "data" ? "data" : unusedName(analysis, "torchData");
   return { name, importEdit: { at: lastSpec.getEnd(), text: name === "data" ? ", data" : `, data as ${name}` } };
-}
-
-function isUnused(analysis: ScriptAnalysis, name: string): boolean {
-  return analysis.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier).every((id: Identifier) => id.getText() !== name);
-}
-
-function unusedName(analysis: ScriptAnalysis, wanted: string): string {
-  let name = wanted;
-  for (let i = 2; !isUnused(analysis, name); i++) name = `${wanted}${i}`;
-  return name;
 }

@@ -23,14 +23,12 @@ import { positionAt } from "../../errors.ts";
 import { Node, SyntaxKind, VariableDeclarationKind } from "../../morph.ts";
 import { indentationAt, lineStartOf } from "../shared/ranges.ts";
 import { isWrite } from "../shared/writes.ts";
-import type { InputRewrite } from "./step-closure.ts";
+import { isLoop, loopAroundBackward, unusedName, type InputRewrite } from "./input-rewrite.ts";
 import { within } from "./statements.ts";
-
-const isLoop = (n: TsNode) => Node.isForStatement(n) || Node.isForOfStatement(n) || Node.isForInStatement(n) || Node.isWhileStatement(n) || Node.isDoStatement(n);
 
 export function iterateHandSlicedBatches(analysis: ScriptAnalysis): InputRewrite | null {
   if (analysis.trainingLoops.length > 0 || analysis.backwardCalls.length === 0) return null;
-  const batchLoop = commonLoop(analysis);
+  const batchLoop = loopAroundBackward(analysis);
   if (!batchLoop || !Node.isForStatement(batchLoop)) return null;
   const epochLoop = loopAround(batchLoop, analysis);
   if (!epochLoop) return null;
@@ -89,21 +87,6 @@ export function iterateHandSlicedBatches(analysis: ScriptAnalysis): InputRewrite
   };
 }
 
-/** The loop around every backward call, through closures but not through other functions. */
-function commonLoop(analysis: ScriptAnalysis): TsNode | null {
-  let found: TsNode | null = null;
-  for (const b of analysis.backwardCalls) {
-    let loop: TsNode | null = null;
-    for (let a = b.call.getParent(); a && !loop; a = a.getParent()) {
-      if (isLoop(a)) loop = a;
-      else if (isFunctionLike(a) && !Node.isArrowFunction(a) && !Node.isFunctionExpression(a)) return null;
-    }
-    if (!loop || (found && loop !== found)) return null;
-    found = loop;
-  }
-  return found;
-}
-
 /**
  * The counted epoch loop around the batch loop: in its function, or around the one call of the
  * function holding it (`train()` called from the epoch loop).
@@ -145,11 +128,4 @@ function constantBefore(decl: TsNode, loop: TsNode, analysis: ScriptAnalysis): b
 function isMemberName(id: Identifier): boolean {
   const parent = id.getParent();
   return parent !== undefined && Node.isPropertyAccessExpression(parent) && parent.getNameNode() === id;
-}
-
-function unusedName(analysis: ScriptAnalysis, wanted: string): string {
-  const used = new Set(analysis.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier).map((id) => id.getText()));
-  let name = wanted;
-  for (let i = 2; used.has(name); i++) name = `${wanted}${i}`;
-  return name;
 }

@@ -22,13 +22,8 @@ import type { ScriptAnalysis } from "../../analysis/types.ts";
 import { EditSet } from "../../edits.ts";
 import { positionAt } from "../../errors.ts";
 import { Node, SyntaxKind, unwrap } from "../../morph.ts";
+import type { InputRewrite } from "./input-rewrite.ts";
 import { declaredNames, returnsIn, statementOfCall, within } from "./statements.ts";
-
-export interface InputRewrite {
-  text: string;
-  /** What was rewritten, for the migration's notes. */
-  note: string;
-}
 
 export function inlineStepClosures(analysis: ScriptAnalysis): InputRewrite | null {
   const edits = new EditSet(analysis.text);

@@ -1,0 +1,40 @@
+/**
+ * What the `--to module` input rewrites share (step-closure.ts, full-batch.ts, hand-sliced.ts):
+ * each turns a training shape the pipeline does not read into plain code it does, as new script
+ * text that migrate.ts analyses again, and says what it did in a note.
+ */
+import type { Node as TsNode } from "ts-morph";
+import { isFunctionLike } from "../../analysis/functions.ts";
+import type { ScriptAnalysis } from "../../analysis/types.ts";
+import { Node, SyntaxKind } from "../../morph.ts";
+
+export interface InputRewrite {
+  text: string;
+  /** What was rewritten, for the migration's notes. */
+  note: string;
+}
+
+export const isLoop = (n: TsNode) => Node.isForStatement(n) || Node.isForOfStatement(n) || Node.isForInStatement(n) || Node.isWhileStatement(n) || Node.isDoStatement(n);
+
+/** The one loop around every backward call (through closures, not through other functions), or null. */
+export function loopAroundBackward(analysis: ScriptAnalysis): TsNode | null {
+  let found: TsNode | null = null;
+  for (const b of analysis.backwardCalls) {
+    let loop: TsNode | null = null;
+    for (let a = b.call.getParent(); a && !loop; a = a.getParent()) {
+      if (isLoop(a)) loop = a;
+      else if (isFunctionLike(a) && !Node.isArrowFunction(a) && !Node.isFunctionExpression(a)) return null;
+    }
+    if (!loop || (found && loop !== found)) return null;
+    found = loop;
+  }
+  return found;
+}
+
+/** `wanted`, or `wanted2`, ...: a name no identifier of the script spells. */
+export function unusedName(analysis: ScriptAnalysis, wanted: string): string {
+  const used = new Set(analysis.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier).map((id) => id.getText()));
+  let name = wanted;
+  for (let i = 2; used.has(name); i++) name = `${wanted}${i}`;
+  return name;
+}
