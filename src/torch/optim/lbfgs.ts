@@ -24,9 +24,6 @@ export type LBFGSHyperparameters = {
   lineSearchFn: "strong_wolfe" | null;
 };
 
-/** The closure's result: the loss as a one-element tensor, or a number. */
-type Loss = tf.Tensor | number;
-
 /** L-BFGS's memory between steps (PyTorch keeps it in the state of the first parameter). */
 interface History {
   d: Float32Array | null;

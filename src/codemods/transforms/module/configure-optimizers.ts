@@ -10,7 +10,7 @@
  * The interval is where the script stepped the scheduler (`schedulers.ts`); the Trainer then
  * steps it at the same point, and the script's `scheduler.step()` goes.
  */
-import type { Identifier, Statement, VariableStatement } from "ts-morph";
+import type { Identifier, Statement } from "ts-morph";
 import type { SchedulerInstance } from "../../analysis/types.ts";
 import { Node, SyntaxKind } from "../../morph.ts";
 import type { ModuleBuilder } from "./builder.ts";
