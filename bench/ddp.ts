@@ -1,8 +1,9 @@
 /**
  * DDP throughput on this machine: the benchmark CNN (bench/models.ts) trained by Lite with a
  * global batch of 64 — one process with batch 64, then `strategy: "ddp"` with 2 processes of
- * batch 32 each — and the ratio of samples per second. Each process uses one WASM thread. The
- * runs alternate (1, 2, 1, 2, ...) and the median of each is reported.
+ * batch 32 each — and the ratio of samples per second; and one process with batch 32 alone, the
+ * most each rank could do (2x that is DDP's ceiling here). Each process uses one WASM thread.
+ * The runs alternate and the median of each is reported.
  *
  *   npx tsx bench/ddp.ts [--rounds 3] [--steps 40]
  *
@@ -24,7 +25,7 @@ class Timed extends LightningLite {
     let model = new CNN();
     let optimizer = new optim.Adam(model.parameters(), { lr: 1e-3 });
     [model, optimizer] = this.setup(model, optimizer);
-    const batch = GLOBAL_BATCH / this.worldSize;
+    const batch = Number(process.env.DDP_BENCH_BATCH) || GLOBAL_BATCH / this.worldSize;
     const x = tf.randomNormal([batch, 1, 28, 28]);
     const y = tf.randomUniformInt([batch], 0, 10);
     const step = () => {
@@ -38,7 +39,7 @@ class Timed extends LightningLite {
     for (let i = 0; i < steps; i++) step();
     this.barrier();
     const seconds = (performance.now() - start) / 1000;
-    if (this.isGlobalZero) console.log(`SAMPLES_PER_S ${(steps * GLOBAL_BATCH) / seconds}`);
+    if (this.isGlobalZero) console.log(`SAMPLES_PER_S ${(steps * batch * this.worldSize) / seconds}`);
   }
 }
 
@@ -48,9 +49,9 @@ if (child !== undefined) {
   await new Timed({ accelerator: "wasm", devices, strategy: devices > 1 ? "ddp" : "auto" }).run(Number(process.env.DDP_BENCH_STEPS));
 } else {
   const { values } = parseArgs({ options: { rounds: { type: "string", default: "3" }, steps: { type: "string", default: "40" } } });
-  const once = (devices: number): number => {
+  const once = (devices: number, batch = 0): number => {
     const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!], {
-      env: { ...process.env, DDP_BENCH_CHILD: String(devices), DDP_BENCH_STEPS: values.steps, LIGHTNING_TS_NUM_THREADS: "1" },
+      env: { ...process.env, DDP_BENCH_CHILD: String(devices), DDP_BENCH_STEPS: values.steps, DDP_BENCH_BATCH: String(batch) },
       encoding: "utf8",
     });
     const m = /SAMPLES_PER_S ([\d.]+)/.exec(r.stdout);
@@ -59,14 +60,18 @@ if (child !== undefined) {
   };
   const one: number[] = [];
   const two: number[] = [];
+  const half: number[] = [];
   for (let i = 0; i < Number(values.rounds); i++) {
     one.push(once(1));
     two.push(once(2));
+    half.push(once(1, GLOBAL_BATCH / 2));
   }
   const a = median(one);
   const b = median(two);
+  const h = median(half);
   console.log(`CNN, global batch ${GLOBAL_BATCH}, WASM, ${values.steps} steps, median of ${values.rounds} alternating runs`);
   console.log(`1 process : ${a.toFixed(0)} samples/s   [${one.map((v) => v.toFixed(0)).join(", ")}]`);
   console.log(`2 processes (ddp): ${b.toFixed(0)} samples/s   [${two.map((v) => v.toFixed(0)).join(", ")}]`);
-  console.log(`ratio 2/1: ${(b / a).toFixed(2)}x`);
+  console.log(`1 process, batch ${GLOBAL_BATCH / 2} (one rank's share): ${h.toFixed(0)} samples/s   [${half.map((v) => v.toFixed(0)).join(", ")}]`);
+  console.log(`ratio 2/1: ${(b / a).toFixed(2)}x; 2 processes / twice one rank's share alone: ${(b / (2 * h)).toFixed(2)}`);
 }
