@@ -66,7 +66,8 @@ start().then(
         try {
           switch (request.op) {
             case "allReduce":
-              return reply({ ok: true, value: await ring.allReduce(request.data, request.reduceOp) });
+              // (the buffer was transferred here: reduce into it)
+              return reply({ ok: true, value: await ring.allReduce(request.data, request.reduceOp, true) });
             case "broadcast":
               return reply({ ok: true, value: await ring.broadcast(request.data, request.src) });
             case "allGather":

@@ -11,17 +11,25 @@
  */
 import net from "node:net";
 import type { TCPStoreClient } from "./tcp_store_client.ts";
-import { StreamReader, encodeU64 } from "./tcp_store_protocol.ts";
+import { encodeU64 } from "./tcp_store_protocol.ts";
 
 export type ReduceOp = "sum" | "mean" | "max" | "min";
 
-/** Length-prefixed messages on one socket, read in order. */
+/**
+ * Length-prefixed messages on one socket, read in order. Each message's body is written once
+ * into its own buffer as the socket's chunks arrive (a megabyte comes in dozens of chunks;
+ * re-joining them on every chunk would copy it dozens of times), and the buffer starts on a fresh
+ * allocation, so a float payload is read in place.
+ */
 class Channel {
-  private readonly reader = new StreamReader();
-  private readonly waiting: Array<{ resolve: (b: Buffer) => void; reject: (e: Error) => void }> = [];
-  private readonly ready: Buffer[] = [];
+  private readonly waiting: Array<{ resolve: (b: Uint8Array) => void; reject: (e: Error) => void }> = [];
+  private readonly ready: Uint8Array[] = [];
   /** Set once the peer is gone: every receive from then on fails with it. */
   private failure: Error | null = null;
+  private readonly header = Buffer.alloc(8);
+  private headerFilled = 0;
+  private body: Uint8Array | null = null;
+  private bodyFilled = 0;
 
   constructor(
     readonly socket: net.Socket,
@@ -34,27 +42,43 @@ class Channel {
     };
     socket.on("error", (e) => fail(`failed: ${e.message}`));
     socket.on("close", () => fail("closed"));
-    socket.on("data", (chunk: Buffer) => {
-      this.reader.push(chunk);
-      for (;;) {
-        const mark = this.reader.mark();
-        const message = this.reader.bytes();
-        if (message === null) {
-          this.reader.rollback(mark);
-          break;
-        }
+    socket.on("data", (chunk: Buffer) => this.consume(chunk));
+  }
+
+  private consume(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.body === null) {
+        const n = Math.min(8 - this.headerFilled, chunk.length - at);
+        chunk.copy(this.header, this.headerFilled, at, at + n);
+        this.headerFilled += n;
+        at += n;
+        if (this.headerFilled < 8) return;
+        this.body = new Uint8Array(Number(this.header.readBigUInt64LE(0)));
+        this.bodyFilled = 0;
+      }
+      const n = Math.min(this.body.length - this.bodyFilled, chunk.length - at);
+      this.body.set(chunk.subarray(at, at + n), this.bodyFilled);
+      this.bodyFilled += n;
+      at += n;
+      if (this.bodyFilled === this.body.length) {
+        const message = this.body;
+        this.body = null;
+        this.headerFilled = 0;
         const w = this.waiting.shift();
         if (w) w.resolve(message);
         else this.ready.push(message);
       }
-    });
+    }
   }
 
+  /** Sends `bytes` as one message. The caller must not change them afterwards (the socket may still hold them). */
   send(bytes: Uint8Array): void {
-    this.socket.write(Buffer.concat([encodeU64(bytes.byteLength), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]));
+    this.socket.write(encodeU64(bytes.byteLength));
+    this.socket.write(bytes);
   }
 
-  receive(): Promise<Buffer> {
+  receive(): Promise<Uint8Array> {
     const r = this.ready.shift();
     if (r) return Promise.resolve(r);
     if (this.failure) return Promise.reject(this.failure);
@@ -62,11 +86,17 @@ class Channel {
   }
 }
 
-function floats(b: Buffer): Float32Array {
-  // (a copy: the message's bytes may not be 4-byte aligned)
-  const out = new Float32Array(b.byteLength / 4);
-  new Uint8Array(out.buffer).set(b);
-  return out;
+/** `mine[i] = incoming[i] ∘ mine[i]`, one loop per operation (no call per element: megabytes go through here). */
+function combineInto(mine: Float32Array, incoming: Float32Array, op: ReduceOp): void {
+  const n = mine.length;
+  if (op === "max") for (let i = 0; i < n; i++) mine[i] = Math.max(incoming[i]!, mine[i]!);
+  else if (op === "min") for (let i = 0; i < n; i++) mine[i] = Math.min(incoming[i]!, mine[i]!);
+  else for (let i = 0; i < n; i++) mine[i] = incoming[i]! + mine[i]!;
+}
+
+/** A message's floats, in place (each message has a buffer of its own, starting at 0). */
+function floats(b: Uint8Array): Float32Array {
+  return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 }
 
 export class RingCollectives {
@@ -98,20 +128,21 @@ export class RingCollectives {
     return new RingCollectives(rank, worldSize, new Channel(right, `rank ${next}`), new Channel(left, `rank ${(rank - 1 + worldSize) % worldSize}`), server);
   }
 
-  /** The element-wise reduction of every rank's `data` (same length everywhere), on every rank. */
-  async allReduce(data: Float32Array, op: ReduceOp = "sum"): Promise<Float32Array> {
+  /**
+   * The element-wise reduction of every rank's `data` (same length everywhere), on every rank.
+   * `inPlace`: reduce into `data` itself (the collectives thread owns the buffer it was handed).
+   */
+  async allReduce(data: Float32Array, op: ReduceOp = "sum", inPlace = false): Promise<Float32Array> {
     const n = this.worldSize;
-    const out = Float32Array.from(data);
+    const out = inPlace ? data : Float32Array.from(data);
     if (n > 1) {
       const bounds = (c: number): [number, number] => [Math.floor((c * out.length) / n), Math.floor(((c + 1) * out.length) / n)];
       const chunk = (c: number) => out.subarray(...bounds(((c % n) + n) % n));
-      const combine = op === "max" ? Math.max : op === "min" ? Math.min : (a: number, b: number) => a + b;
       // reduce-scatter: after step s, chunk (rank − s − 1) holds the reduction of s + 2 ranks
       for (let s = 0; s < n - 1; s++) {
         this.right!.send(new Uint8Array(chunk(this.rank - s).slice().buffer));
         const incoming = floats(await this.left!.receive());
-        const mine = chunk(this.rank - s - 1);
-        for (let i = 0; i < mine.length; i++) mine[i] = combine(incoming[i]!, mine[i]!);
+        combineInto(chunk(this.rank - s - 1), incoming, op);
       }
       // all-gather: rank r now holds the finished chunk r + 1; pass the finished chunks along
       for (let s = 0; s < n - 1; s++) {
@@ -130,7 +161,7 @@ export class RingCollectives {
       this.right!.send(data);
       return data;
     }
-    const received = new Uint8Array(await this.left!.receive());
+    const received = await this.left!.receive();
     if ((this.rank + 1) % this.worldSize !== src) this.right!.send(received);
     return received;
   }
@@ -141,7 +172,8 @@ export class RingCollectives {
     pieces[this.rank] = Float32Array.from(data);
     for (let s = 0; s < this.worldSize - 1; s++) {
       const from = (this.rank - s + this.worldSize) % this.worldSize;
-      this.right!.send(new Uint8Array(pieces[from]!.slice().buffer));
+      const piece = pieces[from]!;
+      this.right!.send(new Uint8Array(piece.buffer, piece.byteOffset, piece.byteLength));
       pieces[(this.rank - s - 1 + this.worldSize) % this.worldSize] = floats(await this.left!.receive());
     }
     return pieces;
