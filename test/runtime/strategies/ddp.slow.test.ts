@@ -94,6 +94,18 @@ describe("DDP on CPU processes", () => {
     expect(maxRelativeDifference(single.weights, b.weights)).toBeLessThan(1e-5);
   }, 180_000);
 
+  it("two nodes on this machine (NODE_RANK 0 and 1, numNodes 2, 2 devices each): one world of 4, the single-process weights", async () => {
+    const port = await freePort();
+    const common = { DEVICES: "2", NUM_NODES: "2", MASTER_ADDR: "127.0.0.1", MASTER_PORT: String(port) };
+    const nodes = await Promise.all([0, 1].map((n) => run("lite_mlp.ts", { ...common, NODE_RANK: String(n), OUT: join(dir, `node${n}.json`) })));
+    for (const r of nodes) expect(r.code, r.stderr).toBe(0);
+    // Global rank 0 (node 0) writes; node 1's local rank 0 is global rank 2 and does not.
+    expect(readdirSync(dir).filter((f) => /^node\d\.json$/.test(f))).toEqual(["node0.json"]);
+    const b = read(join(dir, "node0.json"));
+    expect([b.worldSize, b.rankSum]).toEqual([4, 1 + 2 + 3 + 4]);
+    expect(maxRelativeDifference(read(join(dir, "lite1.json")).weights, b.weights)).toBeLessThan(1e-5);
+  }, 180_000);
+
   // CI installs Open MPI (.ci/run); a machine without it says so here.
   const mpirun = spawnSync("mpirun", ["--version"]).status === 0;
   it.runIf(mpirun)("a real launcher: mpirun -np 2 starts both ranks (MPIEnvironment), same weights", async () => {

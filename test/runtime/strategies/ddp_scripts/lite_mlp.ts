@@ -6,6 +6,7 @@ import { LightningLite } from "lightning-ts";
 import { tf, nn, F, optim, data, manualSeed } from "lightning-ts/torch";
 
 const devices = Number(process.env.DEVICES ?? 1);
+const numNodes = Number(process.env.NUM_NODES ?? 1);
 
 class Lite extends LightningLite {
   override run(): void {
@@ -32,4 +33,4 @@ class Lite extends LightningLite {
   }
 }
 
-await new Lite({ accelerator: "cpu", devices, strategy: devices > 1 ? "ddp" : "auto" }).run();
+await new Lite({ accelerator: "cpu", devices, numNodes, strategy: devices * numNodes > 1 ? "ddp" : "auto" }).run();
