@@ -209,10 +209,13 @@ export class DDPStrategy extends Strategy {
     return { numReplicas: this.worldSize, rank: this.globalRank };
   }
 
+  /**
+   * The job stays joined, as Lightning keeps its process group: a `trainer.test()` after `fit`,
+   * or a callback's barrier in `onFitEnd` (after teardown), still has its ranks. The collectives
+   * thread does not keep the process alive.
+   */
   override teardown(): void {
     super.teardown();
-    this.collectives?.close();
-    this.collectives = null;
   }
 }
 

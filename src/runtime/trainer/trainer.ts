@@ -68,7 +68,7 @@ import type { ResultCollection } from "./connectors/logger_connector/result.ts";
 import { TRAINER_OPTION_KEYS, type TrainerOptions } from "./options.ts";
 import { initDebuggingFlags, initDeterminism, initOptimizationFlags, initProfiler, logDeviceInfo } from "./setup.ts";
 import { TrainerState, type RunningStage, type TrainerFnName } from "./states.ts";
-import { checkOptionKeys } from "../utilities/option_keys.ts";
+import { checkOptionKeys, optionKeys } from "../utilities/option_keys.ts";
 
 export interface FitOptions {
   trainDataloaders?: DataSource | null;
@@ -94,6 +94,25 @@ export interface PredictOptions {
   ckptPath?: string | null;
   /** Keep and return the predictions (default true). */
   returnPredictions?: boolean;
+}
+
+const FIT_OPTION_KEYS = optionKeys<FitOptions>()(["trainDataloaders", "valDataloaders", "datamodule", "ckptPath"]);
+const EVALUATE_OPTION_KEYS = optionKeys<EvaluateOptions>()(["dataloaders", "datamodule", "ckptPath", "verbose"]);
+const PREDICT_OPTION_KEYS = optionKeys<PredictOptions>()(["dataloaders", "datamodule", "returnPredictions", "ckptPath"]);
+
+/**
+ * The options of `fit`/`validate`/`test`/`predict`, also in Lightning's positional form: a
+ * DataLoader (or any iterable, or a list of them) where Lightning takes `dataloaders`
+ * (`trainer.validate(model, loader)`), a datamodule where it takes `datamodule`. A plain object
+ * is the options, checked for unknown keys.
+ */
+function runOptions(options: unknown, dataKey: string, known: readonly string[], owner: string): object {
+  if (options === undefined || options === null) return {};
+  if (options instanceof LightningDataModule) return { datamodule: options };
+  const plain = typeof options === "object" && (Object.getPrototypeOf(options) === Object.prototype || Object.getPrototypeOf(options) === null);
+  if (!plain) return { [dataKey]: options };
+  checkOptionKeys(options, known, owner);
+  return options;
 }
 
 export class Trainer {
@@ -422,8 +441,9 @@ export class Trainer {
   // Entry points
 
   /** Trains `model` (and validates it every `valCheckInterval` / `checkValEveryNEpoch`). */
-  async fit(model: LightningModule, options: FitOptions = {}): Promise<void> {
+  async fit(model: LightningModule, options: FitOptions | DataSource | LightningDataModule = {}): Promise<void> {
     checkModel(model, "fit");
+    options = runOptions(options, "trainDataloaders", FIT_OPTION_KEYS, "trainer.fit()") as FitOptions;
     this.startEntry("fit", "train");
     this.shouldStop = false;
     await this.callAndHandleInterrupt(async () => {
@@ -439,13 +459,13 @@ export class Trainer {
   }
 
   /** Runs the validation loop; returns the logged metrics, one object per dataloader. */
-  async validate(model?: LightningModule | null, options: EvaluateOptions = {}): Promise<Array<Record<string, number>>> {
-    return this.evaluate("validate", model, options);
+  async validate(model?: LightningModule | null, options: EvaluateOptions | DataSource | DataSource[] | LightningDataModule = {}): Promise<Array<Record<string, number>>> {
+    return this.evaluate("validate", model, runOptions(options, "dataloaders", EVALUATE_OPTION_KEYS, "trainer.validate()") as EvaluateOptions);
   }
 
   /** Runs the test loop; returns the logged metrics, one object per dataloader, and prints them as a table. */
-  async test(model?: LightningModule | null, options: EvaluateOptions = {}): Promise<Array<Record<string, number>>> {
-    return this.evaluate("test", model, options);
+  async test(model?: LightningModule | null, options: EvaluateOptions | DataSource | DataSource[] | LightningDataModule = {}): Promise<Array<Record<string, number>>> {
+    return this.evaluate("test", model, runOptions(options, "dataloaders", EVALUATE_OPTION_KEYS, "trainer.test()") as EvaluateOptions);
   }
 
   private async evaluate(fn: "validate" | "test", model: LightningModule | null | undefined, options: EvaluateOptions): Promise<Array<Record<string, number>>> {
@@ -464,7 +484,8 @@ export class Trainer {
   }
 
   /** Runs `predictStep` over the predict dataloader(s); returns the predictions (kept tensors: dispose them when done). */
-  async predict(model?: LightningModule | null, options: PredictOptions = {}): Promise<unknown[] | unknown[][] | null> {
+  async predict(model?: LightningModule | null, options: PredictOptions | DataSource | DataSource[] | LightningDataModule = {}): Promise<unknown[] | unknown[][] | null> {
+    options = runOptions(options, "dataloaders", PREDICT_OPTION_KEYS, "trainer.predict()") as PredictOptions;
     const resolved = this.resolveModel(model, "predict");
     this.startEntry("predict", "predict");
     this.predictLoop.returnPredictions = options.returnPredictions ?? true;

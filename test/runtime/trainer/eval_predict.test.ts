@@ -237,3 +237,33 @@ describe("data sources", () => {
   });
 });
 
+
+describe("run methods take Lightning's positional data, and refuse unknown options", () => {
+  beforeAll(usePureJsCpu);
+
+  it("validate(model, loader) and test(model, [loader]) are validate(model, { dataloaders }); fit(model, loader) trains on it", async () => {
+    const loader = () => new data.DataLoader(dataset(32, 3), { batchSize: 8 });
+    manualSeed(0);
+    const model = new EvalClassifier();
+    const trainer = new Trainer(baseOptions({ ...quiet, enableProgressBar: false, enableModelSummary: false }));
+    const cap = captureStdout();
+    let a: Array<Record<string, number>>;
+    try {
+      a = await trainer.validate(model, loader());
+    } finally {
+      cap.restore();
+    }
+    const b = await trainer.validate(model, { dataloaders: loader(), verbose: false });
+    expect(a).toEqual(b);
+    const t = await trainer.test(model, [loader()]);
+    expect(Object.keys(t[0]!).sort()).toEqual(["test_acc", "test_loss"]);
+    const trace = await withLossTrace(() => new Trainer(baseOptions({ ...quiet, maxEpochs: 1, enableProgressBar: false, enableModelSummary: false })).fit(new Classifier(), loader()));
+    expect(trace).toHaveLength(4);
+  });
+
+  it("an options object with an unknown key is an error naming the closest option", async () => {
+    const trainer = new Trainer(baseOptions(quiet));
+    await expect(trainer.fit(new Classifier(), { trainDataloader: [] } as never)).rejects.toThrow(/trainDataloader.*trainDataloaders/);
+    await expect(trainer.validate(new EvalClassifier(), { dataloader: [] } as never)).rejects.toThrow(/dataloader.*dataloaders/);
+  });
+});

@@ -18,6 +18,10 @@ class Net extends LightningModule {
     return loss;
   }
 
+  override validationStep([xb, yb]: [tf.Tensor, tf.Tensor]): void {
+    this.log("val_loss", F.crossEntropy(this.model.forward(xb), yb), { syncDist: true });
+  }
+
   override configureOptimizers() {
     return new optim.Adam(this.parameters(), { lr: 1e-2 });
   }
@@ -32,4 +36,10 @@ const trainer = new Trainer({ accelerator: "cpu", devices, maxEpochs: 3, enableP
 await trainer.fit(net);
 if (trainer.isGlobalZero) {
   writeFileSync(process.env.OUT!, JSON.stringify({ weights: net.parameters().map((p) => Array.from(p.dataSync())), loss: trainer.callbackMetrics.train_loss, worldSize: trainer.worldSize }));
+}
+// A second stage in the same job (the ranks stay joined after fit), and a barrier after it.
+if (process.env.THEN_VALIDATE) {
+  const results = await trainer.validate(net, new data.DataLoader(new data.TensorDataset(x, y), { batchSize: 16 / devices }));
+  trainer.strategy.barrier();
+  if (trainer.isGlobalZero) writeFileSync(process.env.THEN_VALIDATE, JSON.stringify(results));
 }
