@@ -256,12 +256,19 @@ async function leftForAHuman(source: string, analysis: ScriptAnalysis, error: Ca
  */
 function oneInstancePerVariable(analysis: ScriptAnalysis): ScriptAnalysis["optimizers"] {
   const declared = new Set(analysis.optimizers.flatMap((o) => (o.declaration ? [o.declaration as unknown] : [])));
-  return analysis.optimizers.filter((o) => {
-    if (o.declaration) return true;
+  const target = (o: ScriptAnalysis["optimizers"][number]) => {
     const assign = o.construction.getParent();
-    if (!assign || !Node.isBinaryExpression(assign) || assign.getRight() !== o.construction || !Node.isIdentifier(assign.getLeft())) return true;
-    return !declared.has(analysis.references.declarationOf(assign.getLeft() as Identifier));
-  });
+    if (!assign || !Node.isBinaryExpression(assign) || assign.getRight() !== o.construction || !Node.isIdentifier(assign.getLeft())) return undefined;
+    return analysis.references.declarationOf(assign.getLeft() as Identifier);
+  };
+  return analysis.optimizers
+    .filter((o) => o.declaration !== null || !declared.has(target(o)))
+    .map((o) => {
+      // `let optimizer!: optim.AdamW; if (useOptimizer) optimizer = new optim.AdamW(...)`: the
+      // variable declared without a value is this optimizer's.
+      const decl = o.declaration === null ? target(o) : undefined;
+      return decl && Node.isVariableDeclaration(decl) && !decl.getInitializer() ? { ...o, declaration: decl, name: decl.getName() } : o;
+    });
 }
 
 /** `NetModule` for a script training a `Net`; `LitModule` when several models (or none of the script's classes) train. */

@@ -208,8 +208,15 @@ export class ModuleBuilder {
 
   private readonly helperOpenings = new Set<string>();
 
+  /**
+   * One model, whose forward the module's can mirror: not a model of a union type (`let model:
+   * RNNModel | TransformerModel`, built by an `if`), whose forwards differ (the script casts).
+   */
   get hasForward(): boolean {
-    return this.models.length === 1;
+    if (this.models.length !== 1) return false;
+    const decl = this.models[0]!.instance.declaration;
+    const type = Node.isVariableDeclaration(decl) ? decl.getTypeNode() : undefined;
+    return !(type && Node.isUnionTypeNode(type));
   }
 
   get text(): string {

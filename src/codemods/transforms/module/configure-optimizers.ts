@@ -140,6 +140,13 @@ function schedulerConfig(steps: SchedulerStep[], s: SchedulerInstance): string {
 
 /** For `x = new ...;` as a statement of the entry, the `let x` statement of the entry declaring x (declaring only x). */
 function reassignedDeclaration(s: Statement, m: ModuleBuilder): Statement | null {
+  // `if (args.useOptimizer) { optimizer = new optim.AdamW(...); }`: an optimizer only some runs
+  // create (word_language_model); configureOptimizers returns it, or nothing.
+  if (Node.isIfStatement(s) && !s.getElseStatement()) {
+    const then = s.getThenStatement();
+    const inner = Node.isBlock(then) ? then.getStatements() : [then];
+    return inner.length === 1 ? reassignedDeclaration(inner[0]!, m) : null;
+  }
   if (!Node.isExpressionStatement(s)) return null;
   const e = s.getExpression();
   if (!Node.isBinaryExpression(e) || e.getOperatorToken().getKind() !== SyntaxKind.EqualsToken || !Node.isIdentifier(e.getLeft())) return null;

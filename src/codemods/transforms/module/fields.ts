@@ -12,6 +12,7 @@
  */
 import type { Identifier, VariableStatement } from "ts-morph";
 import { torchPath } from "../../analysis/torch.ts";
+import type { ReferenceIndex } from "../../analysis/references.ts";
 import { Node, unwrap } from "../../morph.ts";
 import type { Destination, ModuleBuilder } from "./builder.ts";
 import { CannotMap } from "./structure.ts";
@@ -72,7 +73,8 @@ export function fieldify(m: ModuleBuilder, statement: VariableStatement): void {
     const init = d.getInitializer();
     const typeNode = d.getTypeNode();
     edits.replace(name.getStart(), (typeNode ?? name).getEnd(), `this.${field}`, "module-field");
-    if (!init) edits.insert(d.getEnd(), " = undefined", "module-field");
+    // (`let hidden!: Hidden;`: unset until assigned, which the `!` told the compiler to trust)
+    if (!init) edits.insert(d.getEnd(), d.hasExclamationToken() ? " = undefined!" : " = undefined", "module-field");
     if (i > 0) edits.replace(declarations[i - 1]!.getEnd(), d.getStart(), "; ", "module-field");
     const returned = m.result?.declaration === d;
     if (returned) m.result!.field = field;
@@ -99,7 +101,7 @@ function fieldDeclaration(m: ModuleBuilder, name: Identifier, init: Node | undef
   if (e && (Node.isTemplateExpression(e) || Node.isNoSubstitutionTemplateLiteral(e))) return "!: string";
   const tensorType = e ? tensorTypeOf(m, e) : null;
   if (tensorType) return `!: ${tensorType}`;
-  if (e && isNumeric(e)) return "!: number";
+  if (e && isNumeric(e, m.ctx.analysis.references)) return "!: number";
   m.ctx.todos.add(name, `\`${name.getText()}\` became a field; the codemod cannot tell its type: declare it`);
   return "!: any";
 }
@@ -154,20 +156,34 @@ function isLiteral(e: Node): boolean {
 }
 
 /** An expression that evaluates to a number whatever it reads: arithmetic, `x.length`, `t.item()`, `Math.*`, `Date.now()`. */
-function isNumeric(e: Node): boolean {
+function isNumeric(e: Node, refs?: ReferenceIndex): boolean {
   const u = unwrap(e);
   if (Node.isNumericLiteral(u)) return true;
   if (Node.isIdentifier(u)) return u.getText() === "Infinity" || u.getText() === "NaN";
-  if (Node.isPrefixUnaryExpression(u)) return isNumeric(u.getOperand());
+  if (Node.isPrefixUnaryExpression(u)) return isNumeric(u.getOperand(), refs);
   if (Node.isBinaryExpression(u)) {
     const op = u.getOperatorToken().getText();
     if (["-", "*", "/", "%", "**"].includes(op)) return true;
-    return op === "+" && isNumeric(u.getLeft()) && isNumeric(u.getRight());
+    return op === "+" && isNumeric(u.getLeft(), refs) && isNumeric(u.getRight(), refs);
   }
-  if (Node.isPropertyAccessExpression(u)) return u.getName() === "length";
+  if (Node.isPropertyAccessExpression(u)) return u.getName() === "length" || (refs !== undefined && numericProperty(u, refs));
   if (Node.isCallExpression(u)) {
     const callee = u.getExpression().getText();
     return /^(Math\.\w+|Date\.now|performance\.now|Number|parseInt|parseFloat)$/.test(callee) || /\.item$/.test(callee);
   }
   return false;
+}
+
+/** `args.lr` where `const args = { lr: Number(argv.lr), ... }`: the property's own value is a number. */
+function numericProperty(access: Node, refs: ReferenceIndex): boolean {
+  if (!Node.isPropertyAccessExpression(access)) return false;
+  const receiver = unwrap(access.getExpression());
+  if (!Node.isIdentifier(receiver)) return false;
+  const decl = refs.declarationOf(receiver);
+  const init = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : undefined;
+  const object = init ? unwrap(init) : undefined;
+  if (!object || !Node.isObjectLiteralExpression(object)) return false;
+  const property = object.getProperty(access.getName());
+  const value = property && Node.isPropertyAssignment(property) ? property.getInitializer() : undefined;
+  return value !== undefined && isNumeric(value, refs);
 }

@@ -25,7 +25,7 @@ import { EditSet } from "../../edits.ts";
 import { positionAt } from "../../errors.ts";
 import { Node, SyntaxKind, VariableDeclarationKind, unwrap } from "../../morph.ts";
 import { indentationAt, lineStartOf } from "../shared/ranges.ts";
-import { isLoop, loopAroundBackward, unusedName, type InputRewrite } from "./input-rewrite.ts";
+import { aboveEpochLoop, isLoop, loopAroundBackward, unusedName, type InputRewrite } from "./input-rewrite.ts";
 import { within } from "./statements.ts";
 
 export function wrapFullBatch(analysis: ScriptAnalysis): InputRewrite | null {
@@ -91,9 +91,10 @@ export function wrapFullBatch(analysis: ScriptAnalysis): InputRewrite | null {
   const text = analysis.text;
   const edits = new EditSet(text);
   if (dataNs.importEdit) edits.insert(dataNs.importEdit.at, dataNs.importEdit.text, "full-batch-import");
-  const loopIndent = indentationAt(epochLoop.getStart(), text);
+  const anchor = aboveEpochLoop(epochLoop);
+  const loopIndent = indentationAt(anchor.getStart(), text);
   // Above the comments that introduce the loop: they stay with it.
-  const loopStart = epochLoop.getLeadingCommentRanges()[0]?.getPos() ?? epochLoop.getStart();
+  const loopStart = anchor.getLeadingCommentRanges()[0]?.getPos() ?? anchor.getStart();
   edits.insert(
     lineStartOf(loopStart, text),
     `${loopIndent}// The whole data as one batch: the plain loop trained on all of it at every step.\n` +

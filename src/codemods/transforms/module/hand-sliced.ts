@@ -23,7 +23,7 @@ import { positionAt } from "../../errors.ts";
 import { Node, SyntaxKind, VariableDeclarationKind } from "../../morph.ts";
 import { indentationAt, lineStartOf } from "../shared/ranges.ts";
 import { isWrite } from "../shared/writes.ts";
-import { isLoop, loopAroundBackward, unusedName, type InputRewrite } from "./input-rewrite.ts";
+import { aboveEpochLoop, isLoop, loopAroundBackward, unusedName, type InputRewrite } from "./input-rewrite.ts";
 import { within } from "./statements.ts";
 
 export function iterateHandSlicedBatches(analysis: ScriptAnalysis): InputRewrite | null {
@@ -68,8 +68,9 @@ export function iterateHandSlicedBatches(analysis: ScriptAnalysis): InputRewrite
   const type = names.length === 1 ? "number[]" : `[${names.map(() => "number").join(", ")}][]`;
   const list = unusedName(analysis, "trainBatches");
   const edits = new EditSet(text);
-  const indent = indentationAt(epochLoop.getStart(), text);
-  const at = epochLoop.getLeadingCommentRanges()[0]?.getPos() ?? epochLoop.getStart();
+  const anchor = aboveEpochLoop(epochLoop);
+  const indent = indentationAt(anchor.getStart(), text);
+  const at = anchor.getLeadingCommentRanges()[0]?.getPos() ?? anchor.getStart();
   const line = positionAt(text, batchLoop.getStart()).line;
   edits.insert(
     lineStartOf(at, text),

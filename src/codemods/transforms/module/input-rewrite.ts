@@ -38,3 +38,14 @@ export function unusedName(analysis: ScriptAnalysis, wanted: string): string {
   for (let i = 2; used.has(name); i++) name = `${wanted}${i}`;
   return name;
 }
+
+/**
+ * Where code that must run once before an epoch loop goes: above the loop, or above the `try`
+ * whose block is the loop alone (the module puts the Trainer's fit inside that try).
+ */
+export function aboveEpochLoop(loop: TsNode): TsNode {
+  const block = loop.getParent();
+  const t = block?.getParent();
+  if (block && t && Node.isTryStatement(t) && t.getTryBlock() === block) return t;
+  return loop;
+}

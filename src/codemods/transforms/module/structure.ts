@@ -21,6 +21,7 @@ import type {
   PropertyAccessExpression,
   ReturnStatement,
   Statement,
+  TryStatement,
   VariableDeclaration,
 } from "ts-morph";
 import { isDeclarationStatement } from "../../analysis/entry.ts";
@@ -137,6 +138,8 @@ export interface Structure {
   evalCodeInHooks: boolean;
   /** The DataLoaders such evaluation code iterates: data code, like the steps' loaders. */
   hookLoaders: VariableDeclaration[];
+  /** `try { epoch loop } catch (e) {...}`: the Trainer's fit goes inside the same try. */
+  tryAround: TryStatement | null;
 }
 
 export function findStructure(analysis: ScriptAnalysis): Structure {
@@ -160,15 +163,17 @@ export function findStructure(analysis: ScriptAnalysis): Structure {
 
   // ---- epoch loop ----
   let epoch: EpochLoop | null = null;
+  let tryAround: TryStatement | null = null;
   if (training.epochLoop) {
-    if (!inEntry(training.epochLoop)) {
+    tryAround = inEntry(training.epochLoop) ? null : tryAroundEpochLoop(training.epochLoop, entry);
+    if (!inEntry(training.epochLoop) && !tryAround) {
       throw new CannotMap(training.epochLoop, outerLoopReason(training.epochLoop, analysis));
     }
     epoch = epochLoop(training.epochLoop, analysis);
   }
   const outer: Statement[] = epoch ? blockStatements(epoch.loop.getStatement()) : entry.statements;
   const train = loopSite(training.batchLoop, outer, analysis, entry, "training");
-  const trainingStatement = epoch ? epoch.loop : train.statement;
+  const trainingStatement = tryAround ?? (epoch ? epoch.loop : train.statement);
   if (!epoch && !inEntry(train.statement)) throw new CannotMap(training.batchLoop, "the batch loop is not in the training function's body");
 
   // ---- evaluation loops: inside the epoch loop → validation; after it → test ----
@@ -227,7 +232,20 @@ export function findStructure(analysis: ScriptAnalysis): Structure {
       !(test && within(call, test.loop))
     );
   });
-  return { entry, epoch, trainingStatement, train, validation, test, evalCodeInHooks: evalCodeInHooks || evalElsewhere, hookLoaders };
+  return { entry, epoch, trainingStatement, train, validation, test, evalCodeInHooks: evalCodeInHooks || evalElsewhere, hookLoaders, tryAround };
+}
+
+/**
+ * `try { for (epoch ...) {...} } catch (e) {...}` in the training code (word_language_model stops
+ * on Ctrl+C this way): the try holds the epoch loop alone and has no `finally`. The Trainer's
+ * `fit` takes the loop's place inside the same try, so the catch still sees what training throws.
+ */
+function tryAroundEpochLoop(loop: Statement, entry: EntryBody): TryStatement | null {
+  const block = loop.getParent();
+  const t = block?.getParent();
+  if (!block || !t || !Node.isTryStatement(t) || t.getTryBlock() !== block || t.getFinallyBlock()) return null;
+  if (t.getTryBlock().getStatements().length !== 1 || !entry.statements.includes(t)) return null;
+  return t;
 }
 
 /**

@@ -144,6 +144,14 @@ function statementsFor(m: ModuleBuilder, site: CallSite, afterFit?: (model: stri
   } else {
     lines.push(`await ${trainerText}.fit(${module});`);
   }
+  // `try { epoch loop } catch (e) {...}`: the fit in the same try, before the same catch.
+  const tryAround = m.structure.tryAround;
+  if (tryAround) {
+    const catchClause = tryAround.getCatchClause()!;
+    const at = lines.length - (m.structure.test || afterFit ? lines.length - before.length - hoisted.length : 1);
+    const wrapped = lines.splice(at);
+    lines.push(`try {\n${wrapped.join("\n")}\n} ${edits.render(catchClause.getStart(), catchClause.getEnd())}`);
+  }
   return lines;
 }
 
