@@ -17,6 +17,7 @@ import { updateModuleImports } from "./transforms/module/imports.ts";
 import { CannotMap } from "./transforms/module/structure.ts";
 import { wrapFullBatch } from "./transforms/module/full-batch.ts";
 import { iterateHandSlicedBatches } from "./transforms/module/hand-sliced.ts";
+import { iterateWhileLoop } from "./transforms/module/while-loop.ts";
 import { inlineStepClosures } from "./transforms/module/step-closure.ts";
 import { selfCheck } from "./self-check.ts";
 import { Node, SyntaxKind } from "./morph.ts";
@@ -193,7 +194,7 @@ async function migrateToModule(source: string, shared: ScriptAnalysis, options: 
     input = analyzedForModule(closures.text, options);
     rewrites.push(closures.note);
   }
-  const batches = wrapFullBatch(input.analysis) ?? iterateHandSlicedBatches(input.analysis);
+  const batches = iterateWhileLoop(input.analysis) ?? wrapFullBatch(input.analysis) ?? iterateHandSlicedBatches(input.analysis);
   if (batches) {
     input = analyzedForModule(batches.text, options);
     rewrites.push(batches.note);
