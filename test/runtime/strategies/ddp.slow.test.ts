@@ -167,6 +167,17 @@ describe("DDP on CPU processes", () => {
     expect(r.ms).toBeLessThan(20_000);
   }, 60_000);
 
+  it("a rank killed with SIGKILL mid-epoch: the others exit non-zero at once, naming it, and no process is left behind", async () => {
+    const marker = `ddp-kill-${process.pid}-${Date.now()}`;
+    const r = await run("lite_mlp.ts", { DEVICES: "2", KILL_RANK: "1", OUT: join(dir, "kill.json"), LIGHTNING_TS_DDP_TIMEOUT: "20", DDP_TEST_MARKER: marker });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/rank 1/);
+    expect(r.ms).toBeLessThan(20_000);
+    // Every process of the job carried the marker in its environment: none is still running.
+    const alive = spawnSync("sh", ["-c", `grep -l ${marker} /proc/[0-9]*/environ 2>/dev/null | wc -l`], { encoding: "utf8" }).stdout.trim();
+    expect(alive).toBe("0");
+  }, 60_000);
+
   it("a peer that never starts: rank 0 gives up after the timeout, saying which address and variable", async () => {
     const port = await freePort();
     const r = await run("lite_mlp.ts", { DEVICES: "1", RANK: "0", LOCAL_RANK: "0", WORLD_SIZE: "2", MASTER_PORT: String(port), LIGHTNING_TS_DDP_TIMEOUT: "3", OUT: join(dir, "alone.json") }, 60_000);

@@ -1,6 +1,6 @@
 // Lite, MLP, SGD: `DEVICES` processes (self-launched under ddp) each with batch 16/DEVICES, or one
 // process with batch 16. Rank 0 writes the final weights to `OUT`. `CRASH_RANK` makes that rank
-// throw in the second epoch.
+// throw in the second epoch, `KILL_RANK` kills it there with SIGKILL.
 import { writeFileSync } from "node:fs";
 import { LightningLite } from "lightning-ts";
 import { tf, nn, F, optim, data, manualSeed } from "lightning-ts/torch";
@@ -19,6 +19,7 @@ class Lite extends LightningLite {
     const loader = this.setupDataloaders(new data.DataLoader(new data.TensorDataset(x, y), { batchSize: 16 / this.worldSize }));
     for (let epoch = 0; epoch < 3; epoch++) {
       if (epoch === 1 && process.env.CRASH_RANK === String(this.globalRank)) throw new Error(`rank ${this.globalRank} fails on purpose`);
+      if (epoch === 1 && process.env.KILL_RANK === String(this.globalRank)) process.kill(process.pid, "SIGKILL");
       for (const [xb, yb] of loader) {
         optimizer.zeroGrad();
         const loss = F.crossEntropy(model.forward(xb), yb);
