@@ -27,6 +27,9 @@ import type { Precision, PrecisionBackwardOptions } from "../plugins/precision/p
 import { launchLocalRanks } from "./launchers/subprocess_script.ts";
 import { Strategy, type DistributedSamplerSettings, type ReduceOp } from "./strategy.ts";
 
+/** The job this process joined, by address, rank and world size (see setupEnvironment). */
+const JOINED = new Map<string, Promise<SyncCollectives>>();
+
 export interface DDPStrategyOptions {
   accelerator?: Accelerator;
   precision?: Precision;
@@ -99,16 +102,25 @@ export class DDPStrategy extends Strategy {
     }
     await super.setupEnvironment();
     const { host, port, source } = env.mainAddress();
-    this.collectives = await SyncCollectives.start({
-      rank: this.globalRank,
-      worldSize: this.worldSize,
-      host,
-      port,
-      // (torchrun's agent serves the store when it says so; otherwise rank 0 does)
-      serveStore: this.globalRank === 0 && process.env.TORCHELASTIC_USE_AGENT_STORE !== "True",
-      timeoutMs: this.timeoutMs,
-      source,
-    });
+    // One job per process, as torch.distributed has one default process group: a second Trainer
+    // or Lite in the same script (fit, then test with a new Trainer) joins the same ranks again.
+    const key = `${host}:${port}/${this.globalRank}/${this.worldSize}`;
+    let joined = JOINED.get(key);
+    if (!joined) {
+      joined = SyncCollectives.start({
+        rank: this.globalRank,
+        worldSize: this.worldSize,
+        host,
+        port,
+        // (torchrun's agent serves the store when it says so; otherwise rank 0 does)
+        serveStore: this.globalRank === 0 && process.env.TORCHELASTIC_USE_AGENT_STORE !== "True",
+        timeoutMs: this.timeoutMs,
+        source,
+      });
+      JOINED.set(key, joined);
+      joined.catch(() => JOINED.delete(key));
+    }
+    this.collectives = await joined;
   }
 
   private requireCollectives(): SyncCollectives {

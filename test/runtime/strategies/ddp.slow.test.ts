@@ -65,10 +65,10 @@ describe("DDP on CPU processes", () => {
     expect(maxRelativeDifference(a.weights, b.weights)).toBeLessThan(1e-5);
   }, 180_000);
 
-  it("the Trainer: the same, a syncDist metric is the mean over the ranks (the whole batch's loss), and the job stays joined for validate() after fit", async () => {
+  it("the Trainer: the same, a syncDist metric is the mean over the ranks (the whole batch's loss), and the job stays joined for validate() after fit and for a second Trainer", async () => {
     const [one, two] = await Promise.all([
       run("trainer_mlp.ts", { DEVICES: "1", OUT: join(dir, "trainer1.json"), THEN_VALIDATE: join(dir, "validate1.json") }),
-      run("trainer_mlp.ts", { DEVICES: "2", OUT: join(dir, "trainer2.json"), THEN_VALIDATE: join(dir, "validate2.json") }),
+      run("trainer_mlp.ts", { DEVICES: "2", OUT: join(dir, "trainer2.json"), THEN_VALIDATE: join(dir, "validate2.json"), SECOND_TRAINER: join(dir, "second2.json") }),
     ]);
     expect(one.code, one.stderr).toBe(0);
     expect(two.code, two.stderr).toBe(0);
@@ -80,6 +80,9 @@ describe("DDP on CPU processes", () => {
     const [va] = read(join(dir, "validate1.json"));
     const [vb] = read(join(dir, "validate2.json"));
     expect(Math.abs(vb.val_loss - va.val_loss) / va.val_loss).toBeLessThan(1e-5);
+    // A second Trainer in the same script joins the same job again (one per process).
+    const [second] = read(join(dir, "second2.json"));
+    expect(second.val_loss).toBe(vb.val_loss);
   }, 180_000);
 
   it("a launcher's environment set by hand (torchrun-style: RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT): no relaunch, same weights", async () => {

@@ -43,3 +43,10 @@ if (process.env.THEN_VALIDATE) {
   trainer.strategy.barrier();
   if (trainer.isGlobalZero) writeFileSync(process.env.THEN_VALIDATE, JSON.stringify(results));
 }
+// A second Trainer in the same script joins the same job (one per process, as torch.distributed's
+// default process group).
+if (process.env.SECOND_TRAINER) {
+  const second = new Trainer({ accelerator: "cpu", devices, enableProgressBar: false, logger: false, enableCheckpointing: false, enableModelSummary: false });
+  const results = await second.validate(net, new data.DataLoader(new data.TensorDataset(x, y), { batchSize: 16 / devices }));
+  if (second.isGlobalZero) writeFileSync(process.env.SECOND_TRAINER, JSON.stringify(results));
+}
