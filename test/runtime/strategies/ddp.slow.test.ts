@@ -181,6 +181,26 @@ describe("DDP on CPU processes", () => {
     expect(alive).toBe("0");
   }, 60_000);
 
+  it("the launcher killed with SIGTERM mid-training: the other rank fails at its next collective and exits, leaving no process", async () => {
+    const marker = `ddp-term-${process.pid}-${Date.now()}`;
+    const child = spawn(process.execPath, ["--conditions=lightning-ts:source", "--import", tsxLoaderUrl(), join(SCRIPTS, "lite_mlp.ts")], {
+      cwd: dir,
+      env: { ...process.env, LIGHTNING_TS_QUIET: "1", DEVICES: "2", EPOCHS: "100000", OUT: join(dir, "term.json"), DDP_TEST_MARKER: marker },
+      stdio: "ignore",
+    });
+    // (the ranks, not tsx's esbuild service, which also carries the environment)
+    const count = () =>
+      Number(spawnSync("sh", ["-c", `for f in $(grep -l ${marker} /proc/[0-9]*/environ 2>/dev/null); do tr '\\0' ' ' < \${f%environ}cmdline; echo; done | grep -c lite_mlp.ts`], { encoding: "utf8" }).stdout.trim());
+    // Both ranks up and training.
+    for (let t = 0; t < 200 && count() < 2; t++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(count()).toBe(2);
+    child.kill("SIGTERM");
+    const started = Date.now();
+    while (count() > 0 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 100));
+    expect(count()).toBe(0);
+  }, 60_000);
+
   it("a peer that never starts: rank 0 gives up after the timeout, saying which address and variable", async () => {
     const port = await freePort();
     const r = await run("lite_mlp.ts", { DEVICES: "1", RANK: "0", LOCAL_RANK: "0", WORLD_SIZE: "2", MASTER_PORT: String(port), LIGHTNING_TS_DDP_TIMEOUT: "3", OUT: join(dir, "alone.json") }, 60_000);

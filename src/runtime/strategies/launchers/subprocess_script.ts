@@ -5,7 +5,7 @@
  * environment that makes it rank r (`RANK`, `LOCAL_RANK`, `WORLD_SIZE`, `LOCAL_WORLD_SIZE`,
  * `NODE_RANK`, `MASTER_ADDR`, `MASTER_PORT`, a free port when none is set). Rank 0 then waits for
  * them: a rank that fails makes the launcher report it, stop the others and exit non-zero;
- * SIGINT/SIGTERM on the launcher reach every child.
+ * Ctrl-C reaches every rank through the terminal's process group.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
@@ -60,15 +60,13 @@ export async function launchLocalRanks(plan: LaunchPlan): Promise<void> {
     });
     children.push(child);
   }
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    process.once(sig, () => {
-      stopChildren(sig);
-      process.exit(sig === "SIGINT" ? 130 : 143);
-    });
-  }
+  // No SIGINT/SIGTERM handler: a training loop that never yields to the event loop would hold
+  // the signal until it ends. Ctrl-C reaches every rank already (they share the terminal's
+  // process group); a rank whose launcher is killed fails at its next collective, when the
+  // connection to it closes.
   process.once("exit", () => stopChildren());
 }
 
-function stopChildren(signal: NodeJS.Signals = "SIGTERM"): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill(signal);
+function stopChildren(): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
 }

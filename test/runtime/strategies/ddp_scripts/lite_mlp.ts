@@ -17,7 +17,7 @@ class Lite extends LightningLite {
     let optimizer = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
     [model, optimizer] = this.setup(model, optimizer);
     const loader = this.setupDataloaders(new data.DataLoader(new data.TensorDataset(x, y), { batchSize: 16 / this.worldSize }));
-    for (let epoch = 0; epoch < 3; epoch++) {
+    for (let epoch = 0; epoch < Number(process.env.EPOCHS ?? 3); epoch++) {
       if (epoch === 1 && process.env.CRASH_RANK === String(this.globalRank)) throw new Error(`rank ${this.globalRank} fails on purpose`);
       if (epoch === 1 && process.env.KILL_RANK === String(this.globalRank)) process.kill(process.pid, "SIGKILL");
       for (const [xb, yb] of loader) {
