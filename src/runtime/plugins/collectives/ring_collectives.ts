@@ -72,10 +72,17 @@ class Channel {
     }
   }
 
-  /** Sends `bytes` as one message. The caller must not change them afterwards (the socket may still hold them). */
-  send(bytes: Uint8Array): void {
+  /**
+   * Sends `bytes` as one message. The caller must not change them afterwards (the socket may still
+   * hold them). Resolves once they left this process: a collective returns only after its sends
+   * have, so a rank that exits right after its last one does not take its last message with it.
+   */
+  send(bytes: Uint8Array): Promise<void> {
     this.socket.write(encodeU64(bytes.byteLength));
-    this.socket.write(bytes);
+    const flushed = new Promise<void>((resolve, reject) => this.socket.write(bytes, (e) => (e ? reject(e) : resolve())));
+    // (awaited at the end of the collective; a failing receive before that is the error reported)
+    flushed.catch(() => {});
+    return flushed;
   }
 
   receive(): Promise<Uint8Array> {
@@ -135,22 +142,24 @@ export class RingCollectives {
   async allReduce(data: Float32Array, op: ReduceOp = "sum", inPlace = false): Promise<Float32Array> {
     const n = this.worldSize;
     const out = inPlace ? data : Float32Array.from(data);
+    const sent: Promise<void>[] = [];
     if (n > 1) {
       const bounds = (c: number): [number, number] => [Math.floor((c * out.length) / n), Math.floor(((c + 1) * out.length) / n)];
       const chunk = (c: number) => out.subarray(...bounds(((c % n) + n) % n));
       // reduce-scatter: after step s, chunk (rank − s − 1) holds the reduction of s + 2 ranks
       for (let s = 0; s < n - 1; s++) {
-        this.right!.send(new Uint8Array(chunk(this.rank - s).slice().buffer));
+        sent.push(this.right!.send(new Uint8Array(chunk(this.rank - s).slice().buffer)));
         const incoming = floats(await this.left!.receive());
         combineInto(chunk(this.rank - s - 1), incoming, op);
       }
       // all-gather: rank r now holds the finished chunk r + 1; pass the finished chunks along
       for (let s = 0; s < n - 1; s++) {
-        this.right!.send(new Uint8Array(chunk(this.rank + 1 - s).slice().buffer));
+        sent.push(this.right!.send(new Uint8Array(chunk(this.rank + 1 - s).slice().buffer)));
         chunk(this.rank - s).set(floats(await this.left!.receive()));
       }
     }
     if (op === "mean") for (let i = 0; i < out.length; i++) out[i] = out[i]! / n;
+    await Promise.all(sent);
     return out;
   }
 
@@ -158,11 +167,11 @@ export class RingCollectives {
   async broadcast(data: Uint8Array, src = 0): Promise<Uint8Array> {
     if (this.worldSize === 1) return data;
     if (this.rank === src) {
-      this.right!.send(data);
+      await this.right!.send(data);
       return data;
     }
     const received = await this.left!.receive();
-    if ((this.rank + 1) % this.worldSize !== src) this.right!.send(received);
+    if ((this.rank + 1) % this.worldSize !== src) await this.right!.send(received);
     return received;
   }
 
@@ -170,12 +179,14 @@ export class RingCollectives {
   async allGather(data: Float32Array): Promise<Float32Array[]> {
     const pieces: Float32Array[] = new Array(this.worldSize);
     pieces[this.rank] = Float32Array.from(data);
+    const sent: Promise<void>[] = [];
     for (let s = 0; s < this.worldSize - 1; s++) {
       const from = (this.rank - s + this.worldSize) % this.worldSize;
       const piece = pieces[from]!;
-      this.right!.send(new Uint8Array(piece.buffer, piece.byteOffset, piece.byteLength));
+      sent.push(this.right!.send(new Uint8Array(piece.buffer, piece.byteOffset, piece.byteLength)));
       pieces[(this.rank - s - 1 + this.worldSize) % this.worldSize] = floats(await this.left!.receive());
     }
+    await Promise.all(sent);
     return pieces;
   }
 
@@ -184,9 +195,10 @@ export class RingCollectives {
     await this.allReduce(new Float32Array([0]));
   }
 
+  /** Leaves the ring; what was sent is still delivered (end, not destroy). */
   close(): void {
-    this.right?.socket.destroy();
-    this.left?.socket.destroy();
+    this.right?.socket.end();
+    this.left?.socket.end();
     this.server?.close();
   }
 }
