@@ -46,6 +46,11 @@ export class DDPStrategy extends Strategy {
   readonly parallelDevices: Device[];
   readonly clusterEnvironment: ClusterEnvironment;
   readonly numNodes: number;
+  /**
+   * Joined once and never left, as Lightning keeps its process group: `trainer.test()` after
+   * `fit`, or a callback's barrier in `onFitEnd` (after teardown), still has its ranks. The
+   * collectives thread does not keep the process alive.
+   */
   private collectives: SyncCollectives | null = null;
   /** The modules setupModule replicated: their gradients are averaged (DDP's reducer hooks). */
   private readonly replicated: Module[] = [];
@@ -221,14 +226,6 @@ export class DDPStrategy extends Strategy {
     return { numReplicas: this.worldSize, rank: this.globalRank };
   }
 
-  /**
-   * The job stays joined, as Lightning keeps its process group: a `trainer.test()` after `fit`,
-   * or a callback's barrier in `onFitEnd` (after teardown), still has its ranks. The collectives
-   * thread does not keep the process alive.
-   */
-  override teardown(): void {
-    super.teardown();
-  }
 }
 
 function tensorBytes(t: tf.Tensor): Uint8Array {
