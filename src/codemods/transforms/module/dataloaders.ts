@@ -24,7 +24,7 @@ import { Node, SyntaxKind, unwrap } from "../../morph.ts";
 import type { Destination, ModuleBuilder } from "./builder.ts";
 import { fieldify } from "./fields.ts";
 import { CannotMap, isEpochIterable } from "./structure.ts";
-import { declaredNames, modelDecls, optimizerDecls, within } from "./statements.ts";
+import { declaredNames, isLoop, modelDecls, optimizerDecls, within } from "./statements.ts";
 import { isWrite } from "../shared/writes.ts";
 import { moduleText } from "./rewrite-uses.ts";
 import { inlinedHelpers } from "./inline-helpers.ts";
@@ -304,10 +304,6 @@ const DRAW_FREE_TORCH = new Set([
   "tf.range",
 ]);
 const DRAW_FREE_GLOBAL = /^(Array\.from|Math\.\w+|Number|String|Boolean|parseInt|parseFloat|Object\.\w+|JSON\.\w+|\w+\.(slice|map|filter|length))$/;
-
-function isLoop(s: Node): boolean {
-  return Node.isForStatement(s) || Node.isForOfStatement(s) || Node.isForInStatement(s) || Node.isWhileStatement(s) || Node.isDoStatement(s);
-}
 
 /**
  * Whether `use` is in a function of the script's own (`function test(epoch) { for (... of

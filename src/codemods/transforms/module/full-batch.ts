@@ -24,9 +24,9 @@ import type { ScriptAnalysis } from "../../analysis/types.ts";
 import { EditSet } from "../../edits.ts";
 import { positionAt } from "../../errors.ts";
 import { Node, SyntaxKind, VariableDeclarationKind, unwrap } from "../../morph.ts";
-import { indentationAt, lineStartOf } from "../shared/ranges.ts";
-import { aboveEpochLoop, isLoop, loopAroundBackward, unusedName, type InputRewrite } from "./input-rewrite.ts";
-import { within } from "./statements.ts";
+import { indentationAt, spanStart } from "../shared/ranges.ts";
+import { aboveEpochLoop, loopAroundBackward, unusedName, type InputRewrite } from "./input-rewrite.ts";
+import { isLoop, within } from "./statements.ts";
 
 export function wrapFullBatch(analysis: ScriptAnalysis): InputRewrite | null {
   if (analysis.trainingLoops.length > 0 || analysis.backwardCalls.length === 0) return null;
@@ -94,16 +94,14 @@ export function wrapFullBatch(analysis: ScriptAnalysis): InputRewrite | null {
   const anchor = aboveEpochLoop(epochLoop);
   const loopIndent = indentationAt(anchor.getStart(), text);
   // Above the comments that introduce the loop: they stay with it.
-  const loopStart = anchor.getLeadingCommentRanges()[0]?.getPos() ?? anchor.getStart();
   edits.insert(
-    lineStartOf(loopStart, text),
+    spanStart(anchor, text),
     `${loopIndent}// The whole data as one batch: the plain loop trained on all of it at every step.\n` +
       `${loopIndent}const ${loader} = new ${dataNs.name}.DataLoader(new ${dataNs.name}.TensorDataset(${names.join(", ")}), { batchSize: ${names[0]}.shape[0] });\n`,
     "full-batch-loader",
   );
   const stepIndent = indentationAt(step[0]!.getStart(), text);
-  const stepStart = step[0]!.getLeadingCommentRanges()[0]?.getPos() ?? step[0]!.getStart();
-  edits.insert(lineStartOf(stepStart, text), `${stepIndent}for (const [${names.join(", ")}] of ${loader}) {\n`, "full-batch-loop");
+  edits.insert(spanStart(step[0]!, text), `${stepIndent}for (const [${names.join(", ")}] of ${loader}) {\n`, "full-batch-loop");
   edits.insert(step.at(-1)!.getEnd(), `\n${stepIndent}}`, "full-batch-loop");
   const line = (n: Node) => positionAt(analysis.text, n.getStart()).line;
   return {

@@ -21,10 +21,10 @@ import type { ScriptAnalysis } from "../../analysis/types.ts";
 import { EditSet } from "../../edits.ts";
 import { positionAt } from "../../errors.ts";
 import { Node, SyntaxKind, VariableDeclarationKind } from "../../morph.ts";
-import { indentationAt, lineStartOf } from "../shared/ranges.ts";
+import { indentationAt, spanStart } from "../shared/ranges.ts";
 import { isWrite } from "../shared/writes.ts";
-import { aboveEpochLoop, isLoop, loopAroundBackward, unusedName, type InputRewrite } from "./input-rewrite.ts";
-import { within } from "./statements.ts";
+import { aboveEpochLoop, loopAroundBackward, unusedName, type InputRewrite } from "./input-rewrite.ts";
+import { isLoop, within } from "./statements.ts";
 
 export function iterateHandSlicedBatches(analysis: ScriptAnalysis): InputRewrite | null {
   if (analysis.trainingLoops.length > 0 || analysis.backwardCalls.length === 0) return null;
@@ -70,10 +70,9 @@ export function iterateHandSlicedBatches(analysis: ScriptAnalysis): InputRewrite
   const edits = new EditSet(text);
   const anchor = aboveEpochLoop(epochLoop);
   const indent = indentationAt(anchor.getStart(), text);
-  const at = anchor.getLeadingCommentRanges()[0]?.getPos() ?? anchor.getStart();
   const line = positionAt(text, batchLoop.getStart()).line;
   edits.insert(
-    lineStartOf(at, text),
+    spanStart(anchor, text),
     `${indent}// The batches the loop at line ${line} slices by hand, as its own header counts them: one training step each.\n` +
       `${indent}const ${list}: ${type} = Array.from((function* () {\n` +
       `${indent}  for (${init.getText()}; ${batchLoop.getCondition()!.getText()}; ${batchLoop.getIncrementor()!.getText()}) yield ${value} as ${names.length === 1 ? "number" : `[${names.map(() => "number").join(", ")}]`};\n` +

@@ -7,14 +7,13 @@ import type { Node as TsNode } from "ts-morph";
 import { isFunctionLike } from "../../analysis/functions.ts";
 import type { ScriptAnalysis } from "../../analysis/types.ts";
 import { Node, SyntaxKind } from "../../morph.ts";
+import { isLoop } from "./statements.ts";
 
 export interface InputRewrite {
   text: string;
   /** What was rewritten, for the migration's notes. */
   note: string;
 }
-
-export const isLoop = (n: TsNode) => Node.isForStatement(n) || Node.isForOfStatement(n) || Node.isForInStatement(n) || Node.isWhileStatement(n) || Node.isDoStatement(n);
 
 /** The one loop around every backward call (through closures, not through other functions), or null. */
 export function loopAroundBackward(analysis: ScriptAnalysis): TsNode | null {

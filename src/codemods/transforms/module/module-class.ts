@@ -22,7 +22,8 @@ import { inlinedHelpers, removeInlinedHelpers } from "./inline-helpers.ts";
 import { moduleForward } from "./models.ts";
 import { freshName } from "./statements.ts";
 import { indexBindingOf, indexedIterable, isEpochIterable, yieldsTensorBatches } from "./structure.ts";
-import { spanStart, writeTrainerCalls } from "./trainer.ts";
+import { writeTrainerCalls } from "./trainer.ts";
+import { spanStart } from "../shared/ranges.ts";
 import type { TrainingStep } from "./training-step.ts";
 
 export const MODULE_TYPE = "LightningModule";

@@ -38,6 +38,11 @@ export function isModeCall(s: Node, m: ModuleBuilder): boolean {
   return call !== null && (call.getArguments().length === 0 || (call.getArguments().length === 1 && Node.isTrueLiteral(call.getArguments()[0]!)));
 }
 
+/** A `for`, `for...of`, `for...in`, `while` or `do` statement. */
+export function isLoop(n: Node): boolean {
+  return Node.isForStatement(n) || Node.isForOfStatement(n) || Node.isForInStatement(n) || Node.isWhileStatement(n) || Node.isDoStatement(n);
+}
+
 /** `continue` / `break` statements that leave `loop` (not an inner loop, not a function inside). */
 export function jumpsOutOf(loop: Node, kind: typeof SyntaxKind.ContinueStatement | typeof SyntaxKind.BreakStatement): Statement[] {
   const body = (loop as Node & { getStatement(): Node }).getStatement();
@@ -55,9 +60,7 @@ export function jumpsOutOf(loop: Node, kind: typeof SyntaxKind.ContinueStatement
       if (depth === 0) out.push(n as Statement);
       return;
     }
-    const inner =
-      Node.isForStatement(n) || Node.isForOfStatement(n) || Node.isForInStatement(n) || Node.isWhileStatement(n) || Node.isDoStatement(n) ||
-      (kind === SyntaxKind.BreakStatement && Node.isSwitchStatement(n));
+    const inner = isLoop(n) || (kind === SyntaxKind.BreakStatement && Node.isSwitchStatement(n));
     n.forEachChild((c) => visit(c, inner ? depth + 1 : depth));
   };
   visit(body, 0);

@@ -20,6 +20,7 @@ import type { ModuleBuilder } from "./builder.ts";
 import { CallSite, countExpression } from "./call-site.ts";
 import type { ResumedEpochStart } from "./rewrite-uses.ts";
 import { CannotMap } from "./structure.ts";
+import { spanStart } from "../shared/ranges.ts";
 
 const FLAG_ORDER = ["maxEpochs", "accumulateGradBatches", "gradientClipVal", "gradientClipAlgorithm", "reloadDataloadersEveryNEpochs"];
 
@@ -173,16 +174,3 @@ function awaitAllowed(statement: Node, topLevelAwait: boolean): boolean {
   return (Node.isFunctionDeclaration(fn) || Node.isFunctionExpression(fn) || Node.isArrowFunction(fn) || Node.isMethodDeclaration(fn)) && fn.isAsync();
 }
 
-/** Start of a statement with its own-line comments above it. */
-export function spanStart(s: Node, text: string): number {
-  let start = s.getStart();
-  const lineStart = text.lastIndexOf("\n", start - 1) + 1;
-  if (!/^[ \t]*$/.test(text.slice(lineStart, start))) return start;
-  start = lineStart;
-  for (const c of [...s.getLeadingCommentRanges()].reverse()) {
-    const cLineStart = text.lastIndexOf("\n", c.getPos() - 1) + 1;
-    if (!/^[ \t]*$/.test(text.slice(cLineStart, c.getPos()))) break;
-    start = cLineStart;
-  }
-  return start;
-}

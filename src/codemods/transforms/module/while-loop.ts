@@ -20,7 +20,8 @@ import { positionAt } from "../../errors.ts";
 import type { ScriptAnalysis } from "../../analysis/types.ts";
 import { isFunctionLike } from "../../analysis/functions.ts";
 import { Node } from "../../morph.ts";
-import { isLoop, loopAroundBackward, unusedName, type InputRewrite } from "./input-rewrite.ts";
+import { loopAroundBackward, unusedName, type InputRewrite } from "./input-rewrite.ts";
+import { isLoop } from "./statements.ts";
 
 export function iterateWhileLoop(analysis: ScriptAnalysis): InputRewrite | null {
   if (analysis.trainingLoops.length > 0 || analysis.backwardCalls.length === 0) return null;

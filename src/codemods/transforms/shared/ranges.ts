@@ -64,3 +64,17 @@ export function lineStartOf(pos: number, text: string): number {
 export function newlineOf(text: string): string {
   return text.includes("\r\n") ? "\r\n" : "\n";
 }
+
+/** Start of a statement with its own-line comments above it. */
+export function spanStart(s: Node, text: string): number {
+  let start = s.getStart();
+  const lineStart = text.lastIndexOf("\n", start - 1) + 1;
+  if (!/^[ \t]*$/.test(text.slice(lineStart, start))) return start;
+  start = lineStart;
+  for (const c of [...s.getLeadingCommentRanges()].reverse()) {
+    const cLineStart = text.lastIndexOf("\n", c.getPos() - 1) + 1;
+    if (!/^[ \t]*$/.test(text.slice(cLineStart, c.getPos()))) break;
+    start = cLineStart;
+  }
+  return start;
+}
