@@ -168,7 +168,7 @@ function context(target: MigrationTarget, analysis: ScriptAnalysis, edits: EditS
 async function migrateToModule(source: string, shared: ScriptAnalysis, options: MigrateOptions): Promise<MigrationResult> {
   // The module is built from the function that holds the training code, even when main() only
   // parses the arguments and calls it.
-  const analysis: ScriptAnalysis = { ...shared, entry: insideMainGuard(innermostEntry(shared)), optimizers: oneInstancePerVariable(shared) };
+  const analysis = forModule(shared);
   if (analysis.alreadyMigrated === "module") {
     return { status: "unchanged", reason: "already a LightningModule script: nothing to do" };
   }
@@ -223,8 +223,12 @@ async function migrateToModule(source: string, shared: ScriptAnalysis, options: 
 }
 
 function analyzedForModule(text: string, options: MigrateOptions): { source: string; analysis: ScriptAnalysis } {
-  const shared = analyzeScript(parseScript(text, options.fileName));
-  return { source: text, analysis: { ...shared, entry: insideMainGuard(innermostEntry(shared)), optimizers: oneInstancePerVariable(shared) } };
+  return { source: text, analysis: forModule(analyzeScript(parseScript(text, options.fileName))) };
+}
+
+/** The analysis as `--to module` reads it: the innermost training function (or guard body), one optimizer per variable. */
+function forModule(shared: ScriptAnalysis): ScriptAnalysis {
+  return { ...shared, entry: insideMainGuard(innermostEntry(shared)), optimizers: oneInstancePerVariable(shared) };
 }
 
 /**

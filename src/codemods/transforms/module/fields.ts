@@ -16,7 +16,7 @@ import type { ReferenceIndex } from "../../analysis/references.ts";
 import { Node, unwrap } from "../../morph.ts";
 import type { Destination, ModuleBuilder } from "./builder.ts";
 import { CannotMap } from "./structure.ts";
-import { declaredNames, withoutMoves } from "./statements.ts";
+import { declaredNames, tensorTypeName, withoutMoves } from "./statements.ts";
 
 /** Destinations whose variables are handled elsewhere (optimizers through `this.optimizers()`, shared data through `this.datasets`). */
 const NOT_FIELDS = new Set<Destination>([
@@ -126,10 +126,11 @@ function tensorTypeOf(m: ModuleBuilder, e: Node, depth = 0): string | null {
   const tensor = `${m.tfName}.Tensor`;
   const callee = u.getExpression();
   if (Node.isIdentifier(callee)) {
-    const fn = functions.find((f) => f.nameNode !== callee && references.declarationOf(callee) === references.declarationOf(f.nameNode));
-    const declared = fn?.node.getReturnTypeNode()?.getText() ?? "";
-    const tfType = /^(\w+)\.(Tensor(?:[1-6]D)?|Scalar)$/.exec(declared);
-    if (tfType && references.declarationOf(callee) !== undefined) return `${m.tfName}.${tfType[2]}`;
+    const decl = references.declarationOf(callee);
+    const fn = decl ? functions.find((f) => references.declarationOf(f.nameNode) === decl) : undefined;
+    const declared = fn?.node.getReturnTypeNode()?.getText();
+    const type = declared ? tensorTypeName(m, declared) : null;
+    if (type) return type;
   }
   if (Node.isPropertyAccessExpression(callee) && (SAME_TYPE_METHODS.test(callee.getName()) || TENSOR_METHODS.test(callee.getName()))) {
     const receiver = unwrap(callee.getExpression());

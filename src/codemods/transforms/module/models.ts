@@ -159,7 +159,8 @@ function forwardOf(model: ModelInstance, m: ModuleBuilder): string {
   );
 }
 
-function findForward(cls: ClassDeclaration, m: ModuleBuilder): MethodDeclaration | null {
+/** The `forward` a model class has, its own or a base class's (among the script's model classes). */
+export function findForward(cls: ClassDeclaration, m: ModuleBuilder): MethodDeclaration | null {
   for (let c: ClassDeclaration | undefined = cls; c; ) {
     const f = c.getInstanceMethod("forward");
     if (f) return f;

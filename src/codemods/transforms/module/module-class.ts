@@ -19,8 +19,8 @@ import { METHOD_ORDER, type MethodName, type ModuleBuilder, type Piece } from ".
 import type { SharedData } from "./dataloaders.ts";
 import { methodFromFunction } from "./helper-methods.ts";
 import { inlinedHelpers, removeInlinedHelpers } from "./inline-helpers.ts";
-import { moduleForward } from "./models.ts";
-import { freshName } from "./statements.ts";
+import { findForward, moduleForward } from "./models.ts";
+import { freshName, tensorTypeName } from "./statements.ts";
 import { indexBindingOf, indexedIterable, isEpochIterable, yieldsTensorBatches } from "./structure.ts";
 import { writeTrainerCalls } from "./trainer.ts";
 import { spanStart } from "../shared/ranges.ts";
@@ -171,11 +171,11 @@ function forwardArgumentType(m: ModuleBuilder, loop: ForOfStatement, element: Id
     const receiver = unwrap(callee.getExpression());
     const model = Node.isIdentifier(receiver) ? m.models.find((f) => f.declaration === references.declarationOf(receiver)) : undefined;
     const cls = model ? modelClasses.find((c) => c.getName() === model.instance.className) : undefined;
-    const params = cls?.getInstanceMethod("forward")?.getParameters() ?? [];
+    const params = (cls ? findForward(cls, m) : null)?.getParameters() ?? [];
     const k = call.getArguments().findIndex((a) => Node.isIdentifier(unwrap(a)) && references.declarationOf(unwrap(a) as Identifier) === decl);
     const type = k === -1 ? undefined : params[k]?.getTypeNode()?.getText();
-    const tfType = type ? /^\w+\.(Tensor(?:[1-6]D)?|Scalar)$/.exec(type) : null;
-    if (tfType) return `${m.tfName}.${tfType[1]}`;
+    const tensorType = type ? tensorTypeName(m, type) : null;
+    if (tensorType) return tensorType;
   }
   return null;
 }

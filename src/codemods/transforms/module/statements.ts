@@ -150,3 +150,12 @@ export function mutatedAnywhere(uses: readonly Node[]): boolean {
     return Node.isElementAccessExpression(parent) && parent.getExpression() === use && isWrite(parent);
   });
 }
+
+/**
+ * `tf.Tensor2D` (any namespace name, as the script imported it) spelled with the module's own
+ * name for tfjs, or null for a type that is not a tensor type.
+ */
+export function tensorTypeName(m: ModuleBuilder, typeText: string): string | null {
+  const match = /^\w+\.(Tensor(?:[1-6]D)?|Scalar)$/.exec(typeText);
+  return match ? `${m.tfName}.${match[1]}` : null;
+}

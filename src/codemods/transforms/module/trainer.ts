@@ -149,8 +149,7 @@ function statementsFor(m: ModuleBuilder, site: CallSite, afterFit?: (model: stri
   const tryAround = m.structure.tryAround;
   if (tryAround) {
     const catchClause = tryAround.getCatchClause()!;
-    const at = lines.length - (m.structure.test || afterFit ? lines.length - before.length - hoisted.length : 1);
-    const wrapped = lines.splice(at);
+    const wrapped = lines.splice(hoisted.length + before.length);
     lines.push(`try {\n${wrapped.join("\n")}\n} ${edits.render(catchClause.getStart(), catchClause.getEnd())}`);
   }
   return lines;
