@@ -118,10 +118,8 @@ export class Connector {
       this.strategy.accelerator = this.accelerator;
     } else {
       const reason = this.multiProcessReason(devices);
-      if (reason !== null) {
-        if (strategyFlag === "single") {
-          throw new MisconfigurationError(`strategy="single" runs one process on one device, but ${reason}`);
-        }
+      if (reason !== null && strategyFlag === "single") {
+        throw new MisconfigurationError(`strategy="single" runs one process on one device, but ${reason}`);
       }
       // Several processes (devices, nodes, or a launcher's WORLD_SIZE), or ddp asked for: DDP.
       if (reason !== null || strategyFlag === "ddp") {

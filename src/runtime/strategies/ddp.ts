@@ -136,16 +136,16 @@ export class DDPStrategy extends Strategy {
   /** Every rank starts from rank 0's weights and buffers. */
   override setupModule<M extends Module>(module: M): M {
     const tensors = [...module.parameters(), ...module.buffers()];
-    const bytes = concatBytes(tensors.map((t) => tensorBytes(t)));
-    const received = this.requireCollectives().broadcast(bytes, 0);
+    const parts = tensors.map((t) => tensorBytes(t));
+    const received = this.requireCollectives().broadcast(Buffer.concat(parts), 0);
     if (!this.isGlobalZero) {
       let offset = 0;
       noGrad(() => {
-        for (const t of tensors) {
-          const n = tensorBytes(t).byteLength;
+        tensors.forEach((t, i) => {
+          const n = parts[i]!.byteLength;
           t.assign(tensorFromBytes(received.subarray(offset, offset + n), t.shape, t.dtype));
           offset += n;
-        }
+        });
       });
     }
     this.replicated.push(module);
@@ -225,7 +225,6 @@ export class DDPStrategy extends Strategy {
   override distributedSamplerSettings(): DistributedSamplerSettings {
     return { numReplicas: this.worldSize, rank: this.globalRank };
   }
-
 }
 
 function tensorBytes(t: tf.Tensor): Uint8Array {
@@ -237,14 +236,4 @@ function tensorFromBytes(bytes: Uint8Array, shape: number[], dtype: tf.DataType)
   const copy = bytes.slice();
   const values = dtype === "int32" ? new Int32Array(copy.buffer) : dtype === "bool" ? new Uint8Array(copy.buffer) : new Float32Array(copy.buffer);
   return tf.tensor(values, shape, dtype);
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.byteLength;
-  }
-  return out;
 }

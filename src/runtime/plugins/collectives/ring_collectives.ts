@@ -12,8 +12,10 @@
 import net from "node:net";
 import type { TCPStoreClient } from "./tcp_store_client.ts";
 import { encodeU64 } from "./tcp_store_protocol.ts";
+// (types only: the strategies' reductions, each of which the ring implements)
+import type { ReduceOp } from "../../strategies/strategy.ts";
 
-export type ReduceOp = "sum" | "mean" | "max" | "min";
+export type { ReduceOp };
 
 /**
  * Length-prefixed messages on one socket, read in order. Each message's body is written once
