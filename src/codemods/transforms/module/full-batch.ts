@@ -18,7 +18,7 @@
  * body's statements that train (from the first zeroGrad/backward/step to the last, and what reads
  * their results) go inside; what the epoch does around them stays epoch code.
  */
-import type { ForStatement, ImportDeclaration, Statement, VariableDeclaration } from "ts-morph";
+import type { ForStatement, Statement, VariableDeclaration } from "ts-morph";
 import { isFunctionLike } from "../../analysis/functions.ts";
 import type { ScriptAnalysis } from "../../analysis/types.ts";
 import { EditSet } from "../../edits.ts";
@@ -152,12 +152,12 @@ function dataTensors(step: Statement[], loop: ForStatement, analysis: ScriptAnal
 
 /** The local name of the torch layer's `data` namespace, and the import edit that binds it if none does. */
 function dataNamespace(analysis: ScriptAnalysis): { name: string; importEdit: { at: number; text: string } | null } | null {
-  const imports = analysis.sourceFile.getImportDeclarations().filter((d) => d.getModuleSpecifierValue() === "lightning-ts/torch");
-  for (const d of imports) {
-    const spec = d.getNamedImports().find((n) => n.getName() === "data");
-    if (spec) return { name: spec.getAliasNode()?.getText() ?? "data", importEdit: null };
-  }
-  const target: ImportDeclaration | undefined = imports.find((d) => d.getNamedImports().length > 0);
+  // (the script's torch import, however it spells the module: analysis/torch.ts)
+  const torch = analysis.torchImport;
+  if (!torch) return null;
+  const bound = [...torch.named].find(([, exported]) => exported === "data");
+  if (bound) return { name: bound[0], importEdit: null };
+  const target = torch.declarations.find((d) => d.getNamedImports().length > 0);
   if (!target) return null;
   const lastSpec = target.getNamedImports().at(-1)!;
   const name = unusedName(analysis, "data") === "data" ? "data" : unusedName(analysis, "torchData");
