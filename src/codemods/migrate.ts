@@ -17,6 +17,8 @@ import { updateModuleImports } from "./transforms/module/imports.ts";
 import { CannotMap } from "./transforms/module/structure.ts";
 import { wrapFullBatch } from "./transforms/module/full-batch.ts";
 import { iterateHandSlicedBatches } from "./transforms/module/hand-sliced.ts";
+import { unrollPhaseLoop } from "./transforms/module/phase-loop.ts";
+import { inlineTrainingFunction } from "./transforms/module/inline-training-function.ts";
 import { iterateWhileLoop } from "./transforms/module/while-loop.ts";
 import { inlineStepClosures } from "./transforms/module/step-closure.ts";
 import { selfCheck } from "./self-check.ts";
@@ -193,6 +195,13 @@ async function migrateToModule(source: string, shared: ScriptAnalysis, options: 
   if (closures) {
     input = analyzedForModule(closures.text, options);
     rewrites.push(closures.note);
+  }
+  for (const rewrite of [unrollPhaseLoop, inlineTrainingFunction]) {
+    const rewritten = rewrite(input.analysis);
+    if (rewritten) {
+      input = analyzedForModule(rewritten.text, options);
+      rewrites.push(rewritten.note);
+    }
   }
   const batches = iterateWhileLoop(input.analysis) ?? wrapFullBatch(input.analysis) ?? iterateHandSlicedBatches(input.analysis);
   if (batches) {

@@ -20,7 +20,7 @@ import { makeFields } from "./transforms/module/fields.ts";
 import { placeHelperMethods } from "./transforms/module/helper-methods.ts";
 import { inlineHelpers } from "./transforms/module/inline-helpers.ts";
 import { writeModuleClass } from "./transforms/module/module-class.ts";
-import { moveModels } from "./transforms/module/models.ts";
+import { moveModels, placeModelSurgery } from "./transforms/module/models.ts";
 import { entryRewrites, rewriteUses } from "./transforms/module/rewrite-uses.ts";
 import { findStructure } from "./transforms/module/structure.ts";
 import { buildTrainingStep } from "./transforms/module/training-step.ts";
@@ -51,6 +51,7 @@ export function runModuleTransforms(ctx: TransformContext, className: string): M
   m.config.placeAll();
 
   moveModels(m);
+  placeModelSurgery(m);
   const resumedEpochStart = entryRewrites(m);
   planTrainer(m, resumedEpochStart);
   const training = buildTrainingStep(m);

@@ -74,7 +74,7 @@ export function analyzeScript(parsed: ParsedScript): ScriptAnalysis {
   sourceFile.forEachChild((child) => visit(child, moduleScope));
 
   const torchImport = findTorchImport(sourceFile);
-  const torchNames = torchBindingNames(torchImport);
+  const torchNames = torchBindingNames(torchImport, sourceFile, refs);
   const pathOf = (n: Node) => torchPath(n, refs, torchNames);
 
   // ---- already migrated? ----------------------------------------------------------------------

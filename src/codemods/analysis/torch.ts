@@ -5,7 +5,7 @@
  *   import * as torch from "lightning-ts/torch";           torch.cuda.isAvailable → "cuda.isAvailable"
  * `torchPath` answers with the dotted export path, or null for anything that is not torch's.
  */
-import { Node, unwrap } from "../morph.ts";
+import { Node, VariableDeclarationKind, unwrap } from "../morph.ts";
 import type { ImportDeclaration, SourceFile } from "ts-morph";
 import type { ReferenceIndex } from "./references.ts";
 import type { TorchImport } from "./types.ts";
@@ -64,7 +64,9 @@ export function torchPath(expr: Node, refs: ReferenceIndex, torchNames?: Readonl
       const importDecl = decl.getParent().getParent();
       return Node.isImportDeclaration(importDecl) && isTorchModuleSpecifier(importDecl.getModuleSpecifierValue()) ? "" : null;
     }
-    return null;
+    // `const lrScheduler = optim.lrScheduler;` (Python's `from torch.optim import lr_scheduler`)
+    const alias = torchAliasTarget(decl);
+    return alias ? torchPath(alias, refs, torchNames) : null;
   }
   if (Node.isPropertyAccessExpression(e)) {
     const base = torchPath(e.getExpression(), refs, torchNames);
@@ -79,8 +81,27 @@ export function torchPath(expr: Node, refs: ReferenceIndex, torchNames?: Readonl
   return null;
 }
 
-/** The local names torch imports bind (`nn`, `O` for `optim as O`, `torch` for a namespace). */
-export function torchBindingNames(torch: TorchImport | null): Set<string> {
-  return new Set(torch ? [...torch.named.keys(), ...torch.namespaces] : []);
+/**
+ * The local names torch imports bind (`nn`, `O` for `optim as O`, `torch` for a namespace), and
+ * the top-level constants that alias a torch name (`const lrScheduler = optim.lrScheduler;`).
+ */
+export function torchBindingNames(torch: TorchImport | null, sourceFile: SourceFile, refs: ReferenceIndex): Set<string> {
+  const names = new Set(torch ? [...torch.named.keys(), ...torch.namespaces] : []);
+  for (const s of sourceFile.getVariableStatements()) {
+    if (s.getDeclarationKind() !== VariableDeclarationKind.Const) continue;
+    for (const d of s.getDeclarations()) {
+      const target = torchAliasTarget(d);
+      if (target && Node.isIdentifier(d.getNameNode()) && torchPath(target, refs, names) !== null) names.add(d.getName());
+    }
+  }
+  return names;
+}
+
+/** `optim.lrScheduler` for `const lrScheduler = optim.lrScheduler;`: a const bound to a name or member path. */
+function torchAliasTarget(decl: Node): Node | null {
+  if (!Node.isVariableDeclaration(decl) || decl.getVariableStatement()?.getDeclarationKind() !== VariableDeclarationKind.Const) return null;
+  const init = decl.getInitializer();
+  const e = init ? unwrap(init) : null;
+  return e && (Node.isPropertyAccessExpression(e) || Node.isIdentifier(e)) && e !== decl.getNameNode() ? e : null;
 }
 

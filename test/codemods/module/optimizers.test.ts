@@ -475,7 +475,7 @@ describe("configureOptimizers", () => {
         override configureOptimizers() {
           const optimizer = new optim.SGD(this.parameters(), { lr: 0.1 });
           const scheduler = new optim.lrScheduler.StepLR(optimizer, { stepSize: 1 });
-          return [[optimizer], [scheduler]];
+          return { optimizer, lrScheduler: scheduler };
         }
 
         override trainDataloader() {

@@ -36,6 +36,23 @@ describe("a while loop that trains until it stops itself", () => {
     expect(member(out, "trainingStep")).toContain("if (!(this.step < 5)) this.endEpoch = true;");
   });
 
+  it("micro-steps inside the while (nanoGPT's gradient accumulation): one manual-optimisation step per iteration, the inner loop kept", async () => {
+    const micro = `
+    for (let micro = 0; micro < 2; micro++) {
+      const x = tf.randomNormal([8, 3]);
+      const loss = F.mseLoss(model.forward(x), tf.zeros([8, 1])).div(2);
+      loss.backward();
+    }
+    optimizer.step();
+    optimizer.zeroGrad();
+    step++;`;
+    const out = await mod(script(() => `while (true) {${micro}\n    if (step >= 5) break;\n  }`));
+    expect(out).toContain("override automaticOptimization = false;");
+    const step = member(out, "trainingStep");
+    expect(step).toMatch(/for \(let micro = 0; micro < 2; micro\+\+\) \{[^]*this\.manualBackward\(loss\);[^]*\}\s+optimizer\.step\(\);\s+optimizer\.zeroGrad\(\);/);
+    expect(step).toContain("if (this.step >= 5) this.endEpoch = true;");
+  });
+
   it("a while (cond) that tests before each step is left to a human", async () => {
     const result = await migrate(script((b) => `while (step < 5) {${b}\n  }`), { to: "module" });
     expect(result.status).toBe("needs-human");

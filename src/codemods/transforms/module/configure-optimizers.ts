@@ -122,6 +122,10 @@ export function finishConfigureOptimizers(m: ModuleBuilder, training: TrainingSt
     } else {
       result = `return [[${nameOf(opt)}], [${configs.join(", ")}]];`;
     }
+  } else if (optimizers.length === 1 && schedulers.length === 1) {
+    // (the step steps the scheduler itself, through this.lrSchedulers())
+    const [opt, sched] = [nameOf(optimizers[0]!), nameOf(schedulers[0]!)];
+    result = `return { ${opt === "optimizer" ? opt : `optimizer: ${opt}`}, ${sched === "lrScheduler" ? sched : `lrScheduler: ${sched}`} };`;
   } else {
     const list = optimizers.map(nameOf).join(", ");
     result = schedulers.length === 0 ? `return [${list}];` : `return [[${list}], [${schedulers.map(nameOf).join(", ")}]];`;

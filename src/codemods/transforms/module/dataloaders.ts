@@ -23,7 +23,7 @@ import { torchPath } from "../../analysis/torch.ts";
 import { Node, SyntaxKind, unwrap } from "../../morph.ts";
 import type { Destination, ModuleBuilder } from "./builder.ts";
 import { fieldify } from "./fields.ts";
-import { CannotMap, isEpochIterable } from "./structure.ts";
+import { CannotMap, isEpochIterable, isRecordLoader, loaderDeclaration, type LoopSite, type RecordLoader } from "./structure.ts";
 import { declaredNames, isLoop, modelDecls, optimizerDecls, within } from "./statements.ts";
 import { isWrite } from "../shared/writes.ts";
 import { moduleText } from "./rewrite-uses.ts";
@@ -70,8 +70,9 @@ export function placeData(m: ModuleBuilder): SharedData | null {
       if (d) need(candidateOf(d));
     }
   };
-  for (const decl of [m.structure.train.loader, m.structure.validation?.loader, m.structure.test?.loader, ...m.structure.hookLoaders]) {
-    if (decl && !isEpochIterable(decl) && Node.isVariableDeclaration(decl)) need(candidateOf(decl));
+  for (const loader of [m.structure.train.loader, m.structure.validation?.loader, m.structure.test?.loader, ...m.structure.hookLoaders]) {
+    const decl = loaderDeclaration(loader);
+    if (decl) need(candidateOf(decl));
   }
   // Statements that change data before it is used (`if (useAccel) Object.assign(trainKwargs, ...)`)
   // are data code too, run right after what they change.
@@ -90,13 +91,17 @@ export function placeData(m: ModuleBuilder): SharedData | null {
 
   // ---- the loader each section iterates ----
   const trainLoader = m.structure.train.loader;
-  const sections: [DataHook, VariableDeclaration | undefined][] = [
-    ["trainDataloader", !isEpochIterable(trainLoader) && Node.isVariableDeclaration(trainLoader) ? trainLoader : undefined],
-    ["valDataloader", m.structure.validation?.loader as VariableDeclaration | undefined],
-    ["testDataloader", m.structure.test?.loader as VariableDeclaration | undefined],
+  const loaders: [DataHook, LoopSite["loader"] | undefined][] = [
+    ["trainDataloader", trainLoader],
+    ["valDataloader", m.structure.validation?.loader],
+    ["testDataloader", m.structure.test?.loader],
   ];
+  const sections = loaders.map(([hook, loader]): [DataHook, VariableDeclaration | undefined] => [hook, loader && !isRecordLoader(loader) ? loaderDeclaration(loader) : undefined]);
+  // A loader looked up in a record of them: the record is shared data, the hook looks it up.
+  const lookups = loaders.filter((l): l is [DataHook, RecordLoader] => l[1] !== undefined && isRecordLoader(l[1]));
+  const records = new Set<Statement>(lookups.map(([, l]) => l.record.getVariableStatement()!));
   // A training loop over another iterable (`count(1)`): trainDataloader() returns it as it is.
-  const iterable = isEpochIterable(trainLoader) || Node.isVariableDeclaration(trainLoader) ? null : trainLoader;
+  const iterable = isEpochIterable(trainLoader) || isRecordLoader(trainLoader) || Node.isVariableDeclaration(trainLoader) ? null : trainLoader;
   if (iterable) {
     m.append("trainDataloader", `return ${moduleText(m, iterable, "trainDataloader")};`);
     m.note(`the training loop's iterable \`${iterable.getText()}\` (line ${m.line(iterable)}) → trainDataloader()`);
@@ -152,7 +157,7 @@ export function placeData(m: ModuleBuilder): SharedData | null {
   for (const s of data) {
     const c = [...consumers.get(s)!];
     const hook = c.length === 1 && ["trainDataloader", "valDataloader", "testDataloader"].includes(c[0]!) ? (c[0] as DataHook) : null;
-    place.set(s, hook && (hook === "trainDataloader" || !mayDraw(m, s)) ? hook : "loadDatasets");
+    place.set(s, hook && !records.has(s) && (hook === "trainDataloader" || !mayDraw(m, s)) ? hook : "loadDatasets");
   }
   for (let changed = true; changed; ) {
     changed = false;
@@ -198,6 +203,11 @@ export function placeData(m: ModuleBuilder): SharedData | null {
     if (place.get(s) !== "loadDatasets") continue;
     for (const hook of hooks) m.append(hook, `return this.datasets.${(s as VariableStatement).getDeclarations()[0]!.getName()};`);
   }
+  for (const [hook, loader] of lookups) {
+    const name = loader.record.getName();
+    m.append(hook, `return this.datasets.${name}${loader.access.getText().slice(loader.access.getText().indexOf(name) + name.length)};`);
+    m.note(`DataLoader ${loader.access.getText()} (line ${m.line(loader.access)}) → ${hook}()`);
+  }
   for (const [hook, decl] of sections) {
     if (decl) m.note(`DataLoader ${decl.getName()} (line ${m.line(decl)}) → ${hook}()`);
   }
@@ -214,7 +224,7 @@ export function placeData(m: ModuleBuilder): SharedData | null {
         return method !== null && method !== "loadDatasets";
       });
       // A shared loader is returned by its hook.
-      if (readElsewhere || loaderHooks.has(s)) exported.push(name.getText());
+      if (readElsewhere || loaderHooks.has(s) || records.has(s)) exported.push(name.getText());
     }
   }
   for (const s of shared) {

@@ -11,7 +11,7 @@
  * Uses become `this.model`; with one model, `model.forward(x)` is `this.forward(x)` (the module's
  * forward calls the model's) and `model.parameters()` is `this.parameters()`.
  */
-import type { ClassDeclaration, Identifier, MethodDeclaration } from "ts-morph";
+import type { ClassDeclaration, Identifier, MethodDeclaration, Statement } from "ts-morph";
 import type { ModelInstance } from "../../analysis/types.ts";
 import { Node, SyntaxKind, unwrap } from "../../morph.ts";
 import type { ModuleBuilder } from "./builder.ts";
@@ -91,6 +91,52 @@ export function moveModels(m: ModuleBuilder): void {
       return `this.${mf.field}`;
     });
   }
+}
+
+/**
+ * Model surgery before the optimizer is built — the transfer-learning tutorial's new head,
+ * `modelFt.fc = new nn.Linear(numFtrs, 2)` — runs in the constructor, after the model fields, with
+ * the statements it reads (`const numFtrs = modelFt.fc.inFeatures`): the optimizer that
+ * configureOptimizers() builds must see the new layer's parameters, as the script's did (Lightning
+ * users change a backbone in `__init__`). Left in onFitStart, the new layer would never train.
+ * Runs after moveModels, before the code before training is placed.
+ */
+export function placeModelSurgery(m: ModuleBuilder): void {
+  const { analysis } = m.ctx;
+  const refs = analysis.references;
+  const entry = m.structure.entry.statements;
+  const firstOptimizer = entry.findIndex((s) => analysis.optimizers.some((o) => within(o.construction, s)));
+  if (firstOptimizer === -1) return;
+  const before = entry.slice(0, firstOptimizer);
+  const models = new Set<Node>(m.models.map((f) => f.declaration));
+  const rootOf = (e: Node): Node | undefined => {
+    let n = unwrap(e);
+    while (Node.isPropertyAccessExpression(n) || Node.isElementAccessExpression(n)) n = unwrap(n.getExpression());
+    return Node.isIdentifier(n) ? refs.declarationOf(n) : undefined;
+  };
+  const surgery = before.filter((s) => {
+    if (m.isPlaced(s) || !Node.isExpressionStatement(s)) return false;
+    const e = unwrap(s.getExpression());
+    if (!Node.isBinaryExpression(e) || e.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) return false;
+    const target = unwrap(e.getLeft());
+    return (Node.isPropertyAccessExpression(target) || Node.isElementAccessExpression(target)) && models.has(rootOf(target)!);
+  });
+  if (surgery.length === 0) return;
+  // What they read of the code before them: computed in the constructor too.
+  const moved = new Set<Statement>(surgery);
+  const visit = (s: Statement) => {
+    for (const id of s.getDescendantsOfKind(SyntaxKind.Identifier)) {
+      const decl = refs.declarationOf(id);
+      const t = decl ? before.find((b) => b !== s && within(decl, b)) : undefined;
+      if (!t || moved.has(t) || m.config.has(t) || models.has(decl!) || m.isPlaced(t)) continue;
+      if (!Node.isVariableStatement(t)) throw new CannotMap(s, `the model is changed from \`${id.getText()}\`, which code before it computes; compute it in the same statement`);
+      moved.add(t);
+      visit(t);
+    }
+  };
+  surgery.forEach(visit);
+  for (const s of before.filter((b) => moved.has(b))) m.place(s, "constructor");
+  m.note(`the model's changes before the optimizer is built (line ${m.line(surgery[0]!)}) → the constructor, so the optimizer sees them`);
 }
 
 /**

@@ -21,7 +21,7 @@ import { methodFromFunction } from "./helper-methods.ts";
 import { inlinedHelpers, removeInlinedHelpers } from "./inline-helpers.ts";
 import { findForward, moduleForward } from "./models.ts";
 import { freshName, tensorTypeName } from "./statements.ts";
-import { indexBindingOf, indexedIterable, isEpochIterable, yieldsTensorBatches } from "./structure.ts";
+import { indexBindingOf, indexedIterable, isEpochIterable, isRecordLoader, yieldsTensorBatches } from "./structure.ts";
 import { writeTrainerCalls } from "./trainer.ts";
 import { spanStart } from "../shared/ranges.ts";
 import type { TrainingStep } from "./training-step.ts";
@@ -43,6 +43,10 @@ export function writeModuleClass(m: ModuleBuilder, training: TrainingStep, data:
   // The trainer calls replace main's calls (outside the function), then the function goes.
   const { topLevelCode } = writeTrainerCalls(m);
   const { edits } = m.ctx;
+  // Top-level training code spans its statements, and the try whose block holds training
+  // (EntryBody.tryAround: trainer.ts writes it again around the Trainer).
+  const start = Math.min(entry.statements[0]!.getStart(), entry.tryAround?.getStart() ?? Infinity);
+  const end = Math.max(entry.statements.at(-1)!.getEnd(), entry.tryAround?.getEnd() ?? 0);
   if (entry.fn) {
     const statement = entry.fn.statement;
     edits.replaceMoved(statement.getStart(), statement.getEnd(), classText, "module-class");
@@ -51,26 +55,25 @@ export function writeModuleClass(m: ModuleBuilder, training: TrainingStep, data:
     // ended; the declarations among it (functions, classes, with their comments) stay where they
     // are, between. (A blank line above the class: the code before it stays where it was.)
     const first = entry.statements[0]!;
-    const last = entry.statements[entry.statements.length - 1]!;
     const scriptStatements = m.ctx.analysis.entry?.kind === "script" ? m.ctx.analysis.entry.statements : [];
     // (an inlined helper declared among them goes with the code it was inlined into)
     const inlined = new Set<Node>(inlinedHelpers(m).map((h) => h.statement));
     const kept = scriptStatements.filter(
-      (s) => !entry.statements.includes(s) && !inlined.has(s) && m.destinationOf(s) !== "helperMethods" && s.getStart() > first.getStart() && s.getEnd() < last.getEnd(),
+      (s) => !entry.statements.includes(s) && s !== entry.tryAround && !inlined.has(s) && m.destinationOf(s) !== "helperMethods" && s.getStart() > start && s.getEnd() < end,
     );
     // Training under a main guard: the class is a declaration of the module, above the guard.
     const guard = first.getParent()?.getParent();
     const guarded = guard !== undefined && Node.isIfStatement(guard) && Node.isSourceFile(guard.getParent());
     if (guarded) edits.insert(spanStart(guard, m.text), `${classText}\n\n`, "module-class");
     const here = guarded ? "" : `\n${classText}\n\n`;
-    let from = first.getStart();
+    let from = start;
     kept.forEach((d, i) => {
       edits.replaceMoved(from, spanStart(d, m.text), i === 0 ? here : "\n", "module-class");
       from = d.getEnd();
     });
-    edits.replaceMoved(from, last.getEnd(), kept.length === 0 ? `${here}${topLevelCode}` : `\n\n${topLevelCode}`, "module-class");
+    edits.replaceMoved(from, end, kept.length === 0 ? `${here}${topLevelCode}` : `\n\n${topLevelCode}`, "module-class");
   }
-  removeInlinedHelpers(m, entry.fn ? null : [entry.statements[0]!.getStart(), entry.statements[entry.statements.length - 1]!.getEnd()]);
+  removeInlinedHelpers(m, entry.fn ? null : [start, end]);
 }
 
 function fieldLines(m: ModuleBuilder, training: TrainingStep, data: SharedData | null): string[] {
@@ -150,7 +153,7 @@ function bindingText(m: ModuleBuilder, loop: ForOfStatement): string {
   if (!name) return `batch: any`;
   const text = m.ctx.edits.render(name.getStart(), name.getEnd());
   const loader = loop === m.structure.train.loop ? m.structure.train.loader : null;
-  if (loader && !yieldsTensorBatches(loader, m.ctx.analysis)) return `${text}: ${(!isEpochIterable(loader) && elementTypeOf(m, loader)) || "any"}`;
+  if (loader && !yieldsTensorBatches(loader, m.ctx.analysis)) return `${text}: ${(!isEpochIterable(loader) && !isRecordLoader(loader) && elementTypeOf(m, loader)) || "any"}`;
   if (Node.isArrayBindingPattern(name)) {
     const types = name.getElements().map((el) => (Node.isBindingElement(el) && Node.isIdentifier(el.getNameNode()) ? forwardArgumentType(m, loop, el.getNameNode() as Identifier) : null) ?? `${m.tfName}.Tensor`);
     return `${text}: [${types.join(", ")}]`;

@@ -52,6 +52,14 @@ export interface EntryBody {
   params: ParameterDeclaration[];
   /** Top-level calls of the function (none for top-level code). */
   calls: CallExpression[];
+  /**
+   * `try { ...training... } catch/finally { ... }` among them (word_language_model stops on
+   * Ctrl+C this way; the transfer-learning tutorial removes its checkpoint directory in a
+   * finally): its block's statements are the training code's, in place of the try, and the
+   * Trainer's code goes inside the same try (trainer.ts), so the catch and the finally still
+   * see what training throws.
+   */
+  tryAround: TryStatement | null;
 }
 
 export interface EpochLoop {
@@ -92,7 +100,22 @@ export interface LoopSite {
    * the training loop, any other iterable built from nothing the entry body computes (`count(1)`,
    * a generator of the script's own): the Trainer iterates what trainDataloader() returns.
    */
-  loader: VariableDeclaration | Expression | EpochIterable;
+  loader: VariableDeclaration | Expression | EpochIterable | RecordLoader;
+}
+
+/**
+ * `dataloaders["train"]` where `const dataloaders = { train: new data.DataLoader(...), ... }`
+ * (or built by `Object.fromEntries`) is data code of the training function: one loader of a
+ * record of them, which loadDatasets() builds and the hook looks up.
+ */
+export interface RecordLoader {
+  record: VariableDeclaration;
+  /** The lookup as the script writes it (`dataloaders["train"]`). */
+  access: Expression;
+}
+
+export function isRecordLoader(loader: LoopSite["loader"]): loader is RecordLoader {
+  return "record" in loader;
 }
 
 /**
@@ -111,12 +134,20 @@ export function isEpochIterable(loader: LoopSite["loader"]): loader is EpochIter
   return "perEpoch" in loader;
 }
 
+/** The loader's own declaration when it is a variable of the script (the record's, for a lookup). */
+export function loaderDeclaration(loader: LoopSite["loader"] | undefined): VariableDeclaration | undefined {
+  if (!loader || isEpochIterable(loader)) return undefined;
+  if (isRecordLoader(loader)) return loader.record;
+  return Node.isVariableDeclaration(loader) ? loader : undefined;
+}
+
 /**
  * Whether the training loop's batches are a DataLoader's (tuples of tensors): a DataLoader
  * variable, or a parameter declared as one (`loader: data.DataLoader`).
  */
 export function yieldsTensorBatches(loader: LoopSite["loader"], analysis: ScriptAnalysis): boolean {
   if (isEpochIterable(loader)) return false;
+  if (isRecordLoader(loader)) return true;
   if (Node.isVariableDeclaration(loader)) return analysis.dataloaders.some((d) => d.declaration === loader);
   const e = unwrap(loader);
   const decl = Node.isIdentifier(e) ? analysis.references.declarationOf(e) : undefined;
@@ -138,7 +169,7 @@ export interface Structure {
   evalCodeInHooks: boolean;
   /** The DataLoaders such evaluation code iterates: data code, like the steps' loaders. */
   hookLoaders: VariableDeclaration[];
-  /** `try { epoch loop } catch (e) {...}`: the Trainer's fit goes inside the same try. */
+  /** The training code's `try { ... } catch/finally` (entry.tryAround): the Trainer's code goes inside the same try. */
   tryAround: TryStatement | null;
 }
 
@@ -163,17 +194,14 @@ export function findStructure(analysis: ScriptAnalysis): Structure {
 
   // ---- epoch loop ----
   let epoch: EpochLoop | null = null;
-  let tryAround: TryStatement | null = null;
+  const tryAround = entry.tryAround;
   if (training.epochLoop) {
-    tryAround = inEntry(training.epochLoop) ? null : tryAroundEpochLoop(training.epochLoop, entry);
-    if (!inEntry(training.epochLoop) && !tryAround) {
-      throw new CannotMap(training.epochLoop, outerLoopReason(training.epochLoop, analysis));
-    }
+    if (!inEntry(training.epochLoop)) throw new CannotMap(training.epochLoop, outerLoopReason(training.epochLoop, analysis));
     epoch = epochLoop(training.epochLoop, analysis);
   }
   const outer: Statement[] = epoch ? blockStatements(epoch.loop.getStatement()) : entry.statements;
   const train = loopSite(training.batchLoop, outer, analysis, entry, "training");
-  const trainingStatement = tryAround ?? (epoch ? epoch.loop : train.statement);
+  const trainingStatement = epoch ? epoch.loop : train.statement;
   if (!epoch && !inEntry(train.statement)) throw new CannotMap(training.batchLoop, "the batch loop is not in the training function's body");
 
   // ---- evaluation loops: inside the epoch loop → validation; after it → test ----
@@ -236,19 +264,6 @@ export function findStructure(analysis: ScriptAnalysis): Structure {
 }
 
 /**
- * `try { for (epoch ...) {...} } catch (e) {...}` in the training code (word_language_model stops
- * on Ctrl+C this way): the try holds the epoch loop alone and has no `finally`. The Trainer's
- * `fit` takes the loop's place inside the same try, so the catch still sees what training throws.
- */
-function tryAroundEpochLoop(loop: Statement, entry: EntryBody): TryStatement | null {
-  const block = loop.getParent();
-  const t = block?.getParent();
-  if (!block || !t || !Node.isTryStatement(t) || t.getTryBlock() !== block || t.getFinallyBlock()) return null;
-  if (t.getTryBlock().getStatements().length !== 1 || !entry.statements.includes(t)) return null;
-  return t;
-}
-
-/**
  * The variable of the entry body a loop iterates, directly or as the argument of the one call
  * of the helper holding it (`test(model, testLoader)` → main's `testLoader`); null otherwise.
  */
@@ -281,13 +296,42 @@ function entryBody(analysis: ScriptAnalysis): EntryBody {
   const entry = analysis.entry!;
   // Declarations among top-level training statements (a class declared below the data code) stay
   // declarations at the top level: they are not code of the module.
-  if (entry.kind === "script") return { fn: null, statements: entry.statements.filter((s) => !isDeclarationStatement(s)), params: [], calls: [] };
+  if (entry.kind === "script") return flattenTry(analysis, { fn: null, statements: entry.statements.filter((s) => !isDeclarationStatement(s)), params: [], calls: [], tryAround: null });
   const node = entry.fn.node;
   const body = node.getBody();
   if (!body || !Node.isBlock(body)) {
     throw new MigrationError(`unsupported: ${entry.fn.name} needs a block body { ... }`, positionAt(analysis.text, node.getStart()));
   }
-  return { fn: entry.fn, statements: body.getStatements(), params: node.getParameters(), calls: entry.calls };
+  return flattenTry(analysis, { fn: entry.fn, statements: body.getStatements(), params: node.getParameters(), calls: entry.calls, tryAround: null });
+}
+
+/** The entry with the `try` around its training loop replaced by the try block's statements (EntryBody.tryAround). */
+function flattenTry(analysis: ScriptAnalysis, entry: EntryBody): EntryBody {
+  const training = analysis.trainingLoops[0];
+  const loop = training?.epochLoop ?? training?.batchLoop;
+  const at = loop ? entry.statements.findIndex((s) => Node.isTryStatement(s) && within(loop, s.getTryBlock())) : -1;
+  if (at === -1) return entry;
+  const t = entry.statements[at] as TryStatement;
+  const after = entry.statements.slice(at + 1);
+  const finalReturn = after.length === 1 && Node.isReturnStatement(after[0]!);
+  // Code after the try runs in onFitEnd, inside the fit: before the finally, under the catch. It
+  // must not read what they do (a temporary directory the finally removes).
+  if (after.length > 0 && !finalReturn) {
+    const reads = (n: Node | undefined) =>
+      new Set(
+        (n?.getDescendantsOfKind(SyntaxKind.Identifier) ?? [])
+          .map((id) => analysis.references.declarationOf(id))
+          .filter((d) => d !== undefined && !Node.isFunctionDeclaration(d) && !Node.isClassDeclaration(d) && !Node.isImportSpecifier(d) && !Node.isNamespaceImport(d)),
+      );
+    const handlers = new Set([...reads(t.getCatchClause()), ...reads(t.getFinallyBlock())]);
+    for (const s of after) {
+      const shared = [...reads(s)].find((d) => handlers.has(d));
+      if (shared) {
+        throw new CannotMap(s, `this code after the try around the training loop reads what its catch or finally does (\`${shared.getText().split("\n")[0]}\`) and would run before them once the training is the Trainer's; move it into the try`);
+      }
+    }
+  }
+  return { ...entry, statements: [...entry.statements.slice(0, at), ...t.getTryBlock().getStatements(), ...after], tryAround: t };
 }
 
 export function blockStatements(s: Statement): Statement[] {
@@ -518,13 +562,32 @@ function loaderOf(
   entry: EntryBody,
   role: string,
   epochBody: Statement[] | null,
-): VariableDeclaration | Expression | EpochIterable {
-  const iterable = role === "training" ? (selfContainedIterable(loop, analysis, entry) ?? epochIterable(loop, analysis, epochBody)) : null;
+): LoopSite["loader"] {
+  const iterable =
+    role === "training"
+      ? (selfContainedIterable(loop, analysis, entry) ?? epochIterable(loop, analysis, epochBody))
+      : lookupRecord(unwrap(loop.getExpression()))
+        ? selfContainedIterable(loop, analysis, entry)
+        : null;
   if (iterable) return iterable;
   let iterated: Node = indexedIterable(loop) ?? unwrap(loop.getExpression());
   const fail = (why: string): never => {
     throw new CannotMap(loop, `the ${role} loop iterates ${why}; a LightningModule returns its DataLoader from ${role === "training" ? "trainDataloader" : role === "validation" ? "valDataloader" : "testDataloader"}()`);
   };
+  const root = lookupRecord(iterated);
+  if (root) {
+    const record = analysis.references.declarationOf(root);
+    const statement = record && Node.isVariableDeclaration(record) ? record.getVariableStatement() : undefined;
+    if (
+      !statement ||
+      !entry.statements.includes(statement) ||
+      statement.getDeclarationKind() !== VariableDeclarationKind.Const ||
+      !analysis.dataloaders.some((d) => within(d.construction, record!))
+    ) {
+      return fail(`\`${iterated.getText()}\`, not a DataLoader of a record the training function builds`);
+    }
+    return { record: record as VariableDeclaration, access: iterated as Expression };
+  }
   if (!Node.isIdentifier(iterated)) return fail(`\`${loop.getExpression().getText()}\`, not a DataLoader variable`);
   let decl = analysis.references.declarationOf(iterated as Identifier);
   if (decl && Node.isParameterDeclaration(decl) && helper && decl.getParent() === helper.fn.node) {
@@ -561,7 +624,7 @@ function selfContainedIterable(loop: ForOfStatement, analysis: ScriptAnalysis, e
     const decl = analysis.references.declarationOf(e);
     return decl && entry.params.includes(decl as ParameterDeclaration) ? expression : null;
   }
-  if (!Node.isCallExpression(e) && !Node.isNewExpression(e) && !Node.isArrayLiteralExpression(e)) return null;
+  if (!Node.isCallExpression(e) && !Node.isNewExpression(e) && !Node.isArrayLiteralExpression(e) && !lookupRecord(e)) return null;
   const inEntry = (d: Node) => entry.statements.some((s) => s.getStart() <= d.getStart() && d.getEnd() <= s.getEnd());
   for (const id of e.getDescendantsOfKind(SyntaxKind.Identifier)) {
     const decl = analysis.references.declarationOf(id);
@@ -570,6 +633,19 @@ function selfContainedIterable(loop: ForOfStatement, analysis: ScriptAnalysis, e
     if (decl && analysis.dataloaders.some((d) => d.declaration === decl)) return null;
   }
   return expression;
+}
+
+/**
+ * `dataloaders["train"]`, `loaders.val`: one loader of a record of them (the transfer-learning
+ * tutorial's `dataloaders[phase]` once its phases are known), a constant key on a name.
+ */
+function lookupRecord(e: Node): Identifier | null {
+  if (!Node.isPropertyAccessExpression(e) && !Node.isElementAccessExpression(e)) return null;
+  const root = unwrap(e.getExpression());
+  if (!Node.isIdentifier(root)) return null;
+  if (Node.isPropertyAccessExpression(e)) return root;
+  const key = unwrap(e.getArgumentExpression()!);
+  return Node.isStringLiteral(key) || Node.isNumericLiteral(key) || Node.isNoSubstitutionTemplateLiteral(key) ? root : null;
 }
 
 /**

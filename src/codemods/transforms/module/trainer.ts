@@ -14,6 +14,7 @@
  * The Trainer keeps Lightning's defaults otherwise (progress bar, loggers, checkpoints).
  */
 import type { CallExpression, Statement, VariableStatement } from "ts-morph";
+import { declaredNames } from "./statements.ts";
 import { isFunctionLike } from "../../analysis/functions.ts";
 import { Node, SyntaxKind } from "../../morph.ts";
 import type { ModuleBuilder } from "./builder.ts";
@@ -83,6 +84,34 @@ export function writeTrainerCalls(m: ModuleBuilder): { topLevelCode: string | nu
   return { topLevelCode: null };
 }
 
+/**
+ * The statements kept at the call site, in order, those of the try around training (EntryBody's
+ * tryAround) that the module reads first: the module class is declared outside that try, so the
+ * names it reads are declared before the try (`const bestModelParamsPath = join(tempdir, ...)`),
+ * with what they are computed from; only their evaluation moves out of the try's protection.
+ */
+function callSiteOrder(m: ModuleBuilder): Statement[] {
+  const hoisted = hoistedOutOfTry(m);
+  const t = m.structure.tryAround;
+  return [...m.callSite.filter((s) => !t || s.getStart() < t.getStart() || hoisted.has(s)), ...m.callSite.filter((s) => t && s.getStart() > t.getStart() && !hoisted.has(s))];
+}
+
+function hoistedOutOfTry(m: ModuleBuilder): Set<Statement> {
+  const t = m.structure.tryAround;
+  if (!t) return new Set();
+  const inside = m.callSite.filter((s) => s.getStart() > t.getStart());
+  const readByModule = (s: Statement) =>
+    Node.isVariableStatement(s) &&
+    declaredNames(s).some((n) =>
+      m.usesOf(n).some((u) => {
+        const where = m.methodOf(u);
+        return where !== null && where !== "callSite" && where !== "drop" && where !== "copied";
+      }),
+    );
+  const last = inside.findLastIndex(readByModule);
+  return new Set(inside.slice(0, last + 1));
+}
+
 /** `const allLosses = train(...);` when train() returns a result the module keeps (m.result): the statement and the name. */
 function resultStatement(m: ModuleBuilder, call: CallExpression): { statement: VariableStatement; name: string } | null {
   if (!m.result?.field) return null;
@@ -102,7 +131,7 @@ function statementsFor(m: ModuleBuilder, site: CallSite, afterFit?: (model: stri
   const refs = m.ctx.analysis.references;
   const params = new Set<Node>(m.structure.entry.params);
   // Code run before the module is built reads main's arguments from variables.
-  const before = m.callSite.map((s) => {
+  const before = callSiteOrder(m).map((s) => {
     for (const id of s.getDescendantsOfKind(SyntaxKind.Identifier)) {
       const d = refs.declarationOf(id);
       if (d && params.has(d)) site.hoisted.add(d as never);
@@ -145,12 +174,13 @@ function statementsFor(m: ModuleBuilder, site: CallSite, afterFit?: (model: stri
   } else {
     lines.push(`await ${trainerText}.fit(${module});`);
   }
-  // `try { epoch loop } catch (e) {...}`: the fit in the same try, before the same catch.
+  // `try { ...training... } catch/finally`: the code kept from inside the try, the Trainer's and
+  // what reads the fitted module, inside the same try.
   const tryAround = m.structure.tryAround;
   if (tryAround) {
-    const catchClause = tryAround.getCatchClause()!;
-    const wrapped = lines.splice(hoisted.length + before.length);
-    lines.push(`try {\n${wrapped.join("\n")}\n} ${edits.render(catchClause.getStart(), catchClause.getEnd())}`);
+    const outside = callSiteOrder(m).findIndex((s) => s.getStart() > tryAround.getStart() && !hoistedOutOfTry(m).has(s));
+    const wrapped = lines.splice(hoisted.length + (outside === -1 ? before.length : outside));
+    lines.push(`try {\n${wrapped.join("\n")}\n}${edits.render(tryAround.getTryBlock().getEnd(), tryAround.getEnd())}`);
   }
   return lines;
 }
