@@ -10,6 +10,7 @@ import { HalfPrecision } from "./plugins/precision/half_precision.ts";
 import { Strategy } from "./strategies/strategy.ts";
 import { SingleDeviceStrategy } from "./strategies/single_device.ts";
 import { DDPStrategy } from "./strategies/ddp.ts";
+import { DDPSpawnStrategy } from "./strategies/ddp_spawn.ts";
 import { describeValue } from "./utilities/describe.ts";
 import { checkOptionKeys, optionKeys } from "./utilities/option_keys.ts";
 
@@ -46,8 +47,7 @@ export interface ConnectorOptions {
 /** Checked in the constructor (utilities/option_keys.ts). */
 const CONNECTOR_OPTION_KEYS = optionKeys<ConnectorOptions>()(["accelerator", "devices", "strategy", "precision", "numNodes", "plugins"]);
 
-const STRATEGIES_SUPPORTED = ["auto", "single", "ddp"] as const;
-const STRATEGIES_LATER = ["ddp_spawn"] as const;
+const STRATEGIES_SUPPORTED = ["auto", "single", "ddp", "ddp_spawn"] as const;
 const PRECISION_ALIASES: Record<string, PrecisionName> = {
   "32-true": "32-true",
   "32": "32-true",
@@ -121,8 +121,16 @@ export class Connector {
       if (reason !== null && strategyFlag === "single") {
         throw new MisconfigurationError(`strategy="single" runs one process on one device, but ${reason}`);
       }
-      // Several processes (devices, nodes, or a launcher's WORLD_SIZE), or ddp asked for: DDP.
-      if (reason !== null || strategyFlag === "ddp") {
+      if (strategyFlag === "ddp_spawn") {
+        // (the workers are started on this machine: a job across machines is ddp's, or a launcher's)
+        if (this.numNodes > 1) throw new MisconfigurationError(`strategy="ddp_spawn" starts its processes on this machine; numNodes=${this.numNodes} needs strategy="ddp" (or a cluster launcher)`);
+        this.strategy = new DDPSpawnStrategy({
+          accelerator: this.accelerator,
+          parallelDevices: this.parallelDevices.map((i) => this.accelerator.device(i)),
+          clusterEnvironment: this.clusterEnvironment,
+        });
+      } else if (reason !== null || strategyFlag === "ddp") {
+        // Several processes (devices, nodes, or a launcher's WORLD_SIZE), or ddp asked for: DDP.
         this.strategy = new DDPStrategy({
           accelerator: this.accelerator,
           parallelDevices: this.parallelDevices.map((i) => this.accelerator.device(i)),
@@ -179,15 +187,8 @@ function splitPlugins(plugins: ConnectorOptions["plugins"]): {
 function checkStrategyFlag(flag: unknown): void {
   if (flag instanceof Strategy) return;
   if ((STRATEGIES_SUPPORTED as readonly unknown[]).includes(flag)) return;
-  if ((STRATEGIES_LATER as readonly unknown[]).includes(flag)) {
-    throw new MisconfigurationError(
-      `strategy="${String(flag)}" is not supported yet (multi-process training runs with strategy "ddp"); ` +
-        `supported: ${STRATEGIES_SUPPORTED.join(", ")}`,
-    );
-  }
   throw new MisconfigurationError(
-    `strategy=${describeValue(flag)} is not a valid strategy; valid: ${[...STRATEGIES_SUPPORTED, ...STRATEGIES_LATER].join(", ")} ` +
-      `or a Strategy instance (supported now: ${STRATEGIES_SUPPORTED.join(", ")})`,
+    `strategy=${describeValue(flag)} is not a valid strategy; valid: ${STRATEGIES_SUPPORTED.join(", ")} or a Strategy instance`,
   );
 }
 

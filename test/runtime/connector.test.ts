@@ -6,6 +6,7 @@ import {
   WASMAccelerator,
   SingleDeviceStrategy,
   DDPStrategy,
+  DDPSpawnStrategy,
   FullPrecision,
   MixedPrecision,
   HalfPrecision,
@@ -165,20 +166,24 @@ describe("Connector: strategy, precision, plugins", () => {
     expect(new Connector({ strategy: "single" }).strategy).toBeInstanceOf(SingleDeviceStrategy);
   });
 
-  it("ddp runs the DDP strategy even on one device; ddp_spawn is not supported yet, naming the supported ones", () => {
+  it("ddp runs the DDP strategy even on one device; ddp_spawn its spawning form, on this machine only", () => {
     const c = new Connector({ strategy: "ddp" });
     expect(c.strategy).toBeInstanceOf(DDPStrategy);
     expect(c.strategy.worldSize).toBe(1);
     expect(c.strategy.distributedSamplerSettings()).toEqual({ numReplicas: 1, rank: 0 });
-    const err = error(() => new Connector({ strategy: "ddp_spawn" }));
+    const spawn = new Connector({ strategy: "ddp_spawn", devices: 2 }).strategy;
+    expect(spawn).toBeInstanceOf(DDPSpawnStrategy);
+    expect(spawn.name).toBe("ddp_spawn");
+    expect((spawn as DDPSpawnStrategy).parallelDevices).toHaveLength(2);
+    const err = error(() => new Connector({ strategy: "ddp_spawn", numNodes: 2 }));
     expect(err).toBeInstanceOf(MisconfigurationError);
-    expect(err.message).toBe('strategy="ddp_spawn" is not supported yet (multi-process training runs with strategy "ddp"); supported: auto, single, ddp');
+    expect(err.message).toBe('strategy="ddp_spawn" starts its processes on this machine; numNodes=2 needs strategy="ddp" (or a cluster launcher)');
   });
 
   it("an unknown strategy names the value and the valid ones", () => {
     const err = error(() => new Connector({ strategy: "deepspeed" as never }));
     expect(err.message).toBe(
-      'strategy="deepspeed" is not a valid strategy; valid: auto, single, ddp, ddp_spawn or a Strategy instance (supported now: auto, single, ddp)',
+      'strategy="deepspeed" is not a valid strategy; valid: auto, single, ddp, ddp_spawn or a Strategy instance',
     );
   });
 

@@ -20,6 +20,8 @@ import { withDistributedSampler } from "./distributed_sampler.ts";
 import { isWrapped, unwrap } from "./wrapped.ts";
 import { describeValue } from "../utilities/describe.ts";
 import { isPromiseLike } from "../core/maybe_async.ts";
+import { DDPSpawnStrategy } from "../strategies/ddp_spawn.ts";
+import { exitWorker, launchSpawnWorkers, nextSpawnCall, saveWorkerOutput, spawnWorker } from "../strategies/launchers/multiprocessing.ts";
 
 /** `new Lite({ accelerator, devices, strategy, precision, numNodes, plugins })`. */
 export type LightningLiteOptions = ConnectorOptions;
@@ -107,6 +109,9 @@ export abstract class LightningLite {
 
     if (strategy.isEnvironmentReady()) {
       this.deviceReady = true;
+    } else if (strategy instanceof DDPSpawnStrategy && spawnWorker() === null) {
+      // ddp_spawn: this process only launches the workers that run run() (runSpawned).
+      this.deviceReady = true;
     } else {
       this.devicePromise = strategy.setupEnvironment().then(
         () => {
@@ -133,8 +138,32 @@ export abstract class LightningLite {
   }
 
   private runWithSetup(userRun: (...args: unknown[]) => unknown, args: unknown[]): unknown {
+    if (this.strategy instanceof DDPSpawnStrategy) return this.runSpawned(userRun, args);
     if (this.deviceReady) return userRun.apply(this, args);
     return this.launch().then(() => userRun.apply(this, args));
+  }
+
+  /**
+   * `strategy: "ddp_spawn"` (Fabric's `launch(fn)` with the spawn launcher,
+   * strategies/launchers/multiprocessing.ts): the launching process runs `run()` in worker
+   * processes and returns rank 0's return value; a worker skips the runs before its own, runs its
+   * own under DDP, hands back what it returned and exits.
+   */
+  private async runSpawned(userRun: (...args: unknown[]) => unknown, args: unknown[]): Promise<unknown> {
+    const strategy = this.strategy as DDPSpawnStrategy;
+    const call = nextSpawnCall();
+    const worker = spawnWorker();
+    if (worker === null) {
+      const out = await launchSpawnWorkers({ nprocs: strategy.parallelDevices.length, call, state: {}, mainAddress: strategy.clusterEnvironment.mainAddress().host });
+      return out.results;
+    }
+    if (call < worker.call) return undefined;
+    await this.launch();
+    strategy.runningWorkerCall = true;
+    const results = await userRun.apply(this, args);
+    if (this.isGlobalZero) await saveWorkerOutput(worker.dir, { weights: {}, callbackMetrics: {}, results });
+    strategy.barrier("ddp_spawn worker output");
+    return exitWorker();
   }
 
   /** Resolves once the accelerator's backend is active (rejects with the reason it could not start). */

@@ -33,6 +33,8 @@ import { Connector } from "../connector.ts";
 import { MisconfigurationError } from "../errors.ts";
 import type { Accelerator } from "../accelerators/accelerator.ts";
 import type { Strategy } from "../strategies/strategy.ts";
+import { DDPSpawnStrategy } from "../strategies/ddp_spawn.ts";
+import { exitWorker, launchSpawnWorkers, loadLauncherState, nextSpawnCall, saveWorkerOutput, spawnWorker } from "../strategies/launchers/multiprocessing.ts";
 import type { Precision } from "../plugins/precision/precision.ts";
 import { Callback, Checkpoint } from "../callbacks/callback.ts";
 import { ProgressBar } from "../callbacks/progress/progress_bar.ts";
@@ -563,6 +565,52 @@ export class Trainer {
   }
 
   private async run(model: LightningModule, ckptPath: string | null): Promise<unknown> {
+    if (this.strategy instanceof DDPSpawnStrategy) return this.runSpawned(model, ckptPath);
+    return this.runHere(model, ckptPath);
+  }
+
+  /**
+   * `strategy: "ddp_spawn"` (launchers/multiprocessing.ts): the launching process runs this call
+   * in worker processes and takes back rank 0's weights, metrics and results; a worker skips
+   * the calls before its own, runs its own under DDP from the launcher's module state, hands
+   * back its results and exits.
+   */
+  private async runSpawned(model: LightningModule, ckptPath: string | null): Promise<unknown> {
+    const fn = this.state.fn!;
+    const call = nextSpawnCall();
+    const worker = spawnWorker();
+    if (worker === null) {
+      if (this._model !== null && this._model !== model) moduleInternals(this._model).trainer = null;
+      this._model = model;
+      moduleInternals(model).trainer = this;
+      const out = await launchSpawnWorkers({
+        nprocs: (this.strategy as DDPSpawnStrategy).parallelDevices.length,
+        call,
+        state: model.stateDict(),
+        mainAddress: (this.strategy as DDPSpawnStrategy).clusterEnvironment.mainAddress().host,
+      });
+      model.loadStateDict(out.weights as Record<string, tf.Tensor>);
+      Object.assign(this.callbackMetrics, out.callbackMetrics);
+      this.state.status = "finished";
+      this.state.stage = null;
+      return out.results;
+    }
+    if (call < worker.call) {
+      // An earlier call: the launcher ran it; its effect comes with the launcher's module state.
+      this.state.status = "finished";
+      this.state.stage = null;
+      return fn === "fit" ? undefined : fn === "predict" ? null : [];
+    }
+    model.loadStateDict((await loadLauncherState(worker.dir)) as Record<string, tf.Tensor>);
+    (this.strategy as DDPSpawnStrategy).runningWorkerCall = true;
+    const results = await this.runHere(model, ckptPath);
+    if (this.isGlobalZero) await saveWorkerOutput(worker.dir, { weights: model.stateDict(), callbackMetrics: { ...this.callbackMetrics }, results });
+    // (every rank waits for rank 0's output before any leaves the job)
+    await this.strategy.barrier("ddp_spawn worker output");
+    return exitWorker();
+  }
+
+  private async runHere(model: LightningModule, ckptPath: string | null): Promise<unknown> {
     const fn = this.state.fn!;
     if (fn === "fit") this.fitLoop.setupLimits();
     // Attach the model.

@@ -5,6 +5,7 @@
 // collective is checked on 2, 3 and 4 ranks; a failing rank stops the job with its name.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -39,6 +40,22 @@ function run(script: string, env: Record<string, string>, timeoutMs = 120_000): 
       done({ code, stdout, stderr, ms: Date.now() - started });
     });
   });
+}
+
+/** A port in [lo, hi] nothing listens on (tried at random). */
+async function freePortBetween(lo: number, hi: number): Promise<number> {
+  for (;;) {
+    const port = lo + Math.floor(Math.random() * (hi - lo + 1));
+    const server = createServer();
+    const ok = await new Promise<boolean>((done) => {
+      server.once("error", () => done(false));
+      server.listen(port, "127.0.0.1", () => done(true));
+    });
+    if (ok) {
+      await new Promise<void>((done) => server.close(() => done()));
+      return port;
+    }
+  }
 }
 
 const read = (file: string) => JSON.parse(readFileSync(file, "utf8"));
@@ -85,6 +102,44 @@ describe("DDP on CPU processes", () => {
     expect(second.val_loss).toBe(vb.val_loss);
   }, 180_000);
 
+  it("ddp_spawn: the launching process does not train; each Trainer call runs in 2 workers and brings back rank 0's weights (the single-process ones), metrics and results", async () => {
+    const r = await run("trainer_mlp.ts", {
+      STRATEGY: "ddp_spawn",
+      DEVICES: "2",
+      OUT: join(dir, "spawn.json"),
+      THEN_VALIDATE: join(dir, "spawn_validate.json"),
+      SECOND_TRAINER: join(dir, "spawn_second.json"),
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const a = read(join(dir, "trainer1.json"));
+    const b = read(join(dir, "spawn.json"));
+    // (written by this process, after fit: world size 1 here, rank 0's weights loaded back)
+    expect(b.worldSize).toBe(1);
+    expect(maxRelativeDifference(a.weights, b.weights)).toBeLessThan(1e-5);
+    expect(Math.abs(b.loss - a.loss) / a.loss).toBeLessThan(1e-5);
+    // validate() after fit: new workers start from the trained weights
+    const [va] = read(join(dir, "validate1.json"));
+    const [vb] = read(join(dir, "spawn_validate.json"));
+    expect(Math.abs(vb.val_loss - va.val_loss) / va.val_loss).toBeLessThan(1e-5);
+    expect(read(join(dir, "spawn_second.json"))).toEqual([vb]);
+  }, 180_000);
+
+  it("ddp_spawn under Lite: run() runs in 2 workers and the launcher gets what rank 0's run() returned (the single-process weights)", async () => {
+    const r = await run("lite_mlp.ts", { STRATEGY: "ddp_spawn", DEVICES: "2", OUT: join(dir, "lite_spawn.json") });
+    expect(r.code, r.stderr).toBe(0);
+    const b = read(join(dir, "lite_spawn.json"));
+    expect([b.worldSize, b.rankSum]).toEqual([2, 3]);
+    expect(maxRelativeDifference(read(join(dir, "lite1.json")).weights, b.weights)).toBeLessThan(1e-5);
+  }, 180_000);
+
+  it("ddp_spawn: a worker that throws fails the launcher's fit with a DistributedError naming its rank", async () => {
+    const r = await run("trainer_mlp.ts", { STRATEGY: "ddp_spawn", DEVICES: "2", CRASH_RANK: "1", OUT: join(dir, "spawn_crash.json"), LIGHTNING_TS_DDP_TIMEOUT: "20" });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("rank 1 fails on purpose");
+    expect(r.stderr).toMatch(/DistributedError: ddp_spawn: rank 1 exited with code 1/);
+    expect(r.ms).toBeLessThan(60_000);
+  }, 120_000);
+
   it("a launcher's environment set by hand (torchrun-style: RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT): no relaunch, same weights", async () => {
     const port = await freePort();
     const common = { DEVICES: "1", WORLD_SIZE: "2", LOCAL_WORLD_SIZE: "2", MASTER_ADDR: "127.0.0.1", MASTER_PORT: String(port) };
@@ -98,6 +153,27 @@ describe("DDP on CPU processes", () => {
     const b = read(join(dir, "torchrun0.json"));
     expect(b.worldSize).toBe(2);
     expect(maxRelativeDifference(single.weights, b.weights)).toBeLessThan(1e-5);
+  }, 180_000);
+
+  it("SLURM's environment set by hand (srun's SLURM_PROCID/LOCALID/NODEID/NTASKS, SLURM_NODELIST, port from SLURM_JOB_ID): no relaunch, same weights", async () => {
+    // Lightning's port rule: 15000 + the job id's last four digits; a job id whose port is free.
+    const port = await freePortBetween(15000, 24999);
+    const common = {
+      DEVICES: "1",
+      SLURM_NTASKS: "2",
+      SLURM_NODEID: "0",
+      SLURM_NODELIST: "localhost",
+      SLURM_JOB_ID: String(4_200_000 + (port - 15000)),
+      SLURM_JOB_NAME: "train",
+    };
+    const ranks = await Promise.all(
+      [0, 1].map((r) => run("lite_mlp.ts", { ...common, SLURM_PROCID: String(r), SLURM_LOCALID: String(r), OUT: join(dir, `slurm${r}.json`) })),
+    );
+    for (const r of ranks) expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.startsWith("slurm"))).toEqual(["slurm0.json"]);
+    const b = read(join(dir, "slurm0.json"));
+    expect(b.worldSize).toBe(2);
+    expect(maxRelativeDifference(read(join(dir, "lite1.json")).weights, b.weights)).toBeLessThan(1e-5);
   }, 180_000);
 
   it("two nodes on this machine (NODE_RANK 0 and 1, numNodes 2, 2 devices each): one world of 4, the single-process weights", async () => {

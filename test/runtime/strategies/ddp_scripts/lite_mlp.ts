@@ -1,6 +1,7 @@
 // Lite, MLP, SGD: `DEVICES` processes (self-launched under ddp) each with batch 16/DEVICES, or one
 // process with batch 16. Rank 0 writes the final weights to `OUT`. `CRASH_RANK` makes that rank
-// throw in the second epoch, `KILL_RANK` kills it there with SIGKILL.
+// throw in the second epoch, `KILL_RANK` kills it there with SIGKILL. `STRATEGY=ddp_spawn`: the
+// workers run run(), and this process writes what rank 0's run() returned.
 import { writeFileSync } from "node:fs";
 import { LightningLite } from "lightning-ts";
 import { tf, nn, F, optim, data, manualSeed } from "lightning-ts/torch";
@@ -9,7 +10,7 @@ const devices = Number(process.env.DEVICES ?? 1);
 const numNodes = Number(process.env.NUM_NODES ?? 1);
 
 class Lite extends LightningLite {
-  override run(): void {
+  override run(): { weights: number[][]; worldSize: number; rankSum: number } {
     manualSeed(0);
     const x = tf.randomNormal([64, 4], 0, 1, "float32", 1);
     const y = tf.cast(tf.greater(x.sum(1), 0), "int32");
@@ -28,10 +29,12 @@ class Lite extends LightningLite {
       }
     }
     const reduced = this.allReduce(tf.scalar(this.globalRank + 1), "sum") as tf.Tensor;
-    if (this.globalRank === 0) {
-      writeFileSync(process.env.OUT!, JSON.stringify({ weights: model.parameters().map((p) => Array.from(p.dataSync())), worldSize: this.worldSize, rankSum: reduced.dataSync()[0] }));
-    }
+    const result = { weights: model.parameters().map((p) => Array.from(p.dataSync())), worldSize: this.worldSize, rankSum: reduced.dataSync()[0]! };
+    if (this.globalRank === 0 && !spawn) writeFileSync(process.env.OUT!, JSON.stringify(result));
+    return result;
   }
 }
 
-await new Lite({ accelerator: "cpu", devices, numNodes, strategy: devices * numNodes > 1 ? "ddp" : "auto" }).run();
+const spawn = process.env.STRATEGY === "ddp_spawn";
+const result = await new Lite({ accelerator: "cpu", devices, numNodes, strategy: spawn ? "ddp_spawn" : devices * numNodes > 1 ? "ddp" : "auto" }).run();
+if (spawn) writeFileSync(process.env.OUT!, JSON.stringify(result));

@@ -1,5 +1,7 @@
 // The Trainer, the same MLP as lite_mlp.ts: `DEVICES` processes with batch 16/DEVICES, or one
 // with 16. Rank 0 writes the weights and the synced (syncDist) training loss to `OUT`.
+// `STRATEGY=ddp_spawn`: the workers train; this process writes what it got back. `CRASH_RANK`
+// makes that rank throw in its second epoch.
 import { writeFileSync } from "node:fs";
 import { LightningModule, Trainer } from "lightning-ts";
 import { tf, nn, F, optim, data, manualSeed } from "lightning-ts/torch";
@@ -13,6 +15,7 @@ class Net extends LightningModule {
   model = new nn.Sequential(new nn.Linear(4, 16), new nn.ReLU(), new nn.Linear(16, 2));
 
   override trainingStep([xb, yb]: [tf.Tensor, tf.Tensor]): tf.Tensor {
+    if (this.currentEpoch === 1 && process.env.CRASH_RANK === String(this.globalRank)) throw new Error(`rank ${this.globalRank} fails on purpose`);
     const loss = F.crossEntropy(this.model.forward(xb), yb);
     this.log("train_loss", loss, { syncDist: true });
     return loss;
@@ -32,7 +35,8 @@ class Net extends LightningModule {
 }
 
 const net = new Net();
-const trainer = new Trainer({ accelerator: "cpu", devices, maxEpochs: 3, enableProgressBar: false, logger: false, enableCheckpointing: false, enableModelSummary: false });
+const strategy = (process.env.STRATEGY ?? "auto") as "auto" | "ddp_spawn";
+const trainer = new Trainer({ accelerator: "cpu", devices, strategy, maxEpochs: 3, enableProgressBar: false, logger: false, enableCheckpointing: false, enableModelSummary: false });
 await trainer.fit(net);
 if (trainer.isGlobalZero) {
   writeFileSync(process.env.OUT!, JSON.stringify({ weights: net.parameters().map((p) => Array.from(p.dataSync())), loss: trainer.callbackMetrics.train_loss, worldSize: trainer.worldSize }));
@@ -46,7 +50,7 @@ if (process.env.THEN_VALIDATE) {
 // A second Trainer in the same script joins the same job (one per process, as torch.distributed's
 // default process group).
 if (process.env.SECOND_TRAINER) {
-  const second = new Trainer({ accelerator: "cpu", devices, enableProgressBar: false, logger: false, enableCheckpointing: false, enableModelSummary: false });
+  const second = new Trainer({ accelerator: "cpu", devices, strategy, enableProgressBar: false, logger: false, enableCheckpointing: false, enableModelSummary: false });
   const results = await second.validate(net, new data.DataLoader(new data.TensorDataset(x, y), { batchSize: 16 / devices }));
   if (second.isGlobalZero) writeFileSync(process.env.SECOND_TRAINER, JSON.stringify(results));
 }
