@@ -2,7 +2,7 @@
  * All-reduce bandwidth of the DDP collectives on loopback, against a raw socket copy of the same
  * bytes. For each world size (2, 4) and buffer size (4 KB to 64 MB) the ranks — processes started
  * by this script — time the median `allReduce(sum)` of a float32 buffer through the synchronous
- * API Lite and the Trainer use; the bus bandwidth is size × 2(n−1)/n per second (the bytes each
+ * API Lite and the Trainer use, the buffer handed over as DDP hands over its gradient bucket; the bus bandwidth is size × 2(n−1)/n per second (the bytes each
  * rank sends, as NCCL's tests count them). The raw baseline sends that many bytes over one
  * loopback TCP connection to another process and times their delivery (the receiver acknowledges
  * each message).
@@ -32,9 +32,11 @@ if (role === "rank") {
     c.allReduce(data, "sum"); // warm-up
     const times: number[] = [];
     for (let i = 0; i < repsFor(bytes); i++) {
+      // (handed over, as DDP hands over its gradient bucket: built before the clock starts)
+      const bucket = data.slice();
       c.barrier();
       const t = performance.now();
-      c.allReduce(data, "sum");
+      c.allReduce(bucket, "sum", true);
       times.push(performance.now() - t);
     }
     results[bytes] = median(times);

@@ -173,7 +173,7 @@ export class DDPStrategy extends Strategy {
       bucket.set(getGrad(p)!.dataSync() as Float32Array, offset);
       offset += sizes[i]!;
     });
-    const mean = this.requireCollectives().allReduce(bucket, "mean");
+    const mean = this.requireCollectives().allReduce(bucket, "mean", true);
     offset = 0;
     params.forEach((p, i) => {
       setGrad(p, tf.tensor(mean.subarray(offset, offset + sizes[i]!), p.shape, "float32"));

@@ -24,7 +24,8 @@ export type { ReduceOp };
  * allocation, so a float payload is read in place.
  */
 class Channel {
-  private readonly waiting: Array<{ resolve: (b: Uint8Array) => void; reject: (e: Error) => void }> = [];
+  /** Receivers in order; `into`: where the message's body goes, when its length matches. */
+  private readonly waiting: Array<{ resolve: (b: Uint8Array) => void; reject: (e: Error) => void; into?: Uint8Array }> = [];
   private readonly ready: Uint8Array[] = [];
   /** Set once the peer is gone: every receive from then on fails with it. */
   private failure: Error | null = null;
@@ -56,7 +57,10 @@ class Channel {
         this.headerFilled += n;
         at += n;
         if (this.headerFilled < 8) return;
-        this.body = new Uint8Array(Number(this.header.readBigUInt64LE(0)));
+        const length = Number(this.header.readBigUInt64LE(0));
+        // Straight into the receiver's buffer when one waits for this message (no second copy).
+        const into = this.waiting[0]?.into;
+        this.body = into && into.byteLength === length ? into : new Uint8Array(length);
         this.bodyFilled = 0;
       }
       const n = Math.min(this.body.length - this.bodyFilled, chunk.length - at);
@@ -87,11 +91,28 @@ class Channel {
     return flushed;
   }
 
-  receive(): Promise<Uint8Array> {
+  /**
+   * The next message. `into`: a buffer of the message's length to receive it in (a message that
+   * arrived before the call, or of another length, is copied there); the result is then `into`.
+   */
+  receive(into?: Uint8Array): Promise<Uint8Array> {
     const r = this.ready.shift();
-    if (r) return Promise.resolve(r);
+    if (r) {
+      if (!into || r.byteLength !== into.byteLength) return Promise.resolve(r);
+      into.set(r);
+      return Promise.resolve(into);
+    }
     if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+    return new Promise((resolve, reject) =>
+      this.waiting.push({
+        resolve: (b) => {
+          if (into && b !== into && b.byteLength === into.byteLength) into.set(b);
+          resolve(into && b.byteLength === into.byteLength ? into : b);
+        },
+        reject,
+        into,
+      }),
+    );
   }
 }
 
@@ -103,7 +124,7 @@ function combineInto(mine: Float32Array, incoming: Float32Array, op: ReduceOp): 
   else for (let i = 0; i < n; i++) mine[i] = incoming[i]! + mine[i]!;
 }
 
-/** A message's floats, in place (each message has a buffer of its own, starting at 0). */
+/** A message's floats, in place (a message's buffer starts at a multiple of 4). */
 function floats(b: Uint8Array): Float32Array {
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 }
@@ -143,21 +164,29 @@ export class RingCollectives {
    */
   async allReduce(data: Float32Array, op: ReduceOp = "sum", inPlace = false): Promise<Float32Array> {
     const n = this.worldSize;
-    const out = inPlace ? data : Float32Array.from(data);
+    const out = inPlace ? data : data.slice();
     const sent: Promise<void>[] = [];
     if (n > 1) {
       const bounds = (c: number): [number, number] => [Math.floor((c * out.length) / n), Math.floor(((c + 1) * out.length) / n)];
       const chunk = (c: number) => out.subarray(...bounds(((c % n) + n) % n));
+      const bytes = (f: Float32Array) => new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
+      // Chunks are sent as views of `out`, not copies: a chunk sent in the reduce-scatter is not
+      // written again until the all-gather, which waits for those sends to leave first; one sent
+      // in the all-gather is not written again at all. Incoming chunks land in one scratch buffer
+      // (reduce-scatter) or straight in their place (all-gather).
+      const scratch = new Uint8Array(4 * (Math.ceil(out.length / n) + 1));
       // reduce-scatter: after step s, chunk (rank − s − 1) holds the reduction of s + 2 ranks
       for (let s = 0; s < n - 1; s++) {
-        sent.push(this.right!.send(new Uint8Array(chunk(this.rank - s).slice().buffer)));
-        const incoming = floats(await this.left!.receive());
-        combineInto(chunk(this.rank - s - 1), incoming, op);
+        sent.push(this.right!.send(bytes(chunk(this.rank - s))));
+        const target = chunk(this.rank - s - 1);
+        const incoming = floats(await this.left!.receive(scratch.subarray(0, target.byteLength)));
+        combineInto(target, incoming, op);
       }
+      await Promise.all(sent);
       // all-gather: rank r now holds the finished chunk r + 1; pass the finished chunks along
       for (let s = 0; s < n - 1; s++) {
-        sent.push(this.right!.send(new Uint8Array(chunk(this.rank + 1 - s).slice().buffer)));
-        chunk(this.rank - s).set(floats(await this.left!.receive()));
+        sent.push(this.right!.send(bytes(chunk(this.rank + 1 - s))));
+        await this.left!.receive(bytes(chunk(this.rank - s)));
       }
     }
     if (op === "mean") for (let i = 0; i < out.length; i++) out[i] = out[i]! / n;
@@ -180,7 +209,7 @@ export class RingCollectives {
   /** Every rank's `data`, in rank order, on every rank. */
   async allGather(data: Float32Array): Promise<Float32Array[]> {
     const pieces: Float32Array[] = new Array(this.worldSize);
-    pieces[this.rank] = Float32Array.from(data);
+    pieces[this.rank] = data.slice();
     const sent: Promise<void>[] = [];
     for (let s = 0; s < this.worldSize - 1; s++) {
       const from = (this.rank - s + this.worldSize) % this.worldSize;

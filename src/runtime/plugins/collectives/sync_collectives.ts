@@ -99,21 +99,26 @@ export class SyncCollectives {
     return result;
   }
 
-  /** The element-wise reduction of every rank's `data` (same length on every rank). */
-  allReduce(data: Float32Array, op: ReduceOp): Float32Array {
-    const copy = Float32Array.from(data);
-    return this.call({ op: "allReduce", data: copy, reduceOp: op }, [copy.buffer]).value as Float32Array;
+  /**
+   * The element-wise reduction of every rank's `data` (same length on every rank). `handOver`:
+   * the caller gives `data` away (a buffer of its own, built for this call, such as DDP's
+   * gradient bucket): it moves to the collectives thread instead of being copied, and is
+   * unusable after the call.
+   */
+  allReduce(data: Float32Array, op: ReduceOp, handOver = false): Float32Array {
+    const sent = handOver && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !(data.buffer instanceof SharedArrayBuffer) ? data : data.slice();
+    return this.call({ op: "allReduce", data: sent, reduceOp: op }, [sent.buffer as ArrayBuffer]).value as Float32Array;
   }
 
   /** `src`'s bytes on every rank (the others' `data` is ignored). */
   broadcast(data: Uint8Array, src: number): Uint8Array {
-    const copy = Uint8Array.from(data);
+    const copy = data.slice();
     return this.call({ op: "broadcast", data: copy, src }, [copy.buffer]).value as Uint8Array;
   }
 
   /** Every rank's `data`, in rank order. */
   allGather(data: Float32Array): Float32Array[] {
-    const copy = Float32Array.from(data);
+    const copy = data.slice();
     return this.call({ op: "allGather", data: copy }, [copy.buffer]).value as Float32Array[];
   }
 
