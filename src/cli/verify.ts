@@ -117,6 +117,8 @@ export interface TraceOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
   timeoutMs: number;
+  /** Node flags before the script (`--import lightning-ts/backend-ready`). */
+  nodeArgs?: string[];
 }
 
 export interface TraceRun {
@@ -131,6 +133,8 @@ export interface TraceRun {
   /** The end of what the script printed, for a failure message. */
   stdoutTail: string;
   stderrTail: string;
+  /** The start of its stderr (what a backend reports when it starts). */
+  stderrHead: string;
   ms: number;
 }
 
@@ -149,7 +153,7 @@ export function traceLosses(script: string, options: TraceOptions): Promise<Trac
   else delete env.LIGHTNING_TS_MAX_STEPS;
   const started = Date.now();
   return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, [...sourceConditionFlags(), "--import", tsxLoaderUrl(), script], {
+    const child = spawn(process.execPath, [...sourceConditionFlags(), "--import", tsxLoaderUrl(), ...(options.nodeArgs ?? []), script], {
       cwd,
       env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -158,10 +162,12 @@ export function traceLosses(script: string, options: TraceOptions): Promise<Trac
     });
     let stdout = "";
     let stderr = "";
+    let stderrHead = "";
     child.stdout!.on("data", (d: Buffer) => {
       stdout = (stdout + d.toString()).slice(-4000);
     });
     child.stderr!.on("data", (d: Buffer) => {
+      if (stderrHead.length < 2000) stderrHead = (stderrHead + d.toString()).slice(0, 2000);
       stderr = (stderr + d.toString()).slice(-4000);
     });
     let stoppedByUs = false;
@@ -210,7 +216,7 @@ export function traceLosses(script: string, options: TraceOptions): Promise<Trac
         const tail = errorLines(stderr).join("\n    ");
         failure = `exit ${code ?? signal}${tail ? `:\n    ${tail}` : ""}`;
       }
-      resolveRun({ losses, lines, failure, code, signal, stdoutTail: stdout, stderrTail: stderr, ms: Date.now() - started });
+      resolveRun({ losses, lines, failure, code, signal, stdoutTail: stdout, stderrTail: stderr, stderrHead, ms: Date.now() - started });
     });
   });
 }

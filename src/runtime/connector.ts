@@ -10,6 +10,7 @@ import { HalfPrecision } from "./plugins/precision/half_precision.ts";
 import { Strategy } from "./strategies/strategy.ts";
 import { SingleDeviceStrategy } from "./strategies/single_device.ts";
 import { DDPStrategy } from "./strategies/ddp.ts";
+import type { WebGPUAccelerator } from "./accelerators/webgpu.ts";
 import { DDPSpawnStrategy } from "./strategies/ddp_spawn.ts";
 import { describeValue } from "./utilities/describe.ts";
 import { checkOptionKeys, optionKeys } from "./utilities/option_keys.ts";
@@ -204,19 +205,22 @@ function checkAcceleratorFlag(flag: unknown): void {
   );
 }
 
-/** `auto`: a GPU backend if one is installed, else the CPU; `gpu`: CUDA, else WebGPU. */
+/**
+ * `auto`: a GPU backend if one works here, else the CPU; `gpu`: CUDA (tfjs-node-gpu), else
+ * WebGPU with a GPU adapter (webgpu_adapter.ts).
+ */
 function resolveAccelerator(flag: AcceleratorFlag | Accelerator): Accelerator {
   if (flag instanceof Accelerator) return checkAvailable(flag, flag.name);
   if (flag === "auto" || flag === "gpu") {
-    for (const name of ["cuda", "webgpu"]) {
-      const acc = ACCELERATOR_REGISTRY.get(name);
-      if (acc.isAvailable()) return acc;
-    }
-    if (flag === "auto") return ACCELERATOR_REGISTRY.get("cpu");
     const cuda = ACCELERATOR_REGISTRY.get("cuda");
-    const webgpu = ACCELERATOR_REGISTRY.get("webgpu");
+    if (cuda.isAvailable()) return cuda;
+    const webgpu = ACCELERATOR_REGISTRY.get("webgpu") as WebGPUAccelerator;
+    // (auto asks Dawn only where a GPU can exist: a CPU-only machine starts no probe)
+    const webgpuReason = flag === "auto" && !webgpu.mayHaveAdapter() ? "no GPU here" : webgpu.unavailableReason();
+    if (webgpuReason === null) return webgpu;
+    if (flag === "auto") return ACCELERATOR_REGISTRY.get("cpu");
     throw new MisconfigurationError(
-      `accelerator="gpu": no GPU backend is installed. For CUDA: ${cuda.installHint}; for WebGPU: ${webgpu.installHint}. ` +
+      `accelerator="gpu": no GPU backend works here. CUDA: ${cuda.installHint}. WebGPU: ${webgpuReason}. ` +
         `Available accelerators here: ${ACCELERATOR_REGISTRY.available().join(", ")}`,
     );
   }
@@ -224,11 +228,9 @@ function resolveAccelerator(flag: AcceleratorFlag | Accelerator): Accelerator {
 }
 
 function checkAvailable(acc: Accelerator, flag: string): Accelerator {
-  if (acc.isAvailable()) return acc;
-  throw new MisconfigurationError(
-    `accelerator="${flag}" is not available on this machine: ${acc.installHint}. ` +
-      `Available accelerators here: ${ACCELERATOR_REGISTRY.available().join(", ")}`,
-  );
+  const reason = acc.unavailableReason();
+  if (reason === null) return acc;
+  throw new MisconfigurationError(`accelerator="${flag}" is not available on this machine: ${reason}. Available accelerators here: ${ACCELERATOR_REGISTRY.available().join(", ")}`);
 }
 
 /** Validates `devices` and normalises its string forms (Lightning's device parser). */

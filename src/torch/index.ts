@@ -3,7 +3,8 @@
  *
  * Importing it starts the backend (`LIGHTNING_TS_BACKEND`, default: tfjs-node if installed,
  * else WASM, else pure JS) synchronously and installs autograd, so a plain script needs no setup
- * call; only WebGPU starts asynchronously (`await ready()`).
+ * call; only WebGPU starts asynchronously (`await ready()`, or `node --import
+ * lightning-ts/backend-ready`). `LIGHTNING_TS_REPORT_BACKEND=1` says at exit which backend ran.
  */
 import { tf } from "./tf.ts";
 import { installAutograd } from "./autograd/index.ts";
@@ -16,6 +17,9 @@ import "./autograd/tensor_methods.ts";
 installAutograd();
 startBackendAtImport();
 startProfilerFromEnvironment();
+if (process.env.LIGHTNING_TS_REPORT_BACKEND === "1") {
+  process.once("exit", () => process.stderr.write(`lightning-ts: ran on the ${tf.getBackend()} backend\n`));
+}
 
 export { tf };
 export * as nn from "./nn/index.ts";

@@ -4,6 +4,7 @@ import {
   MisconfigurationError,
   CPUAccelerator,
   WASMAccelerator,
+  WebGPUAccelerator,
   SingleDeviceStrategy,
   DDPStrategy,
   DDPSpawnStrategy,
@@ -16,7 +17,7 @@ import {
 } from "lightning-ts";
 import { usePureJsCpu } from "./helpers";
 
-/** What this machine has: no tfjs-node, no tfjs-node-gpu, no Dawn; WASM is a dependency. */
+/** What this machine has: no tfjs-node, no tfjs-node-gpu, no GPU; WASM is a dependency, WebGPU's packages devDependencies. */
 describe("Connector on this machine", () => {
   beforeAll(usePureJsCpu);
   afterEach(() => {
@@ -57,25 +58,57 @@ describe("Connector on this machine", () => {
     expect(c.strategy.rootDevice.toString()).toBe("wasm");
   });
 
-  it("gpu: a clear error naming both GPU packages", () => {
-    const err = error(() => new Connector({ accelerator: "gpu" }));
-    expect(err).toBeInstanceOf(MisconfigurationError);
-    expect(err.message).toContain('accelerator="gpu"');
-    expect(err.message).toContain("@tensorflow/tfjs-node-gpu");
-    expect(err.message).toContain("@tensorflow/tfjs-backend-webgpu");
-    expect(err.message).toContain("Available accelerators here: cpu, wasm");
+  // The WebGPU packages are devDependencies here; which adapter Dawn has is set through the
+  // probe's environment variable (webgpu_adapter.ts), as a launching process passes it on.
+  const withAdapter = (probe: object | null, fn: () => void) => {
+    const saved = { adapter: process.env.LIGHTNING_TS_WEBGPU_ADAPTER, allow: process.env.LIGHTNING_TS_WEBGPU_ALLOW_SOFTWARE };
+    process.env.LIGHTNING_TS_WEBGPU_ADAPTER = JSON.stringify(probe ?? { found: false, software: false, description: "", reason: "Dawn found no adapter (is a Vulkan driver installed?)" });
+    try {
+      fn();
+    } finally {
+      for (const [k, v] of [["LIGHTNING_TS_WEBGPU_ADAPTER", saved.adapter], ["LIGHTNING_TS_WEBGPU_ALLOW_SOFTWARE", saved.allow]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  };
+  const llvmpipe = { found: true, software: true, description: "llvmpipe: Mesa 25.0.7", reason: "" };
+
+  it("gpu without a GPU adapter: a clear error naming CUDA's package and why WebGPU cannot run", () => {
+    withAdapter(null, () => {
+      const err = error(() => new Connector({ accelerator: "gpu" }));
+      expect(err).toBeInstanceOf(MisconfigurationError);
+      expect(err.message).toContain('accelerator="gpu": no GPU backend works here');
+      expect(err.message).toContain("@tensorflow/tfjs-node-gpu");
+      expect(err.message).toContain("WebGPU: Dawn found no adapter (is a Vulkan driver installed?); install a Vulkan driver");
+      expect(err.message).toContain("Available accelerators here: cpu, wasm");
+    });
+  });
+
+  it("gpu with only a software adapter (llvmpipe): refused, saying how to allow it; allowed, it runs WebGPU", () => {
+    withAdapter(llvmpipe, () => {
+      expect(error(() => new Connector({ accelerator: "gpu" })).message).toContain(
+        "the only WebGPU adapter is a software one (llvmpipe: Mesa 25.0.7), slower than the CPU backends; set LIGHTNING_TS_WEBGPU_ALLOW_SOFTWARE=1 to use it anyway",
+      );
+      expect(error(() => new Connector({ accelerator: "webgpu" })).message).toMatch(/accelerator="webgpu" is not available on this machine: the only WebGPU adapter is a software one/);
+      process.env.LIGHTNING_TS_WEBGPU_ALLOW_SOFTWARE = "1";
+      expect(new Connector({ accelerator: "gpu" }).accelerator).toBeInstanceOf(WebGPUAccelerator);
+      expect(new Connector({ accelerator: "webgpu" }).strategy.rootDevice.toString()).toBe("webgpu");
+    });
+  });
+
+  it("gpu with a hardware adapter: WebGPU; auto picks it only where the machine shows a GPU", () => {
+    withAdapter({ found: true, software: false, description: "NVIDIA H100", reason: "" }, () => {
+      expect(new Connector({ accelerator: "gpu" }).accelerator).toBeInstanceOf(WebGPUAccelerator);
+      // (this machine has no /dev/dri render node nor /dev/nvidia0: auto does not even ask Dawn)
+      expect(new Connector({ accelerator: "auto" }).accelerator.name).toBe("cpu");
+    });
   });
 
   it("cuda: a clear error naming @tensorflow/tfjs-node-gpu", () => {
     const err = error(() => new Connector({ accelerator: "cuda" }));
     expect(err).toBeInstanceOf(MisconfigurationError);
     expect(err.message).toMatch(/accelerator="cuda" is not available on this machine: npm install @tensorflow\/tfjs-node-gpu/);
-  });
-
-  it("webgpu: a clear error naming the webgpu packages", () => {
-    const err = error(() => new Connector({ accelerator: "webgpu" }));
-    expect(err).toBeInstanceOf(MisconfigurationError);
-    expect(err.message).toMatch(/accelerator="webgpu" is not available on this machine: npm install webgpu @tensorflow\/tfjs-backend-webgpu/);
   });
 
   it("an unknown accelerator names the value and the valid ones", () => {

@@ -28,6 +28,11 @@ export abstract class Accelerator {
   /** True when the packages this accelerator needs are installed. */
   abstract isAvailable(): boolean;
 
+  /** Why it cannot run here (what to install), or null when it can. */
+  unavailableReason(): string | null {
+    return this.isAvailable() ? null : this.installHint;
+  }
+
   /** Number of devices `devices: "auto"` means. */
   autoDeviceCount(): number {
     return 1;

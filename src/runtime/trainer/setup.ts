@@ -121,7 +121,9 @@ export function initDeterminism(trainer: TrainerFlags<"deterministic">, options:
 export function logDeviceInfo(trainer: Trainer): void {
   const deviceType = trainer.accelerator.deviceType;
   const gpuUsed = deviceType !== "cpu" && deviceType !== "wasm";
-  rankZeroInfo(`GPU available: ${cuda.isAvailable() ? "True" : "False"}, used: ${gpuUsed ? "True" : "False"}`);
+  // (as Lightning: `GPU available: True (cuda), used: True`; the GPU backend may still be starting)
+  const available = gpuUsed || cuda.isAvailable();
+  rankZeroInfo(`GPU available: ${available ? `True (${gpuUsed ? deviceType : "cuda"})` : "False"}, used: ${gpuUsed ? "True" : "False"}`);
 }
 
 /** Lightning's `_determine_batch_limits`: an integer count or a fraction in [0, 1]; null is all. */

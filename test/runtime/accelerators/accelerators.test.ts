@@ -21,6 +21,9 @@ describe("accelerators", () => {
   });
 
   it("each names its backend, device type and what to install", () => {
+    // (WebGPU's packages are devDependencies here; Dawn finding no adapter is set through the probe's variable)
+    const savedAdapter = process.env.LIGHTNING_TS_WEBGPU_ADAPTER;
+    process.env.LIGHTNING_TS_WEBGPU_ADAPTER = JSON.stringify({ found: false, software: false, description: "", reason: "Dawn found no adapter" });
     const cases: Array<[object, string, string, boolean]> = [
       [new CPUAccelerator(), "cpu", "cpu", true],
       [new WASMAccelerator(), "wasm", "wasm", true],
@@ -35,6 +38,9 @@ describe("accelerators", () => {
       expect(a.installHint.length).toBeGreaterThan(0);
     }
     expect(new WebGPUAccelerator().installHint).toContain("webgpu @tensorflow/tfjs-backend-webgpu");
+    expect(new WebGPUAccelerator().unavailableReason()).toBe("Dawn found no adapter; install a Vulkan driver (NVIDIA's, or Mesa's)");
+    if (savedAdapter === undefined) delete process.env.LIGHTNING_TS_WEBGPU_ADAPTER;
+    else process.env.LIGHTNING_TS_WEBGPU_ADAPTER = savedAdapter;
     expect(new CUDAAccelerator().installHint).toContain("@tensorflow/tfjs-node-gpu");
   });
 

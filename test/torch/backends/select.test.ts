@@ -101,10 +101,17 @@ describe("ready()", () => {
     await expect(ready()).resolves.toBe("wasm");
   });
 
-  it("reports an asynchronous start that failed (WebGPU without its packages), then a later start clears it", async () => {
-    // `webgpu` and `@tensorflow/tfjs-backend-webgpu` are not installed in this repository.
-    await expect(selectBackend("webgpu")).rejects.toThrow(/backend 'webgpu' is not available.*npm install webgpu/);
-    await expect(ready()).rejects.toThrow(/backend 'webgpu' is not available/);
+  it("reports an asynchronous start that failed (WebGPU without a Vulkan driver), then a later start clears it", async () => {
+    // Dawn's Vulkan loader finds no driver where VK_ICD_FILENAMES points nowhere.
+    const saved = process.env.VK_ICD_FILENAMES;
+    process.env.VK_ICD_FILENAMES = "/nonexistent/icd.json";
+    try {
+      await expect(selectBackend("webgpu")).rejects.toThrow(/backend 'webgpu' is not available.*npm install webgpu/);
+      await expect(ready()).rejects.toThrow(/backend 'webgpu' is not available/);
+    } finally {
+      if (saved === undefined) delete process.env.VK_ICD_FILENAMES;
+      else process.env.VK_ICD_FILENAMES = saved;
+    }
     await selectBackend("wasm");
     await expect(ready()).resolves.toBe("wasm");
   });
