@@ -29,6 +29,8 @@ class Channel {
   private readonly ready: Uint8Array[] = [];
   /** Set once the peer is gone: every receive from then on fails with it. */
   private failure: Error | null = null;
+  /** Sends not yet handed to the system, by their promise's reject. */
+  private readonly unsent = new Set<(e: Error) => void>();
   private readonly header = Buffer.alloc(8);
   private headerFilled = 0;
   private body: Uint8Array | null = null;
@@ -42,6 +44,9 @@ class Channel {
     const fail = (why: string) => {
       this.failure ??= new Error(`the connection to ${peer} ${why} (did that rank fail or stop?)`);
       for (const w of this.waiting.splice(0)) w.reject(this.failure);
+      // (a send still in the socket will not leave: whoever waits for it learns why now)
+      for (const reject of this.unsent) reject(this.failure);
+      this.unsent.clear();
     };
     socket.on("error", (e) => fail(`failed: ${e.message}`));
     socket.on("close", () => fail("closed"));
@@ -84,8 +89,16 @@ class Channel {
    * have, so a rank that exits right after its last one does not take its last message with it.
    */
   send(bytes: Uint8Array): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
     this.socket.write(encodeU64(bytes.byteLength));
-    const flushed = new Promise<void>((resolve, reject) => this.socket.write(bytes, (e) => (e ? reject(e) : resolve())));
+    const flushed = new Promise<void>((resolve, reject) => {
+      this.unsent.add(reject);
+      this.socket.write(bytes, (e) => {
+        this.unsent.delete(reject);
+        if (e) reject(e);
+        else resolve();
+      });
+    });
     // (awaited at the end of the collective; a failing receive before that is the error reported)
     flushed.catch(() => {});
     return flushed;
