@@ -12,6 +12,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { relativeDifference, traceLosses, type TraceRun } from "../../../src/cli/verify";
 import { probeWebGPUAdapter } from "../../../src/runtime/accelerators/webgpu_adapter";
 import { FIXTURES, TARGETS, fixtureNames } from "../../fixtures/corpus";
+// (LIGHTNING_TS_FIXTURE_JOBS processes at a time, 2 by default: this machine's cores)
+import { withSlot } from "../../fixtures/fixture_runs";
 
 const BACKEND_READY = pathToFileURL(resolve(import.meta.dirname, "../../../src/torch/backends/ready_at_start.ts")).href;
 const STEPS = 20;
@@ -28,23 +30,9 @@ it("a WebGPU adapter is there (CI installs Mesa's Vulkan driver; elsewhere its a
   expect(adapter.found, adapter.reason).toBe(true);
 });
 
-// Two processes at a time: this machine's cores.
-let active = 0;
-const waiting: Array<() => void> = [];
-async function slot<T>(fn: () => Promise<T>): Promise<T> {
-  if (active >= 2) await new Promise<void>((r) => waiting.push(r));
-  active++;
-  try {
-    return await fn();
-  } finally {
-    active--;
-    waiting.shift()?.();
-  }
-}
-
 function run(name: string, file: string, backend: "wasm" | "webgpu"): Promise<TraceRun> {
   const scratch = mkdtempSync(join(tmp, `${name}-${backend}-`));
-  return slot(() =>
+  return withSlot(() =>
     traceLosses(join(FIXTURES.dir, name, file), {
       trace: join(scratch, "loss.trace"),
       steps: STEPS,

@@ -28,7 +28,7 @@ import { positionAt } from "../../errors.ts";
 import { Node, SyntaxKind, unwrap } from "../../morph.ts";
 import { indentationAt, spanStart } from "../shared/ranges.ts";
 import { unusedName, type InputRewrite } from "./input-rewrite.ts";
-import { isLoop, within } from "./statements.ts";
+import { declaredNames, isLoop, within } from "./statements.ts";
 
 export function unrollPhaseLoop(analysis: ScriptAnalysis): InputRewrite | null {
   if (analysis.backwardCalls.length === 0) return null;
@@ -39,9 +39,7 @@ export function unrollPhaseLoop(analysis: ScriptAnalysis): InputRewrite | null {
   const body = loop.getStatement().asKindOrThrow(SyntaxKind.Block);
 
   // The names the body declares at its top level, each renamed per phase.
-  const declared = body
-    .getStatements()
-    .flatMap((s) => (Node.isVariableStatement(s) ? s.getDeclarations().flatMap((d) => d.getNameNode().getDescendantsOfKind(SyntaxKind.Identifier).concat(Node.isIdentifier(d.getNameNode()) ? [d.getNameNode() as Identifier] : [])) : []));
+  const declared = body.getStatements().flatMap((s) => (Node.isVariableStatement(s) ? declaredNames(s) : []));
   const taken = new Set<string>();
   const copies = phases.map((phaseLiteral) => {
     const phase = phaseLiteral.getLiteralValue();
