@@ -59,16 +59,12 @@ export function dilateKernel(w: tf.Tensor, dilation: [number, number]): tf.Tenso
   const [dh, dw] = dilation;
   if (dh === 1 && dw === 1) return w;
   const [kh, kw, c, o] = w.shape;
-  const spaced = tf.pad(tf.reshape(w, [kh, 1, kw, 1, c, o]), [
-    [0, 0],
-    [0, dh - 1],
-    [0, 0],
-    [0, dw - 1],
-    [0, 0],
-    [0, 0],
-  ]);
-  const full = tf.reshape(spaced, [kh * dh, kw * dw, c, o]);
-  return tf.slice(full, [0, 0, 0, 0], [(kh - 1) * dh + 1, (kw - 1) * dw + 1, c, o]);
+  // Rows, then columns, each a pad of rank ≤ 4 (tfjs's WebGPU Pad emits invalid WGSL for rank 6).
+  const rows = tf.reshape(tf.pad(tf.reshape(w, [kh, 1, kw * c * o]), [[0, 0], [0, dh - 1], [0, 0]]), [kh * dh, kw, c, o]);
+  const h = (kh - 1) * dh + 1;
+  const tall = tf.slice(rows, [0, 0, 0, 0], [h, kw, c, o]);
+  const cols = tf.reshape(tf.pad(tf.reshape(tall, [h, kw, 1, c * o]), [[0, 0], [0, 0], [0, dw - 1], [0, 0]]), [h, kw * dw, c, o]);
+  return tf.slice(cols, [0, 0, 0, 0], [h, (kw - 1) * dw + 1, c, o]);
 }
 
 /** True when depthwise convolution can be differentiated on the active backend. */

@@ -1,15 +1,16 @@
-// WebGPU, verified (issue 13): every fixture — the plain script, and its lite and module
+// WebGPU, verified (issue 13): every layer's forward and gradients match WASM's; every fixture — the plain script, and its lite and module
 // migrations — runs on tfjs's WebGPU backend through Dawn and traces the losses the same script
 // traces on WASM within 1e-4 relative over its first 20 steps. In CI that is Mesa's llvmpipe (.ci/run
 // installs it; a software adapter is allowed by LIGHTNING_TS_WEBGPU_ALLOW_SOFTWARE=1): correct,
 // not fast. Without any adapter the tests say so and are skipped — except under CI=true, where
 // that fails.
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { relativeDifference, traceLosses, type TraceRun } from "../../../src/cli/verify";
+import { relativeDifference, traceLosses, tsxLoaderUrl, type TraceRun } from "../../../src/cli/verify";
 import { probeWebGPUAdapter } from "../../../src/runtime/accelerators/webgpu_adapter";
 import { FIXTURES, TARGETS, fixtureNames } from "../../fixtures/corpus";
 // (LIGHTNING_TS_FIXTURE_JOBS processes at a time, 2 by default: this machine's cores)
@@ -51,6 +52,42 @@ function run(name: string, file: string, backend: "wasm" | "webgpu"): Promise<Tr
     }),
   );
 }
+
+/** The layers script's JSON (webgpu_scripts/layers.ts) on one backend. */
+function layersOn(backend: "wasm" | "webgpu"): Record<string, Record<string, number[]>> {
+  const r = spawnSync(
+    process.execPath,
+    ["--conditions=lightning-ts:source", "--import", tsxLoaderUrl(), ...(backend === "webgpu" ? ["--import", BACKEND_READY] : []), join(import.meta.dirname, "webgpu_scripts", "layers.ts")],
+    { encoding: "utf8", env: { ...process.env, LIGHTNING_TS_BACKEND: backend, LIGHTNING_TS_WEBGPU_ALLOW_SOFTWARE: "1" }, timeout: 300_000 },
+  );
+  const line = r.stdout.split("\n").find((l) => l.startsWith(`LAYERS ${backend} `));
+  if (!line) throw new Error(`the layers script failed on ${backend}:\n${r.stderr.slice(-3000)}`);
+  return JSON.parse(line.slice(`LAYERS ${backend} `.length)) as Record<string, Record<string, number[]>>;
+}
+
+describe.skipIf(!adapter.found)("every layer on WebGPU: forward and gradients as on WASM", () => {
+  it("outputs and the gradients of input and parameters, within 1e-4 of the largest value, for every case", () => {
+    const cpu = layersOn("wasm");
+    const gpu = layersOn("webgpu");
+    const differences: string[] = [];
+    let arrays = 0;
+    for (const [name, entries] of Object.entries(cpu)) {
+      for (const [what, values] of Object.entries(entries)) {
+        arrays++;
+        const other = gpu[name]?.[what];
+        if (!other || other.length !== values.length) {
+          differences.push(`${name} ${what}: missing on WebGPU`);
+          continue;
+        }
+        const scale = Math.max(1e-6, ...values.map(Math.abs));
+        const worst = Math.max(0, ...values.map((v, i) => Math.abs(v - other[i]!))) / scale;
+        if (!(worst <= TOLERANCE)) differences.push(`${name} ${what}: ${worst.toExponential(2)}`);
+      }
+    }
+    expect(differences).toEqual([]);
+    expect(arrays).toBeGreaterThan(90);
+  }, 600_000);
+});
 
 describe.skipIf(!adapter.found)("every fixture on WebGPU traces its WASM losses (20 steps, 1e-4 relative)", () => {
   for (const name of fixtureNames(FIXTURES)) {
