@@ -23,7 +23,14 @@ export class CUDAAccelerator extends Accelerator {
   }
 
   isAvailable(): boolean {
-    return packageAvailable("@tensorflow/tfjs-node-gpu");
+    return this.unavailableReason() === null;
+  }
+
+  /** The package, and a GPU the driver shows (`CUDA_VISIBLE_DEVICES` or /proc/driver/nvidia). */
+  override unavailableReason(): string | null {
+    if (!packageAvailable("@tensorflow/tfjs-node-gpu")) return this.installHint;
+    if (visibleGpuIds().length === 0) return "@tensorflow/tfjs-node-gpu is installed, but no CUDA device is visible (no NVIDIA driver, or CUDA_VISIBLE_DEVICES hides them all)";
+    return null;
   }
 
   override autoDeviceCount(): number {

@@ -1,8 +1,9 @@
-// WebGPU, verified (issue 13): every layer's forward and gradients match WASM's; every fixture — the plain script, and its lite and module
-// migrations — runs on tfjs's WebGPU backend through Dawn and traces the losses the same script
-// traces on WASM within 1e-4 relative over its first 20 steps. In CI that is Mesa's llvmpipe (.ci/run
-// installs it; a software adapter is allowed by LIGHTNING_TS_WEBGPU_ALLOW_SOFTWARE=1): correct,
-// not fast. Without any adapter the tests say so and are skipped — except under CI=true, where
+// WebGPU, verified (issue 13): every layer's forward and gradients match WASM's; a training loop
+// keeps its GPU memory flat; every fixture — the plain script, and its lite and module
+// migrations — runs on tfjs's WebGPU backend through Dawn, and on the pure-JS cpu backend, and
+// traces the losses the same script traces on WASM within 1e-4 relative over its first 20 steps.
+// In CI the WebGPU adapter is Mesa's llvmpipe (.ci/run installs it; a software adapter is allowed
+// by LIGHTNING_TS_WEBGPU_ALLOW_SOFTWARE=1): correct, not fast. Without any adapter the tests say so and are skipped — except under CI=true, where
 // that fails.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -31,7 +32,7 @@ it("a WebGPU adapter is there (CI installs Mesa's Vulkan driver; elsewhere its a
   expect(adapter.found, adapter.reason).toBe(true);
 });
 
-function run(name: string, file: string, backend: "wasm" | "webgpu"): Promise<TraceRun> {
+function run(name: string, file: string, backend: "wasm" | "cpu" | "webgpu"): Promise<TraceRun> {
   const scratch = mkdtempSync(join(tmp, `${name}-${backend}-`));
   return withSlot(() =>
     traceLosses(join(FIXTURES.dir, name, file), {
@@ -53,17 +54,28 @@ function run(name: string, file: string, backend: "wasm" | "webgpu"): Promise<Tr
   );
 }
 
-/** The layers script's JSON (webgpu_scripts/layers.ts) on one backend. */
-function layersOn(backend: "wasm" | "webgpu"): Record<string, Record<string, number[]>> {
+/** What one of webgpu_scripts/ prints after `tag` on one backend (it must end on that backend). */
+function scriptOn<T>(script: string, tag: string, backend: "wasm" | "webgpu"): T {
   const r = spawnSync(
     process.execPath,
-    ["--conditions=lightning-ts:source", "--import", tsxLoaderUrl(), ...(backend === "webgpu" ? ["--import", BACKEND_READY] : []), join(import.meta.dirname, "webgpu_scripts", "layers.ts")],
+    ["--conditions=lightning-ts:source", "--import", tsxLoaderUrl(), ...(backend === "webgpu" ? ["--import", BACKEND_READY] : []), join(import.meta.dirname, "webgpu_scripts", script)],
     { encoding: "utf8", env: { ...process.env, LIGHTNING_TS_BACKEND: backend, LIGHTNING_TS_WEBGPU_ALLOW_SOFTWARE: "1" }, timeout: 300_000 },
   );
-  const line = r.stdout.split("\n").find((l) => l.startsWith(`LAYERS ${backend} `));
-  if (!line) throw new Error(`the layers script failed on ${backend}:\n${r.stderr.slice(-3000)}`);
-  return JSON.parse(line.slice(`LAYERS ${backend} `.length)) as Record<string, Record<string, number[]>>;
+  const line = r.stdout.split("\n").find((l) => l.startsWith(`${tag} ${backend} `));
+  if (!line) throw new Error(`${script} failed on ${backend}:\n${r.stderr.slice(-3000)}`);
+  return JSON.parse(line.slice(`${tag} ${backend} `.length)) as T;
 }
+
+const layersOn = (backend: "wasm" | "webgpu") => scriptOn<Record<string, Record<string, number[]>>>("layers.ts", "LAYERS", backend);
+
+describe.skipIf(!adapter.found)("the memory contract on WebGPU", () => {
+  it("a training loop holds as many tensors and GPU bytes after 40 steps as after 5 (once unreferenced ones are collected)", () => {
+    type Memory = { numTensors: number; numBytes: number; numBytesInGPU: number | null };
+    const at = scriptOn<Record<string, Memory>>("memory.ts", "MEMORY", "webgpu");
+    expect(at["5"]!.numBytesInGPU).toBeGreaterThan(0);
+    expect(at["40"]).toEqual(at["5"]);
+  }, 300_000);
+});
 
 describe.skipIf(!adapter.found)("every layer on WebGPU: forward and gradients as on WASM", () => {
   it("outputs and the gradients of input and parameters, within 1e-4 of the largest value, for every case", () => {
@@ -89,20 +101,22 @@ describe.skipIf(!adapter.found)("every layer on WebGPU: forward and gradients as
   }, 600_000);
 });
 
-describe.skipIf(!adapter.found)("every fixture on WebGPU traces its WASM losses (20 steps, 1e-4 relative)", () => {
+describe.skipIf(!adapter.found)("every fixture on WebGPU and on the pure-JS backend traces its WASM losses (20 steps, 1e-4 relative)", () => {
   for (const name of fixtureNames(FIXTURES)) {
     for (const { file } of [{ file: "input.ts" }, ...TARGETS]) {
       if (!existsSync(join(FIXTURES.dir, name, file))) continue;
       it.concurrent(`${name}/${file}`, async () => {
-        const [cpu, gpu] = await Promise.all([run(name, file, "wasm"), run(name, file, "webgpu")]);
-        expect(cpu.failure, cpu.stderrTail).toBeNull();
-        expect(gpu.failure, gpu.stderrTail).toBeNull();
-        expect(cpu.stderrTail).toContain("lightning-ts: ran on the wasm backend");
-        expect(gpu.stderrTail, "the run did not end on WebGPU").toContain("lightning-ts: ran on the webgpu backend");
-        expect(cpu.losses.length).toBeGreaterThan(0);
-        expect(gpu.losses).toHaveLength(cpu.losses.length);
-        const worst = Math.max(...cpu.losses.map((l, i) => relativeDifference(l, gpu.losses[i]!)));
-        expect(worst, `largest relative difference over ${cpu.losses.length} losses`).toBeLessThan(TOLERANCE);
+        const [base, ...others] = await Promise.all([run(name, file, "wasm"), run(name, file, "cpu"), run(name, file, "webgpu")]);
+        expect(base!.failure, base!.stderrTail).toBeNull();
+        expect(base!.stderrTail).toContain("lightning-ts: ran on the wasm backend");
+        expect(base!.losses.length).toBeGreaterThan(0);
+        for (const [backend, other] of [["cpu", others[0]!], ["webgpu", others[1]!]] as const) {
+          expect(other.failure, other.stderrTail).toBeNull();
+          expect(other.stderrTail, `the run did not end on ${backend}`).toContain(`lightning-ts: ran on the ${backend} backend`);
+          expect(other.losses).toHaveLength(base!.losses.length);
+          const worst = Math.max(...base!.losses.map((l, i) => relativeDifference(l, other.losses[i]!)));
+          expect(worst, `${backend}: largest relative difference over ${base!.losses.length} losses`).toBeLessThan(TOLERANCE);
+        }
       }, 600_000);
     }
   }
