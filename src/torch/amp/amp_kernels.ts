@@ -12,6 +12,7 @@ import { shimKernel } from "../backends/kernels/kernel_context.ts";
 import { roundToHalf, type HalfFormat } from "./rounding.ts";
 import { markRounded, roundingUnsupportedReason } from "./kernel_rounding.ts";
 import { unscaleOnWasmHeap } from "./rounding_simd.ts";
+import { roundedOnWebGPU, unscaleOnWebGPU } from "./rounding_webgpu.ts";
 
 const ROUND = "LightningTsRoundToHalf";
 const UNSCALE = "LightningTsUnscale";
@@ -23,6 +24,25 @@ function ensureRegistered(backendName: string): void {
   const reason = roundingUnsupportedReason(backendName);
   if (reason) throw new Error(reason);
   if (tf.getKernel(ROUND, backendName)) return;
+  if (backendName === "webgpu") {
+    // WGSL programs on the GPU's buffers (rounding_webgpu.ts)
+    tf.registerKernel({
+      kernelName: ROUND,
+      backendName,
+      kernelFunc: (({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: object; attrs: NamedAttrMap }) =>
+        roundedOnWebGPU(backend, inputs.x!, attrs.format as HalfFormat)) as never,
+    });
+    tf.registerKernel({
+      kernelName: UNSCALE,
+      backendName,
+      kernelFunc: (({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: object; attrs: NamedAttrMap }) => {
+        const { out, nonFinite } = unscaleOnWebGPU(backend, inputs.x!, attrs.inv as number);
+        lastFoundNonFinite = nonFinite;
+        return out;
+      }) as never,
+    });
+    return;
+  }
   tf.registerKernel({
     kernelName: ROUND,
     backendName,

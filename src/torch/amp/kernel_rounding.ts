@@ -21,6 +21,7 @@ import { tf } from "../tf.ts";
 import { KernelContext } from "../backends/kernels/kernel_context.ts";
 import { KernelWrapping } from "../backends/kernels/kernel_wrapping.ts";
 import { roundToHalf, type HalfFormat } from "./rounding.ts";
+import { roundInPlaceOnWebGPU, roundedOnWebGPU } from "./rounding_webgpu.ts";
 
 export interface RoundingMode {
   format: HalfFormat;
@@ -70,7 +71,7 @@ const VALUE_PRESERVING_KERNELS: ReadonlySet<string> = new Set([
 ]);
 
 /** The backends whose memory the rounding reads and writes (see KernelContext). */
-const SUPPORTED_BACKENDS = new Set(["wasm", "cpu"]);
+const SUPPORTED_BACKENDS = new Set(["wasm", "cpu", "webgpu"]);
 
 let current: RoundingMode | null = null;
 // While a lower-precision op built from several kernels runs (F.linear's product + bias, a
@@ -96,11 +97,17 @@ export function roundingMode(): RoundingMode | null {
   return current;
 }
 
+/** Rounds data only the caller has seen yet to `format`, on whatever backend holds it. */
+function roundInPlace(ctx: KernelContext, info: TensorInfo, format: HalfFormat): void {
+  if (ctx.backendName === "webgpu") roundInPlaceOnWebGPU(ctx.backend, info, format);
+  else roundToHalf(ctx.values(info) as Float32Array, format);
+}
+
 /** Why 16-bit emulation cannot run on `backendName`, or null when it can. */
 export function roundingUnsupportedReason(backendName: string): string | null {
   if (SUPPORTED_BACKENDS.has(backendName)) return null;
   return (
-    `16-bit precision is emulated on the cpu and wasm backends only; the ${backendName} backend has no 16-bit ` +
+    `16-bit precision is emulated on the cpu, wasm and webgpu backends only; the ${backendName} backend has no 16-bit ` +
     `rounding kernel yet: use precision "32-true", or LIGHTNING_TS_BACKEND=wasm`
   );
 }
@@ -153,9 +160,8 @@ export function asLowerPrecisionOp<T extends tf.Tensor>(fn: () => T): T {
   if (result.dtype !== "float32") return result;
   if (made.has(result.dataId)) {
     // Fresh data only this op has seen: rounded in place, before anyone reads it.
-    const backend = tf.backend();
-    const ctx = new KernelContext(backend, tf.getBackend());
-    roundToHalf(ctx.values({ dataId: result.dataId, shape: result.shape, dtype: "float32" }) as Float32Array, format);
+    const ctx = new KernelContext(tf.backend(), tf.getBackend());
+    roundInPlace(ctx, { dataId: result.dataId, shape: result.shape, dtype: "float32" }, format);
   } else {
     throw new Error("lightning-ts: a lower-precision op returned data it did not make");
   }
@@ -187,7 +193,7 @@ function roundingKernel(config: KernelConfig, backendName: string): KernelConfig
       // An output sharing an input's data (a reshape) is that input: rounding it would change
       // the input's values in place.
       if (o.dtype === "float32" && !given.has(o.dataId)) {
-        roundToHalf(ctx.values(o) as Float32Array, format);
+        roundInPlace(ctx, o, format);
         roundedData.set(o.dataId, format);
       }
     });
@@ -258,6 +264,10 @@ function roundedInputs(
   for (const name in inputs) {
     const t = inputs[name];
     if (!t || t.dtype !== "float32" || roundedData.get(t.dataId) === format || intermediates?.has(t.dataId)) continue;
+    if (ctx.backendName === "webgpu") {
+      copies[name] = ctx.adopt(roundedOnWebGPU(ctx.backend, t, format));
+      continue;
+    }
     const copy = ctx.empty(t.shape, "float32");
     copies[name] = copy;
     made.push([t, copy]);

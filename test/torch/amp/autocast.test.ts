@@ -137,7 +137,9 @@ describe("autocast's rules", () => {
   });
 
   it("a backend without the rounding kernels is named, with what to do", () => {
-    expect(roundingUnsupportedReason("webgpu")).toMatch(/webgpu backend has no 16-bit rounding kernel yet: use precision "32-true", or LIGHTNING_TS_BACKEND=wasm/);
-    expect(roundingUnsupportedReason("wasm")).toBeNull();
+    expect(roundingUnsupportedReason("tensorflow")).toMatch(
+      /16-bit precision is emulated on the cpu, wasm and webgpu backends only; the tensorflow backend has no 16-bit rounding kernel yet: use precision "32-true", or LIGHTNING_TS_BACKEND=wasm/,
+    );
+    for (const backend of ["wasm", "cpu", "webgpu"]) expect(roundingUnsupportedReason(backend)).toBeNull();
   });
 });

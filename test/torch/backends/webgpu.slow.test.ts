@@ -1,4 +1,5 @@
-// WebGPU, verified (issue 13): every layer's forward and gradients match WASM's; a training loop
+// WebGPU, verified (issue 13): every layer's forward and gradients match WASM's; 16-bit rounding
+// runs as WGSL kernels, bit for bit as on WASM (issue 12); a training loop
 // keeps its GPU memory flat; every fixture — the plain script, and its lite and module
 // migrations — runs on tfjs's WebGPU backend through Dawn, and on the pure-JS cpu backend, and
 // traces the losses the same script traces on WASM within 1e-4 relative over its first 20 steps.
@@ -67,6 +68,40 @@ function scriptOn<T>(script: string, tag: string, backend: "wasm" | "webgpu"): T
 }
 
 const layersOn = (backend: "wasm" | "webgpu") => scriptOn<Record<string, Record<string, number[]>>>("layers.ts", "LAYERS", backend);
+
+describe.skipIf(!adapter.found)("16-bit precision on WebGPU (WGSL rounding kernels)", () => {
+  it("rounds to float16 and bfloat16 bit for bit as WASM does, and unscales and checks gradients alike", () => {
+    type Rounding = { float16: number[]; bfloat16: number[]; unscaled: number[]; nonFinite: boolean[] };
+    const cpu = scriptOn<Rounding>("rounding.ts", "ROUNDING", "wasm");
+    const gpu = scriptOn<Rounding>("rounding.ts", "ROUNDING", "webgpu");
+    // (NaN bits may differ in payload; both must be NaN)
+    const nan = (u: number) => (u & 0x7f800000) === 0x7f800000 && (u & 0x7fffff) !== 0;
+    for (const key of ["float16", "bfloat16", "unscaled"] as const) {
+      const mismatches = cpu[key].filter((u, i) => u !== gpu[key][i] && !(nan(u) && nan(gpu[key][i]!)));
+      expect(mismatches, key).toEqual([]);
+      expect(gpu[key]).toHaveLength(cpu[key].length);
+    }
+    expect(gpu.nonFinite).toEqual([false, true, true]);
+    expect(cpu.nonFinite).toEqual(gpu.nonFinite);
+  }, 300_000);
+
+  it("Lite trains under every precision as on WASM: 32-true and 16-mixed within 1e-4; bfloat16 within its own precision", () => {
+    const cpu = scriptOn<Record<string, Array<number | null>>>("precision.ts", "PRECISION", "wasm");
+    const gpu = scriptOn<Record<string, Array<number | null>>>("precision.ts", "PRECISION", "webgpu");
+    const worst = (p: string) =>
+      Math.max(...cpu[p]!.map((l, i) => (l === null || gpu[p]![i] === null ? (l === gpu[p]![i] ? 0 : Infinity) : relativeDifference(l, gpu[p]![i]!))));
+    expect(worst("32-true")).toBeLessThan(TOLERANCE);
+    expect(worst("16-mixed")).toBeLessThan(TOLERANCE);
+    // float16 parameters under Adam: eps (1e-8) is 0 in float16, and the same steps are NaN on both
+    expect(worst("16-true")).toBeLessThan(TOLERANCE);
+    // A float32 product a hair different on the GPU can round to the next bfloat16 (2^-8 apart):
+    // the first steps agree, later ones drift by the format's own precision.
+    for (const p of ["bf16-mixed", "bf16-true"]) {
+      expect(relativeDifference(cpu[p]![0]!, gpu[p]![0]!), p).toBeLessThan(1e-6);
+      expect(worst(p), p).toBeLessThan(1e-2);
+    }
+  }, 300_000);
+});
 
 describe.skipIf(!adapter.found)("the memory contract on WebGPU", () => {
   it("a training loop holds as many tensors and GPU bytes after 40 steps as after 5 (once unreferenced ones are collected)", () => {

@@ -114,6 +114,12 @@ export class KernelContext {
     return info;
   }
 
+  /** Makes a tensor produced elsewhere on this backend (a WebGPU program's output) an intermediate of this kernel. */
+  adopt(info: TensorInfo): TensorInfo {
+    this.temps.push(info);
+    return info;
+  }
+
   /** A new zero-filled tensor (see `empty`). */
   zeros(shape: number[], dtype: "float32" | "int32"): TensorInfo {
     const info = this.empty(shape, dtype);
