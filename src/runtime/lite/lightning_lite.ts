@@ -138,7 +138,7 @@ export abstract class LightningLite {
   }
 
   private runWithSetup(userRun: (...args: unknown[]) => unknown, args: unknown[]): unknown {
-    if (this.strategy instanceof DDPSpawnStrategy) return this.runSpawned(userRun, args);
+    if (this.strategy instanceof DDPSpawnStrategy) return this.runSpawned(this.strategy, userRun, args);
     if (this.deviceReady) return userRun.apply(this, args);
     return this.launch().then(() => userRun.apply(this, args));
   }
@@ -149,8 +149,7 @@ export abstract class LightningLite {
    * processes and returns rank 0's return value; a worker skips the runs before its own, runs its
    * own under DDP, hands back what it returned and exits.
    */
-  private async runSpawned(userRun: (...args: unknown[]) => unknown, args: unknown[]): Promise<unknown> {
-    const strategy = this.strategy as DDPSpawnStrategy;
+  private async runSpawned(strategy: DDPSpawnStrategy, userRun: (...args: unknown[]) => unknown, args: unknown[]): Promise<unknown> {
     const call = nextSpawnCall();
     const worker = spawnWorker();
     if (worker === null) {

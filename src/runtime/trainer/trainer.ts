@@ -565,7 +565,7 @@ export class Trainer {
   }
 
   private async run(model: LightningModule, ckptPath: string | null): Promise<unknown> {
-    if (this.strategy instanceof DDPSpawnStrategy) return this.runSpawned(model, ckptPath);
+    if (this.strategy instanceof DDPSpawnStrategy) return this.runSpawned(this.strategy, model, ckptPath);
     return this.runHere(model, ckptPath);
   }
 
@@ -575,7 +575,7 @@ export class Trainer {
    * the calls before its own, runs its own under DDP from the launcher's module state, hands
    * back its results and exits.
    */
-  private async runSpawned(model: LightningModule, ckptPath: string | null): Promise<unknown> {
+  private async runSpawned(strategy: DDPSpawnStrategy, model: LightningModule, ckptPath: string | null): Promise<unknown> {
     const fn = this.state.fn!;
     const call = nextSpawnCall();
     const worker = spawnWorker();
@@ -584,10 +584,10 @@ export class Trainer {
       this._model = model;
       moduleInternals(model).trainer = this;
       const out = await launchSpawnWorkers({
-        nprocs: (this.strategy as DDPSpawnStrategy).parallelDevices.length,
+        nprocs: strategy.parallelDevices.length,
         call,
         state: model.stateDict(),
-        mainAddress: (this.strategy as DDPSpawnStrategy).clusterEnvironment.mainAddress().host,
+        mainAddress: strategy.clusterEnvironment.mainAddress().host,
       });
       model.loadStateDict(out.weights as Record<string, tf.Tensor>);
       Object.assign(this.callbackMetrics, out.callbackMetrics);
@@ -602,11 +602,11 @@ export class Trainer {
       return fn === "fit" ? undefined : fn === "predict" ? null : [];
     }
     model.loadStateDict((await loadLauncherState(worker.dir)) as Record<string, tf.Tensor>);
-    (this.strategy as DDPSpawnStrategy).runningWorkerCall = true;
+    strategy.runningWorkerCall = true;
     const results = await this.runHere(model, ckptPath);
     if (this.isGlobalZero) await saveWorkerOutput(worker.dir, { weights: model.stateDict(), callbackMetrics: { ...this.callbackMetrics }, results });
     // (every rank waits for rank 0's output before any leaves the job)
-    await this.strategy.barrier("ddp_spawn worker output");
+    await strategy.barrier("ddp_spawn worker output");
     return exitWorker();
   }
 
