@@ -2,6 +2,9 @@
  * Our TCPStore against PyTorch's own (Debian's PyTorch 1.13, `torch.distributed.TCPStore`): a
  * PyTorch client on our server, and our client on a PyTorch server, each reading what the other
  * side wrote — so a Node rank and a PyTorch process can share one rendezvous store.
+ *
+ * The timeouts are generous (90 s on both sides): the slow suite runs this beside whole training
+ * runs on two cores, where importing torch alone can take many seconds.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
@@ -16,9 +19,14 @@ function python(code: string): { done: Promise<{ code: number | null; out: strin
   let out = "";
   let err = "";
   const listeners: Array<(l: string) => void> = [];
+  // Whole lines only: `python -u` writes print()'s pieces one by one ("PORT", " ", "41234", "\n"),
+  // and the pipe may deliver them in separate chunks.
+  let partial = "";
   child.stdout.on("data", (d: Buffer) => {
     out += d.toString();
-    for (const l of d.toString().split("\n").filter(Boolean)) listeners.forEach((f) => f(l));
+    const pieces = (partial + d.toString()).split("\n");
+    partial = pieces.pop()!;
+    for (const l of pieces.filter(Boolean)) listeners.forEach((f) => f(l));
   });
   child.stderr.on("data", (d: Buffer) => (err += d.toString()));
   const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) => child.on("close", (code) => resolve({ code, out, err })));
@@ -48,7 +56,7 @@ describe.skipIf(!hasTorch && !onCI)("TCPStore against PyTorch 1.13's", () => {
     await node.set("from_node", "n1");
     const py = python(`
 import datetime, torch.distributed as dist
-s = dist.TCPStore("127.0.0.1", ${server.port}, 2, False, timeout=datetime.timedelta(seconds=20))
+s = dist.TCPStore("127.0.0.1", ${server.port}, 2, False, timeout=datetime.timedelta(seconds=90))
 assert s.get("from_node") == b"n1", s.get("from_node")
 s.set("from_py", "p1")
 assert s.add("counter", 5) == 5 and s.add("counter", 2) == 7
@@ -68,13 +76,19 @@ print("OK", s.num_keys())
     expect((await node.compareSet("cs", "x", "y")).toString()).toBe("c");
     node.close();
     await server.close();
-  }, 60_000);
+  }, 180_000);
 
   it.runIf(hasTorch)("our client on a PyTorch server (is_master): every query, and each side reads the other's keys", async () => {
     const py = python(`
 import datetime, socket, torch.distributed as dist
-sock = socket.socket(); sock.bind(("127.0.0.1", 0)); port = sock.getsockname()[1]; sock.close()
-s = dist.TCPStore("127.0.0.1", port, 2, True, timeout=datetime.timedelta(seconds=30), wait_for_workers=False)
+# A free port, then the store on it; another process may take the port in between: try again.
+for attempt in range(5):
+    sock = socket.socket(); sock.bind(("127.0.0.1", 0)); port = sock.getsockname()[1]; sock.close()
+    try:
+        s = dist.TCPStore("127.0.0.1", port, 2, True, timeout=datetime.timedelta(seconds=90), wait_for_workers=False)
+        break
+    except RuntimeError as e:
+        print("RETRY", port, e, flush=True)
 s.set("from_py", "hello")
 print("PORT", port, flush=True)
 s.wait(["from_node"])
@@ -85,15 +99,21 @@ s.set("done", "1")
 print("OK", flush=True)
 import time; time.sleep(1)
 `);
+    // (a server that dies before saying its port fails the test at once, with its error)
     let port = 0;
-    for await (const line of py.lines) {
-      const m = /^PORT (\d+)/.exec(line);
-      if (m) {
-        port = Number(m[1]);
-        break;
+    const exited = py.done.then((r) => {
+      if (port === 0) throw new Error(`the PyTorch server exited (${r.code}) before saying its port:\n${r.err.slice(-2000)}`);
+    });
+    exited.catch(() => {});
+    const announced = (async () => {
+      for await (const line of py.lines) {
+        const m = /^PORT (\d+)/.exec(line);
+        if (m) return Number(m[1]);
       }
-    }
-    const node = await TCPStoreClient.connect("127.0.0.1", port, { timeoutMs: 20_000 });
+      return 0;
+    })();
+    port = await Promise.race([announced, exited.then(() => 0)]);
+    const node = await TCPStoreClient.connect("127.0.0.1", port, { timeoutMs: 90_000 });
     expect((await node.get("from_py")).toString()).toBe("hello");
     expect(await node.add("counter", 4)).toBe(4);
     expect(await node.add("counter", 6)).toBe(10);
@@ -108,5 +128,5 @@ import time; time.sleep(1)
     const r = await py.done;
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain("OK");
-  }, 60_000);
+  }, 180_000);
 });

@@ -1,7 +1,8 @@
 // Lite, MLP, SGD: `DEVICES` processes (self-launched under ddp) each with batch 16/DEVICES, or one
 // process with batch 16. Rank 0 writes the final weights to `OUT`. `CRASH_RANK` makes that rank
 // throw in the second epoch, `KILL_RANK` kills it there with SIGKILL. `STRATEGY=ddp_spawn`: the
-// workers run run(), and this process writes what rank 0's run() returned.
+// workers run run(), and this process writes what rank 0's run() returned. `ACCELERATOR=webgpu`:
+// every rank on WebGPU.
 import { writeFileSync } from "node:fs";
 import { LightningLite } from "lightning-ts";
 import { tf, nn, F, optim, data, manualSeed } from "lightning-ts/torch";
@@ -36,5 +37,6 @@ class Lite extends LightningLite {
 }
 
 const spawn = process.env.STRATEGY === "ddp_spawn";
-const result = await new Lite({ accelerator: "cpu", devices, numNodes, strategy: spawn ? "ddp_spawn" : devices * numNodes > 1 ? "ddp" : "auto" }).run();
+const accelerator = (process.env.ACCELERATOR ?? "cpu") as "cpu" | "webgpu";
+const result = await new Lite({ accelerator, devices, numNodes, strategy: spawn ? "ddp_spawn" : devices * numNodes > 1 ? "ddp" : "auto" }).run();
 if (spawn) writeFileSync(process.env.OUT!, JSON.stringify(result));
