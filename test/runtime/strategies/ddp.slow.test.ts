@@ -11,8 +11,10 @@ import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { tsxLoaderUrl } from "../../../src/cli/verify";
 import { freePort } from "../../../src/runtime/strategies/launchers/subprocess_script";
+import { probeWebGPUAdapter } from "../../../src/runtime/accelerators/webgpu_adapter";
 
 const SCRIPTS = resolve(import.meta.dirname, "ddp_scripts");
+const webgpu = probeWebGPUAdapter();
 const dir = mkdtempSync(join(tmpdir(), "lt-ddp-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -101,6 +103,24 @@ describe("DDP on CPU processes", () => {
     const [second] = read(join(dir, "second2.json"));
     expect(second.val_loss).toBe(vb.val_loss);
   }, 180_000);
+
+  it("on WebGPU (Mesa's llvmpipe in CI): 2 ranks end with the weights of 1 process, within float32 noise of the GPU's reductions", async () => {
+    if (!webgpu.found) {
+      expect(process.env.CI, `no WebGPU adapter: ${webgpu.reason}`).not.toBe("true");
+      return;
+    }
+    const env = { ACCELERATOR: "webgpu", LIGHTNING_TS_WEBGPU_ALLOW_SOFTWARE: "1" };
+    const [one, two] = await Promise.all([
+      run("lite_mlp.ts", { ...env, DEVICES: "1", OUT: join(dir, "webgpu1.json") }, 300_000),
+      run("lite_mlp.ts", { ...env, DEVICES: "2", OUT: join(dir, "webgpu2.json") }, 300_000),
+    ]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(two.code, two.stderr).toBe(0);
+    const b = read(join(dir, "webgpu2.json"));
+    expect(b.worldSize).toBe(2);
+    // (1.2e-5 measured: the GPU sums a batch in another order than the ring sums two halves)
+    expect(maxRelativeDifference(read(join(dir, "webgpu1.json")).weights, b.weights)).toBeLessThan(1e-4);
+  }, 600_000);
 
   it("ddp_spawn: the launching process does not train; each Trainer call runs in 2 workers and brings back rank 0's weights (the single-process ones), metrics and results", async () => {
     const r = await run("trainer_mlp.ts", {
