@@ -6,6 +6,7 @@
  */
 import type { TensorInfo } from "@tensorflow/tfjs-core";
 import { createRequire } from "node:module";
+import { tf } from "../tf.ts";
 import type { HalfFormat } from "./rounding.ts";
 
 const require = createRequire(import.meta.url);
@@ -114,9 +115,11 @@ export function unscaleOnWebGPU(backend: object, g: TensorInfo, inv: number): { 
     [out],
     "float32",
   );
-  const values = b.readSync(flags.dataId) as Float32Array;
+  // (reduced to one number on the GPU first: one float comes back, not the gradient's size)
+  const axes = g.shape.map((_, i) => i);
+  const any = axes.length === 0 ? flags : (tf.getKernel("Max", "webgpu")!.kernelFunc({ inputs: { x: flags }, backend, attrs: { reductionIndices: axes, keepDims: false } }) as TensorInfo);
+  const nonFinite = (b.readSync(any.dataId) as Float32Array)[0] !== 0;
+  if (any !== flags) b.disposeData(any.dataId);
   b.disposeData(flags.dataId);
-  let nonFinite = false;
-  for (let i = 0; i < values.length && !nonFinite; i++) nonFinite = values[i] !== 0;
   return { out, nonFinite };
 }
