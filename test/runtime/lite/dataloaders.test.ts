@@ -64,15 +64,23 @@ describe("LightningLite.setupDataloaders", () => {
     // Issue 8: temporaries are freed by the collector once unreferenced, not at batch end.
     collectGarbage();
     const before = tf.memory().numTensors;
-    for (let e = 0; e < 3; e++) {
-      for (const [x, y] of loader) {
-        x.add(1).mul(y.cast("float32").expandDims(1)); // temporaries, disposed with the step
-        if (e === 2) break; // an early exit closes the open step too
+    const epochs = () => {
+      for (let e = 0; e < 3; e++) {
+        for (const [x, y] of loader) {
+          x.add(1).mul(y.cast("float32").expandDims(1)); // temporaries, disposed with the step
+          if (e === 2) break; // an early exit closes the open step too
+        }
       }
-    }
-    collectGarbage();
-    // + one batch (x, y) and its 4 temporaries: the async test frame may still hold them.
-    expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 6);
+      collectGarbage();
+      return tf.memory().numTensors;
+    };
+    const afterThree = epochs();
+    const afterSix = epochs();
+    // Flat: three more epochs hold no more than the first three did. What stays is at most one
+    // batch (x, y) and its 4 temporaries that the test's frame may still reach (how many V8 keeps
+    // reachable there depends on how far it has optimised the frame: one more under load).
+    expect(afterSix).toBeLessThanOrEqual(afterThree);
+    expect(afterThree).toBeLessThanOrEqual(before + 7);
   });
 
   it("refuses non-loaders and loaders set up twice", () => {
