@@ -85,21 +85,16 @@ export function writeTrainerCalls(m: ModuleBuilder): { topLevelCode: string | nu
 }
 
 /**
- * The statements kept at the call site, in order, those of the try around training (EntryBody's
- * tryAround) that the module reads first: the module class is declared outside that try, so the
- * names it reads are declared before the try (`const bestModelParamsPath = join(tempdir, ...)`),
- * with what they are computed from; only their evaluation moves out of the try's protection.
+ * How many of the call site's statements (in source order) run before the try around training
+ * (EntryBody's tryAround): those above it, and from inside it every one up to the last that the
+ * module reads — the module class is declared outside that try, so the names it reads are
+ * declared before the try (`const bestModelParamsPath = join(tempdir, ...)`), with what they are
+ * computed from; only their evaluation moves out of the try's protection.
  */
-function callSiteOrder(m: ModuleBuilder): Statement[] {
-  const hoisted = hoistedOutOfTry(m);
+function callSiteBeforeTry(m: ModuleBuilder): number {
   const t = m.structure.tryAround;
-  return [...m.callSite.filter((s) => !t || s.getStart() < t.getStart() || hoisted.has(s)), ...m.callSite.filter((s) => t && s.getStart() > t.getStart() && !hoisted.has(s))];
-}
-
-function hoistedOutOfTry(m: ModuleBuilder): Set<Statement> {
-  const t = m.structure.tryAround;
-  if (!t) return new Set();
-  const inside = m.callSite.filter((s) => s.getStart() > t.getStart());
+  if (!t) return m.callSite.length;
+  const above = m.callSite.filter((s) => s.getStart() < t.getStart()).length;
   const readByModule = (s: Statement) =>
     Node.isVariableStatement(s) &&
     declaredNames(s).some((n) =>
@@ -108,8 +103,7 @@ function hoistedOutOfTry(m: ModuleBuilder): Set<Statement> {
         return where !== null && where !== "callSite" && where !== "drop" && where !== "copied";
       }),
     );
-  const last = inside.findLastIndex(readByModule);
-  return new Set(inside.slice(0, last + 1));
+  return above + m.callSite.slice(above).findLastIndex(readByModule) + 1;
 }
 
 /** `const allLosses = train(...);` when train() returns a result the module keeps (m.result): the statement and the name. */
@@ -131,7 +125,7 @@ function statementsFor(m: ModuleBuilder, site: CallSite, afterFit?: (model: stri
   const refs = m.ctx.analysis.references;
   const params = new Set<Node>(m.structure.entry.params);
   // Code run before the module is built reads main's arguments from variables.
-  const before = callSiteOrder(m).map((s) => {
+  const before = m.callSite.map((s) => {
     for (const id of s.getDescendantsOfKind(SyntaxKind.Identifier)) {
       const d = refs.declarationOf(id);
       if (d && params.has(d)) site.hoisted.add(d as never);
@@ -178,8 +172,7 @@ function statementsFor(m: ModuleBuilder, site: CallSite, afterFit?: (model: stri
   // what reads the fitted module, inside the same try.
   const tryAround = m.structure.tryAround;
   if (tryAround) {
-    const outside = callSiteOrder(m).findIndex((s) => s.getStart() > tryAround.getStart() && !hoistedOutOfTry(m).has(s));
-    const wrapped = lines.splice(hoisted.length + (outside === -1 ? before.length : outside));
+    const wrapped = lines.splice(hoisted.length + callSiteBeforeTry(m));
     lines.push(`try {\n${wrapped.join("\n")}\n}${edits.render(tryAround.getTryBlock().getEnd(), tryAround.getEnd())}`);
   }
   return lines;
