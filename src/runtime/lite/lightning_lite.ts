@@ -21,7 +21,7 @@ import { isWrapped, unwrap } from "./wrapped.ts";
 import { describeValue } from "../utilities/describe.ts";
 import { isPromiseLike } from "../core/maybe_async.ts";
 import { DDPSpawnStrategy } from "../strategies/ddp_spawn.ts";
-import { exitWorker, launchSpawnWorkers, nextSpawnCall, saveWorkerOutput, spawnWorker } from "../strategies/launchers/multiprocessing.ts";
+import { spawnWorker } from "../strategies/launchers/multiprocessing.ts";
 
 /** `new Lite({ accelerator, devices, strategy, precision, numNodes, plugins })`. */
 export type LightningLiteOptions = ConnectorOptions;
@@ -145,24 +145,20 @@ export abstract class LightningLite {
 
   /**
    * `strategy: "ddp_spawn"` (Fabric's `launch(fn)` with the spawn launcher,
-   * strategies/launchers/multiprocessing.ts): the launching process runs `run()` in worker
-   * processes and returns rank 0's return value; a worker skips the runs before its own, runs its
-   * own under DDP, hands back what it returned and exits.
+   * DDPSpawnStrategy.runCall): `run()` runs in worker processes and returns here what rank 0's
+   * returned.
    */
-  private async runSpawned(strategy: DDPSpawnStrategy, userRun: (...args: unknown[]) => unknown, args: unknown[]): Promise<unknown> {
-    const call = nextSpawnCall();
-    const worker = spawnWorker();
-    if (worker === null) {
-      const out = await launchSpawnWorkers({ nprocs: strategy.parallelDevices.length, call, state: {}, mainAddress: strategy.clusterEnvironment.mainAddress().host });
-      return out.results;
-    }
-    if (call < worker.call) return undefined;
-    await this.launch();
-    strategy.runningWorkerCall = true;
-    const results = await userRun.apply(this, args);
-    if (this.isGlobalZero) await saveWorkerOutput(worker.dir, { weights: {}, callbackMetrics: {}, results });
-    strategy.barrier("ddp_spawn worker output");
-    return exitWorker();
+  private runSpawned(strategy: DDPSpawnStrategy, userRun: (...args: unknown[]) => unknown, args: unknown[]): Promise<unknown> {
+    return strategy.runCall<unknown>({
+      state: () => ({}),
+      skipped: undefined,
+      run: async () => {
+        await this.launch();
+        return userRun.apply(this, args);
+      },
+      output: (results) => ({ weights: {}, callbackMetrics: {}, results }),
+      takeBack: (out) => out.results,
+    });
   }
 
   /** Resolves once the accelerator's backend is active (rejects with the reason it could not start). */

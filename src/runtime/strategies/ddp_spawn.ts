@@ -5,12 +5,48 @@
  * it is the ddp strategy, its ranks set by the launcher.
  */
 import { DDPStrategy } from "./ddp.ts";
-import { spawnWorker } from "./launchers/multiprocessing.ts";
+import { exitWorker, launchSpawnWorkers, loadLauncherState, nextSpawnCall, saveWorkerOutput, spawnWorker, type WorkerOutput } from "./launchers/multiprocessing.ts";
+
+/** What a Trainer call or a Lite `run()` gives `runCall`. */
+export interface SpawnedCall<T> {
+  /** The caller's module state, which each worker starts from. */
+  state(): Record<string, unknown>;
+  /** What a worker's earlier call (the launcher ran it) returns. */
+  skipped: T;
+  /** The call itself, in a worker, from the launcher's state. */
+  run(state: Record<string, unknown>): Promise<T>;
+  /** What rank 0 hands back to the launcher once the call is done. */
+  output(results: T): WorkerOutput;
+  /** In the launcher: what the call returns there, from rank 0's output. */
+  takeBack(out: WorkerOutput): T;
+}
 
 export class DDPSpawnStrategy extends DDPStrategy {
   override readonly name: string = "ddp_spawn";
-  /** In a worker: set once the call it was started for runs (the Trainer sets it). */
-  runningWorkerCall = false;
+  /** In a worker: set once the call it was started for runs. */
+  private runningWorkerCall = false;
+
+  /**
+   * One Trainer call or Lite `run()` (launchers/multiprocessing.ts): in the launching process the
+   * workers run it and rank 0's output is taken back; in a worker the calls before its own are
+   * skipped, its own runs from the launcher's state, rank 0 hands its output back, and the worker
+   * exits once every rank has (the code after the call is the launcher's).
+   */
+  async runCall<T>(call: SpawnedCall<T>): Promise<T> {
+    const index = nextSpawnCall();
+    const worker = spawnWorker();
+    if (worker === null) {
+      const out = await launchSpawnWorkers({ nprocs: this.parallelDevices.length, call: index, state: call.state(), mainAddress: this.clusterEnvironment.mainAddress().host });
+      return call.takeBack(out);
+    }
+    if (index < worker.call) return call.skipped;
+    const state = await loadLauncherState(worker.dir);
+    this.runningWorkerCall = true;
+    const results = await call.run(state);
+    if (this.isGlobalZero) await saveWorkerOutput(worker.dir, call.output(results));
+    this.barrier("ddp_spawn worker output");
+    return exitWorker();
+  }
 
   /**
    * A worker runs the script's own code between the Trainer's calls too (Python's spawn re-runs

@@ -34,7 +34,6 @@ import { MisconfigurationError } from "../errors.ts";
 import type { Accelerator } from "../accelerators/accelerator.ts";
 import type { Strategy } from "../strategies/strategy.ts";
 import { DDPSpawnStrategy } from "../strategies/ddp_spawn.ts";
-import { exitWorker, launchSpawnWorkers, loadLauncherState, nextSpawnCall, saveWorkerOutput, spawnWorker } from "../strategies/launchers/multiprocessing.ts";
 import type { Precision } from "../plugins/precision/precision.ts";
 import { Callback, Checkpoint } from "../callbacks/callback.ts";
 import { ProgressBar } from "../callbacks/progress/progress_bar.ts";
@@ -570,44 +569,31 @@ export class Trainer {
   }
 
   /**
-   * `strategy: "ddp_spawn"` (launchers/multiprocessing.ts): the launching process runs this call
-   * in worker processes and takes back rank 0's weights, metrics and results; a worker skips
-   * the calls before its own, runs its own under DDP from the launcher's module state, hands
-   * back its results and exits.
+   * `strategy: "ddp_spawn"` (DDPSpawnStrategy.runCall): this call runs in worker processes, which
+   * start from the module's weights; rank 0's weights, callback metrics and results come back here.
    */
   private async runSpawned(strategy: DDPSpawnStrategy, model: LightningModule, ckptPath: string | null): Promise<unknown> {
     const fn = this.state.fn!;
-    const call = nextSpawnCall();
-    const worker = spawnWorker();
-    if (worker === null) {
-      if (this._model !== null && this._model !== model) moduleInternals(this._model).trainer = null;
-      this._model = model;
-      moduleInternals(model).trainer = this;
-      const out = await launchSpawnWorkers({
-        nprocs: strategy.parallelDevices.length,
-        call,
-        state: model.stateDict(),
-        mainAddress: strategy.clusterEnvironment.mainAddress().host,
-      });
-      model.loadStateDict(out.weights as Record<string, tf.Tensor>);
-      Object.assign(this.callbackMetrics, out.callbackMetrics);
-      this.state.status = "finished";
-      this.state.stage = null;
-      return out.results;
-    }
-    if (call < worker.call) {
-      // An earlier call: the launcher ran it; its effect comes with the launcher's module state.
-      this.state.status = "finished";
-      this.state.stage = null;
-      return fn === "fit" ? undefined : fn === "predict" ? null : [];
-    }
-    model.loadStateDict((await loadLauncherState(worker.dir)) as Record<string, tf.Tensor>);
-    strategy.runningWorkerCall = true;
-    const results = await this.runHere(model, ckptPath);
-    if (this.isGlobalZero) await saveWorkerOutput(worker.dir, { weights: model.stateDict(), callbackMetrics: { ...this.callbackMetrics }, results });
-    // (every rank waits for rank 0's output before any leaves the job)
-    await strategy.barrier("ddp_spawn worker output");
-    return exitWorker();
+    const results = await strategy.runCall<unknown>({
+      state: () => model.stateDict(),
+      skipped: fn === "fit" ? undefined : fn === "predict" ? null : [],
+      run: (state) => {
+        model.loadStateDict(state as Record<string, tf.Tensor>);
+        return this.runHere(model, ckptPath);
+      },
+      output: (results) => ({ weights: model.stateDict(), callbackMetrics: { ...this.callbackMetrics }, results }),
+      takeBack: (out) => {
+        if (this._model !== null && this._model !== model) moduleInternals(this._model).trainer = null;
+        this._model = model;
+        moduleInternals(model).trainer = this;
+        model.loadStateDict(out.weights as Record<string, tf.Tensor>);
+        Object.assign(this.callbackMetrics, out.callbackMetrics);
+        return out.results;
+      },
+    });
+    this.state.status = "finished";
+    this.state.stage = null;
+    return results;
   }
 
   private async runHere(model: LightningModule, ckptPath: string | null): Promise<unknown> {
