@@ -21,7 +21,7 @@
  * are prefixed with their phase (`trainRunningLoss`, `valRunningLoss`): the copies now share a
  * scope, and as the module's fields they are two different values anyway.
  */
-import type { ForOfStatement, Identifier, IfStatement, Node as TsNode, StringLiteral } from "ts-morph";
+import type { ForOfStatement, IfStatement, Node as TsNode, StringLiteral } from "ts-morph";
 import type { ScriptAnalysis } from "../../analysis/types.ts";
 import { EditSet } from "../../edits.ts";
 import { positionAt } from "../../errors.ts";
@@ -34,7 +34,8 @@ export function unrollPhaseLoop(analysis: ScriptAnalysis): InputRewrite | null {
   if (analysis.backwardCalls.length === 0) return null;
   const loop = phaseLoop(analysis);
   if (!loop) return null;
-  const phaseName = loop.getInitializer().getFirstDescendantByKind(SyntaxKind.Identifier)!;
+  // (the loop's `const phase` declaration: every use of `phase` refers to it)
+  const phaseDecl = analysis.references.declarationOf(loop.getInitializer().getFirstDescendantByKind(SyntaxKind.Identifier)!)!;
   const phases = (unwrap(loop.getExpression()) as TsNode).asKindOrThrow(SyntaxKind.ArrayLiteralExpression).getElements() as StringLiteral[];
   const body = loop.getStatement().asKindOrThrow(SyntaxKind.Block);
 
@@ -53,7 +54,7 @@ export function unrollPhaseLoop(analysis: ScriptAnalysis): InputRewrite | null {
       taken.add(fresh);
       renamed.set(decl, fresh);
     }
-    return specialised(body, phaseName, phase, renamed, analysis);
+    return specialised(body, phaseDecl, phase, renamed, analysis);
   });
   const edits = new EditSet(analysis.text);
   const indent = indentationAt(loop.getStart(), analysis.text);
@@ -89,9 +90,9 @@ function phaseLoop(analysis: ScriptAnalysis): ForOfStatement | null {
 }
 
 /** The loop body's text with `phase` known: comparisons decided, dead branches gone, names renamed. */
-function specialised(body: TsNode, phaseName: Identifier, phase: string, renamed: Map<TsNode, string>, analysis: ScriptAnalysis): string {
+function specialised(body: TsNode, phaseDecl: TsNode, phase: string, renamed: Map<TsNode, string>, analysis: ScriptAnalysis): string {
   const edits = new EditSet(analysis.text);
-  const decide = (e: TsNode): boolean | null => decided(e, phaseName, phase, analysis);
+  const decide = (e: TsNode): boolean | null => decided(e, phaseDecl, phase, analysis);
 
   // `if`s whose condition is decided keep the branch taken; `a && b` with `a` decided loses `a`.
   for (const s of body.getDescendantsOfKind(SyntaxKind.IfStatement)) {
@@ -133,7 +134,7 @@ function specialised(body: TsNode, phaseName: Identifier, phase: string, renamed
     if (fresh !== undefined) {
       const shorthand = Node.isShorthandPropertyAssignment(parent) && parent.getNameNode() === id;
       edits.replace(id.getStart(), id.getEnd(), shorthand ? `${id.getText()}: ${fresh}` : fresh, "phase-loop");
-    } else if (decl === phaseName.getParent() || analysis.references.declarationOf(phaseName) === decl) {
+    } else if (decl === phaseDecl) {
       if (Node.isTemplateSpan(parent) && parent.getExpression() === id) {
         // `${phase}` → the phase's text inside the template
         edits.replace(id.getStart() - 2, id.getEnd() + 1, phase.replace(/[`\\]|\$\{/g, (c) => `\\${c}`), "phase-loop");
@@ -173,9 +174,9 @@ function isComparison(e: TsNode): boolean {
 }
 
 /** The value of a condition once `phase` is known, or null when it depends on anything else. */
-function decided(e: TsNode, phaseName: Identifier, phase: string, analysis: ScriptAnalysis): boolean | null {
+function decided(e: TsNode, phaseDecl: TsNode, phase: string, analysis: ScriptAnalysis): boolean | null {
   const node = unwrap(e) as TsNode;
-  const recurse = (n: TsNode) => decided(n, phaseName, phase, analysis);
+  const recurse = (n: TsNode) => decided(n, phaseDecl, phase, analysis);
   if (Node.isTrueLiteral(node) || Node.isFalseLiteral(node)) return Node.isTrueLiteral(node);
   if (Node.isPrefixUnaryExpression(node) && node.getOperatorToken() === SyntaxKind.ExclamationToken) {
     const inner = recurse(node.getOperand());
@@ -192,7 +193,7 @@ function decided(e: TsNode, phaseName: Identifier, phase: string, analysis: Scri
   if (!isComparison(node)) return null;
   const isPhase = (n: TsNode) => {
     const u = unwrap(n) as TsNode;
-    return Node.isIdentifier(u) && analysis.references.declarationOf(u) === analysis.references.declarationOf(phaseName);
+    return Node.isIdentifier(u) && analysis.references.declarationOf(u) === phaseDecl;
   };
   const literal = (n: TsNode) => {
     const u = unwrap(n) as TsNode;
