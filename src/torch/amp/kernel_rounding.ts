@@ -181,8 +181,13 @@ function roundingKernel(config: KernelConfig, backendName: string): KernelConfig
   return (args: KernelArgs) => {
     const mode = current;
     if (mode === null || depth > 0) return inner(args);
-    if (opIntermediates !== null && mode.scope === "autocast")
+    if (opIntermediates !== null && mode.scope === "autocast") {
+      if (preserving) {
+        const out = preservingInOp(inner, args, mode.format, opIntermediates);
+        if (out !== null) return out;
+      }
       return opKernel(inner, args, backendName, mode.format, opIntermediates);
+    }
     if (!(lower || mode.scope === "all")) {
       if (preserving) return preservingRounded(inner, args, mode.format);
       return inner(args);
@@ -238,6 +243,30 @@ function runRounding(
   }
 }
 
+/**
+ * A value-preserving kernel inside a lower-precision op (matMul's reshapes, the clones tfjs saves
+ * for the backward): rounding commutes with it, so nothing is rounded here. Its outputs are
+ * intermediates when all its float inputs are, and what `preservingRounded` says otherwise; the
+ * next product rounds what still needs it. Inputs of both kinds: null (the caller rounds the
+ * outside ones, as for any kernel of the op).
+ */
+function preservingInOp(
+  inner: KernelConfig["kernelFunc"],
+  args: KernelArgs,
+  format: HalfFormat,
+  made: WeakSet<object>,
+): ReturnType<KernelConfig["kernelFunc"]> | null {
+  const floats = Object.values(args.inputs as Record<string, TensorInfo | undefined>).filter(
+    (t): t is TensorInfo => t !== undefined && t.dtype === "float32",
+  );
+  const fromOp = floats.filter((t) => made.has(t.dataId)).length;
+  if (fromOp > 0 && fromOp < floats.length) return null;
+  if (fromOp === 0) return preservingRounded(inner, args, format);
+  const out = inner(args);
+  for (const o of Array.isArray(out) ? out : [out]) made.add(o.dataId);
+  return out;
+}
+
 /** Runs a value-preserving kernel; its outputs are `format` values when all its float inputs are. */
 function preservingRounded(
   inner: KernelConfig["kernelFunc"],
@@ -273,10 +302,6 @@ function roundedInputs(
     made.push([t, copy]);
   }
   // Element arrays only after every allocation: a WASM heap growth detaches earlier ones.
-  for (const [t, copy] of made) {
-    const values = ctx.values(copy) as Float32Array;
-    values.set(ctx.values(t));
-    roundToHalf(values, format);
-  }
+  for (const [t, copy] of made) roundToHalf(ctx.values(t) as Float32Array, format, ctx.values(copy) as Float32Array);
   return copies;
 }

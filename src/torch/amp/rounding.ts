@@ -61,13 +61,15 @@ export function roundToBFloat16(values: Float32Array): void {
 }
 
 /**
- * Rounds `values` in place to `format`: with WebAssembly SIMD when the buffer is on the WASM
- * backend's heap (rounding_simd.ts), the rest (and every other buffer) with the loops above.
+ * Rounds `values` to `format`, in place or into `into` (same length): with WebAssembly SIMD when
+ * the buffers are on the WASM backend's heap (rounding_simd.ts), the rest (and every other
+ * buffer) with the loops above.
  */
-export function roundToHalf(values: Float32Array, format: HalfFormat): void {
-  const done = roundOnWasmHeap(values, format);
-  const rest = done === 0 ? values : values.subarray(done);
-  if (rest.length === 0) return;
+export function roundToHalf(values: Float32Array, format: HalfFormat, into: Float32Array = values): void {
+  const done = roundOnWasmHeap(values, format, into);
+  if (done === values.length) return;
+  const rest = into.subarray(done);
+  if (into !== values) rest.set(values.subarray(done));
   if (format === "float16") roundToFloat16(rest);
   else roundToBFloat16(rest);
 }

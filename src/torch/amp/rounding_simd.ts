@@ -8,24 +8,25 @@ import { ROUNDING_SIMD_WASM } from "./rounding_simd_wasm.ts";
 import type { HalfFormat } from "./rounding.ts";
 
 interface RoundingExports {
-  bf16(byteOffset: number, count: number): void;
-  f16(byteOffset: number, count: number): void;
+  bf16(srcOffset: number, dstOffset: number, count: number): void;
+  f16(srcOffset: number, dstOffset: number, count: number): void;
   unscale(srcOffset: number, dstOffset: number, count: number, inv: number): number;
 }
 
 const simd = new WasmHeapModule<RoundingExports>(ROUNDING_SIMD_WASM);
 
 /**
- * Rounds the whole-of-4 head of `values` in place when it lies on the WASM heap; returns how
- * many elements it rounded (0 when it could not: another buffer, no SIMD).
+ * Rounds the whole-of-4 head of `values` into `into` (same length; `values` itself by default)
+ * when both lie on the WASM heap; returns how many elements it rounded (0 when it could not:
+ * another buffer, no SIMD).
  */
-export function roundOnWasmHeap(values: Float32Array, format: HalfFormat): number {
-  const exports = simd.exportsFor(values);
+export function roundOnWasmHeap(values: Float32Array, format: HalfFormat, into: Float32Array = values): number {
+  const exports = simd.exportsFor(values, into);
   if (exports === null) return 0;
   const head = values.length & ~3;
   if (head === 0) return 0;
-  if (format === "float16") exports.f16(values.byteOffset, head);
-  else exports.bf16(values.byteOffset, head);
+  if (format === "float16") exports.f16(values.byteOffset, into.byteOffset, head);
+  else exports.bf16(values.byteOffset, into.byteOffset, head);
   return head;
 }
 

@@ -1,7 +1,8 @@
 ;; 16-bit rounding in place (and GradScaler's unscale), four float32 lanes at a time, on tfjs-backend-wasm's own memory
 ;; (imported), so a tensor's buffer on the WASM heap is rounded where it lies. The same
-;; arithmetic as rounding.ts (its tests are the reference): $p is a byte address, 16-byte
-;; steps, $n a count of floats that is a multiple of 4 (the caller rounds the tail). |x|'s bits
+;; arithmetic as rounding.ts (its tests are the reference): $p is the byte address read, $dst
+;; the one written ($p itself to round in place; a rounded copy is then one pass, not a copy and
+;; a pass), 16-byte steps, $n a count of floats that is a multiple of 4 (the caller rounds the tail). |x|'s bits
 ;; are a non-negative int32, so the comparisons are signed ones (single SSE instructions; x86 has
 ;; no unsigned 32-bit vector compare).
 ;; Compiled by scripts/build_wasm.mjs into rounding_simd_wasm.ts.
@@ -9,7 +10,7 @@
   (import "env" "memory" (memory 0))
 
   ;; bfloat16: + 0x7fff + lsb, drop 16 bits; NaN kept (quieted).
-  (func (export "bf16") (param $p i32) (param $n i32)
+  (func (export "bf16") (param $p i32) (param $dst i32) (param $n i32)
     (local $end i32) (local $v v128) (local $k0 v128) (local $k1 v128) (local $k2 v128) (local $k3 v128) (local $k4 v128) (local $k5 v128)
     (local.set $k0 (v128.const i32x4 0x00400000 0x00400000 0x00400000 0x00400000))
     (local.set $k1 (v128.const i32x4 0xffff0000 0xffff0000 0xffff0000 0xffff0000))
@@ -22,7 +23,7 @@
       (loop $next
         (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
         (local.set $v (v128.load (local.get $p)))
-        (v128.store (local.get $p)
+        (v128.store (local.get $dst)
           (v128.bitselect
             (v128.and (v128.or (local.get $v) (local.get $k0)) (local.get $k1))
             (v128.and
@@ -32,12 +33,13 @@
               (local.get $k1))
             (i32x4.gt_s (v128.and (local.get $v) (local.get $k4)) (local.get $k5))))
         (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
         (br $next))))
 
   ;; float16: normal values drop 13 bits (ties to even); |x| >= 65520 is +-inf (NaN kept);
   ;; below 2^-14 the value is rounded to a multiple of 2^-24 as (|x| + 0.5) - 0.5, whose
   ;; float32 sum has exactly that quantum, with the sign put back.
-  (func (export "f16") (param $p i32) (param $n i32)
+  (func (export "f16") (param $p i32) (param $dst i32) (param $n i32)
     (local $end i32) (local $v v128) (local $a v128) (local $sign v128) (local $big v128) (local $r v128) (local $low v128) (local $high v128) (local $k0 v128) (local $k1 v128) (local $k2 v128) (local $k3 v128) (local $k4 v128) (local $k5 v128) (local $k6 v128) (local $k7 v128) (local $k8 v128)
     (local.set $k0 (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))
     (local.set $k1 (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))
@@ -79,8 +81,9 @@
                   (f32x4.sub (f32x4.add (local.get $a) (local.get $k3)) (local.get $k3)))
                 (v128.bitselect (local.get $big) (local.get $r) (local.get $high))
                 (local.get $low)))))
-        (v128.store (local.get $p) (local.get $r))
+        (v128.store (local.get $dst) (local.get $r))
         (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
         (br $next))))
 
   ;; GradScaler's unscale: dst = src * inv for $n floats (a multiple of 4); returns 1 when any

@@ -160,20 +160,28 @@ describe("rounding on the WASM heap (WebAssembly SIMD)", () => {
       if (format === "float16") roundToFloat16(expected);
       else roundToBFloat16(expected);
       const t = tf.tensor1d(source);
+      const copy = tf.zeros([n]);
       const ctx = new KernelContext(tf.backend(), "wasm");
       const heap = ctx.values({ dataId: t.dataId, shape: t.shape, dtype: "float32" }) as Float32Array;
+      const into = ctx.values({ dataId: copy.dataId, shape: copy.shape, dtype: "float32" }) as Float32Array;
       expect(roundOnWasmHeap(heap.subarray(0, 8), format)).toBe(8); // the SIMD path is taken
       heap.set(source);
+      // A rounded copy (what a 16-bit kernel's input gets) in one pass: the source is left as it was.
+      amp.roundToHalf(heap, format, into);
+      expect(Buffer.from(heap.buffer, heap.byteOffset, heap.byteLength).equals(Buffer.from(source.buffer))).toBe(true);
       amp.roundToHalf(heap, format);
-      const got = new Uint32Array(heap.buffer, heap.byteOffset, n);
       const want = new Uint32Array(expected.buffer);
-      let mismatches = 0;
-      for (let i = 0; i < n; i++) {
-        // NaN payloads may differ; NaN-ness may not
-        if (got[i] !== want[i] && !(Number.isNaN(heap[i]) && Number.isNaN(expected[i]))) mismatches++;
+      for (const [where, rounded] of [["in place", heap], ["into a copy", into]] as const) {
+        const got = new Uint32Array(rounded.buffer, rounded.byteOffset, n);
+        let mismatches = 0;
+        for (let i = 0; i < n; i++) {
+          // NaN payloads may differ; NaN-ness may not
+          if (got[i] !== want[i] && !(Number.isNaN(rounded[i]) && Number.isNaN(expected[i]))) mismatches++;
+        }
+        expect(mismatches, `${format} ${where}`).toBe(0);
       }
-      expect(mismatches, format).toBe(0);
       t.dispose();
+      copy.dispose();
     }
     const check = spawnSync(process.execPath, [join(repo, "scripts/build_wasm.mjs"), "--check"], { encoding: "utf8" });
     expect(check.status, check.stderr).toBe(0);
