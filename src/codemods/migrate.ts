@@ -4,6 +4,7 @@
  * CLI, the tests and the benchmark all go through here.
  */
 import { analyzeScript } from "./analysis/analyze.ts";
+import { findHandedInTraining } from "./analysis/handed-in.ts";
 import { innermostEntry, insideMainGuard } from "./analysis/entry.ts";
 import { widenScriptEntry } from "./transforms/lite/optimizer-pairs.ts";
 import { trainerEntry } from "./transforms/lite/trainer-class.ts";
@@ -237,7 +238,16 @@ function analyzedForModule(text: string, options: MigrateOptions): { source: str
 
 /** The analysis as `--to module` reads it: the innermost training function (or guard body), one optimizer per variable. */
 function forModule(shared: ScriptAnalysis): ScriptAnalysis {
-  return { ...shared, entry: insideMainGuard(innermostEntry(shared)), optimizers: oneInstancePerVariable(shared) };
+  const entry = insideMainGuard(innermostEntry(shared));
+  const handedIn = findHandedInTraining(shared);
+  // (called once from top-level code that builds the optimizer, the function is inlined instead: inline-training-function.ts)
+  if (handedIn && (handedIn.entry.calls.length > 1 || (entry?.kind === "function" && entry.fn === handedIn.entry.fn))) {
+    // The models and optimizers the callers build stay theirs; the module is made of fit()'s arguments.
+    const fn = handedIn.entry.fn.node;
+    const inside = (n: Node) => n.getStart() >= fn.getStart() && n.getEnd() <= fn.getEnd();
+    return { ...shared, entry: handedIn.entry, optimizers: [], handedInOptimizer: handedIn.optimizer, models: shared.models.filter((m) => inside(m.declaration)), schedulers: shared.schedulers.filter((s) => inside(s.construction)) };
+  }
+  return { ...shared, entry, optimizers: oneInstancePerVariable(shared) };
 }
 
 /**

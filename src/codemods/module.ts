@@ -75,7 +75,7 @@ export function runModuleTransforms(ctx: TransformContext, className: string): M
   writeModuleClass(m, training, sharedData);
   const k = training.removedLossDivision ? Number(m.probe.resolve(training.removedLossDivision)) : 1;
   return {
-    runtimeImports: ["LightningModule", "Trainer"],
+    runtimeImports: [...m.runtimeImports],
     // Every module has a trainingStep, whose destructured batch is typed `[tf.Tensor, ...]`.
     needsTf: true,
     traceScale: Number.isInteger(k) && k > 0 ? k : 1,

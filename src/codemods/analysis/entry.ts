@@ -11,7 +11,7 @@ import type { CallExpression, SourceFile, Statement } from "ts-morph";
 import { MigrationError, positionAt } from "../errors.ts";
 import { Node } from "../morph.ts";
 import { makeOwnerOf, type Owner } from "./functions.ts";
-import type { BackwardCall, DataLoaderConstruction, Entry, LocalFunction, ModelInstance, OptimizerInstance } from "./types.ts";
+import type { BackwardCall, DataLoaderConstruction, Entry, LocalFunction, ModelInstance, OptimizerInstance, TrainingLoop } from "./types.ts";
 
 export interface EntryInput {
   sourceFile: SourceFile;
@@ -116,6 +116,7 @@ export function innermostEntry(analysis: {
   models: ModelInstance[];
   optimizers: OptimizerInstance[];
   dataloaders: DataLoaderConstruction[];
+  trainingLoops: TrainingLoop[];
 }): Entry | null {
   let entry = analysis.entry;
   if (entry?.kind !== "function") return entry;
@@ -131,7 +132,10 @@ export function innermostEntry(analysis: {
       analysis.backwardCalls.some((b) => ownedBy(b.call, fn)) ||
       analysis.models.some((m) => ownedBy(m.declaration, fn)) ||
       analysis.optimizers.some((o) => ownedBy(o.construction, fn)) ||
-      analysis.dataloaders.some((d) => ownedBy(d.construction, fn));
+      analysis.dataloaders.some((d) => ownedBy(d.construction, fn)) ||
+      // nn_tutorial's fit(epochs, model, lossFunc, opt, trainDl, validDl): everything handed in,
+      // the loop its own, the backward in the lossBatch() it calls
+      analysis.trainingLoops.some((t) => ownedBy(t.batchLoop, fn));
     if (holdsTraining) return entry;
     const callees = analysis.functions.filter((g) => g !== fn && trains.has(g) && g.calls.some((c) => ownedBy(c, fn)));
     if (callees.length !== 1) return entry;

@@ -185,6 +185,11 @@ export interface ScriptAnalysis {
   entry: Entry | null;
   models: ModelInstance[];
   optimizers: OptimizerInstance[];
+  /**
+   * `--to module`: the optimizer the training function is handed as its parameter (handed-in.ts);
+   * `optimizers` then holds none (those the callers build stay theirs).
+   */
+  handedInOptimizer?: ParameterDeclaration | null;
   schedulers: SchedulerInstance[];
   dataloaders: DataLoaderConstruction[];
   backwardCalls: BackwardCall[];

@@ -3,6 +3,7 @@
 // `LitModel(model)` wrappers do (transforms/module/models.ts modelParameter, structure.ts
 // selfContainedIterable, dataloaders.ts).
 import { describe, expect, it } from "vitest";
+import { migrate } from "../../../src/codemods/index";
 import { member, mod, ts } from "../helpers";
 
 const HANDED_IN = ts`
@@ -123,5 +124,103 @@ describe("options destructured in the parameter list, and a result returned to t
     const out = await mod(OPTIONS_AND_RESULT.replace("const losses: number[] = [];", "const losses: number[] = [];\n  model.train();"));
     expect(out).not.toContain("model.train()");
     expect(out).not.toContain(".train();");
+  });
+});
+
+// nn_tutorial's shape (fixtures/real/nn_tutorial, whose traces the slow suite compares): fit() is
+// handed its model and optimizer, runs twice on two of them, and backpropagates in a helper.
+const MODEL_AND_OPTIMIZER = ts`
+  import { tf, nn, F, optim, data, noGrad } from "lightning-ts/torch";
+
+  class Net extends nn.Module {
+    fc = new nn.Linear(4, 3);
+    override forward(x: tf.Tensor): tf.Tensor {
+      return this.fc.forward(x);
+    }
+  }
+
+  type Loader = Iterable<tf.Tensor[]> & { length: number };
+
+  function lossBatch(model: nn.Module & { forward(x: tf.Tensor): tf.Tensor }, xb: tf.Tensor, yb: tf.Tensor, opt: optim.Optimizer | null = null): number {
+    const loss = F.crossEntropy(model.forward(xb), yb);
+    if (opt !== null) {
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+    }
+    return loss.item();
+  }
+
+  function fit(epochs: number, model: Net, opt: optim.Optimizer, trainDl: Loader, validDl: Loader): void {
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      model.train();
+      for (const [xb, yb] of trainDl) {
+        lossBatch(model, xb, yb, opt);
+      }
+      model.eval();
+      const losses = noGrad(() => Array.from(validDl, ([xb, yb]) => lossBatch(model, xb, yb)));
+      console.log(epoch, losses);
+    }
+  }
+
+  const ds = new data.TensorDataset(tf.randomNormal([16, 4]), tf.zeros([16], "int32"));
+  const trainDl = new data.DataLoader(ds, { batchSize: 4, shuffle: true });
+  const validDl = new data.DataLoader(ds, { batchSize: 8 });
+  let model = new Net();
+  let opt: optim.Optimizer = new optim.SGD(model.parameters(), { lr: 0.5 });
+  fit(2, model, opt, trainDl, validDl);
+  model = new Net();
+  opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+  fit(2, model, opt, trainDl, validDl);
+`;
+
+describe("a model and its optimizer handed to a training function the script calls twice", () => {
+  it("is one module class made of fit()'s arguments, configureOptimizers returning the optimizer it was given", async () => {
+    const out = await mod(MODEL_AND_OPTIMIZER);
+    expect(member(out, "constructor")).toContain("private readonly model: Net,");
+    expect(member(out, "constructor")).toContain("private readonly opt: optim.Optimizer,");
+    expect(member(out, "configureOptimizers")).toContain("return this.opt;");
+    expect(member(out, "trainDataloader")).toContain("return this.trainDl;");
+    // Each call is a Trainer fitting a module of its own arguments; the callers still build theirs.
+    expect(out.replace(/\s+/g, " ").match(/await new Trainer\(\{ maxEpochs: 2 \}\)\.fit\( ?new LitModule\(2, model, opt, trainDl, validDl\),? ?\);/g)).toHaveLength(2);
+    expect(out).toContain("opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });");
+    expect(out).not.toMatch(/^function fit/m);
+  });
+
+  it("the helper that backpropagates becomes a method taking the module's LightningOptimizer: no `this` outside the class", async () => {
+    const out = await mod(MODEL_AND_OPTIMIZER);
+    expect(out).toContain("override automaticOptimization = false;");
+    expect(member(out, "trainingStep")).toContain("const opt = this.optimizers();");
+    expect(member(out, "trainingStep")).toContain("this.lossBatch(this.model, xb, yb, opt);");
+    expect(out).toContain("private lossBatch(");
+    expect(out).toContain("opt: LightningOptimizer | null = null,");
+    expect(out).toContain("this.manualBackward(loss);");
+    expect(out).toMatch(/^import \{[^}]*\bLightningOptimizer\b[^}]*\} from "lightning-ts";$/m);
+    expect(out).not.toMatch(/^function lossBatch/m);
+    // The batch type from the loader's declared element type (through the type alias).
+    expect(out).toContain("override trainingStep([xb, yb]: tf.Tensor[], batchIdx: number) {");
+  });
+
+  it("evaluation without a loop of its own runs in onTrainEpochEnd in eval mode, and the next epoch trains in train mode", async () => {
+    const out = await mod(MODEL_AND_OPTIMIZER);
+    expect(member(out, "onTrainEpochEnd")).toMatch(/this\.model\.eval\(\);\s+const losses = noGrad/);
+    expect(member(out, "onTrainEpochStart")).toContain("this.model.train();");
+  });
+
+  it("a function called once per epoch with the optimizer handed in trains one epoch: it is not the module's entry", async () => {
+    const perEpoch = MODEL_AND_OPTIMIZER.replace(
+      /function fit\([\s\S]*?\n\}\n/,
+      ts`
+        function fit(epochs: number, model: Net, opt: optim.Optimizer, trainDl: Loader, validDl: Loader): void {
+          for (const [xb, yb] of trainDl) {
+            lossBatch(model, xb, yb, opt);
+          }
+        }
+      `,
+    ).replace(/fit\(2, model, opt, trainDl, validDl\);/g, "for (let epoch = 0; epoch < 2; epoch++) fit(2, model, opt, trainDl, validDl);");
+    // (one run of it migrates: fixtures/helper_backward; two runs of per-epoch training are two fits the codemod does not split)
+    const result = await migrate(perEpoch, { to: "module" });
+    expect(result.status).toBe("needs-human");
+    expect("reason" in result && result.reason).toMatch(/fit\(\) holds the training loop but is used more than once/);
   });
 });

@@ -164,6 +164,8 @@ export class ModuleBuilder {
    * models.ts's model fields, then fields.ts's fields.
    */
   readonly memberNames = new Set<string>(LIGHTNING_MODULE_MEMBERS);
+  /** Names the output imports from `lightning-ts`: module.ts's two, and `LightningOptimizer` when helper-methods.ts types a parameter with it. */
+  readonly runtimeImports = new Set<string>(["LightningModule", "Trainer"]);
   /** Entry parameters whose constructor property is named differently (a LightningModule member's name). Written by rewrite-uses.ts, read by module-class.ts. */
   readonly parameterProperties = new Map<Node, string>();
   /** How the script names `tf` (`tf`, an alias, or `torch.tf`), for parameter types (models.ts, module-class.ts). */

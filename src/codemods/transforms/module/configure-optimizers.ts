@@ -101,6 +101,12 @@ export function finishConfigureOptimizers(m: ModuleBuilder, training: TrainingSt
   const { edits } = m.ctx;
   const { optimizers, schedulers } = m.ctx.analysis;
   const nameOf = (n: { name: string | null }) => n.name!;
+  const handedIn = m.ctx.analysis.handedInOptimizer;
+  if (handedIn) {
+    // The optimizer the callers built, kept by the constructor: returned as it is (its parameters are the model's).
+    m.append("configureOptimizers", `return this.${m.parameterProperties.get(handedIn) ?? handedIn.getName()};`);
+    return;
+  }
   let result: string;
   // One optimizer without schedulers is returned as it is, whether the Trainer steps it or the step does.
   if (!training.manual || (optimizers.length === 1 && schedulers.length === 0)) {

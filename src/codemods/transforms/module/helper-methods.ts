@@ -16,6 +16,7 @@ import type { ModuleBuilder } from "./builder.ts";
 import { inlinedHelpers } from "./inline-helpers.ts";
 import { CannotMap } from "./structure.ts";
 import { within } from "./statements.ts";
+import { isOptimizerType } from "../../analysis/handed-in.ts";
 
 export function placeHelperMethods(m: ModuleBuilder): void {
   const inlined = new Set<Node>(inlinedHelpers(m).map((h) => h.statement));
@@ -26,6 +27,16 @@ export function placeHelperMethods(m: ModuleBuilder): void {
     if (Node.isFunctionDeclaration(s) && !inlined.has(s) && s.getName() && s.getBody()) candidates.push(s);
   }
   const chosen = new Set<FunctionDeclaration>();
+  // A function the training code calls that backpropagates (nn_tutorial's lossBatch(model,
+  // lossFunc, xb, yb, opt)) runs the module's manualBackward: a method, wherever it is declared.
+  const backpropagating = new Set<FunctionDeclaration>();
+  for (const fn of backwardHelpers(m)) {
+    if (inlined.has(fn)) continue;
+    if (!candidates.includes(fn)) candidates.push(fn);
+    chosen.add(fn);
+    backpropagating.add(fn);
+    lightningOptimizerParameters(m, fn);
+  }
   // Reading module state makes a method; so does calling such a method (fixed point).
   for (let changed = true; changed; ) {
     changed = false;
@@ -46,8 +57,44 @@ export function placeHelperMethods(m: ModuleBuilder): void {
     }
     m.rewrites.set(fn, (_use: Identifier, method) => (method === "callSite" || method === "copied" || method === "drop" ? null : `this.${name.getText()}`));
     copyConfigurationInto(m, fn);
-    m.note(`${name.getText()}() (line ${m.line(fn)}) reads the module's state → private method ${name.getText()}()`);
+    const why = backpropagating.has(fn) ? "backpropagates for the training code" : "reads the module's state";
+    m.note(`${name.getText()}() (line ${m.line(fn)}) ${why} → private method ${name.getText()}()`);
   }
+}
+
+/**
+ * Under manual optimisation the method is handed `this.optimizers()`, a LightningOptimizer (its
+ * step goes through the strategy and precision plugin): a parameter typed as the script's
+ * optimizer (`opt: optim.Optimizer | null`) is typed as one.
+ */
+function lightningOptimizerParameters(m: ModuleBuilder, fn: FunctionDeclaration): void {
+  for (const p of fn.getParameters()) {
+    const type = p.getTypeNode();
+    if (!type) continue;
+    const parts = Node.isUnionTypeNode(type) ? type.getTypeNodes() : [type];
+    for (const part of parts) {
+      if (!isOptimizerType(part.getText())) continue;
+      m.ctx.edits.replace(part.getStart(), part.getEnd(), "LightningOptimizer", "module-helper-type");
+      m.runtimeImports.add("LightningOptimizer");
+    }
+  }
+}
+
+/**
+ * Top-level functions holding a backward of the training loop, called only from code the module
+ * takes: the training function, the top-level training code, a loop helper inlined into a step.
+ */
+function backwardHelpers(m: ModuleBuilder): FunctionDeclaration[] {
+  const { entry } = m.structure;
+  const moduleCode: Node[] = [...(entry.fn ? [entry.fn.node] : entry.statements), ...inlinedHelpers(m).map((h) => h.node)];
+  const backward = m.ctx.analysis.trainingLoops[0]?.backward ?? [];
+  return m.ctx.analysis.functions.flatMap((f) => {
+    const node = f.node;
+    if (!Node.isFunctionDeclaration(node) || !Node.isSourceFile(node.getParent()) || !node.getName() || !node.getBody()) return [];
+    if (moduleCode.some((c) => within(node, c)) || !backward.some((b) => within(b.call, node))) return [];
+    if (f.otherReferences.length > 0 || !f.calls.every((c) => moduleCode.some((code) => within(c, code)))) return [];
+    return [node];
+  });
 }
 
 /** The configuration constants a new method reads (`const eps = ...` among the training code) open its body, as they open a hook's. */

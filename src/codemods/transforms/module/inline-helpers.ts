@@ -57,7 +57,7 @@ function substituteParameters(m: ModuleBuilder, site: LoopSite): void {
       if (Node.isIdentifier(a)) {
         const decl = refs.declarationOf(a);
         const rewrite = decl ? m.rewrites.get(decl) : undefined;
-        const optimizerLike = [...m.ctx.analysis.optimizers, ...m.ctx.analysis.schedulers].some((o) => o.declaration === decl);
+        const optimizerLike = [...m.ctx.analysis.optimizers, ...m.ctx.analysis.schedulers].some((o) => o.declaration === decl) || (decl !== undefined && decl === m.ctx.analysis.handedInOptimizer);
         if (rewrite) text = rewrite(use, method);
         else if (optimizerLike) text = a.getText(); // bound at the top of the method (rewrite-uses.ts)
         else if (decl && !isTrainingLocal(m, decl)) text = a.getText();

@@ -148,6 +148,10 @@ export function placeModelSurgery(m: ModuleBuilder): void {
 function modelParameter(m: ModuleBuilder): void {
   const { analysis } = m.ctx;
   const params = m.structure.entry.params;
+  if (analysis.handedInOptimizer) {
+    handedInModel(m);
+    return;
+  }
   for (const optimizer of analysis.optimizers) {
     const first = optimizer.construction.getArguments()[0];
     const e = first ? unwrap(first) : null;
@@ -165,6 +169,30 @@ function modelParameter(m: ModuleBuilder): void {
     m.note(`${param.getName()}, the model handed to ${m.structure.entry.fn?.name ?? "main"}() (line ${m.line(param)}) → the constructor's \`${param.getName()}\`, the module's model`);
     return;
   }
+}
+
+/**
+ * The model handed in with its optimizer (`fit(epochs, model, lossFunc, opt, ...)`): the
+ * parameter the training function uses as a model (`model.train()`, `model.forward(x)`, ...).
+ */
+function handedInModel(m: ModuleBuilder): void {
+  const { analysis } = m.ctx;
+  const modelMethods = new Set(["forward", "train", "eval", "parameters", "zeroGrad", "namedParameters", "stateDict"]);
+  const usedAsModel = (p: Node) =>
+    Node.isParameterDeclaration(p) &&
+    Node.isIdentifier(p.getNameNode()) &&
+    analysis.references.usesOf(p.getNameNode() as Identifier).some((u) => {
+      const access = u.getParent();
+      return access !== undefined && Node.isPropertyAccessExpression(access) && access.getExpression() === u && modelMethods.has(access.getName()) && Node.isCallExpression(access.getParent());
+    });
+  const candidates = m.structure.entry.params.filter((p) => p !== analysis.handedInOptimizer && usedAsModel(p));
+  if (candidates.length !== 1) return;
+  const param = candidates[0]!;
+  const type = param.getTypeNode()?.getText() ?? "nn.Module";
+  const className = analysis.modelClasses.some((c) => c.getName() === type) ? type : null;
+  const instance: ModelInstance = { name: param.getName(), declaration: param as never, className, optimizers: [] };
+  m.models.push({ instance, field: m.parameterProperties.get(param) ?? param.getName(), declaration: param, inConstructor: true, type, parameter: true });
+  m.note(`${param.getName()} and ${analysis.handedInOptimizer!.getName()}, handed to ${m.structure.entry.fn?.name ?? "main"}() (line ${m.line(param)}) → the constructor's, the module's model and optimizer`);
 }
 
 /** Type of a model field from its construction: `new Net()` → `Net`, `nn.fromLayers(m)` → `nn.Module`. */

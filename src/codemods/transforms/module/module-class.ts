@@ -23,7 +23,7 @@ import { findForward, moduleForward } from "./models.ts";
 import { freshName, tensorTypeName } from "./statements.ts";
 import { indexBindingOf, indexedIterable, isEpochIterable, isRecordLoader, yieldsTensorBatches } from "./structure.ts";
 import { writeTrainerCalls } from "./trainer.ts";
-import { spanStart } from "../shared/ranges.ts";
+import { spanStart, statementRemovalRange } from "../shared/ranges.ts";
 import type { TrainingStep } from "./training-step.ts";
 
 export const MODULE_TYPE = "LightningModule";
@@ -74,6 +74,15 @@ export function writeModuleClass(m: ModuleBuilder, training: TrainingStep, data:
     edits.replaceMoved(from, end, kept.length === 0 ? `${here}${topLevelCode}` : `\n\n${topLevelCode}`, "module-class");
   }
   removeInlinedHelpers(m, entry.fn ? null : [start, end]);
+  // A top-level function declared elsewhere that became a method (helper-methods.ts: one that
+  // backpropagates) leaves its place.
+  const replaced = entry.fn ? entry.fn.statement : null;
+  for (const [s, destination] of m.placements()) {
+    if (destination !== "helperMethods" || !Node.isSourceFile(s.getParent())) continue;
+    if (replaced ? s === replaced : s.getStart() >= start && s.getEnd() <= end) continue;
+    const r = statementRemovalRange(s, m.text);
+    edits.replaceMoved(Math.min(r.start, spanStart(s, m.text)), r.end, "", "module-class");
+  }
 }
 
 function fieldLines(m: ModuleBuilder, training: TrainingStep, data: SharedData | null): string[] {
@@ -194,16 +203,35 @@ function elementTypeOf(m: ModuleBuilder, iterable: Node): string | null {
     const type = iterable.getTypeNode();
     return type && Node.isArrayTypeNode(type) ? type.getElementTypeNode().getText() : null;
   }
-  const call = unwrap(iterable);
-  if (!Node.isCallExpression(call) || !Node.isIdentifier(call.getExpression())) return null;
-  const decl = m.ctx.analysis.references.declarationOf(call.getExpression() as Identifier);
-  const returnType = decl && Node.isFunctionDeclaration(decl) ? decl.getReturnTypeNode() : undefined;
-  if (!returnType) return null;
-  if (Node.isArrayTypeNode(returnType)) return returnType.getElementTypeNode().getText();
-  if (Node.isTypeReference(returnType) && /^(IterableIterator|Iterable|Generator|Array)$/.test(returnType.getTypeName().getText())) {
-    return returnType.getTypeArguments()[0]?.getText() ?? null;
+  const e = unwrap(iterable);
+  // A parameter typed as an iterable (`trainDl: Loader`, `type Loader = Iterable<tf.Tensor[]> & { length: number }`).
+  if (Node.isIdentifier(e)) {
+    const decl = m.ctx.analysis.references.declarationOf(e);
+    const type = decl && Node.isParameterDeclaration(decl) ? decl.getTypeNode() : undefined;
+    return type ? iteratedType(m, type, 0) : null;
   }
-  return null;
+  if (!Node.isCallExpression(e) || !Node.isIdentifier(e.getExpression())) return null;
+  const decl = m.ctx.analysis.references.declarationOf(e.getExpression() as Identifier);
+  const returnType = decl && Node.isFunctionDeclaration(decl) ? decl.getReturnTypeNode() : undefined;
+  return returnType ? iteratedType(m, returnType, 0) : null;
+}
+
+/** `T` of a type written as `T[]`, `Iterable<T>` (and its kin), through the script's type aliases and intersections. */
+function iteratedType(m: ModuleBuilder, type: Node, depth: number): string | null {
+  if (depth > 4) return null;
+  if (Node.isArrayTypeNode(type)) return type.getElementTypeNode().getText();
+  if (Node.isIntersectionTypeNode(type)) {
+    for (const part of type.getTypeNodes()) {
+      const t = iteratedType(m, part, depth + 1);
+      if (t) return t;
+    }
+    return null;
+  }
+  if (!Node.isTypeReference(type)) return null;
+  const name = type.getTypeName().getText();
+  if (/^(IterableIterator|Iterable|Generator|Array)$/.test(name)) return type.getTypeArguments()[0]?.getText() ?? null;
+  const alias = m.ctx.analysis.sourceFile.getTypeAlias(name);
+  return alias && alias.getTypeParameters().length === 0 ? iteratedType(m, alias.getTypeNodeOrThrow(), depth + 1) : null;
 }
 
 function setupText(m: ModuleBuilder, data: SharedData): string {

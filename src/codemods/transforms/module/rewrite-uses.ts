@@ -87,8 +87,9 @@ export function entryRewrites(m: ModuleBuilder): ResumedEpochStart | null {
       m.parameterProperties.set(p, name);
       m.note(`${wanted} is a LightningModule member's name: the constructor keeps it as this.${name}`);
     }
-    // (a model handed in has the model's rewrites already: models.ts)
-    if (!m.rewrites.has(p)) m.rewrites.set(p, (_use, method) => (method === "callSite" ? null : `this.${name}`));
+    // (a model handed in has the model's rewrites already: models.ts; a handed-in optimizer is
+    // read through this.optimizers() outside configureOptimizers, which returns the property)
+    if (!m.rewrites.has(p) && p !== m.ctx.analysis.handedInOptimizer) m.rewrites.set(p, (_use, method) => (method === "callSite" ? null : `this.${name}`));
   }
   const epoch = m.structure.epoch;
   let resumed: ResumedEpochStart | null = null;
@@ -186,8 +187,9 @@ function optimizerPreludes(m: ModuleBuilder, schedulerSteps: SchedulerStep[]): v
   const edits = m.ctx.edits;
   const bind = (names: (string | null)[], call: string) =>
     names.length === 1 ? `const ${names[0]} = ${call};` : `const [${names.map((n) => n ?? "").join(", ")}] = ${call};`;
+  const handedIn = m.ctx.analysis.handedInOptimizer;
   const groups: [{ declaration: Node | null; name: string | null }[], string][] = [
-    [m.ctx.analysis.optimizers, "this.optimizers()"],
+    [handedIn ? [{ declaration: handedIn, name: handedIn.getName() }] : m.ctx.analysis.optimizers, "this.optimizers()"],
     [m.ctx.analysis.schedulers, "this.lrSchedulers()!"],
   ];
   for (const [list, call] of groups) {

@@ -25,7 +25,8 @@ export function modelDecls(m: ModuleBuilder): Set<Node> {
 }
 
 export function optimizerDecls(m: ModuleBuilder): Set<Node> {
-  return m.withAliases(m.ctx.analysis.optimizers.flatMap((o) => (o.declaration ? [o.declaration] : [])));
+  const handedIn = m.ctx.analysis.handedInOptimizer;
+  return m.withAliases([...m.ctx.analysis.optimizers.flatMap((o) => (o.declaration ? [o.declaration] : [])), ...(handedIn ? [handedIn] : [])]);
 }
 
 /**

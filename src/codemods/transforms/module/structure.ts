@@ -234,6 +234,10 @@ export function findStructure(analysis: ScriptAnalysis): Structure {
     else if (inEpochBody) validation = loopSiteFound;
     else test = loopSiteFound;
   }
+  // Evaluation written without a loop of its own after the epoch's training (nn_tutorial:
+  // `model.eval();` then `Array.from(validDl, ...)` under noGrad) runs in onTrainEpochEnd, where
+  // the Trainer leaves train mode on: the script's mode switches stay.
+  if (epoch && validation === null && outer.slice(outer.indexOf(train.statement) + 1).some(isEvalCall)) evalCodeInHooks = true;
   // A function the module keeps calling (`validate(model, ...)` from an epoch hook) that switches
   // the model to eval mode: the script's own `model.train()` must stay to switch it back.
   const stepHelpers = new Set<Node>([validation?.helper?.fn.node, test?.helper?.fn.node].filter((n): n is NonNullable<typeof n> => n != null));
@@ -701,6 +705,15 @@ function noDataLoaderReason(backward: Node): string {
     return "backward() runs once per epoch on the whole data (no batch loop): give it a one-batch DataLoader by hand";
   }
   return "the batches are sliced by hand (no DataLoader loop around backward()): iterate a data.DataLoader (data.TensorDataset for tensors) so that trainingStep gets them";
+}
+
+/** `x.eval();` */
+function isEvalCall(s: Statement): boolean {
+  if (!Node.isExpressionStatement(s)) return false;
+  const e = unwrap(s.getExpression());
+  if (!Node.isCallExpression(e) || e.getArguments().length > 0) return false;
+  const callee = e.getExpression();
+  return Node.isPropertyAccessExpression(callee) && callee.getName() === "eval";
 }
 
 /** Why the loop around the batch loop cannot be the Trainer's epochs, in the script's own terms. */

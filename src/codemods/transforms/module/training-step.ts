@@ -17,7 +17,7 @@
  * optimizers come from `this.optimizers()` (see `manual-optimization.ts`).
  */
 import type { ExpressionStatement, Statement } from "ts-morph";
-import type { BackwardCall, OptimizerInstance } from "../../analysis/types.ts";
+import type { BackwardCall } from "../../analysis/types.ts";
 import { Node, SyntaxKind } from "../../morph.ts";
 import { statementRemovalRange } from "../shared/ranges.ts";
 import { applyAccumulation, matchAccumulation, type Accumulation } from "./accumulation.ts";
@@ -31,7 +31,6 @@ import { blockStatements, CannotMap, endsTheBody, indexBindingOf, indexedIterabl
 import { callStatement, freshName, jumpsOutOf, modelDecls, prints, returnsIn, statementOfCall } from "./statements.ts";
 
 interface AutomaticPlan {
-  optimizer: OptimizerInstance;
   backward: BackwardCall;
   backwardStatement: ExpressionStatement;
   /** zeroGrad and step statements (the Trainer does both). */
@@ -124,10 +123,11 @@ function endEpochOnBreak(m: ModuleBuilder, loop: Node, body: Node, manual: boole
 function automaticPlan(m: ModuleBuilder, body: Statement[], batchIdx: string | null): AutomaticPlan | string {
   const { analysis } = m.ctx;
   const loop = m.structure.train.loop;
-  if (analysis.optimizers.length !== 1) return `${analysis.optimizers.length} optimizers`;
-  const optimizer = analysis.optimizers[0]!;
-  if (!optimizer.declaration) return "the optimizer is not assigned to a variable";
-  const optSet = m.withAliases([optimizer.declaration]);
+  const handedIn = analysis.handedInOptimizer;
+  if (!handedIn && analysis.optimizers.length !== 1) return `${analysis.optimizers.length} optimizers`;
+  const declaration = handedIn ?? analysis.optimizers[0]!.declaration;
+  if (!declaration) return "the optimizer is not assigned to a variable";
+  const optSet = m.withAliases([declaration]);
   const training = analysis.trainingLoops[0]!;
   if (training.backward.length !== 1) return "more than one backward() per batch";
   const backward = training.backward[0]!;
@@ -198,7 +198,7 @@ function automaticPlan(m: ModuleBuilder, body: Statement[], batchIdx: string | n
   const bodyAfterStep = accumulation ? [] : body.slice(stepIndex + 1);
   const schedulerSteps = findSchedulerSteps(m, afterStep, bodyAfterStep);
   if (typeof schedulerSteps === "string") return schedulerSteps;
-  return { optimizer, backward, backwardStatement, optimizerStatements, accumulation, clipping, schedulerSteps };
+  return { backward, backwardStatement, optimizerStatements, accumulation, clipping, schedulerSteps };
 }
 
 /** `optimizer.zeroGrad()` at the start of every epoch (gradient accumulation scripts do that). */
