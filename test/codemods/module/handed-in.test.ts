@@ -224,3 +224,30 @@ describe("a model and its optimizer handed to a training function the script cal
     expect("reason" in result && result.reason).toMatch(/fit\(\) holds the training loop but is used more than once/);
   });
 });
+
+describe("what stays for a human when a training function runs twice", () => {
+  it("a run whose result the script reads (`model = fit(...)`) is named in the reason", async () => {
+    const returning = MODEL_AND_OPTIMIZER.replace(
+      "function fit(epochs: number, model: Net, opt: optim.Optimizer, trainDl: Loader, validDl: Loader): void {",
+      "function fit(epochs: number, model: Net, opt: optim.Optimizer, trainDl: Loader, validDl: Loader): Net {",
+    )
+      .replace("    console.log(epoch, losses);\n  }\n}", "    console.log(epoch, losses);\n  }\n  return model;\n}")
+      .replace(/\nfit\(2, model, opt, trainDl, validDl\);/g, "\nmodel = fit(2, model, opt, trainDl, validDl);");
+    expect(returning).toContain("return model;");
+    const result = await migrate(returning, { to: "module" });
+    expect(result.status).toBe("needs-human");
+    expect("reason" in result && result.reason).toContain("the script reads what a run returns (`model = fit(2, model, opt, trainDl, validDl);`)");
+  });
+
+  it("a loss module handed in beside the model (`criterion.forward(...)`) is not taken for the model", async () => {
+    const withCriterion = MODEL_AND_OPTIMIZER.replace(
+      "function fit(epochs: number, model: Net, opt",
+      "function fit(epochs: number, criterion: nn.CrossEntropyLoss, model: Net, opt",
+    )
+      .replace("    for (const [xb, yb] of trainDl) {\n      lossBatch(model, xb, yb, opt);", "    for (const [xb, yb] of trainDl) {\n      console.log(criterion.forward(model.forward(xb), yb).shape);\n      lossBatch(model, xb, yb, opt);")
+      .replace(/fit\(2, model/g, "fit(2, new nn.CrossEntropyLoss(), model");
+    expect(withCriterion).toContain("criterion.forward(model.forward(xb), yb)");
+    const out = await mod(withCriterion);
+    expect(member(out, "forward")).toContain("return this.model.forward(x);");
+  });
+});

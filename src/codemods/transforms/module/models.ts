@@ -177,15 +177,18 @@ function modelParameter(m: ModuleBuilder): void {
  */
 function handedInModel(m: ModuleBuilder): void {
   const { analysis } = m.ctx;
-  const modelMethods = new Set(["forward", "train", "eval", "parameters", "zeroGrad", "namedParameters", "stateDict"]);
-  const usedAsModel = (p: Node) =>
+  // (a loss module has a forward too: `criterion.forward(outputs, labels)`; only a model is switched, saved or optimized)
+  const modelOnly = new Set(["train", "eval", "parameters", "zeroGrad", "namedParameters", "stateDict", "loadStateDict"]);
+  const calledOn = (p: Node, methods: (name: string) => boolean) =>
     Node.isParameterDeclaration(p) &&
     Node.isIdentifier(p.getNameNode()) &&
     analysis.references.usesOf(p.getNameNode() as Identifier).some((u) => {
       const access = u.getParent();
-      return access !== undefined && Node.isPropertyAccessExpression(access) && access.getExpression() === u && modelMethods.has(access.getName()) && Node.isCallExpression(access.getParent());
+      return access !== undefined && Node.isPropertyAccessExpression(access) && access.getExpression() === u && methods(access.getName()) && Node.isCallExpression(access.getParent());
     });
-  const candidates = m.structure.entry.params.filter((p) => p !== analysis.handedInOptimizer && usedAsModel(p));
+  const params = m.structure.entry.params.filter((p) => p !== analysis.handedInOptimizer);
+  const switched = params.filter((p) => calledOn(p, (name) => modelOnly.has(name)));
+  const candidates = switched.length > 0 ? switched : params.filter((p) => calledOn(p, (name) => name === "forward"));
   if (candidates.length !== 1) return;
   const param = candidates[0]!;
   const type = param.getTypeNode()?.getText() ?? "nn.Module";

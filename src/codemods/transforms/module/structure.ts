@@ -29,6 +29,7 @@ import { isFunctionLike } from "../../analysis/functions.ts";
 import type { LocalFunction, ScriptAnalysis } from "../../analysis/types.ts";
 import { MigrationError, positionAt } from "../../errors.ts";
 import { Node, SyntaxKind, VariableDeclarationKind, unwrap } from "../../morph.ts";
+import { isCallStatement } from "../../analysis/handed-in.ts";
 import { jumpsOutOf, returnsIn, within } from "./statements.ts";
 import { isWrite } from "../shared/writes.ts";
 
@@ -724,7 +725,12 @@ function outerLoopReason(outer: Node, analysis: ScriptAnalysis): string {
   const holder = outer.getFirstAncestor((a) => isFunctionLike(a));
   const fn = holder ? analysis.functions.find((f) => f.node === holder) : undefined;
   if (fn && fn.calls.length > 1) {
-    return `${fn.name}() holds the epoch loop and is called ${fn.calls.length} times (several training runs): a LightningModule is one model fitted once; migrate one run per script`;
+    // (handed-in.ts writes one Trainer per call for calls that are statements of their own, training outside a try)
+    const read = fn.calls.find((c) => !isCallStatement(c));
+    const inTry = holder?.getDescendantsOfKind(SyntaxKind.TryStatement).some((t) => within(outer, t));
+    const readText = read ? (read.getFirstAncestor((a) => Node.isStatement(a)) ?? read).getText().split("\n")[0] : "";
+    const why = read ? `the script reads what a run returns (\`${readText}\`)` : inTry ? "its training runs inside a try of its own" : "each run builds its own optimizer";
+    return `${fn.name}() holds the epoch loop and is called ${fn.calls.length} times (several training runs), and ${why}: the codemod writes one Trainer per call only for a function handed its model and optimizer, called as a statement; migrate one run per script`;
   }
   const guard = outer.getFirstAncestor((a) => Node.isTryStatement(a));
   if (guard && (!holder || within(guard, holder))) {
