@@ -5,6 +5,7 @@
  */
 import { analyzeScript } from "./analysis/analyze.ts";
 import { findHandedInTraining } from "./analysis/handed-in.ts";
+import { modelMethodOptimizers } from "./analysis/optimizer-factories.ts";
 import { innermostEntry, insideMainGuard } from "./analysis/entry.ts";
 import { widenScriptEntry } from "./transforms/lite/optimizer-pairs.ts";
 import { trainerEntry } from "./transforms/lite/trainer-class.ts";
@@ -247,7 +248,7 @@ function forModule(shared: ScriptAnalysis): ScriptAnalysis {
     const inside = (n: Node) => n.getStart() >= fn.getStart() && n.getEnd() <= fn.getEnd();
     return { ...shared, entry: handedIn.entry, optimizers: [], handedInOptimizer: handedIn.optimizer, models: shared.models.filter((m) => inside(m.declaration)), schedulers: shared.schedulers.filter((s) => inside(s.construction)) };
   }
-  return { ...shared, entry, optimizers: oneInstancePerVariable(shared) };
+  return { ...shared, entry, optimizers: modelMethodOptimizers({ ...shared, optimizers: oneInstancePerVariable(shared) }) };
 }
 
 /**

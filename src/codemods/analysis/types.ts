@@ -89,6 +89,11 @@ export interface OptimizerInstance {
   className: string;
   /** Models whose parameters it optimizes, in order of appearance. */
   models: ModelInstance[];
+  /**
+   * `--to module`: the script's call that makes it, when a method of a model class builds it
+   * (`const optimizer = model.configureOptimizers(...)`; optimizer-factories.ts).
+   */
+  factoryCall?: CallExpression;
 }
 
 export interface SchedulerInstance {

@@ -944,3 +944,45 @@ describe("gradient clipping", () => {
     `);
   });
 });
+
+// nanoGPT's and minGPT's shape: the model's own method builds the optimizer (parameter groups with
+// and without weight decay) and the script calls it (analysis/optimizer-factories.ts).
+const MODEL_METHOD_OPTIMIZER = ts`
+  import { tf, nn, F, optim, data } from "lightning-ts/torch";
+
+  class Net extends nn.Module {
+    fc = new nn.Linear(4, 3);
+    override forward(x: tf.Tensor): tf.Tensor {
+      return this.fc.forward(x);
+    }
+    configureOptimizers(lr: number): optim.AdamW {
+      const decay = [...this.parameters()].filter((p) => p.rank >= 2);
+      const noDecay = [...this.parameters()].filter((p) => p.rank < 2);
+      return new optim.AdamW([{ params: decay, weightDecay: 0.1 }, { params: noDecay, weightDecay: 0 }], { lr });
+    }
+  }
+
+  const model = new Net();
+  const optimizer = model.configureOptimizers(1e-3);
+  const loader = new data.DataLoader(new data.TensorDataset(tf.randomNormal([16, 4]), tf.zeros([16], "int32")), { batchSize: 4 });
+  for (let epoch = 0; epoch < 2; epoch++) {
+    for (const [x, y] of loader) {
+      optimizer.zeroGrad();
+      const loss = F.crossEntropy(model.forward(x), y);
+      loss.backward();
+      optimizer.step();
+    }
+  }
+`;
+
+describe("an optimizer the model's own method builds (`model.configureOptimizers(...)`)", () => {
+  it("configureOptimizers calls that method on the module's model; the Trainer steps it (automatic optimisation)", async () => {
+    const out = await mod(MODEL_METHOD_OPTIMIZER);
+    expect(member(out, "configureOptimizers")).toContain("return this.model.configureOptimizers(1e-3);");
+    expect(out).not.toContain("automaticOptimization = false");
+    expect(member(out, "trainingStep")).toContain("return loss;");
+    // The model class keeps its own method.
+    expect(out).toContain("configureOptimizers(lr: number): optim.AdamW {");
+    expect(out).toContain("await new Trainer({ maxEpochs: 2 }).fit(new NetModule());");
+  });
+});

@@ -12,6 +12,7 @@ import { Node, SyntaxKind, unwrap } from "../../morph.ts";
 import type { ExpressionStatement, Identifier, NewExpression, ParameterDeclaration, VariableDeclaration, VariableStatement } from "ts-morph";
 import { topLevelStatementOf } from "../../analysis/entry.ts";
 import type { ScriptAnalysis } from "../../analysis/types.ts";
+import { isFactoryOptimizer } from "../../analysis/optimizer-factories.ts";
 
 export interface ExtraPair {
   model: Identifier;
@@ -24,28 +25,6 @@ export interface AssignedOptimizer {
   name: string;
   statement: ExpressionStatement;
   construction: NewExpression;
-}
-
-/** `new optim.X(...)` inside a function or method that returns it: a factory, paired at its call. */
-export function isFactoryOptimizer(construction: NewExpression): boolean {
-  let parent = construction.getParent();
-  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent))) parent = parent.getParent();
-  if (parent && Node.isReturnStatement(parent)) return true;
-  // `return [model, new optim.SGD(model.parameters())]` (nn_tutorial's getModel)
-  if (parent && Node.isArrayLiteralExpression(parent)) {
-    let up = parent.getParent();
-    while (up && (Node.isParenthesizedExpression(up) || Node.isAsExpression(up))) up = up.getParent();
-    if (up && Node.isReturnStatement(up)) return true;
-  }
-  if (parent && Node.isVariableDeclaration(parent)) {
-    const name = parent.getNameNode();
-    const fn = parent.getFirstAncestor((a) => Node.isMethodDeclaration(a) || Node.isFunctionDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a));
-    if (!fn || !Node.isIdentifier(name)) return false;
-    return fn
-      .getDescendants()
-      .some((d) => Node.isReturnStatement(d) && d.getExpression() !== undefined && unwrap(d.getExpression()!).getText() === name.getText());
-  }
-  return false;
 }
 
 export function extraPairs(analysis: ScriptAnalysis): ExtraPair[] {

@@ -5,7 +5,8 @@
  * with no optimizer (one restored for evaluation, a frozen teacher) is set up on its own.
  */
 import { Node, VariableDeclarationKind, unwrap } from "../../morph.ts";
-import { assignedOptimizers, extraPairs, factoryAssignments, isFactoryOptimizer, parametersRoot, tupleFactoryPairs } from "./optimizer-pairs.ts";
+import { assignedOptimizers, extraPairs, factoryAssignments, parametersRoot, tupleFactoryPairs } from "./optimizer-pairs.ts";
+import { isFactoryOptimizer } from "../../analysis/optimizer-factories.ts";
 import type { Identifier, Statement, VariableStatement } from "ts-morph";
 import type { ReferenceIndex } from "../../analysis/references.ts";
 import type { ModelInstance, OptimizerInstance } from "../../analysis/types.ts";
@@ -49,8 +50,10 @@ export function setupModels(ctx: TransformContext, access: LiteAccess): void {
   const letifyLater: (VariableStatement | null)[] = [];
   const groupsByAnchor = new Map<Statement, Group[]>();
   const pending: { group: Group; statement: Statement; block: Node; last: Statement }[] = [];
+  // (a model whose optimizer its own method builds is set up with it, below: setting it up alone first would set it up twice)
+  const pairedModels = new Set<Node>(pairs.map((p) => p.modelDeclaration));
   for (const model of analysis.models) {
-    if (model.optimizers.length === 0 && !standaloneModel(model, analysis.references)) continue;
+    if (model.optimizers.length === 0 && (pairedModels.has(model.declaration) || !standaloneModel(model, analysis.references))) continue;
     const statement = statementOf(model.declaration);
     if (!statement || !inStatementList(statement) || !access.isInRun(model.declaration)) {
       // Returned with its optimizer by a helper (`return [model, new optim.SGD(...)]`): set up where received.

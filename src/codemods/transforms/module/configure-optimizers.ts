@@ -14,6 +14,7 @@ import type { Identifier, Statement } from "ts-morph";
 import type { SchedulerInstance } from "../../analysis/types.ts";
 import { Node, SyntaxKind } from "../../morph.ts";
 import type { ModuleBuilder } from "./builder.ts";
+import { optimizerSite } from "../../analysis/optimizer-factories.ts";
 import type { SchedulerStep } from "./schedulers.ts";
 import { CannotMap } from "./structure.ts";
 import { declaredNames } from "./statements.ts";
@@ -46,7 +47,7 @@ export function buildConfigureOptimizers(m: ModuleBuilder, training: TrainingSte
     if (s.getDeclarations().length !== 1) throw new CannotMap(s, `declare ${what} on its own so that it can move into configureOptimizers()`);
     own.add(s);
   };
-  for (const o of optimizers) add(o.construction, o.name ?? `the ${o.className} optimizer`);
+  for (const o of optimizers) add(optimizerSite(o), o.name ?? `the ${o.className} optimizer`);
   // `optimizer = new optim.SGD(...)` again before training, for a declared optimizer.
   for (const s of entry) {
     if (s.getStart() < trainingStart && !own.has(s)) {
@@ -85,7 +86,7 @@ export function buildConfigureOptimizers(m: ModuleBuilder, training: TrainingSte
     }
   }
 
-  for (const o of optimizers) m.note(`${o.name ?? o.className} (line ${m.line(o.construction)}) → configureOptimizers()`);
+  for (const o of optimizers) m.note(`${o.name ?? o.className} (line ${m.line(optimizerSite(o))}) → configureOptimizers()`);
   for (const s of schedulers) {
     const step = training.schedulerSteps.find((t) => t.scheduler === s);
     m.note(

@@ -16,6 +16,7 @@ import type { ModelInstance } from "../../analysis/types.ts";
 import { Node, SyntaxKind, unwrap } from "../../morph.ts";
 import type { ModuleBuilder } from "./builder.ts";
 import { CannotMap } from "./structure.ts";
+import { optimizerSite } from "../../analysis/optimizer-factories.ts";
 import { within, withoutMoves } from "./statements.ts";
 
 export function moveModels(m: ModuleBuilder): void {
@@ -105,7 +106,7 @@ export function placeModelSurgery(m: ModuleBuilder): void {
   const { analysis } = m.ctx;
   const refs = analysis.references;
   const entry = m.structure.entry.statements;
-  const firstOptimizer = entry.findIndex((s) => analysis.optimizers.some((o) => within(o.construction, s)));
+  const firstOptimizer = entry.findIndex((s) => analysis.optimizers.some((o) => within(optimizerSite(o), s)));
   if (firstOptimizer === -1) return;
   const before = entry.slice(0, firstOptimizer);
   const models = new Set<Node>(m.models.map((f) => f.declaration));
