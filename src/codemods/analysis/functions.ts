@@ -5,7 +5,7 @@
  * sites of every local function.
  */
 import { Node, VariableDeclarationKind, unwrap } from "../morph.ts";
-import type { CallExpression, Identifier, Statement } from "ts-morph";
+import type { CallExpression, ExpressionStatement, Identifier, Statement } from "ts-morph";
 import type { ReferenceIndex } from "./references.ts";
 import { isDeclarationName } from "./references.ts";
 import type { FunctionNode, LocalFunction } from "./types.ts";
@@ -91,4 +91,15 @@ export function makeOwnerOf(functions: LocalFunction[]): (node: Node) => Owner {
     }
     return { kind: "top" };
   };
+}
+
+/** The statement that is just the call (`main(...)`, `await main(...)`, `void main(...)`), or null: a call whose result nothing reads. */
+export function statementOfCall(call: Node): ExpressionStatement | null {
+  let n: Node = call;
+  let parent = n.getParent();
+  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAwaitExpression(parent) || Node.isVoidExpression(parent))) {
+    n = parent;
+    parent = parent.getParent();
+  }
+  return parent && Node.isExpressionStatement(parent) ? parent : null;
 }

@@ -8,7 +8,7 @@
  */
 import type { ParameterDeclaration } from "ts-morph";
 import { Node, SyntaxKind } from "../morph.ts";
-import { makeOwnerOf } from "./functions.ts";
+import { makeOwnerOf, statementOfCall } from "./functions.ts";
 import type { Entry, ScriptAnalysis } from "./types.ts";
 
 export interface HandedInTraining {
@@ -36,7 +36,7 @@ export function findHandedInTraining(analysis: ScriptAnalysis): HandedInTraining
   // Each call a statement of its own (`fit(...)`, `await fit(...)`): a result the script reads
   // (`modelFt = await trainModel(...)`, the transfer-learning tutorial run twice) and training
   // inside the function's own try/finally are not written at several call sites yet.
-  if (!fn.calls.every(isCallStatement)) return null;
+  if (!fn.calls.every((c) => statementOfCall(c) !== null)) return null;
   if (fn.node.getDescendantsOfKind(SyntaxKind.TryStatement).some((t) => within(analysis.trainingLoops[0]!.batchLoop, t))) return null;
   // An optimizer it builds itself is the usual shape (the model alone is handed in: models.ts).
   if (analysis.optimizers.some((o) => within(o.construction, fn.node))) return null;
@@ -45,17 +45,6 @@ export function findHandedInTraining(analysis: ScriptAnalysis): HandedInTraining
   });
   if (optimizers.length !== 1) return null;
   return { entry: { kind: "function", fn, calls: fn.calls }, optimizer: optimizers[0]! };
-}
-
-/** `f(...);`, `await f(...);`, `void f(...);`: a call whose result nothing reads. */
-export function isCallStatement(call: Node): boolean {
-  let n: Node = call;
-  let parent = n.getParent();
-  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAwaitExpression(parent) || Node.isVoidExpression(parent))) {
-    n = parent;
-    parent = n.getParent();
-  }
-  return parent !== undefined && Node.isExpressionStatement(parent);
 }
 
 function isLoopStatement(n: Node): boolean {

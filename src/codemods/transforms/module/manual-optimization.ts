@@ -17,7 +17,8 @@ import type { Statement } from "ts-morph";
 import { Node, SyntaxKind } from "../../morph.ts";
 import { rewriteBackward } from "./backward.ts";
 import { snakeCase, type ModuleBuilder } from "./builder.ts";
-import { jumpsOutOf, statementOfCall } from "./statements.ts";
+import { jumpsOutOf } from "./statements.ts";
+import { statementOfCall } from "../../analysis/functions.ts";
 
 export function manualTrainingStep(m: ModuleBuilder, body: Statement[], reason: string, logOptions: string): void {
   const { analysis, edits } = m.ctx;

@@ -1,5 +1,5 @@
 /** Small questions about statements that several `--to module` transforms ask. */
-import type { CallExpression, ExpressionStatement, Identifier, Statement } from "ts-morph";
+import type { CallExpression, Identifier, Statement } from "ts-morph";
 import { isFunctionLike } from "../../analysis/functions.ts";
 import { Node, SyntaxKind, unwrap } from "../../morph.ts";
 import { isWrite } from "../shared/writes.ts";
@@ -101,17 +101,6 @@ export function bindingIdentifiers(name: Node): Identifier[] {
 /** True when the statement calls `console.log`/`console.info` somewhere (a per-epoch report). */
 export function prints(s: Node): boolean {
   return s.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => /^console\.(log|info)$/.test(c.getExpression().getText()));
-}
-
-/** The expression statement of a call, when the call is the whole statement (possibly awaited). */
-export function statementOfCall(call: Node): ExpressionStatement | null {
-  let n: Node = call;
-  let parent = n.getParent();
-  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAwaitExpression(parent))) {
-    n = parent;
-    parent = parent.getParent();
-  }
-  return parent && Node.isExpressionStatement(parent) ? parent : null;
 }
 
 /** `expr` without the device moves the migration strips (`new Net().to(device)` is a `new Net()`). */

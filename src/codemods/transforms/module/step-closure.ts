@@ -23,7 +23,8 @@ import { EditSet } from "../../edits.ts";
 import { positionAt } from "../../errors.ts";
 import { Node, SyntaxKind, unwrap } from "../../morph.ts";
 import type { InputRewrite } from "./input-rewrite.ts";
-import { declaredNames, returnsIn, statementOfCall, within } from "./statements.ts";
+import { declaredNames, returnsIn, within } from "./statements.ts";
+import { statementOfCall } from "../../analysis/functions.ts";
 
 export function inlineStepClosures(analysis: ScriptAnalysis): InputRewrite | null {
   const edits = new EditSet(analysis.text);

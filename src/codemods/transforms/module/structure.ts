@@ -25,11 +25,10 @@ import type {
   VariableDeclaration,
 } from "ts-morph";
 import { isDeclarationStatement } from "../../analysis/entry.ts";
-import { isFunctionLike } from "../../analysis/functions.ts";
+import { isFunctionLike, statementOfCall } from "../../analysis/functions.ts";
 import type { LocalFunction, ScriptAnalysis } from "../../analysis/types.ts";
 import { MigrationError, positionAt } from "../../errors.ts";
 import { Node, SyntaxKind, VariableDeclarationKind, unwrap } from "../../morph.ts";
-import { isCallStatement } from "../../analysis/handed-in.ts";
 import { jumpsOutOf, returnsIn, within } from "./statements.ts";
 import { isWrite } from "../shared/writes.ts";
 
@@ -726,7 +725,7 @@ function outerLoopReason(outer: Node, analysis: ScriptAnalysis): string {
   const fn = holder ? analysis.functions.find((f) => f.node === holder) : undefined;
   if (fn && fn.calls.length > 1) {
     // (handed-in.ts writes one Trainer per call for calls that are statements of their own, training outside a try)
-    const read = fn.calls.find((c) => !isCallStatement(c));
+    const read = fn.calls.find((c) => statementOfCall(c) === null);
     const inTry = holder?.getDescendantsOfKind(SyntaxKind.TryStatement).some((t) => within(outer, t));
     const readText = read ? (read.getFirstAncestor((a) => Node.isStatement(a)) ?? read).getText().split("\n")[0] : "";
     const why = read ? `the script reads what a run returns (\`${readText}\`)` : inTry ? "its training runs inside a try of its own" : "each run builds its own optimizer";

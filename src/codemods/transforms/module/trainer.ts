@@ -15,7 +15,7 @@
  */
 import type { CallExpression, Statement, VariableStatement } from "ts-morph";
 import { declaredNames } from "./statements.ts";
-import { isFunctionLike } from "../../analysis/functions.ts";
+import { isFunctionLike, statementOfCall } from "../../analysis/functions.ts";
 import { Node, SyntaxKind } from "../../morph.ts";
 import type { ModuleBuilder } from "./builder.ts";
 import { CallSite, countExpression } from "./call-site.ts";
@@ -66,7 +66,7 @@ export function writeTrainerCalls(m: ModuleBuilder): { topLevelCode: string | nu
       m.note(`${entry.fn.name}(...) call (line ${m.line(call)}) → trainer.fit(model), then ${kept.name} = model.${m.result!.field}`);
       continue;
     }
-    const statement = callStatement(call);
+    const statement = statementOfCall(call);
     const canAwait = statement !== null && awaitAllowed(statement, m.ctx.topLevelAwait);
     const lines = statementsFor(m, site);
     if (statement && canAwait) {
@@ -176,17 +176,6 @@ function statementsFor(m: ModuleBuilder, site: CallSite, afterFit?: (model: stri
     lines.push(`try {\n${wrapped.join("\n")}\n}${edits.render(tryAround.getTryBlock().getEnd(), tryAround.getEnd())}`);
   }
   return lines;
-}
-
-/** The statement that is just the call (`main(...)`, `await main(...)`, `void main(...)`), or null. */
-function callStatement(call: CallExpression): Statement | null {
-  let n: Node = call;
-  let parent = n.getParent();
-  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAwaitExpression(parent) || Node.isVoidExpression(parent))) {
-    n = parent;
-    parent = parent.getParent();
-  }
-  return parent && Node.isExpressionStatement(parent) ? parent : null;
 }
 
 /** `await` is allowed at the top level of an ES module (not CommonJS) and in async functions. */

@@ -28,7 +28,8 @@ import { applyClippingFlags, planClipping, readsLocalsOf, type ClippingPlan } fr
 import { manualTrainingStep } from "./manual-optimization.ts";
 import { findSchedulerSteps, type SchedulerStep } from "./schedulers.ts";
 import { blockStatements, CannotMap, endsTheBody, indexBindingOf, indexedIterable, yieldsTensorBatches } from "./structure.ts";
-import { callStatement, freshName, jumpsOutOf, modelDecls, prints, returnsIn, statementOfCall } from "./statements.ts";
+import { callStatement, freshName, jumpsOutOf, modelDecls, prints, returnsIn } from "./statements.ts";
+import { statementOfCall } from "../../analysis/functions.ts";
 
 interface AutomaticPlan {
   backward: BackwardCall;
