@@ -18,10 +18,11 @@ import type { ReduceOp } from "../../strategies/strategy.ts";
 export type { ReduceOp };
 
 /**
- * Length-prefixed messages on one socket, read in order. Each message's body is written once
- * into its own buffer as the socket's chunks arrive (a megabyte comes in dozens of chunks;
- * re-joining them on every chunk would copy it dozens of times), and the buffer starts on a fresh
- * allocation, so a float payload is read in place.
+ * Length-prefixed messages on one socket, read in order. A receiving channel's socket reads
+ * straight into the message's destination (`onread` with a buffer per read: the 8-byte header,
+ * then the rest of the body — the receiver's own buffer when one waits for a message of that
+ * length), so the bytes are copied once, by the kernel, with no chunk allocated per read; a
+ * body starts on a fresh allocation otherwise, so a float payload is read in place.
  */
 class Channel {
   /** Receivers in order; `into`: where the message's body goes, when its length matches. */
@@ -36,13 +37,38 @@ class Channel {
   private body: Uint8Array | null = null;
   private bodyFilled = 0;
 
-  constructor(
-    readonly socket: net.Socket,
-    peer: string,
-  ) {
+  private socketOrNull: net.Socket | null = null;
+
+  private constructor(private readonly peer: string) {}
+
+  get socket(): net.Socket {
+    return this.socketOrNull!;
+  }
+
+  /** The sending end of a channel, over a socket the peer opened. */
+  static over(socket: net.Socket, peer: string): Channel {
+    return new Channel(peer).attach(socket);
+  }
+
+  /**
+   * Connects to `host:port` as the receiving end of a channel: `onread` asks `readBuffer()` where
+   * each read goes (the socket asks once as it is made, before any data) and reports it to `onRead()`.
+   */
+  static connectReceiving(host: string, port: number, peer: string): Promise<Channel> {
+    const channel = new Channel(peer);
+    return new Promise<Channel>((resolve, reject) => {
+      const s = net.connect({ host, port, onread: { buffer: () => channel.readBuffer(), callback: (n: number) => channel.onRead(n) } });
+      channel.attach(s);
+      s.once("connect", () => resolve(channel));
+      s.once("error", reject);
+    });
+  }
+
+  private attach(socket: net.Socket): this {
+    this.socketOrNull = socket;
     socket.setNoDelay(true);
     const fail = (why: string) => {
-      this.failure ??= new Error(`the connection to ${peer} ${why} (did that rank fail or stop?)`);
+      this.failure ??= new Error(`the connection to ${this.peer} ${why} (did that rank fail or stop?)`);
       for (const w of this.waiting.splice(0)) w.reject(this.failure);
       // (a send still in the socket will not leave: whoever waits for it learns why now)
       for (const reject of this.unsent) reject(this.failure);
@@ -50,37 +76,36 @@ class Channel {
     };
     socket.on("error", (e) => fail(`failed: ${e.message}`));
     socket.on("close", () => fail("closed"));
-    socket.on("data", (chunk: Buffer) => this.consume(chunk));
+    return this;
   }
 
-  private consume(chunk: Buffer): void {
-    let at = 0;
-    while (at < chunk.length) {
-      if (this.body === null) {
-        const n = Math.min(8 - this.headerFilled, chunk.length - at);
-        chunk.copy(this.header, this.headerFilled, at, at + n);
-        this.headerFilled += n;
-        at += n;
-        if (this.headerFilled < 8) return;
-        const length = Number(this.header.readBigUInt64LE(0));
-        // Straight into the receiver's buffer when one waits for this message (no second copy).
-        const into = this.waiting[0]?.into;
-        this.body = into && into.byteLength === length ? into : new Uint8Array(length);
-        this.bodyFilled = 0;
-      }
-      const n = Math.min(this.body.length - this.bodyFilled, chunk.length - at);
-      this.body.set(chunk.subarray(at, at + n), this.bodyFilled);
+  /** Where the next read goes: the rest of the header, or the rest of the body. */
+  private readBuffer(): Uint8Array {
+    return this.body === null ? this.header.subarray(this.headerFilled) : this.body.subarray(this.bodyFilled);
+  }
+
+  /** `n` bytes were read into `readBuffer()`'s buffer. */
+  private onRead(n: number): boolean {
+    if (this.body === null) {
+      this.headerFilled += n;
+      if (this.headerFilled < 8) return true;
+      const length = Number(this.header.readBigUInt64LE(0));
+      // Straight into the receiver's buffer when one waits for this message (no second copy).
+      const into = this.waiting[0]?.into;
+      this.body = into && into.byteLength === length ? into : new Uint8Array(length);
+      this.bodyFilled = 0;
+    } else {
       this.bodyFilled += n;
-      at += n;
-      if (this.bodyFilled === this.body.length) {
-        const message = this.body;
-        this.body = null;
-        this.headerFilled = 0;
-        const w = this.waiting.shift();
-        if (w) w.resolve(message);
-        else this.ready.push(message);
-      }
     }
+    if (this.bodyFilled === this.body.length) {
+      const message = this.body;
+      this.body = null;
+      this.headerFilled = 0;
+      const w = this.waiting.shift();
+      if (w) w.resolve(message);
+      else this.ready.push(message);
+    }
+    return true;
   }
 
   /**
@@ -153,7 +178,8 @@ export class RingCollectives {
 
   /**
    * Joins the ring: listens on a free port of `host`, publishes it under `<prefix>/<rank>` in the
-   * store, connects to the next rank and accepts the previous one.
+   * store, connects to the previous rank (the socket it receives from: only a socket this side
+   * opens can read with `onread`) and accepts the next one (the socket it sends to).
    */
   static async connect(store: TCPStoreClient, rank: number, worldSize: number, host = "127.0.0.1", prefix = "ring"): Promise<RingCollectives> {
     if (worldSize === 1) return new RingCollectives(0, 1, null, null, null);
@@ -161,14 +187,11 @@ export class RingCollectives {
     const accepted = new Promise<net.Socket>((resolve) => server.once("connection", resolve));
     await new Promise<void>((resolve) => server.listen(0, host, () => resolve()));
     await store.set(`${prefix}/${rank}`, `${host}:${(server.address() as net.AddressInfo).port}`);
-    const next = (rank + 1) % worldSize;
-    const [nextHost, nextPort] = (await store.get(`${prefix}/${next}`)).toString().split(":");
-    const right = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ host: nextHost!, port: Number(nextPort) }, () => resolve(s));
-      s.once("error", reject);
-    });
-    const left = await accepted;
-    return new RingCollectives(rank, worldSize, new Channel(right, `rank ${next}`), new Channel(left, `rank ${(rank - 1 + worldSize) % worldSize}`), server);
+    const previous = (rank - 1 + worldSize) % worldSize;
+    const [previousHost, previousPort] = (await store.get(`${prefix}/${previous}`)).toString().split(":");
+    const left = await Channel.connectReceiving(previousHost!, Number(previousPort), `rank ${previous}`);
+    const right = await accepted;
+    return new RingCollectives(rank, worldSize, Channel.over(right, `rank ${(rank + 1) % worldSize}`), left, server);
   }
 
   /**
