@@ -162,6 +162,9 @@ function combineInto(mine: Float32Array, incoming: Float32Array, op: ReduceOp): 
   else for (let i = 0; i < n; i++) mine[i] = incoming[i]! + mine[i]!;
 }
 
+/** Floats per pipelined segment of an all-reduce (1 MB): large enough that a message's own cost is small. */
+const SEGMENT_FLOATS = 1 << 18;
+
 /** A message's floats, in place (a message's buffer starts at a multiple of 4). */
 function floats(b: Uint8Array): Float32Array {
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
@@ -197,36 +200,52 @@ export class RingCollectives {
   /**
    * The element-wise reduction of every rank's `data` (same length everywhere), on every rank.
    * `inPlace`: reduce into `data` itself (the collectives thread owns the buffer it was handed).
+   *
+   * Pipelined by segments, as NCCL's ring is: a segment reduced in one step is sent on at once as
+   * the next step's (the reduce-scatter's last step feeding the all-gather's first), and one
+   * received in the all-gather is forwarded as soon as it lands, so the network and the adds
+   * overlap instead of taking turns chunk by chunk. Each element is still reduced once per
+   * step, in ring order, in float32: every rank ends with the same bits.
    */
   async allReduce(data: Float32Array, op: ReduceOp = "sum", inPlace = false): Promise<Float32Array> {
     const n = this.worldSize;
     const out = inPlace ? data : data.slice();
-    const sent: Promise<void>[] = [];
     if (n > 1) {
       const bounds = (c: number): [number, number] => [Math.floor((c * out.length) / n), Math.floor(((c + 1) * out.length) / n)];
-      const chunk = (c: number) => out.subarray(...bounds(((c % n) + n) % n));
+      // (the same chunk is cut the same way on every rank: sender and receiver agree on the messages)
+      const segments = (c: number): Float32Array[] => {
+        const chunk = out.subarray(...bounds(((c % n) + n) % n));
+        const count = Math.max(1, Math.ceil(chunk.length / SEGMENT_FLOATS));
+        return Array.from({ length: count }, (_, k) => chunk.subarray(k * SEGMENT_FLOATS, (k + 1) * SEGMENT_FLOATS));
+      };
       const bytes = (f: Float32Array) => new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
-      // Chunks are sent as views of `out`, not copies: a chunk sent in the reduce-scatter is not
-      // written again until the all-gather, which waits for those sends to leave first; one sent
-      // in the all-gather is not written again at all. Incoming chunks land in one scratch buffer
-      // (reduce-scatter) or straight in their place (all-gather).
-      const scratch = new Uint8Array(4 * (Math.ceil(out.length / n) + 1));
+      // Segments are sent as views of `out`, not copies. In the reduce-scatter a region is written
+      // (reduced) before it is sent, never after; the all-gather writes only regions the
+      // reduce-scatter sent, once those sends have left, and never writes what it sends.
+      // Incoming reduce-scatter segments land in one scratch buffer, all-gather ones in place.
+      const scratch = new Uint8Array(4 * Math.min(SEGMENT_FLOATS, Math.ceil(out.length / n) + 1));
+      const reduceSent: Promise<void>[] = [];
+      const gatherSent: Promise<void>[] = [];
+      for (const segment of segments(this.rank)) reduceSent.push(this.right!.send(bytes(segment)));
       // reduce-scatter: after step s, chunk (rank − s − 1) holds the reduction of s + 2 ranks
       for (let s = 0; s < n - 1; s++) {
-        sent.push(this.right!.send(bytes(chunk(this.rank - s))));
-        const target = chunk(this.rank - s - 1);
-        const incoming = floats(await this.left!.receive(scratch.subarray(0, target.byteLength)));
-        combineInto(target, incoming, op);
+        for (const segment of segments(this.rank - s - 1)) {
+          combineInto(segment, floats(await this.left!.receive(scratch.subarray(0, segment.byteLength))), op);
+          // (after the last step it is finished: the all-gather's first send)
+          (s < n - 2 ? reduceSent : gatherSent).push(this.right!.send(bytes(segment)));
+        }
       }
-      await Promise.all(sent);
-      // all-gather: rank r now holds the finished chunk r + 1; pass the finished chunks along
+      await Promise.all(reduceSent);
+      // all-gather: the finished chunks come around the ring, each passed on as it arrives
       for (let s = 0; s < n - 1; s++) {
-        sent.push(this.right!.send(bytes(chunk(this.rank + 1 - s))));
-        await this.left!.receive(bytes(chunk(this.rank - s)));
+        for (const segment of segments(this.rank - s)) {
+          await this.left!.receive(bytes(segment));
+          if (s < n - 2) gatherSent.push(this.right!.send(bytes(segment)));
+        }
       }
+      await Promise.all(gatherSent);
     }
     if (op === "mean") for (let i = 0; i < out.length; i++) out[i] = out[i]! / n;
-    await Promise.all(sent);
     return out;
   }
 

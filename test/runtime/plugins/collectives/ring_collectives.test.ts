@@ -23,6 +23,21 @@ async function ring(n: number, prefix: string) {
 
 const dataOf = (rank: number, len: number) => Float32Array.from({ length: len }, (_, i) => Math.sin(i * 1.3 + rank * 0.7) * 10 ** ((i % 5) - 2));
 
+/** The ring's sum: chunk c is reduced starting at rank c, ((x_c + x_c+1) + x_c+2) ..., in float32. */
+function ringOrderSum(inputs: Float32Array[]): Float32Array {
+  const n = inputs.length;
+  const len = inputs[0]!.length;
+  const expected = new Float32Array(len);
+  for (let c = 0; c < n; c++) {
+    for (let i = Math.floor((c * len) / n); i < Math.floor(((c + 1) * len) / n); i++) {
+      let acc = inputs[c]![i]!;
+      for (let k = 1; k < n; k++) acc = Math.fround(inputs[(c + k) % n]![i]! + acc);
+      expected[i] = acc;
+    }
+  }
+  return expected;
+}
+
 describe("RingCollectives", () => {
   it("allReduce: the float32 sum in ring order, identical bits on every rank; mean, max, min", async () => {
     const n = 3;
@@ -31,17 +46,7 @@ describe("RingCollectives", () => {
     try {
       const inputs = ranks.map((_, r) => dataOf(r, len));
       const sums = await Promise.all(ranks.map((r, k) => r.allReduce(inputs[k]!, "sum")));
-      // chunk c is reduced starting at rank c: ((x_c + x_c+1) + x_c+2), in float32
-      const bounds = (c: number) => [Math.floor((c * len) / n), Math.floor(((c + 1) * len) / n)] as const;
-      const expected = new Float32Array(len);
-      for (let c = 0; c < n; c++) {
-        const [a, b] = bounds(c);
-        for (let i = a; i < b; i++) {
-          let acc = inputs[c]![i]!;
-          for (let k = 1; k < n; k++) acc = Math.fround(inputs[(c + k) % n]![i]! + acc);
-          expected[i] = acc;
-        }
-      }
+      const expected = ringOrderSum(inputs);
       for (const s of sums) expect(Array.from(s)).toEqual(Array.from(expected));
       const means = await Promise.all(ranks.map((r, k) => r.allReduce(inputs[k]!, "mean")));
       for (const m of means) expect(Array.from(m)).toEqual(Array.from(expected).map((v) => Math.fround(v / n)));
@@ -66,6 +71,23 @@ describe("RingCollectives", () => {
       for (const t of tiny) expect(Array.from(t)).toEqual([10]);
       const big = await Promise.all(ranks.map((r) => r.allReduce(new Float32Array(100_003).fill(0.5))));
       for (const b of big) expect(b.every((v) => v === 2)).toBe(true);
+    } finally {
+      await close();
+    }
+  });
+
+  it("chunks of several pipelined segments (1 MB each, the last one short): the ring-order sum, the same bits on every rank", async () => {
+    const n = 3;
+    const len = n * 600_001; // chunks of 600,001 floats: segments of 262,144, 262,144 and 75,713
+    const { ranks, close } = await ring(n, "t4");
+    try {
+      const inputs = ranks.map((_, r) => dataOf(r, len));
+      const sums = await Promise.all(ranks.map((r, k) => r.allReduce(inputs[k]!, "sum")));
+      const expected = ringOrderSum(inputs);
+      const bits = (f: Float32Array) => Buffer.from(f.buffer, f.byteOffset, f.byteLength);
+      for (const s of sums) expect(bits(s).equals(bits(expected))).toBe(true);
+      const maxes = await Promise.all(ranks.map((r, k) => r.allReduce(inputs[k]!, "max")));
+      for (const m of maxes) for (const i of [0, 262_143, 262_144, 599_999, 600_001, len - 1]) expect(m[i]).toBe(Math.max(...inputs.map((x) => x[i]!)));
     } finally {
       await close();
     }
