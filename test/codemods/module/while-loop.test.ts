@@ -59,3 +59,43 @@ describe("a while loop that trains until it stops itself", () => {
     expect((result as { reason: string }).reason).toMatch(/while/);
   });
 });
+
+// nanoGPT prefetches the next batch into a destructured pair declared before its loop.
+const PREFETCHED = ts`
+  import { tf, nn, F, optim, randn, randint } from "lightning-ts/torch";
+
+  class Net extends nn.Module {
+    fc = new nn.Linear(4, 3);
+    override forward(x: tf.Tensor): tf.Tensor {
+      return this.fc.forward(x);
+    }
+  }
+
+  function getBatch(): [tf.Tensor, tf.Tensor] {
+    return [randn([8, 4]), randint(0, 3, [8])];
+  }
+
+  const model = new Net();
+  const optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+  let [X, Y] = getBatch();
+  let iter = 0;
+  while (true) {
+    const loss = F.crossEntropy(model.forward(X), Y);
+    [X, Y] = getBatch();
+    loss.backward();
+    optimizer.step();
+    optimizer.zeroGrad();
+    iter += 1;
+    if (iter >= 5) break;
+  }
+`;
+
+describe("a destructured pair read in several hooks (`let [X, Y] = getBatch()` before the loop)", () => {
+  it("becomes one field per name, typed from the tuple the function returns, set by a destructuring assignment", async () => {
+    const out = await mod(PREFETCHED);
+    expect(out).toContain("private X!: tf.Tensor;");
+    expect(out).toContain("private Y!: tf.Tensor;");
+    expect(out).toContain("[this.X, this.Y] = getBatch();");
+    expect(out).not.toMatch(/let \[X, Y\]/);
+  });
+});

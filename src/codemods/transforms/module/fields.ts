@@ -10,7 +10,7 @@
  * A field's type comes from its initializer when that is a literal (`= 0`), else from its type
  * annotation or its `new X(...)`; it is then declared `!:` (a hook assigns it before use).
  */
-import type { Identifier, VariableStatement } from "ts-morph";
+import type { ArrayBindingPattern, Identifier, VariableDeclaration, VariableStatement } from "ts-morph";
 import { torchPath } from "../../analysis/torch.ts";
 import type { ReferenceIndex } from "../../analysis/references.ts";
 import { Node, unwrap } from "../../morph.ts";
@@ -60,6 +60,10 @@ export function makeFields(m: ModuleBuilder, forced: readonly Node[]): void {
 export function fieldify(m: ModuleBuilder, statement: VariableStatement): void {
   const { edits } = m.ctx;
   const declarations = statement.getDeclarations();
+  if (declarations.length === 1 && Node.isArrayBindingPattern(declarations[0]!.getNameNode())) {
+    fieldifyArrayPattern(m, statement, declarations[0]!);
+    return;
+  }
   for (const d of declarations) {
     if (!Node.isIdentifier(d.getNameNode())) {
       throw new CannotMap(d, `\`${d.getNameNode().getText()}\` is read in another hook than where it is set; declare its parts one by one so that they can become fields`);
@@ -82,6 +86,50 @@ export function fieldify(m: ModuleBuilder, statement: VariableStatement): void {
     m.rewrites.set(d, () => `this.${field}`);
   });
   m.note(`${declarations.map((d) => d.getName()).join(", ")} (line ${m.line(statement)}) → field${declarations.length > 1 ? "s" : ""} (read in more than one hook)`);
+}
+
+/**
+ * `let [X, Y] = getBatch("train");` (nanoGPT's prefetched batch) → `[this.X, this.Y] = getBatch("train");`,
+ * each name a field typed from the tuple the script declares: the pattern's annotation, or the
+ * return type of its own function (`function getBatch(split: string): [tf.Tensor, tf.Tensor]`).
+ */
+function fieldifyArrayPattern(m: ModuleBuilder, statement: VariableStatement, d: VariableDeclaration): void {
+  const { edits } = m.ctx;
+  const pattern = d.getNameNode() as ArrayBindingPattern;
+  const elements = pattern.getElements();
+  const named = elements.map((e) => (Node.isBindingElement(e) && !e.getDotDotDotToken() && !e.getInitializer() && Node.isIdentifier(e.getNameNode()) ? e : null));
+  const init = d.getInitializer();
+  if (named.some((e, i) => e === null && !Node.isOmittedExpression(elements[i]!)) || !init) {
+    throw new CannotMap(d, `\`${pattern.getText()}\` is read in another hook than where it is set; declare its parts one by one so that they can become fields`);
+  }
+  const types = tupleElementTypes(m, d.getTypeNode() ?? returnTypeOfCall(m, init));
+  edits.delete(statement.getStart(), d.getStart(), "module-field");
+  const typeNode = d.getTypeNode();
+  if (typeNode) edits.delete(pattern.getEnd(), typeNode.getEnd(), "module-field");
+  named.forEach((e, i) => {
+    if (e === null) return;
+    const name = e.getNameNode() as Identifier;
+    const field = m.freshMember(name.getText());
+    edits.replace(name.getStart(), name.getEnd(), `this.${field}`, "module-field");
+    m.addField({ name: field, declaration: fieldDeclaration(m, name, undefined, types?.[i] ?? null) });
+    m.rewrites.set(e, () => `this.${field}`);
+  });
+  m.note(`${pattern.getText()} (line ${m.line(statement)}) → fields (read in more than one hook)`);
+}
+
+/** The element types of a tuple type (`[tf.Tensor, tf.Tensor]`), or null. */
+function tupleElementTypes(m: ModuleBuilder, type: Node | undefined): string[] | null {
+  if (type === undefined) return null;
+  if (Node.isTupleTypeNode(type)) return type.getElements().map((t) => t.getText());
+  return null;
+}
+
+/** The declared return type of the script's own function that `init` calls (`getBatch("train")`). */
+function returnTypeOfCall(m: ModuleBuilder, init: Node): Node | undefined {
+  const call = unwrap(init);
+  if (!Node.isCallExpression(call) || !Node.isIdentifier(call.getExpression())) return undefined;
+  const decl = m.ctx.analysis.references.declarationOf(call.getExpression() as Identifier);
+  return decl && Node.isFunctionDeclaration(decl) ? decl.getReturnTypeNode() : undefined;
 }
 
 function fieldDeclaration(m: ModuleBuilder, name: Identifier, init: Node | undefined, type: string | null): string {
