@@ -3,7 +3,7 @@
  * identifier; the rest is derived from those lists without walking again.
  */
 import { Node, SyntaxKind, unwrap } from "../morph.ts";
-import type { CallExpression, ClassDeclaration, Expression, ForOfStatement, Identifier, IfStatement, NewExpression, PropertyAccessExpression, VariableDeclaration } from "ts-morph";
+import type { BinaryExpression, CallExpression, ClassDeclaration, Expression, ForOfStatement, Identifier, IfStatement, NewExpression, PropertyAccessExpression, VariableDeclaration } from "ts-morph";
 import type { ParsedScript } from "../source.ts";
 import { DeviceClassifier } from "./device.ts";
 import { findEntry } from "./entry.ts";
@@ -138,7 +138,19 @@ export function analyzeScript(parsed: ParsedScript): ScriptAnalysis {
   };
   for (const v of variables) {
     const init = v.getInitializer();
-    if (!init || !Node.isIdentifier(v.getNameNode())) continue;
+    if (!Node.isIdentifier(v.getNameNode())) continue;
+    if (!init) {
+      // `let model: GPT;` then `model = new GPT(config)` in each branch that chooses it (nanoGPT's init_from)
+      const made = refs
+        .usesOf(v.getNameNode() as Identifier)
+        .map((u) => u.getParent())
+        .filter((a): a is BinaryExpression => a !== undefined && Node.isBinaryExpression(a) && a.getOperatorToken().getText() === "=")
+        .map((a) => modelConstruction(a.getRight()));
+      // (the class it is when every branch builds the same one: `let model: RNNModel | TransformerModel` is neither)
+      const classes = new Set(made.map((c) => c?.className ?? null));
+      if (made.length > 0 && made.every((c) => c !== null)) addModel(v, classes.size === 1 ? [...classes][0]! : null);
+      continue;
+    }
     const made = modelConstruction(init);
     if (made) addModel(v, made.className);
   }

@@ -251,3 +251,69 @@ describe("what stays for a human when a training function runs twice", () => {
     expect(member(out, "forward")).toContain("return this.model.forward(x);");
   });
 });
+
+// nanoGPT's init_from: the model is chosen by top-level code that may load a checkpoint with
+// `await`, and the checkpoint is freed once the optimizer has read its state.
+const CHOSEN_FROM_CHECKPOINT = ts`
+  import { tf, nn, F, optim, data, load } from "lightning-ts/torch";
+
+  class Net extends nn.Module {
+    fc = new nn.Linear(4, 3);
+    override forward(x: tf.Tensor): tf.Tensor;
+    override forward(x: tf.Tensor, scale: number): tf.Tensor;
+    override forward(x: tf.Tensor, scale = 1): tf.Tensor {
+      return this.fc.forward(x).mul(scale);
+    }
+  }
+
+  const initFrom: string = process.argv[2] ?? "scratch";
+  let model: Net;
+  let checkpoint: { model: Record<string, tf.Tensor>; optimizer: optim.OptimizerStateDict } | null = null;
+  if (initFrom === "scratch") {
+    model = new Net();
+  } else {
+    checkpoint = await load("ckpt.pt");
+    model = new Net();
+    model.loadStateDict(checkpoint!.model);
+  }
+  const optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+  if (initFrom === "resume") {
+    optimizer.loadStateDict(checkpoint!.optimizer);
+  }
+  checkpoint = null;
+  const loader = new data.DataLoader(new data.TensorDataset(tf.randomNormal([16, 4]), tf.zeros([16], "int32")), { batchSize: 4 });
+  for (let epoch = 0; epoch < 2; epoch++) {
+    for (const [x, y] of loader) {
+      optimizer.zeroGrad();
+      const loss = F.crossEntropy(model.forward(x), y);
+      loss.backward();
+      optimizer.step();
+    }
+  }
+`;
+
+describe("a model chosen by code that awaits a checkpoint (nanoGPT's init_from)", () => {
+  it("stays the script's, before the module, and is handed to the constructor", async () => {
+    const out = await mod(CHOSEN_FROM_CHECKPOINT);
+    expect(member(out, "constructor")).toContain("constructor(readonly model: Net) {");
+    expect(out).toContain("await new Trainer({ maxEpochs: 2 }).fit(new NetModule(model));");
+    // The choosing code and what it reads are top-level code, before the class's use.
+    expect(out).toMatch(/^let model: Net;$/m);
+    expect(out).toMatch(/^let checkpoint: /m);
+    expect(out).toMatch(/^if \(initFrom === "scratch"\) \{$/m);
+    expect(out.indexOf("checkpoint = await load(")).toBeLessThan(out.indexOf("await new Trainer("));
+  });
+
+  it("a statement freeing what the module reads later (`checkpoint = null`) runs after that read, in the same hook", async () => {
+    const out = await mod(CHOSEN_FROM_CHECKPOINT);
+    const hook = member(out, "onFitStart")!;
+    expect(hook).toContain("optimizer.loadStateDict(checkpoint!.optimizer);");
+    expect(hook.indexOf("checkpoint = null;")).toBeGreaterThan(hook.indexOf("optimizer.loadStateDict(checkpoint!.optimizer);"));
+    expect(out).not.toMatch(/^checkpoint = null;$/m);
+  });
+
+  it("the module's forward keeps the model's overloads", async () => {
+    const out = await mod(CHOSEN_FROM_CHECKPOINT);
+    expect(member(out, "forward")).toContain("override forward(x: tf.Tensor, scale: number): tf.Tensor;");
+  });
+});

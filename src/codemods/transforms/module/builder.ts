@@ -164,6 +164,13 @@ export class ModuleBuilder {
    * models.ts's model fields, then fields.ts's fields.
    */
   readonly memberNames = new Set<string>(LIGHTNING_MODULE_MEMBERS);
+  /**
+   * Models the script builds before the module exists (chosen by code that awaits or reads what
+   * the script computed, nanoGPT's `let model: GPT; if (initFrom === "resume") { ... await load(...) }`),
+   * handed to the constructor: its parameter, typed, and the call site's argument. Written by
+   * models.ts, read by module-class.ts (constructor) and trainer.ts (the call).
+   */
+  readonly handedToConstructor: { field: string; type: string; argument: string }[] = [];
   /** Names the output imports from `lightning-ts`: module.ts's two, and `LightningOptimizer` when helper-methods.ts types a parameter with it. */
   readonly runtimeImports = new Set<string>(["LightningModule", "Trainer"]);
   /** Entry parameters whose constructor property is named differently (a LightningModule member's name). Written by rewrite-uses.ts, read by module-class.ts. */

@@ -96,7 +96,7 @@ export function placeCodeBeforeTraining(m: ModuleBuilder): void {
     if (m.isPlaced(s) || m.config.has(s)) continue;
     if (m.ctx.edits.covers(s.getStart(), s.getEnd())) m.place(s, "drop");
     else if (isModeCall(s, m)) m.place(s, "drop");
-    else if (Node.isExpressionStatement(s) && !readsTrainingCode(m, s, kept)) m.place(s, "callSite");
+    else if (Node.isExpressionStatement(s) && !readsTrainingCode(m, s, kept) && !overwritesWhatTheModuleReads(m, s, kept)) m.place(s, "callSite");
     else {
       // (`if (args.evaluate) { validate(...); return; }` ends main before training: a hook cannot)
       const returns = returnsIn(s);
@@ -106,6 +106,32 @@ export function placeCodeBeforeTraining(m: ModuleBuilder): void {
   }
   const hoisted = m.callSite.length;
   if (hoisted > 0) m.note(`${hoisted} statement(s) that read nothing of what the module builds (arguments, seeding) → run before the module is built`);
+}
+
+/**
+ * `checkpoint = null` after `optimizer.loadStateDict(checkpoint!.optimizer)` (nanoGPT freeing the
+ * checkpoint): a write to what an earlier statement now in the module reads. Kept at the call
+ * site it would run before the module's hook reads the value; in the hook, it runs after, as in
+ * the script.
+ */
+function overwritesWhatTheModuleReads(m: ModuleBuilder, s: Statement, kept: ReadonlySet<Node>): boolean {
+  const refs = m.ctx.analysis.references;
+  const earlier = statementsBeforeTraining(m).filter((t) => t.getStart() < s.getStart());
+  return s.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => {
+    if (!isWrite(id)) return false;
+    const decl = refs.declarationOf(id);
+    return (
+      decl !== undefined &&
+      refs.usesOf(id).some((u) => {
+        if (refs.declarationOf(u) !== decl || isWrite(u)) return false;
+        const t = earlier.find((e) => within(u, e));
+        if (!t || kept.has(t) || m.config.has(t)) return false;
+        // (not placed yet: what is not kept at the call site goes into the module)
+        const where = m.destinationOf(t);
+        return where !== "callSite" && where !== "drop" && where !== "copied";
+      })
+    );
+  });
 }
 
 function statementsBeforeTraining(m: ModuleBuilder): Statement[] {
@@ -120,6 +146,7 @@ function keepable(m: ModuleBuilder, s: Statement, kept: ReadonlySet<Node>): bool
   if (!Node.isVariableStatement(s) && !Node.isExpressionStatement(s) && !Node.isIfStatement(s)) return false;
   if (readsTrainingCode(m, s, kept) || buildsTorchObjects(m, s) || readsTheClock(s)) return false;
   if (s.getDescendantsOfKind(SyntaxKind.ReturnStatement).length > 0) return false;
+  if (Node.isExpressionStatement(s) && overwritesWhatTheModuleReads(m, s, kept)) return false;
   if (!Node.isVariableStatement(s)) return true;
   if (m.structure.entry.fn && declaresParameterNames(m, s)) return false;
   // (`const allLosses = []` that training pushes to is the module's state)

@@ -14,6 +14,7 @@
 import type { ClassDeclaration, Identifier, MethodDeclaration, Statement } from "ts-morph";
 import type { ModelInstance } from "../../analysis/types.ts";
 import { Node, SyntaxKind, unwrap } from "../../morph.ts";
+import { isFunctionLike } from "../../analysis/functions.ts";
 import type { ModuleBuilder } from "./builder.ts";
 import { CannotMap } from "./structure.ts";
 import { optimizerSite } from "../../analysis/optimizer-factories.ts";
@@ -231,7 +232,14 @@ function forwardOf(model: ModelInstance, m: ModuleBuilder): string {
   const returnType = method.getReturnTypeNode();
   const asyncKw = method.isAsync() ? "async " : "";
   const call = `this.${field}.forward(${args.join(", ")})`;
+  // (nanoGPT's `forward(idx, targets): [logits, loss]` beside `forward(idx): [logits, null]`: the
+  // module's forward takes the model's overloads, so that its callers keep their precise types)
+  const overloads = method.getOverloads().map((o) => {
+    const type = o.getReturnTypeNode();
+    return `override ${asyncKw}forward(${o.getParameters().map((p) => p.getText()).join(", ")})${type ? `: ${type.getText()}` : ""};\n`;
+  });
   return (
+    overloads.join("") +
     `override ${asyncKw}forward(${params.map((p) => p.getText()).join(", ")})${returnType ? `: ${returnType.getText()}` : ""} {\n` +
     `return ${call};\n}`
   );
@@ -264,17 +272,58 @@ function assignedInConstructor(m: ModuleBuilder, model: ModelInstance, statement
   if (!chooser || chooser.getStart() > m.structure.trainingStatement.getStart()) {
     throw new CannotMap(model.declaration, `${model.name} is assigned in more than one place; assign it once, before training, so that it can become a field`);
   }
-  for (const id of chooser.getDescendantsOfKind(SyntaxKind.Identifier)) {
+  const computed = chooser.getDescendantsOfKind(SyntaxKind.Identifier).find((id) => {
     const decl = analysis.references.declarationOf(id);
-    if (!decl || decl === model.declaration || params.has(decl) || within(decl, chooser)) continue;
+    if (!decl || decl === model.declaration || params.has(decl) || within(decl, chooser)) return false;
     const stmt = entry.find((s) => within(decl, s));
-    if (stmt && !m.config.has(stmt)) throw new CannotMap(id, `${model.name} is chosen from \`${id.getText()}\`, which the script computes first; choose it from the arguments only`);
+    return stmt !== undefined && !m.config.has(stmt);
+  });
+  const awaits = chooser.getDescendantsOfKind(SyntaxKind.AwaitExpression).some((a) => a.getFirstAncestor((f) => isFunctionLike(f) && within(f, chooser)) === undefined);
+  if (computed || awaits) {
+    handedToConstructor(m, model, statement, chooser, typeNode.getText());
+    return;
   }
   const field = m.freshMember(model.name);
   m.models.push({ instance: model, field, declaration: model.declaration, inConstructor: true, type: typeNode.getText() });
   m.place(statement as never, "drop");
   m.place(chooser, "constructor");
   m.note(`${model.name} (line ${m.line(statement)}), chosen at line ${m.line(chooser)} → field \`${field}\` of ${m.className}, set in the constructor`);
+}
+
+/**
+ * The model is chosen by code the constructor cannot run — it awaits (a checkpoint loaded), or
+ * reads what the script computed first: that code stays the script's, before the module is
+ * built, and the model it chose is handed to the constructor (`new GPTModule(model)`), the
+ * module's `readonly model: GPT`. Only at the top level, where the script's code and the Trainer's
+ * share one scope.
+ */
+function handedToConstructor(m: ModuleBuilder, model: ModelInstance, statement: Node, chooser: Statement, type: string): void {
+  if (m.structure.entry.fn) {
+    throw new CannotMap(chooser, `${model.name} is chosen by code that awaits or reads what the training function computed first; choose it from the function's arguments, or build it before calling the function and hand it in`);
+  }
+  const field = m.freshMember(model.name);
+  m.models.push({ instance: model, field, declaration: model.declaration, inConstructor: true, type, parameter: true });
+  m.handedToConstructor.push({ field, type, argument: model.name });
+  // What the choosing code reads that the script declares before it (`let checkpoint = null`,
+  // `const modelArgs = {...}`) is the script's too: declared before the module, where the
+  // module's methods read it as the top-level name it is.
+  const entry = m.structure.entry.statements;
+  const needed = new Set<Statement>([statement as Statement, chooser]);
+  for (const queue = [chooser]; queue.length > 0; ) {
+    const s = queue.pop()!;
+    for (const id of s.getDescendantsOfKind(SyntaxKind.Identifier)) {
+      const decl = m.ctx.analysis.references.declarationOf(id);
+      const declaring = decl ? entry.find((t) => within(decl, t) && t.getStart() < chooser.getStart()) : undefined;
+      if (!declaring || needed.has(declaring) || m.config.has(declaring)) continue;
+      if (m.isPlaced(declaring) && m.destinationOf(declaring) !== "callSite") {
+        throw new CannotMap(declaring, `${model.name} is chosen by code that runs before the module exists, and that code reads what the module keeps (\`${id.getText()}\`)`);
+      }
+      needed.add(declaring);
+      queue.push(declaring);
+    }
+  }
+  for (const s of needed) m.place(s, "callSite");
+  m.note(`${model.name} (line ${m.line(statement)}), chosen at line ${m.line(chooser)} by code that runs before the module exists → built there and handed to ${m.className}'s constructor`);
 }
 
 function isAssignedTo(id: Node): boolean {

@@ -117,16 +117,17 @@ function methodText(m: ModuleBuilder, method: MethodName, training: TrainingStep
   const prelude = m.preludes.get(method) ?? [];
   if (method === "constructor") {
     const params = m.structure.entry.params.filter((p) => !m.ctx.edits.covers(p.getStart(), p.getEnd()));
-    if (params.length === 0 && pieces.length === 0) return null;
-    const list = params
-      .map((p) => {
+    if (params.length === 0 && pieces.length === 0 && m.handedToConstructor.length === 0) return null;
+    const list = [
+      ...params.map((p) => {
         const text = m.ctx.edits.render(p.getStart(), p.getEnd());
         // (a destructured parameter is not a property: the constructor keeps its parts in fields)
         if (!Node.isIdentifier(p.getNameNode())) return text;
         const renamed = m.parameterProperties.get(p);
         return `private readonly ${renamed ? renamed + text.slice(p.getName().length) : text}`;
-      })
-      .join(", ");
+      }),
+      ...m.handedToConstructor.map((h) => `readonly ${h.field}: ${h.type}`),
+    ].join(", ");
     return `constructor(${list}) {\nsuper();\n${renderPieces(m, [...prelude, ...pieces])}}`;
   }
   if (pieces.length === 0) return null;

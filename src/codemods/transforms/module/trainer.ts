@@ -146,7 +146,7 @@ function statementsFor(m: ModuleBuilder, site: CallSite, afterFit?: (model: stri
     // (`run(hparams)` with main's own `hparams`: that variable is already there)
     .filter((p) => site.hoisted.has(p) && site.argumentOf(p)?.getText() !== p.getName())
     .map((p) => `const ${p.getName()} = ${site.argumentOf(p) ? edits.render(site.argumentOf(p)!.getStart(), site.argumentOf(p)!.getEnd()) : "undefined"};`);
-  const module = `new ${m.className}(${site.constructorArguments()})`;
+  const module = `new ${m.className}(${[site.constructorArguments(), ...m.handedToConstructor.map((h) => h.argument)].filter((a) => a !== "").join(", ")})`;
   // main's arguments were evaluated before its body ran: their variables come before the
   // seeding code that reads them.
   const lines = [...hoisted, ...before];
