@@ -119,6 +119,8 @@ export interface TraceOptions {
   timeoutMs: number;
   /** Node flags before the script (`--import lightning-ts/backend-ready`). */
   nodeArgs?: string[];
+  /** The script's own arguments, after it (`--initFrom=resume`). */
+  args?: string[];
 }
 
 export interface TraceRun {
@@ -153,7 +155,7 @@ export function traceLosses(script: string, options: TraceOptions): Promise<Trac
   else delete env.LIGHTNING_TS_MAX_STEPS;
   const started = Date.now();
   return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, [...sourceConditionFlags(), "--import", tsxLoaderUrl(), ...(options.nodeArgs ?? []), script], {
+    const child = spawn(process.execPath, [...sourceConditionFlags(), "--import", tsxLoaderUrl(), ...(options.nodeArgs ?? []), script, ...(options.args ?? [])], {
       cwd,
       env,
       stdio: ["ignore", "pipe", "pipe"],
