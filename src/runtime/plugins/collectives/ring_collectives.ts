@@ -37,13 +37,10 @@ class Channel {
   private body: Uint8Array | null = null;
   private bodyFilled = 0;
 
-  private socketOrNull: net.Socket | null = null;
+  /** Set by `attach`, as the channel is made (a receiving socket needs the channel first: `connectReceiving`). */
+  socket!: net.Socket;
 
   private constructor(private readonly peer: string) {}
-
-  get socket(): net.Socket {
-    return this.socketOrNull!;
-  }
 
   /** The sending end of a channel, over a socket the peer opened. */
   static over(socket: net.Socket, peer: string): Channel {
@@ -65,7 +62,7 @@ class Channel {
   }
 
   private attach(socket: net.Socket): this {
-    this.socketOrNull = socket;
+    this.socket = socket;
     socket.setNoDelay(true);
     const fail = (why: string) => {
       this.failure ??= new Error(`the connection to ${this.peer} ${why} (did that rank fail or stop?)`);
