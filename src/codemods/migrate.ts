@@ -24,7 +24,7 @@ import { inlineTrainingFunction } from "./transforms/module/inline-training-func
 import { iterateWhileLoop } from "./transforms/module/while-loop.ts";
 import { inlineStepClosures } from "./transforms/module/step-closure.ts";
 import { selfCheck } from "./self-check.ts";
-import { Node, SyntaxKind } from "./morph.ts";
+import { Node, SyntaxKind, within } from "./morph.ts";
 import type { Identifier, SourceFile } from "ts-morph";
 import { parseScript } from "./source.ts";
 import { emptyCounts, type EditCounts, type TransformContext } from "./transforms/context.ts";
@@ -245,8 +245,7 @@ function forModule(shared: ScriptAnalysis): ScriptAnalysis {
   if (handedIn && (handedIn.entry.calls.length > 1 || (entry?.kind === "function" && entry.fn === handedIn.entry.fn))) {
     // The models and optimizers the callers build stay theirs; the module is made of fit()'s arguments.
     const fn = handedIn.entry.fn.node;
-    const inside = (n: Node) => n.getStart() >= fn.getStart() && n.getEnd() <= fn.getEnd();
-    return { ...shared, entry: handedIn.entry, optimizers: [], handedInOptimizer: handedIn.optimizer, models: shared.models.filter((m) => inside(m.declaration)), schedulers: shared.schedulers.filter((s) => inside(s.construction)) };
+    return { ...shared, entry: handedIn.entry, optimizers: [], handedInOptimizer: handedIn.optimizer, models: shared.models.filter((m) => within(m.declaration, fn)), schedulers: shared.schedulers.filter((s) => within(s.construction, fn)) };
   }
   return { ...shared, entry, optimizers: modelMethodOptimizers({ ...shared, optimizers: oneInstancePerVariable(shared) }) };
 }

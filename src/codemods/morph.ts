@@ -5,8 +5,8 @@
  * cjs-module-lexer to find the export names, which costs ~200 ms of a cold `lit-migrate` run;
  * `require` skips the scan. Types still come from `import type ... from "ts-morph"` (erased).
  *
- * `unwrap` lives here too: the analysis and nearly every transform need it, and it depends on
- * nothing but `Node`.
+ * `unwrap`, `within` and `isLoop` live here too: the analysis and nearly every transform need
+ * them, and they depend on nothing but `Node`.
  */
 import { createRequire } from "node:module";
 import type * as TsMorph from "ts-morph";
@@ -33,4 +33,14 @@ export function unwrap(expr: Node): Node {
       return e;
     }
   }
+}
+
+/** Whether `node` lies inside `outer` (or is it). */
+export function within(node: Node, outer: Node): boolean {
+  return outer.getStart() <= node.getStart() && node.getEnd() <= outer.getEnd();
+}
+
+/** A `for`, `for...of`, `for...in`, `while` or `do` statement. */
+export function isLoop(n: Node): boolean {
+  return Node.isForStatement(n) || Node.isForOfStatement(n) || Node.isForInStatement(n) || Node.isWhileStatement(n) || Node.isDoStatement(n);
 }

@@ -7,7 +7,7 @@
  * each call becomes a Trainer fitting a module made of its arguments.
  */
 import type { ParameterDeclaration } from "ts-morph";
-import { Node, SyntaxKind } from "../morph.ts";
+import { Node, SyntaxKind, isLoop, within } from "../morph.ts";
 import { makeOwnerOf, statementOfCall } from "./functions.ts";
 import type { Entry, ScriptAnalysis } from "./types.ts";
 
@@ -32,7 +32,7 @@ export function findHandedInTraining(analysis: ScriptAnalysis): HandedInTraining
   if (!fn.calls.every((c) => ownerOf(c).kind === "top")) return null;
   // Its epochs are its own (a function called once per epoch trains one epoch: optimization_tutorial's trainLoop).
   const epochLoop = analysis.trainingLoops[0]!.epochLoop;
-  if (epochLoop ? !within(epochLoop, fn.node) : fn.calls.some((c) => c.getFirstAncestor((a) => isLoopStatement(a)) !== undefined)) return null;
+  if (epochLoop ? !within(epochLoop, fn.node) : fn.calls.some((c) => c.getFirstAncestor((a) => isLoop(a)) !== undefined)) return null;
   // Each call a statement of its own (`fit(...)`, `await fit(...)`): a result the script reads
   // (`modelFt = await trainModel(...)`, the transfer-learning tutorial run twice) and training
   // inside the function's own try/finally are not written at several call sites yet.
@@ -45,12 +45,4 @@ export function findHandedInTraining(analysis: ScriptAnalysis): HandedInTraining
   });
   if (optimizers.length !== 1) return null;
   return { entry: { kind: "function", fn, calls: fn.calls }, optimizer: optimizers[0]! };
-}
-
-function isLoopStatement(n: Node): boolean {
-  return Node.isForStatement(n) || Node.isForOfStatement(n) || Node.isForInStatement(n) || Node.isWhileStatement(n) || Node.isDoStatement(n);
-}
-
-function within(n: Node, outer: Node): boolean {
-  return n.getStart() >= outer.getStart() && n.getEnd() <= outer.getEnd();
 }

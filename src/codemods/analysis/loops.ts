@@ -5,7 +5,7 @@
  * `trainingStep`, `validationStep` and `testStep` from them.
  */
 import type { CallExpression, ForOfStatement, Statement } from "ts-morph";
-import { Node, unwrap } from "../morph.ts";
+import { Node, isLoop, unwrap } from "../morph.ts";
 import { isFunctionLike, type Owner } from "./functions.ts";
 import type { ReferenceIndex } from "./references.ts";
 import type { BackwardCall, DataLoaderConstruction, EvalLoop, LocalFunction, TrainingLoop } from "./types.ts";
@@ -24,8 +24,7 @@ export function findTrainingLoops(
     return null;
   };
   const nearestForOf = (n: Node) => within(n, (a) => Node.isForOfStatement(a)) as ForOfStatement | null;
-  const nearestLoop = (n: Node) =>
-    within(n, (a) => Node.isForStatement(a) || Node.isForOfStatement(a) || Node.isForInStatement(a) || Node.isWhileStatement(a) || Node.isDoStatement(a)) as Statement | null;
+  const nearestLoop = (n: Node) => within(n, isLoop) as Statement | null;
   /** In the node's function, else around a call of that function (the loop is in the caller). */
   const inOrAround = <T>(n: Node, find: (n: Node) => T | null): T | null => {
     const found = find(n);

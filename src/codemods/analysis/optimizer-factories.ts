@@ -54,7 +54,7 @@ export function modelMethodOptimizers(analysis: ScriptAnalysis): OptimizerInstan
         while (up && (Node.isParenthesizedExpression(up) || Node.isAwaitExpression(up))) up = up.getParent();
         if (!up || !Node.isVariableDeclaration(up) || !Node.isIdentifier(up.getNameNode())) return [];
         const instance: OptimizerInstance = { ...o, declaration: up, name: up.getName(), models: [model], factoryCall: call as CallExpression };
-        if (!model.optimizers.includes(instance)) model.optimizers.push(instance);
+        model.optimizers.push(instance);
         return [instance];
       });
     });

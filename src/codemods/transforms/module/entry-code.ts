@@ -117,21 +117,18 @@ export function placeCodeBeforeTraining(m: ModuleBuilder): void {
 function overwritesWhatTheModuleReads(m: ModuleBuilder, s: Statement, kept: ReadonlySet<Node>): boolean {
   const refs = m.ctx.analysis.references;
   const earlier = statementsBeforeTraining(m).filter((t) => t.getStart() < s.getStart());
-  return s.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => {
-    if (!isWrite(id)) return false;
-    const decl = refs.declarationOf(id);
-    return (
-      decl !== undefined &&
+  return s.getDescendantsOfKind(SyntaxKind.Identifier).some(
+    (id) =>
+      isWrite(id) &&
       refs.usesOf(id).some((u) => {
-        if (refs.declarationOf(u) !== decl || isWrite(u)) return false;
+        if (isWrite(u)) return false;
         const t = earlier.find((e) => within(u, e));
         if (!t || kept.has(t) || m.config.has(t)) return false;
         // (not placed yet: what is not kept at the call site goes into the module)
         const where = m.destinationOf(t);
         return where !== "callSite" && where !== "drop" && where !== "copied";
-      })
-    );
-  });
+      }),
+  );
 }
 
 function statementsBeforeTraining(m: ModuleBuilder): Statement[] {

@@ -102,7 +102,7 @@ function fieldifyArrayPattern(m: ModuleBuilder, statement: VariableStatement, d:
   if (named.some((e, i) => e === null && !Node.isOmittedExpression(elements[i]!)) || !init) {
     throw new CannotMap(d, `\`${pattern.getText()}\` is read in another hook than where it is set; declare its parts one by one so that they can become fields`);
   }
-  const types = tupleElementTypes(m, d.getTypeNode() ?? returnTypeOfCall(m, init));
+  const types = tupleElementTypes(d.getTypeNode() ?? returnTypeOfCall(m, init));
   edits.delete(statement.getStart(), d.getStart(), "module-field");
   const typeNode = d.getTypeNode();
   if (typeNode) edits.delete(pattern.getEnd(), typeNode.getEnd(), "module-field");
@@ -118,10 +118,8 @@ function fieldifyArrayPattern(m: ModuleBuilder, statement: VariableStatement, d:
 }
 
 /** The element types of a tuple type (`[tf.Tensor, tf.Tensor]`), or null. */
-function tupleElementTypes(m: ModuleBuilder, type: Node | undefined): string[] | null {
-  if (type === undefined) return null;
-  if (Node.isTupleTypeNode(type)) return type.getElements().map((t) => t.getText());
-  return null;
+function tupleElementTypes(type: Node | undefined): string[] | null {
+  return type !== undefined && Node.isTupleTypeNode(type) ? type.getElements().map((t) => t.getText()) : null;
 }
 
 /** The declared return type of the script's own function that `init` calls (`getBatch("train")`). */

@@ -16,6 +16,7 @@ import { Node, unwrap } from "../../morph.ts";
 import type { ModuleBuilder } from "./builder.ts";
 import { moduleText, replaceUse } from "./rewrite-uses.ts";
 import { CannotMap, type LoopSite } from "./structure.ts";
+import { moduleOptimizers } from "./statements.ts";
 
 export function inlineHelpers(m: ModuleBuilder): void {
   const sites = [m.structure.train, m.structure.validation, m.structure.test].filter((s): s is LoopSite => s?.helper != null);
@@ -57,7 +58,7 @@ function substituteParameters(m: ModuleBuilder, site: LoopSite): void {
       if (Node.isIdentifier(a)) {
         const decl = refs.declarationOf(a);
         const rewrite = decl ? m.rewrites.get(decl) : undefined;
-        const optimizerLike = [...m.ctx.analysis.optimizers, ...m.ctx.analysis.schedulers].some((o) => o.declaration === decl) || (decl !== undefined && decl === m.ctx.analysis.handedInOptimizer);
+        const optimizerLike = [...moduleOptimizers(m), ...m.ctx.analysis.schedulers].some((o) => o.declaration === decl);
         if (rewrite) text = rewrite(use, method);
         else if (optimizerLike) text = a.getText(); // bound at the top of the method (rewrite-uses.ts)
         else if (decl && !isTrainingLocal(m, decl)) text = a.getText();

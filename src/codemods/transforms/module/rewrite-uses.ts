@@ -20,6 +20,7 @@ import type { SchedulerStep } from "./schedulers.ts";
 import { CannotMap } from "./structure.ts";
 import { isWrite } from "../shared/writes.ts";
 import type { TrainingStep } from "./training-step.ts";
+import { moduleOptimizers } from "./statements.ts";
 
 /**
  * An epoch loop starting at a variable the script sets when resuming (`startEpoch`): the
@@ -187,9 +188,8 @@ function optimizerPreludes(m: ModuleBuilder, schedulerSteps: SchedulerStep[]): v
   const edits = m.ctx.edits;
   const bind = (names: (string | null)[], call: string) =>
     names.length === 1 ? `const ${names[0]} = ${call};` : `const [${names.map((n) => n ?? "").join(", ")}] = ${call};`;
-  const handedIn = m.ctx.analysis.handedInOptimizer;
   const groups: [{ declaration: Node | null; name: string | null }[], string][] = [
-    [handedIn ? [{ declaration: handedIn, name: handedIn.getName() }] : m.ctx.analysis.optimizers, "this.optimizers()"],
+    [moduleOptimizers(m), "this.optimizers()"],
     [m.ctx.analysis.schedulers, "this.lrSchedulers()!"],
   ];
   for (const [list, call] of groups) {

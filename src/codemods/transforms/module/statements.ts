@@ -1,7 +1,9 @@
 /** Small questions about statements that several `--to module` transforms ask. */
 import type { CallExpression, Identifier, Statement } from "ts-morph";
 import { isFunctionLike } from "../../analysis/functions.ts";
-import { Node, SyntaxKind, unwrap } from "../../morph.ts";
+import { Node, SyntaxKind, isLoop, unwrap, within } from "../../morph.ts";
+// (the module transforms import them from here, with the other questions about statements)
+export { isLoop, within };
 import { isWrite } from "../shared/writes.ts";
 import type { ModuleBuilder } from "./builder.ts";
 
@@ -24,9 +26,17 @@ export function modelDecls(m: ModuleBuilder): Set<Node> {
   return m.withAliases(m.models.map((f) => f.declaration));
 }
 
-export function optimizerDecls(m: ModuleBuilder): Set<Node> {
+/**
+ * The optimizers the module trains with, as the script binds them: the one the training function
+ * is handed (`ScriptAnalysis.handedInOptimizer`, its parameter), or those the script builds.
+ */
+export function moduleOptimizers(m: ModuleBuilder): { declaration: Node | null; name: string | null }[] {
   const handedIn = m.ctx.analysis.handedInOptimizer;
-  return m.withAliases([...m.ctx.analysis.optimizers.flatMap((o) => (o.declaration ? [o.declaration] : [])), ...(handedIn ? [handedIn] : [])]);
+  return handedIn ? [{ declaration: handedIn, name: handedIn.getName() }] : m.ctx.analysis.optimizers;
+}
+
+export function optimizerDecls(m: ModuleBuilder): Set<Node> {
+  return m.withAliases(moduleOptimizers(m).flatMap((o) => (o.declaration ? [o.declaration] : [])));
 }
 
 /**
@@ -37,11 +47,6 @@ export function isModeCall(s: Node, m: ModuleBuilder): boolean {
   if (m.structure.evalCodeInHooks) return false;
   const call = callStatement(s, modelDecls(m), ["train", "eval"], m);
   return call !== null && (call.getArguments().length === 0 || (call.getArguments().length === 1 && Node.isTrueLiteral(call.getArguments()[0]!)));
-}
-
-/** A `for`, `for...of`, `for...in`, `while` or `do` statement. */
-export function isLoop(n: Node): boolean {
-  return Node.isForStatement(n) || Node.isForOfStatement(n) || Node.isForInStatement(n) || Node.isWhileStatement(n) || Node.isDoStatement(n);
 }
 
 /** `continue` / `break` statements that leave `loop` (not an inner loop, not a function inside). */
@@ -78,10 +83,6 @@ export function returnsIn(node: Node): Statement[] {
   };
   node.forEachChild(visit);
   return out;
-}
-
-export function within(node: Node, outer: Node): boolean {
-  return outer.getStart() <= node.getStart() && node.getEnd() <= outer.getEnd();
 }
 
 /** Names a statement declares (identifiers of its variable declarations, patterns included). */

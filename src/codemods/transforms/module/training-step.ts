@@ -28,7 +28,7 @@ import { applyClippingFlags, planClipping, readsLocalsOf, type ClippingPlan } fr
 import { manualTrainingStep } from "./manual-optimization.ts";
 import { findSchedulerSteps, type SchedulerStep } from "./schedulers.ts";
 import { blockStatements, CannotMap, endsTheBody, indexBindingOf, indexedIterable, yieldsTensorBatches } from "./structure.ts";
-import { callStatement, freshName, jumpsOutOf, modelDecls, prints, returnsIn } from "./statements.ts";
+import { callStatement, freshName, jumpsOutOf, modelDecls, moduleOptimizers, prints, returnsIn } from "./statements.ts";
 import { statementOfCall } from "../../analysis/functions.ts";
 
 interface AutomaticPlan {
@@ -124,9 +124,9 @@ function endEpochOnBreak(m: ModuleBuilder, loop: Node, body: Node, manual: boole
 function automaticPlan(m: ModuleBuilder, body: Statement[], batchIdx: string | null): AutomaticPlan | string {
   const { analysis } = m.ctx;
   const loop = m.structure.train.loop;
-  const handedIn = analysis.handedInOptimizer;
-  if (!handedIn && analysis.optimizers.length !== 1) return `${analysis.optimizers.length} optimizers`;
-  const declaration = handedIn ?? analysis.optimizers[0]!.declaration;
+  const optimizers = moduleOptimizers(m);
+  if (optimizers.length !== 1) return `${optimizers.length} optimizers`;
+  const declaration = optimizers[0]!.declaration;
   if (!declaration) return "the optimizer is not assigned to a variable";
   const optSet = m.withAliases([declaration]);
   const training = analysis.trainingLoops[0]!;
