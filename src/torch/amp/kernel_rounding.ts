@@ -20,6 +20,7 @@ import type { KernelConfig, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-co
 import { tf } from "../tf.ts";
 import { KernelContext } from "../backends/kernels/kernel_context.ts";
 import { KernelWrapping } from "../backends/kernels/kernel_wrapping.ts";
+import { MAX_POOL_NCHW } from "../backends/kernels/max_pool_nchw.ts";
 import { roundToHalf, type HalfFormat } from "./rounding.ts";
 import { roundInPlaceOnWebGPU, roundedOnWebGPU } from "./rounding_webgpu.ts";
 
@@ -66,6 +67,7 @@ const VALUE_PRESERVING_KERNELS: ReadonlySet<string> = new Set([
   "Reverse",
   "Relu",
   "MaxPool",
+  MAX_POOL_NCHW,
   "Pack",
   "Unpack",
 ]);

@@ -1,4 +1,5 @@
 import { tf } from "../tf.ts";
+import { MAX_POOL_NCHW } from "../backends/kernels/max_pool_nchw.ts";
 import { pair, shapeStr, type IntPair } from "./_util.ts";
 
 export interface MaxPool2dOptions {
@@ -184,6 +185,15 @@ function nchw(x: tf.Tensor, op: (xh: tf.Tensor4D) => tf.Tensor4D): tf.Tensor {
 export function maxPool2d(x: tf.Tensor, kernelSize: IntPair, options: MaxPool2dOptions = {}): tf.Tensor {
   const fn = "maxPool2d()";
   const g = geometry(fn, x, kernelSize, options.stride, options.padding ?? 0, options.ceilMode, options.dilation ?? 1);
+  if (tf.getKernel(MAX_POOL_NCHW, tf.getBackend()) !== undefined) {
+    // WASM and pure JS pool NCHW in place (max_pool_nchw.ts); other backends go through channels-last.
+    const attrs = { kernel: g.kernel, stride: g.stride, padding: g.padding, dilation: g.dilation, out: g.out };
+    return tf.tidy(() => {
+      const x4 = x.rank === 4 ? x : tf.expandDims(x, 0);
+      const y = tf.engine().runKernel(MAX_POOL_NCHW, { x: x4 }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+      return x.rank === 4 ? y : tf.squeeze(y, [0]);
+    });
+  }
   const [ph, pw] = g.padding;
   return nchw(x, (xh) => {
     if (g.dilation[0] !== 1 || g.dilation[1] !== 1) return dilatedMaxPool(xh, g);

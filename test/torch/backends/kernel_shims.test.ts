@@ -7,7 +7,9 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../../src/torch/backends/select";
 import { withOriginalKernels } from "../../../src/torch/backends/kernels/index";
-import { patchMatrixLimit } from "../../../src/torch/backends/kernels/im2col";
+import { imMatrixSimd, patchMatrixLimit } from "../../../src/torch/backends/kernels/im2col";
+import { filterGradientDirect, filterGradientGroup } from "../../../src/torch/backends/kernels/conv2d_backprop_filter";
+import { MAX_POOL_NCHW, MAX_POOL_NCHW_GRAD } from "../../../src/torch/backends/kernels/max_pool_nchw";
 import { maxAbs, mixed, relativeError, tf } from "./parity";
 import * as naive from "./naive_reference";
 
@@ -26,8 +28,13 @@ beforeAll(async () => {
 });
 
 const defaultLimit = patchMatrixLimit.elements;
+const defaultGroup = filterGradientGroup.positions;
+const defaultDirect = filterGradientDirect.maxInChannels;
 afterEach(() => {
   patchMatrixLimit.elements = defaultLimit;
+  filterGradientGroup.positions = defaultGroup;
+  filterGradientDirect.maxInChannels = defaultDirect;
+  imMatrixSimd.enabled = true;
 });
 
 /** Runs one kernel on `backend` and returns its output values. */
@@ -156,6 +163,87 @@ describe("Conv2DBackpropFilter", () => {
     const attrs = { strides: cs.stride, pad: explicit(cs.pads), dataFormat: "NHWC", filterShape: [3, 3, cs.c, cs.k] };
     expectClose(await kernel("wasm", "Conv2DBackpropFilter", { x, dy }, attrs), expected);
   });
+});
+
+/**
+ * The WASM SIMD sum for few input channels, emulated in JavaScript in its own order: each product
+ * rounded to float32 and added to a float32 accumulator position by position, runs of `run`
+ * positions summed in float64. Bit-for-bit equality shows the SIMD pass ran, and ran in this order.
+ */
+function filterGradRuns(xValues: ArrayLike<number>, dyValues: ArrayLike<number>, g: naive.Geometry, k: number, run: number): Float32Array {
+  const [x, dy] = [Float32Array.from(xValues), Float32Array.from(dyValues)];
+  const P = g.fh * g.fw * g.c;
+  const acc = new Float64Array(P * k);
+  const part = new Float32Array(P * k);
+  const positions = g.n * g.oh * g.ow;
+  for (let m = 0; m < positions; m++) {
+    const [b, oy, ox] = [Math.floor(m / (g.oh * g.ow)), Math.floor(m / g.ow) % g.oh, m % g.ow];
+    for (let ky = 0; ky < g.fh; ky++)
+      for (let kx = 0; kx < g.fw; kx++) {
+        const s = naive.source(g, oy, ox, ky, kx);
+        if (!s) continue;
+        for (let ci = 0; ci < g.c; ci++) {
+          const a = x[((b * g.h + s[0]) * g.w + s[1]) * g.c + ci]!;
+          const o = ((ky * g.fw + kx) * g.c + ci) * k;
+          for (let co = 0; co < k; co++) part[o + co] = part[o + co]! + Math.fround(a * dy[m * k + co]!);
+        }
+      }
+    if ((m + 1) % run === 0 || m === positions - 1) {
+      for (let i = 0; i < P * k; i++) acc[i] += part[i]!;
+      part.fill(0);
+    }
+  }
+  return Float32Array.from(acc);
+}
+
+describe("Conv2DBackpropFilter in WebAssembly SIMD (WASM, up to 4 input channels)", () => {
+  const cases: (ConvCase & { dilation?: [number, number] })[] = [
+    { name: "1 channel, 32 filters, 3x3 pad 1", n: 3, h: 9, w: 7, c: 1, k: 32, fh: 3, fw: 3, stride: [1, 1], pads: [1, 1, 1, 1] },
+    { name: "3 channels, 20 filters (a 16 and a 4), stride 2", n: 2, h: 9, w: 8, c: 3, k: 20, fh: 3, fw: 3, stride: [2, 2], pads: [0, 1, 1, 0] },
+    { name: "2 channels, 4 filters, 5x3 stride (2,3)", n: 2, h: 11, w: 10, c: 2, k: 4, fh: 5, fw: 3, stride: [2, 3], pads: [2, 1, 0, 2] },
+    { name: "4 channels, 8 filters, dilation 2", n: 2, h: 9, w: 9, c: 4, k: 8, fh: 3, fw: 3, stride: [1, 1], pads: [2, 2, 2, 2], dilation: [2, 2] },
+  ];
+  for (const cs of cases) {
+    it(`${cs.name}: the textbook sum, and bit for bit the float32 runs summed in float64`, async () => {
+      const g = geometry(cs, cs.dilation);
+      const x = plain([cs.n, cs.h, cs.w, cs.c], 7);
+      const dy = plain([cs.n, g.oh, g.ow, cs.k], 8);
+      // Runs that end inside an image and inside a row.
+      filterGradientGroup.positions = 13;
+      const attrs = { strides: cs.stride, pad: explicit(cs.pads), dilations: cs.dilation ?? [1, 1], dataFormat: "NHWC", filterShape: [cs.fh, cs.fw, cs.c, cs.k] };
+      const simd = await kernel("wasm", "Conv2DBackpropFilter", { x, dy }, attrs);
+      expectClose(simd, naive.convFilterGrad(x.values, dy.values, g, cs.k));
+      expect(Array.from(simd)).toEqual(Array.from(filterGradRuns(x.values, dy.values, g, cs.k, 13)));
+      filterGradientDirect.maxInChannels = 0;
+      expectClose(await kernel("wasm", "Conv2DBackpropFilter", { x, dy }, attrs), naive.convFilterGrad(x.values, dy.values, g, cs.k));
+    });
+  }
+});
+
+describe("the transposed patch matrix in WebAssembly SIMD (WASM, channels in fours)", () => {
+  const cases: (ConvCase & { dilation?: [number, number] })[] = [
+    { name: "8 channels, 3x3 pad 1 (rows of 13: blocks and a remainder)", n: 3, h: 13, w: 13, c: 8, k: 6, fh: 3, fw: 3, stride: [1, 1], pads: [1, 1, 1, 1] },
+    { name: "4 channels, stride 2, asymmetric pad", n: 2, h: 11, w: 12, c: 4, k: 5, fh: 3, fw: 3, stride: [2, 2], pads: [0, 1, 2, 0] },
+    { name: "12 channels, 5x3 stride (1,3), dilation 2", n: 2, h: 14, w: 16, c: 12, k: 3, fh: 5, fw: 3, stride: [1, 3], pads: [2, 2, 1, 1], dilation: [2, 2] },
+  ];
+  for (const cs of cases) {
+    it(`${cs.name}: the same filter gradient, bit for bit, as the JavaScript pass, in one chunk and in several`, async () => {
+      const g = geometry(cs, cs.dilation);
+      const x = plain([cs.n, cs.h, cs.w, cs.c], 9);
+      const dy = plain([cs.n, g.oh, g.ow, cs.k], 10);
+      const attrs = { strides: cs.stride, pad: explicit(cs.pads), dilations: cs.dilation ?? [1, 1], dataFormat: "NHWC", filterShape: [cs.fh, cs.fw, cs.c, cs.k] };
+      filterGradientDirect.maxInChannels = 0;
+      for (const imagesPerChunk of [cs.n, 1]) {
+        patchMatrixLimit.elements = imagesPerChunk * g.oh * g.ow * cs.fh * cs.fw * cs.c;
+        imMatrixSimd.enabled = true;
+        const simd = await kernel("wasm", "Conv2DBackpropFilter", { x, dy }, attrs);
+        imMatrixSimd.enabled = false;
+        const js = await kernel("wasm", "Conv2DBackpropFilter", { x, dy }, attrs);
+        expect(Array.from(simd)).toEqual(Array.from(js));
+        expectClose(simd, naive.convFilterGrad(x.values, dy.values, g, cs.k));
+      }
+    });
+  }
 });
 
 describe("Conv2DBackpropInput", () => {
@@ -304,6 +392,65 @@ describe("MaxPoolGrad 2x2 / stride 2 in WebAssembly SIMD (WASM, channels in four
     const g: naive.Geometry = { n, h, w, c, oh, ow, fh: 2, fw: 2, stride: [2, 2], dilation: [1, 1], pad: [0, 0] };
     expectClose(Float32Array.from(simdResult), naive.maxPoolGrad(finite, dy.values, g));
   });
+});
+
+/**
+ * PyTorch's max_pool2d on NCHW (aten's max_pool2d_with_indices): taps in row-major order, those
+ * outside the input skipped; the first starts as the maximum, a later one replaces it when
+ * greater or NaN. The output is the maximum, the gradient goes to its tap.
+ */
+function pytorchMaxPool(x: Float32Array, [N, C, H, W]: number[], p: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; out: number[] }, dy: Float32Array) {
+  const [OH, OW] = p.out as [number, number];
+  const y = new Float32Array(N * C * OH * OW);
+  const dx = new Float32Array(N * C * H * W);
+  for (let q = 0; q < N * C; q++)
+    for (let i = 0; i < OH; i++)
+      for (let j = 0; j < OW; j++) {
+        let best = -Infinity;
+        let at = -1;
+        for (let a = 0; a < p.kernel[0]!; a++)
+          for (let b = 0; b < p.kernel[1]!; b++) {
+            const ih = i * p.stride[0]! - p.padding[0]! + a * p.dilation[0]!;
+            const iw = j * p.stride[1]! - p.padding[1]! + b * p.dilation[1]!;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+            const k = (q * H + ih) * W + iw;
+            if (at < 0) at = k;
+            if (x[k]! > best || Number.isNaN(x[k]!)) [best, at] = [x[k]!, k];
+          }
+        const o = (q * OH + i) * OW + j;
+        y[o] = best;
+        if (at >= 0) dx[at] += dy[o]!;
+      }
+  return { y, dx };
+}
+
+describe("max pooling in NCHW (WASM with a SIMD pass for 2x2 / stride 2, and pure JS)", () => {
+  const cases = [
+    // rows of 13 → 6 windows: four, then the last four again (overlapping); an odd last row and column
+    { name: "2x2 stride 2, 13x13", shape: [2, 3, 13, 13], kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] },
+    { name: "2x2 stride 2, 7x6 (rows of three windows)", shape: [2, 3, 7, 6], kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] },
+    { name: "2x2 stride 2, 8x16 (SIMD only)", shape: [1, 2, 8, 16], kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] },
+    { name: "3x3 stride 2 pad 1 (overlapping windows)", shape: [2, 2, 9, 10], kernel: [3, 3], stride: [2, 2], padding: [1, 1], dilation: [1, 1] },
+    { name: "3x2 stride (1,2) dilation 2, pad (2,1)", shape: [1, 3, 11, 9], kernel: [3, 2], stride: [1, 2], padding: [2, 1], dilation: [2, 2] },
+  ];
+  for (const cs of cases) {
+    it(`${cs.name}: PyTorch's values and gradient bit for bit, with ties, NaN, -inf and -0`, async () => {
+      const [N, C, H, W] = cs.shape as [number, number, number, number];
+      const out = [0, 1].map((d) => Math.floor((cs.shape[2 + d]! + 2 * cs.padding[d]! - cs.dilation[d]! * (cs.kernel[d]! - 1) - 1) / cs.stride[d]!) + 1);
+      const attrs = { ...cs, out };
+      const raw = plain([N, C, H, W], 23).values;
+      // coarse values make ties; ReLU-like zeros of both signs; a few NaN and -inf
+      const values = raw.map((v, i) => (i % 29 === 0 ? NaN : i % 31 === 0 ? -Infinity : i % 7 === 0 ? (i % 2 ? -0 : 0) : Math.round(v * 2) / 2));
+      const x = { shape: cs.shape, values };
+      const dy = plain([N, C, out[0]!, out[1]!], 24);
+      const expected = pytorchMaxPool(Float32Array.from(values), cs.shape, attrs, Float32Array.from(dy.values));
+      for (const backend of ["wasm", "cpu"] as const) {
+        const y = await kernel(backend, MAX_POOL_NCHW, { x }, attrs);
+        expect(Array.from(y).map((v) => (Object.is(v, -0) ? "-0" : v))).toEqual(Array.from(expected.y).map((v) => (Object.is(v, -0) ? "-0" : v)));
+        expect(Array.from(await kernel(backend, MAX_POOL_NCHW_GRAD, { x, dy }, attrs))).toEqual(Array.from(expected.dx));
+      }
+    });
+  }
 });
 
 describe("UnsortedSegmentSum", () => {

@@ -20,7 +20,7 @@ export interface Geometry {
 }
 
 /** Input row/column read by output (oy, ox) at tap (ky, kx), or -1 outside the input. */
-function source(g: Geometry, oy: number, ox: number, ky: number, kx: number): [number, number] | null {
+export function source(g: Geometry, oy: number, ox: number, ky: number, kx: number): [number, number] | null {
   const iy = oy * g.stride[0] + ky * g.dilation[0] - g.pad[0];
   const ix = ox * g.stride[1] + kx * g.dilation[1] - g.pad[1];
   return iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? [iy, ix] : null;

@@ -8,6 +8,7 @@ import { depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropInput } from "./d
 import { unsortedSegmentSum } from "./unsorted_segment_sum.ts";
 import { maxPoolGrad } from "./max_pool_grad.ts";
 import { batchMatMulUntransposed } from "./batch_mat_mul.ts";
+import { MAX_POOL_NCHW, MAX_POOL_NCHW_GRAD, maxPoolNCHW, maxPoolNCHWGrad, maxPoolNCHWGradient } from "./max_pool_nchw.ts";
 
 /**
  * The kernels lightning-ts adds to or replaces in tfjs's backends so that every layer and
@@ -72,6 +73,22 @@ export const KERNEL_SHIMS: readonly KernelShim[] = [
     why: "tfjs's routes the gradient of windows whose values are all <= 0 to the wrong element (or drops it)",
     body: maxPoolGrad,
   },
+  ...(["wasm", "cpu"] as const).flatMap((backendName): KernelShim[] => [
+    {
+      kernelName: MAX_POOL_NCHW,
+      backendName,
+      replaces: false,
+      why: "max pooling in PyTorch's NCHW layout (tfjs pools channels-last: a transpose in and out, each way)",
+      body: maxPoolNCHW,
+    },
+    {
+      kernelName: MAX_POOL_NCHW_GRAD,
+      backendName,
+      replaces: false,
+      why: "its gradient, in NCHW",
+      body: maxPoolNCHWGrad,
+    },
+  ]),
   {
     kernelName: "Conv2DBackpropFilter",
     backendName: "cpu",
@@ -124,6 +141,7 @@ function key(kernelName: string, backendName: string): string {
  */
 export function installKernelShims(): string[] {
   const added: string[] = [];
+  if (!tf.getGradient(MAX_POOL_NCHW)) tf.registerGradient(maxPoolNCHWGradient);
   for (const shim of KERNEL_SHIMS) {
     if (installed.has(shim)) continue;
     const backendLoaded = tf.getKernelsForBackend(shim.backendName).length > 0;
