@@ -10,6 +10,8 @@ import { withOriginalKernels } from "../../../src/torch/backends/kernels/index";
 import { imMatrixSimd, patchMatrixLimit } from "../../../src/torch/backends/kernels/im2col";
 import { filterGradientDirect, filterGradientGroup } from "../../../src/torch/backends/kernels/conv2d_backprop_filter";
 import { MAX_POOL_NCHW, MAX_POOL_NCHW_GRAD } from "../../../src/torch/backends/kernels/max_pool_nchw";
+import { asBatchedMatrices } from "../../../src/torch/backends/kernels/transpose";
+import { asOuterKeptInner } from "../../../src/torch/backends/kernels/sum";
 import { maxAbs, mixed, relativeError, tf } from "./parity";
 import * as naive from "./naive_reference";
 
@@ -451,6 +453,91 @@ describe("max pooling in NCHW (WASM with a SIMD pass for 2x2 / stride 2, and pur
       }
     });
   }
+});
+
+describe("Transpose (WASM): batched 2-D transposes in 4x4 SIMD blocks", () => {
+  it("recognises a kept leading run of axes and two swapped blocks after it", () => {
+    expect(asBatchedMatrices([2, 3, 4, 5], [0, 2, 3, 1])).toEqual({ batches: 2, rows: 3, cols: 20 });
+    expect(asBatchedMatrices([2, 4, 5, 3], [0, 3, 1, 2])).toEqual({ batches: 2, rows: 20, cols: 3 });
+    expect(asBatchedMatrices([6, 7], [1, 0])).toEqual({ batches: 1, rows: 6, cols: 7 });
+    expect(asBatchedMatrices([2, 3, 4], [0, 2, 1])).toEqual({ batches: 2, rows: 3, cols: 4 });
+    expect(asBatchedMatrices([2, 3, 4, 5], [2, 3, 0, 1])).toEqual({ batches: 1, rows: 6, cols: 20 });
+    expect(asBatchedMatrices([2, 3, 4, 5], [0, 1, 2, 3])).toBeNull();
+    expect(asBatchedMatrices([2, 3, 4, 5], [2, 3, 1, 0])).toBeNull();
+    expect(asBatchedMatrices([2, 3, 4, 5], [0, 3, 2, 1])).toBeNull();
+  });
+
+  const cases: Array<{ shape: number[]; perm: number[] }> = [
+    { shape: [3, 5, 7, 6], perm: [0, 2, 3, 1] }, // NCHW → NHWC, 5 x 42: a block strip and a row after
+    { shape: [3, 7, 6, 5], perm: [0, 3, 1, 2] }, // NHWC → NCHW, 42 x 5
+    { shape: [9, 13], perm: [1, 0] },
+    { shape: [2, 8, 12], perm: [0, 2, 1] }, // blocks only
+    { shape: [4, 3, 9], perm: [0, 2, 1] }, // 3 rows: narrower than a block → tfjs
+    { shape: [2, 3, 4, 5], perm: [3, 1, 0, 2] }, // not a batched transpose → tfjs
+  ];
+  for (const { shape, perm } of cases) {
+    it(`[${shape}] by [${perm}]: tfjs's own kernel's values, bit for bit (float32 with NaN and -0, int32)`, async () => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const floats = Array.from({ length: size }, (_, i) => (i % 11 === 0 ? NaN : i % 13 === 0 ? -0 : (i * 7.25) % 19 - 9));
+      const ints = Array.from({ length: size }, (_, i) => ((i * 7919) % 100003) - 50000);
+      for (const x of [{ shape, values: floats }, { shape, values: ints, dtype: "int32" as const }]) {
+        const ours = await kernel("wasm", "Transpose", { x }, { perm });
+        const theirs = await kernel("wasm", "Transpose", { x }, { perm }, true);
+        const bits = (a: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
+        expect(x.dtype === "int32" ? Array.from(ours) : bits(ours)).toEqual(x.dtype === "int32" ? Array.from(theirs) : bits(theirs));
+      }
+    });
+  }
+});
+
+describe("Sum over leading axes (WASM): one float64 pass", () => {
+  it("views a leading reduced run, one kept run and a trailing reduced run as [outer, kept, inner]", () => {
+    expect(asOuterKeptInner([2, 3, 4, 5], [0, 2, 3])).toEqual({ outer: 2, kept: 3, inner: 20 });
+    expect(asOuterKeptInner([2, 3, 4, 5], [0, 1])).toEqual({ outer: 6, kept: 20, inner: 1 });
+    expect(asOuterKeptInner([2, 3, 4, 5], [-4, -1])).toEqual({ outer: 2, kept: 12, inner: 5 });
+    expect(asOuterKeptInner([2, 3, 4, 5], [2, 3])).toBeNull(); // trailing only: tfjs sums without a transpose
+    expect(asOuterKeptInner([2, 3, 4, 5], [0, 1, 2, 3])).toBeNull();
+    expect(asOuterKeptInner([2, 3, 4, 5], [0, 2])).toBeNull(); // two kept runs
+  });
+
+  const cases: Array<{ shape: number[]; axis: number[]; keepDims: boolean }> = [
+    { shape: [6, 5, 7, 9], axis: [0, 2, 3], keepDims: false }, // a conv bias gradient: runs of 63, a tail of 3
+    { shape: [6, 5, 2, 2], axis: [0, 2, 3], keepDims: true }, // runs of 4
+    { shape: [7, 3, 3], axis: [0, 2], keepDims: false }, // runs of 3: one value at a time
+    { shape: [33, 11], axis: [0], keepDims: false }, // a linear bias gradient: pairs of features and one more
+    { shape: [4, 3, 10], axis: [0, 1], keepDims: true },
+  ];
+  for (const cs of cases) {
+    it(`[${cs.shape}] over [${cs.axis}]${cs.keepDims ? " keeping dims" : ""}: the float64 sum rounded once`, async () => {
+      const x = plain(cs.shape, 31);
+      const values = Float32Array.from(x.values.map((v, i) => v * (1 + (i % 5) * 1000)));
+      const ours = await kernel("wasm", "Sum", { x: { shape: cs.shape, values: Array.from(values) } }, { axis: cs.axis, keepDims: cs.keepDims });
+      const strides = cs.shape.map((_, i) => cs.shape.slice(i + 1).reduce((a, b) => a * b, 1));
+      const keptAxes = cs.shape.map((_, i) => i).filter((i) => !cs.axis.includes(i));
+      const kept = keptAxes.reduce((a, i) => a * cs.shape[i]!, 1);
+      const exact = new Float64Array(kept);
+      for (let flat = 0; flat < values.length; flat++) {
+        let o = 0;
+        for (const i of keptAxes) o = o * cs.shape[i]! + (Math.floor(flat / strides[i]!) % cs.shape[i]!);
+        exact[o] += values[flat]!;
+      }
+      // within float32's rounding of the exact sum (tfjs's float32 running sums are 100x further off)
+      expect(ours.length).toBe(kept);
+      for (let i = 0; i < kept; i++) expect(Math.abs(ours[i]! - exact[i]!)).toBeLessThanOrEqual(Math.abs(exact[i]!) * 2 ** -24);
+    });
+  }
+
+  it("keeps tfjs's kernel for trailing axes and int32, and the output shapes of keepDims", async () => {
+    const x = { shape: [3, 4, 5], values: Array.from({ length: 60 }, (_, i) => i - 17), dtype: "int32" as const };
+    expect(Array.from(await kernel("wasm", "Sum", { x }, { axis: [0, 2], keepDims: false }))).toEqual(Array.from(await kernel("wasm", "Sum", { x }, { axis: [0, 2], keepDims: false }, true)));
+    const f = plain([3, 4, 5], 32);
+    expect(Array.from(await kernel("wasm", "Sum", { x: f }, { axis: [2], keepDims: false }))).toEqual(Array.from(await kernel("wasm", "Sum", { x: f }, { axis: [2], keepDims: false }, true)));
+    await selectBackend("wasm");
+    const t = tf.tensor(f.values, f.shape);
+    expect(tf.sum(t, [0, 2], true).shape).toEqual([1, 4, 1]);
+    expect(tf.sum(t, [0, 2]).shape).toEqual([4]);
+    t.dispose();
+  });
 });
 
 describe("UnsortedSegmentSum", () => {

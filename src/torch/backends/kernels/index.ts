@@ -8,6 +8,8 @@ import { depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropInput } from "./d
 import { unsortedSegmentSum } from "./unsorted_segment_sum.ts";
 import { maxPoolGrad } from "./max_pool_grad.ts";
 import { batchMatMulUntransposed } from "./batch_mat_mul.ts";
+import { transposeBlocks } from "./transpose.ts";
+import { sumLeadingAxes } from "./sum.ts";
 import { MAX_POOL_NCHW, MAX_POOL_NCHW_GRAD, maxPoolNCHW, maxPoolNCHWGrad, maxPoolNCHWGradient } from "./max_pool_nchw.ts";
 
 /**
@@ -30,6 +32,20 @@ export const KERNEL_SHIMS: readonly KernelShim[] = [
     replaces: true,
     why: "tfjs's takes a slow path whenever a transpose flag is set (12x on an nn.Linear forward): transpose, then the plain product",
     body: batchMatMulUntransposed,
+  },
+  {
+    kernelName: "Transpose",
+    backendName: "wasm",
+    replaces: true,
+    why: "tfjs's moves one value at a time; NCHW ⇄ NHWC around each convolution is a batched 2-D transpose, done in 4x4 SIMD blocks (~3x)",
+    body: transposeBlocks,
+  },
+  {
+    kernelName: "Sum",
+    backendName: "wasm",
+    replaces: true,
+    why: "tfjs's transposes a tensor reduced over leading axes (every bias gradient) before summing it in float32; one float64 pass instead",
+    body: sumLeadingAxes,
   },
   {
     kernelName: "Conv2DBackpropFilter",
