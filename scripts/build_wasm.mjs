@@ -15,6 +15,7 @@ const MODULES = [
   ["src/torch/backends/kernels/max_pool_nchw_simd.wat", "MAX_POOL_NCHW_SIMD_WASM"],
   ["src/torch/backends/kernels/transpose_simd.wat", "TRANSPOSE_SIMD_WASM"],
   ["src/torch/backends/kernels/sum_simd.wat", "SUM_SIMD_WASM"],
+  ["src/torch/backends/kernels/relu_grad_simd.wat", "RELU_GRAD_SIMD_WASM"],
 ];
 
 const wabt = await wabtInit();

@@ -12,6 +12,7 @@ import { filterGradientDirect, filterGradientGroup } from "../../../src/torch/ba
 import { MAX_POOL_NCHW, MAX_POOL_NCHW_GRAD } from "../../../src/torch/backends/kernels/max_pool_nchw";
 import { asBatchedMatrices } from "../../../src/torch/backends/kernels/transpose";
 import { asOuterKeptInner } from "../../../src/torch/backends/kernels/sum";
+import { RELU_GRAD } from "../../../src/torch/backends/kernels/relu_grad";
 import { maxAbs, mixed, relativeError, tf } from "./parity";
 import * as naive from "./naive_reference";
 
@@ -537,6 +538,29 @@ describe("Sum over leading axes (WASM): one float64 pass", () => {
     expect(tf.sum(t, [0, 2], true).shape).toEqual([1, 4, 1]);
     expect(tf.sum(t, [0, 2]).shape).toEqual([4]);
     t.dispose();
+  });
+});
+
+describe("ReLU's gradient as one kernel (WASM)", () => {
+  it("gives tfjs's dy * cast(step(x)) bit for bit (any NaN as one), ±0 and ±inf included, and is what backward uses", async () => {
+    await selectBackend("wasm");
+    const specials = [NaN, 0, -0, Infinity, -Infinity, 1e-38, -1e-38, 2.5, -2.5];
+    const n = 1003; // a tail after the last four
+    const xs = Array.from({ length: n }, (_, i) => specials[i % specials.length]!);
+    // every (x, dy) pair of specials, dy of both signs
+    const dys = Array.from({ length: n }, (_, i) => specials[Math.floor(i / 9) % 9]! * (Math.floor(i / 81) % 2 ? 1 : -1));
+    const x = tf.tensor(xs);
+    const dy = tf.tensor(dys);
+    const bits = (t: tf.Tensor) => Array.from(t.dataSync() as Float32Array, (v) => (Number.isNaN(v) ? "NaN" : new Uint32Array(Float32Array.of(v).buffer)[0]));
+    const chain = tf.mul(dy, tf.cast(tf.step(x), "float32"));
+    const fused = tf.engine().runKernel(RELU_GRAD, { dy, x }) as tf.Tensor;
+    expect(bits(fused)).toEqual(bits(chain));
+    const grad = tf.grad((v: tf.Tensor) => tf.relu(v))(x, dy);
+    expect(bits(grad)).toEqual(bits(chain));
+    const profile = await tf.profile(() => tf.grad((v: tf.Tensor) => tf.relu(v))(x, dy));
+    expect(profile.kernelNames).toContain(RELU_GRAD);
+    expect(profile.kernelNames).not.toContain("Step");
+    tf.dispose([x, dy, chain, fused, grad]);
   });
 });
 

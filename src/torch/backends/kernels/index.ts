@@ -10,6 +10,7 @@ import { maxPoolGrad } from "./max_pool_grad.ts";
 import { batchMatMulUntransposed } from "./batch_mat_mul.ts";
 import { transposeBlocks } from "./transpose.ts";
 import { sumLeadingAxes } from "./sum.ts";
+import { RELU_GRAD, reluGrad, reluGradient } from "./relu_grad.ts";
 import { MAX_POOL_NCHW, MAX_POOL_NCHW_GRAD, maxPoolNCHW, maxPoolNCHWGrad, maxPoolNCHWGradient } from "./max_pool_nchw.ts";
 
 /**
@@ -46,6 +47,13 @@ export const KERNEL_SHIMS: readonly KernelShim[] = [
     replaces: true,
     why: "tfjs's transposes a tensor reduced over leading axes (every bias gradient) before summing it in float32; one float64 pass instead",
     body: sumLeadingAxes,
+  },
+  {
+    kernelName: RELU_GRAD,
+    backendName: "wasm",
+    replaces: false,
+    why: "ReLU's gradient in one pass (tfjs's: Step, Cast and Multiply, two intermediate tensors)",
+    body: reluGrad,
   },
   {
     kernelName: "Conv2DBackpropFilter",
@@ -158,6 +166,7 @@ function key(kernelName: string, backendName: string): string {
 export function installKernelShims(): string[] {
   const added: string[] = [];
   if (!tf.getGradient(MAX_POOL_NCHW)) tf.registerGradient(maxPoolNCHWGradient);
+  if (tf.getGradient("Relu") !== reluGradient) tf.registerGradient(reluGradient);
   for (const shim of KERNEL_SHIMS) {
     if (installed.has(shim)) continue;
     const backendLoaded = tf.getKernelsForBackend(shim.backendName).length > 0;
