@@ -621,6 +621,7 @@ describe("BatchMatMul (WASM): a transposed operand is transposed first, then mul
   const shapes: [string, number[], number[], boolean, boolean][] = [
     ["a·b", [5, 7], [7, 3], false, false],
     ["a·bᵀ (nn.Linear's forward)", [5, 7], [3, 7], false, true],
+    ["a·bᵀ with more rows in b than in a (computed as (b·aᵀ)ᵀ)", [6, 40], [32, 40], false, true],
     ["aᵀ·b (a weight gradient)", [7, 5], [7, 3], true, false],
     ["aᵀ·bᵀ", [7, 5], [3, 7], true, true],
     ["batched a·bᵀ", [2, 4, 6], [2, 3, 6], false, true],
