@@ -3,8 +3,8 @@
  *
  * Importing it starts the backend (`LIGHTNING_TS_BACKEND`, default: tfjs-node if installed,
  * else WASM, else pure JS) synchronously and installs autograd, so a plain script needs no setup
- * call; only WebGPU starts asynchronously (`await ready()`, or `node --import
- * lightning-ts/backend-ready`). `LIGHTNING_TS_REPORT_BACKEND=1` says at exit which backend ran.
+ * call; only WebGPU and multi-threaded WASM (`LIGHTNING_TS_NUM_THREADS` > 1) start
+ * asynchronously (`await ready()`, or `node --import lightning-ts/backend-ready`). `LIGHTNING_TS_REPORT_BACKEND=1` says at exit which backend ran.
  */
 import { tf } from "./tf.ts";
 import { installAutograd } from "./autograd/index.ts";
@@ -39,3 +39,4 @@ export { autocast } from "./amp/autocast.ts";
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, backward } from "./autograd/index.ts";
 export * from "./serialization/index.ts";
 export { selectBackend, ready, type BackendName } from "./backends/select.ts";
+export { getNumThreads, setNumThreads } from "./threads.ts";

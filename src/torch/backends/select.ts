@@ -2,7 +2,8 @@ import { tf } from "../tf.ts";
 import { createRequire } from "node:module";
 import { installKernelShims } from "./kernels/index.ts";
 import { quietBackendInit } from "./quiet_init.ts";
-import { registerWasmBackend } from "./wasm.ts";
+import { registerThreadedWasmBackend, registerWasmBackend } from "./wasm.ts";
+import { threadsFromEnv } from "./wasm_threads.ts";
 
 /**
  * Picks the tfjs backend the torch layer runs on (docs/backends.md).
@@ -101,8 +102,23 @@ function withInitWarningsHeld(init: () => boolean): { ok: boolean; reason: strin
   }
 }
 
-function tryWasm(): { ok: boolean; reason: string } {
+type Started = { ok: boolean; reason: string };
+
+function tryWasm(): Started | Promise<Started> {
   if (!webAssemblyUsable()) return { ok: false, reason: "this Node.js has no WebAssembly" };
+  const threads = threadsFromEnv();
+  if (threads > 1) {
+    // The threaded build starts asynchronously (its workers load the module first): the
+    // pure-JS backend runs what comes before (`ready()` waits, as for WebGPU; Lite and the
+    // Trainer call it).
+    setBackendNow("cpu");
+    return registerThreadedWasmBackend(threads)
+      .then(() => {
+        quietBackendInit();
+        return withInitWarningsHeld(() => setBackendNow("wasm"));
+      })
+      .catch((e: unknown): Started => ({ ok: false, reason: errorMessage(e) }));
+  }
   registerWasmBackend();
   quietBackendInit();
   // Shims go in after the backend starts (in `finish`), so the engine has run the setup of
@@ -127,7 +143,7 @@ function errorMessage(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
 }
 
-function selectAuto(): string {
+function selectAuto(): string | Promise<string> {
   const native = NATIVE_PACKAGES.find(packageInstalled);
   if (native) {
     try {
@@ -137,19 +153,21 @@ function selectAuto(): string {
       process.stderr.write(`lightning-ts: ${native} is installed but failed to load (${errorMessage(e)}); trying WASM\n`);
     }
   }
-  let reason = "";
+  const onCpu = (reason: string): string => {
+    process.stderr.write(
+      `lightning-ts: WASM backend unavailable${reason ? ` (${reason})` : ""}; using the pure-JS cpu backend (slow)\n`,
+    );
+    setBackendNow("cpu");
+    return finish();
+  };
+  let wasm: Started | Promise<Started>;
   try {
-    const wasm = tryWasm();
-    if (wasm.ok) return finish();
-    reason = wasm.reason;
+    wasm = tryWasm();
   } catch (e) {
-    reason = errorMessage(e);
+    return onCpu(errorMessage(e));
   }
-  process.stderr.write(
-    `lightning-ts: WASM backend unavailable${reason ? ` (${reason})` : ""}; using the pure-JS cpu backend (slow)\n`,
-  );
-  setBackendNow("cpu");
-  return finish();
+  if (wasm instanceof Promise) return wasm.then((r) => (r.ok ? finish() : onCpu(r.reason)));
+  return wasm.ok ? finish() : onCpu(wasm.reason);
 }
 
 function unavailable(name: Exclude<BackendName, "auto">, reason: string): BackendUnavailableError {
@@ -164,6 +182,8 @@ function unavailable(name: Exclude<BackendName, "auto">, reason: string): Backen
  */
 function startBackend(requested: BackendName): string | Promise<string> {
   const name = parseBackendName(String(requested));
+  // A mistyped thread count is an error whichever backend runs, as a mistyped backend name is.
+  threadsFromEnv();
   quietBackendInit();
   if (name === "auto") return selectAuto();
   if (name === "webgpu") {
@@ -180,8 +200,16 @@ function startBackend(requested: BackendName): string | Promise<string> {
   let ok = false;
   let reason = "";
   try {
-    if (name === "wasm") ({ ok, reason } = tryWasm());
-    else if (name === "tensorflow") ok = tryTensorflow();
+    if (name === "wasm") {
+      const wasm = tryWasm();
+      if (wasm instanceof Promise) {
+        return wasm.then((r) => {
+          if (!r.ok) throw unavailable(name, r.reason);
+          return finish();
+        });
+      }
+      ({ ok, reason } = wasm);
+    } else if (name === "tensorflow") ok = tryTensorflow();
     else ok = setBackendNow("cpu");
   } catch (e) {
     reason = errorMessage(e);

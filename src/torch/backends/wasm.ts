@@ -1,12 +1,15 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tf } from "../tf.ts";
+import { MAX_WASM_THREADS, makePool, startThreadedWasm } from "./wasm_threads.ts";
 
 const require = createRequire(import.meta.url);
 
 /** What tfjs-backend-wasm's Node bundle exports that we use. */
 interface WasmPackage {
   BackendWasm: new (module: EmscriptenModule) => tf.KernelBackend;
+  /** The pool size the next BackendWasm asks for (-1: the C++'s own choice). */
+  setThreadsCount(threads: number): void;
 }
 
 // lib "ES2023" without DOM types declares no WebAssembly global: the little used here, typed here.
@@ -25,6 +28,12 @@ interface EmscriptenModule {
 type Factory = (module: EmscriptenModule) => unknown;
 
 let registered = false;
+let runningThreads = 0;
+
+/** Threads of the running WASM backend's pool (1 for the single-threaded build), 0 before it starts. */
+export function wasmThreads(): number {
+  return runningThreads;
+}
 
 /** tfjs-backend-wasm's priority: above the pure-JS backend (1). */
 const WASM_PRIORITY = 2;
@@ -62,9 +71,9 @@ export function registerWasmBackend(): void {
   if (registered) return;
   registered = true;
   const pkg = require("@tensorflow/tfjs-backend-wasm") as WasmPackage;
+  if (tf.findBackendFactory("wasm")) tf.removeBackend("wasm");
   const glue = require("@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-simd.js") as Factory;
   const binary = require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm");
-  if (tf.findBackendFactory("wasm")) tf.removeBackend("wasm");
   tf.registerBackend(
     "wasm",
     () => {
@@ -89,15 +98,51 @@ export function registerWasmBackend(): void {
         delete g.WasmBackendModule;
       }
       if (!module.calledRun) throw new Error("the WASM runtime did not start synchronously");
-      module.tfjs = {
-        init: module.cwrap("init", null, []),
-        initWithThreadsCount: module.cwrap("init_with_threads_count", null, ["number"]),
-        getThreadsCount: module.cwrap("get_threads_count", "number", []),
-        registerTensor: module.cwrap("register_tensor", null, ["number", "number", "number"]),
-        disposeData: module.cwrap("dispose_data", null, ["number"]),
-        dispose: module.cwrap("dispose", null, []),
-      };
+      bindTfjs(module);
+      runningThreads = 1;
       return new pkg.BackendWasm(module);
+    },
+    WASM_PRIORITY,
+  );
+}
+
+/** The C++ entry points tfjs's BackendWasm calls, as the package's own loader binds them. */
+function bindTfjs(module: Pick<EmscriptenModule, "cwrap" | "tfjs">): void {
+  module.tfjs = {
+    init: module.cwrap("init", null, []),
+    initWithThreadsCount: module.cwrap("init_with_threads_count", null, ["number"]),
+    getThreadsCount: module.cwrap("get_threads_count", "number", []),
+    registerTensor: module.cwrap("register_tensor", null, ["number", "number", "number"]),
+    disposeData: module.cwrap("dispose_data", null, ["number"]),
+    dispose: module.cwrap("dispose", null, []),
+  };
+}
+
+/**
+ * Starts the multi-threaded build (wasm_threads.ts) with a pool of `threads`, then registers it
+ * as the WASM backend, ready to be set. Its start is asynchronous, so until this resolves the
+ * caller keeps another backend active, as for WebGPU; the tensors made meanwhile move over when
+ * next used.
+ */
+export async function registerThreadedWasmBackend(threads: number): Promise<void> {
+  if (registered) throw new Error("lightning-ts: the WASM backend is registered already");
+  registered = true;
+  if (threads > MAX_WASM_THREADS) {
+    process.stderr.write(`lightning-ts: LIGHTNING_TS_NUM_THREADS=${threads}: tfjs's WASM build runs at most ${MAX_WASM_THREADS} threads; using ${MAX_WASM_THREADS}\n`);
+    threads = MAX_WASM_THREADS;
+  }
+  const pkg = require("@tensorflow/tfjs-backend-wasm") as WasmPackage;
+  if (tf.findBackendFactory("wasm")) tf.removeBackend("wasm");
+  const module = await startThreadedWasm(threads);
+  bindTfjs(module);
+  heapMemory = module.wasmMemory;
+  tf.registerBackend(
+    "wasm",
+    () => {
+      pkg.setThreadsCount(threads);
+      const backend = makePool(module, threads, () => new pkg.BackendWasm(module as unknown as EmscriptenModule));
+      runningThreads = module.tfjs!.getThreadsCount!();
+      return backend;
     },
     WASM_PRIORITY,
   );

@@ -12,11 +12,24 @@ interface WasmApi {
   Instance: new (module: object, imports: object) => { exports: object };
 }
 
+/** A module's bytes (base64) for the single-threaded backend's memory and for the threaded one's (shared). */
+export interface WasmHeapModuleBytes {
+  plain: string;
+  shared: string;
+}
+
+const failures: string[] = [];
+
+/** Why modules could not start on the backend's heap this process (each then ran its JavaScript path). */
+export function wasmHeapModuleFailures(): readonly string[] {
+  return failures;
+}
+
 export class WasmHeapModule<Exports> {
   private instance: { memory: WasmHeapMemory; exports: Exports } | null = null;
   private unavailable = false;
 
-  constructor(private readonly base64: string) {}
+  constructor(private readonly bytes: WasmHeapModuleBytes) {}
 
   /** The exports, when every array given lies on the backend's heap; else null. */
   exportsFor(...arrays: ArrayBufferView[]): Exports | null {
@@ -25,11 +38,14 @@ export class WasmHeapModule<Exports> {
     if (this.instance !== null && this.instance.memory === memory) return this.instance.exports;
     try {
       const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-      const instance = new wasm.Instance(new wasm.Module(Buffer.from(this.base64, "base64")), { env: { memory } });
+      const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+      const bytes = Buffer.from(shared ? this.bytes.shared : this.bytes.plain, "base64");
+      const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
       this.instance = { memory, exports: instance.exports as Exports };
       return this.instance.exports;
-    } catch {
+    } catch (e) {
       this.unavailable = true;
+      failures.push(e instanceof Error ? e.message : String(e));
       return null;
     }
   }
