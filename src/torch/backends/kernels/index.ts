@@ -11,6 +11,7 @@ import { batchMatMulUntransposed } from "./batch_mat_mul.ts";
 import { transposeBlocks } from "./transpose.ts";
 import { sumLeadingAxes } from "./sum.ts";
 import { RELU_GRAD, reluGrad, reluGradient } from "./relu_grad.ts";
+import { identityShared } from "./identity.ts";
 import { MAX_POOL_NCHW, MAX_POOL_NCHW_GRAD, maxPoolNCHW, maxPoolNCHWGrad, maxPoolNCHWGradient } from "./max_pool_nchw.ts";
 
 /**
@@ -47,6 +48,13 @@ export const KERNEL_SHIMS: readonly KernelShim[] = [
     replaces: true,
     why: "tfjs's transposes a tensor reduced over leading axes (every bias gradient) before summing it in float32; one float64 pass instead",
     body: sumLeadingAxes,
+  },
+  {
+    kernelName: "Identity",
+    backendName: "wasm",
+    replaces: true,
+    why: "tfjs's copies the data; the tape clones every tensor it saves for the backward (the pure-JS backend shares, as this does)",
+    body: identityShared,
   },
   {
     kernelName: RELU_GRAD,
