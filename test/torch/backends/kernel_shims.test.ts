@@ -564,6 +564,21 @@ describe("ReLU's gradient as one kernel (WASM)", () => {
   });
 });
 
+describe("Identity (WASM) shares its input's data", () => {
+  it("a clone reads the input's values, outlives it, and frees the buffer with the last reference", async () => {
+    await selectBackend("wasm");
+    const buffers = () => tf.backend().numDataIds();
+    const before = buffers();
+    const x = tf.tensor([1, -2, 3.5, NaN, 5]);
+    const copy = tf.clone(x);
+    expect(buffers() - before).toBe(1); // one buffer, two tensors
+    x.dispose();
+    expect(Array.from(copy.dataSync())).toEqual([1, -2, 3.5, NaN, 5]);
+    copy.dispose();
+    expect(buffers()).toBe(before);
+  });
+});
+
 describe("UnsortedSegmentSum", () => {
   for (const backend of ["wasm", "cpu"] as const) {
     it(`${backend}: rank-2 ids into rows, out-of-range ids dropped`, async () => {
