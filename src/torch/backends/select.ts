@@ -2,7 +2,7 @@ import { tf } from "../tf.ts";
 import { createRequire } from "node:module";
 import { installKernelShims } from "./kernels/index.ts";
 import { quietBackendInit } from "./quiet_init.ts";
-import { registerThreadedWasmBackend, registerWasmBackend } from "./wasm.ts";
+import { registerThreadedWasmBackend, registerWasmBackend, threadedWasmRegistered } from "./wasm.ts";
 import { threadsFromEnv } from "./wasm_threads.ts";
 
 /**
@@ -108,16 +108,17 @@ function tryWasm(): Started | Promise<Started> {
   if (!webAssemblyUsable()) return { ok: false, reason: "this Node.js has no WebAssembly" };
   const threads = threadsFromEnv();
   if (threads > 1) {
+    const registration = registerThreadedWasmBackend(threads);
+    const setWasm = (): Started => {
+      quietBackendInit();
+      return withInitWarningsHeld(() => setBackendNow("wasm"));
+    };
+    if (threadedWasmRegistered()) return setWasm();
     // The threaded build starts asynchronously (its workers load the module first): the
     // pure-JS backend runs what comes before (`ready()` waits, as for WebGPU; Lite and the
     // Trainer call it).
     setBackendNow("cpu");
-    return registerThreadedWasmBackend(threads)
-      .then(() => {
-        quietBackendInit();
-        return withInitWarningsHeld(() => setBackendNow("wasm"));
-      })
-      .catch((e: unknown): Started => ({ ok: false, reason: errorMessage(e) }));
+    return registration.then(setWasm, (e: unknown): Started => ({ ok: false, reason: errorMessage(e) }));
   }
   registerWasmBackend();
   quietBackendInit();

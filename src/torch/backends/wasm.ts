@@ -124,8 +124,21 @@ function bindTfjs(module: Pick<EmscriptenModule, "cwrap" | "tfjs">): void {
  * caller keeps another backend active, as for WebGPU; the tensors made meanwhile move over when
  * next used.
  */
-export async function registerThreadedWasmBackend(threads: number): Promise<void> {
-  if (registered) throw new Error("lightning-ts: the WASM backend is registered already");
+export function registerThreadedWasmBackend(threads: number): Promise<void> {
+  threadedRegistration ??= registerThreaded(threads);
+  return threadedRegistration;
+}
+
+let threadedRegistration: Promise<void> | null = null;
+let threadedRegistered = false;
+
+/** Whether the multi-threaded build is registered as the WASM backend (its start is over). */
+export function threadedWasmRegistered(): boolean {
+  return threadedRegistered;
+}
+
+async function registerThreaded(threads: number): Promise<void> {
+  if (registered) throw new Error("lightning-ts: the single-threaded WASM backend is registered already");
   registered = true;
   if (threads > MAX_WASM_THREADS) {
     process.stderr.write(`lightning-ts: LIGHTNING_TS_NUM_THREADS=${threads}: tfjs's WASM build runs at most ${MAX_WASM_THREADS} threads; using ${MAX_WASM_THREADS}\n`);
@@ -146,4 +159,5 @@ export async function registerThreadedWasmBackend(threads: number): Promise<void
     },
     WASM_PRIORITY,
   );
+  threadedRegistered = true;
 }

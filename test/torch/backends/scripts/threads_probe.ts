@@ -3,12 +3,14 @@
  * anything awaits (a plain script's first line), then, after `ready()`, a few CNN steps; prints
  * what ran as JSON and ends without calling process.exit (the pool must not keep it alive).
  */
-import { tf, F, optim, manualSeed, ready, getNumThreads } from "lightning-ts/torch";
+import { tf, F, optim, manualSeed, ready, getNumThreads, selectBackend } from "lightning-ts/torch";
 import { CNN } from "../../../../bench/models.ts";
 import { wasmHeapModuleFailures } from "../../../../src/torch/backends/wasm_heap_module.ts";
 
 const before = { backend: tf.getBackend(), value: Array.from(tf.tensor([1, 2]).square().dataSync()) };
 await ready();
+// Selecting WASM again (as Lite and the Trainer may) keeps the running pool.
+await selectBackend("wasm");
 manualSeed(0);
 const model = new CNN();
 const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
