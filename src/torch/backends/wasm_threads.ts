@@ -1,8 +1,8 @@
 /**
  * The multi-threaded WASM backend: tfjs-backend-wasm's threaded SIMD build (XNNPACK on a
- * pthreadpool of Web Workers, here Node worker threads), for `LIGHTNING_TS_NUM_THREADS` > 1 or
- * `setNumThreads(n)`, PyTorch's `torch.set_num_threads`. docs/backends.md, "Threads", has the
- * measurements behind the default of one thread.
+ * pthreadpool of Web Workers, here Node worker threads), for `LIGHTNING_TS_NUM_THREADS` > 1 (the
+ * pool is sized when the backend starts: `setNumThreads` cannot resize it). docs/backends.md,
+ * "Threads", has the measurements behind the default of one thread.
  *
  * tfjs never starts this build under Node (its loader hands Emscripten a `blob:` worker URL that
  * Node cannot load, and its check for thread support is hard-coded false there); the steps its
@@ -11,7 +11,8 @@
  * and the `.wasm` beside it. Starting is asynchronous: each worker loads the module before the
  * runtime runs. The C++ sizes its pool from the thread count it is given but caps it at half the
  * logical cores it sees (it assumes hyper-threading), so the cores are reported as at least
- * twice the count while the pool is made.
+ * twice the count while the runtime starts and the pool is made; workers start without this
+ * process's Node flags; the pool's workers are unreferenced once made.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
