@@ -72,15 +72,17 @@ export async function startThreadedWasm(threads: number): Promise<ThreadedWasmMo
     // The string's escaped newlines inside string literals came out as real ones.
     writeFileSync(workerPath, wasmWorkerContents.replace(/\n/g, "\\n"));
     // The runtime reads the core count as it starts, and the pool is capped by what it read.
-    const module = await withReportedCoresAsync(2 * threads, () =>
-      withPlainWorkers(() =>
+    const restoreCores = reportCores(2 * threads);
+    try {
+      return await withPlainWorkers(() =>
         factory({
           locateFile: (file: string) => (file.endsWith(".worker.js") ? workerPath : join(packageDir, "dist", file)),
           mainScriptUrlOrBlob: gluePath,
         }),
-      ),
-    );
-    return module;
+      );
+    } finally {
+      restoreCores();
+    }
   } finally {
     rmSync(workerDir, { recursive: true, force: true });
   }
@@ -92,7 +94,13 @@ export async function startThreadedWasm(threads: number): Promise<ThreadedWasmMo
  * referenced.
  */
 export function makePool<T>(module: ThreadedWasmModule, threads: number, make: () => T): T {
-  const made = withReportedCores(2 * threads, make);
+  const restoreCores = reportCores(2 * threads);
+  let made: T;
+  try {
+    made = make();
+  } finally {
+    restoreCores();
+  }
   for (const worker of module.PThread.runningWorkers) worker.unref();
   return made;
 }
@@ -120,28 +128,16 @@ function withPlainWorkers<T>(fn: () => T): T {
   }
 }
 
-/** As withReportedCores, for the whole of an asynchronous start. */
-async function withReportedCoresAsync<T>(cores: number, fn: () => Promise<T>): Promise<T> {
+/**
+ * Makes Node report at least `cores` logical cores (Emscripten asks `os.cpus()`) until the
+ * returned function is called.
+ */
+function reportCores(cores: number): () => void {
   const real = os.cpus;
   const cpus = real();
-  if (cpus.length >= cores) return fn();
+  if (cpus.length >= cores) return () => undefined;
   os.cpus = () => Array.from({ length: cores }, (_, i) => cpus[i % Math.max(1, cpus.length)]!);
-  try {
-    return await fn();
-  } finally {
+  return () => {
     os.cpus = real;
-  }
-}
-
-/** Runs `fn` while Node reports at least `cores` logical cores (Emscripten asks `os.cpus()`). */
-function withReportedCores<T>(cores: number, fn: () => T): T {
-  const real = os.cpus;
-  const cpus = real();
-  if (cpus.length >= cores) return fn();
-  os.cpus = () => Array.from({ length: cores }, (_, i) => cpus[i % Math.max(1, cpus.length)]!);
-  try {
-    return fn();
-  } finally {
-    os.cpus = real;
-  }
+  };
 }

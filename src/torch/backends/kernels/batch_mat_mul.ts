@@ -1,6 +1,6 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import type { KernelContext } from "./kernel_context.ts";
-import { originalKernel } from "./index.ts";
+import { runOriginal } from "./index.ts";
 
 /**
  * `BatchMatMul` with a transposed operand as a transpose and a plain product.
@@ -14,22 +14,20 @@ import { originalKernel } from "./index.ts";
  * rounding.
  */
 export function batchMatMulUntransposed(ctx: KernelContext, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): TensorInfo {
-  const original = originalKernel("BatchMatMul", ctx.backendName);
-  if (!original) throw new Error(`lightning-ts: tfjs's BatchMatMul for '${ctx.backendName}' is not registered`);
-  let { a, b } = inputs;
+  const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
   const tA = Boolean(attrs.transposeA);
   const tB = Boolean(attrs.transposeB);
-  if (swapOperands(a!, b!, tA, tB)) {
+  const plain = { ...attrs, transposeA: false, transposeB: false };
+  const t = (x: TensorInfo) => ctx.run("Transpose", { x }, { perm: swapLastTwo(x.shape.length) });
+  if (swapOperands(a, b, tA, tB)) {
     // C = (Bᵀ·Aᵀ)ᵀ: a flagged operand is already its transpose in memory.
-    const bT = tB ? b! : ctx.run("Transpose", { x: b! }, { perm: swapLastTwo(b!.shape.length) });
-    const aT = tA ? a! : ctx.run("Transpose", { x: a! }, { perm: swapLastTwo(a!.shape.length) });
-    const cT = ctx.runConfig(original, { a: bT, b: aT }, { ...attrs, transposeA: false, transposeB: false });
-    return ctx.run("Transpose", { x: cT }, { perm: swapLastTwo(cT.shape.length) });
+    return t(runOriginal(ctx, "BatchMatMul", { a: tB ? b : t(b), b: tA ? a : t(a) }, plain));
   }
-  if (tA) a = ctx.run("Transpose", { x: a! }, { perm: swapLastTwo(a!.shape.length) });
-  if (tB) b = ctx.run("Transpose", { x: b! }, { perm: swapLastTwo(b!.shape.length) });
-  return ctx.runConfig(original, { a: a!, b: b! }, { ...attrs, transposeA: false, transposeB: false });
+  return runOriginal(ctx, "BatchMatMul", { a: tA ? t(a) : a, b: tB ? t(b) : b }, plain);
 }
+
+/** Whether the shim may take the transposed form (tests and benchmarks compare the two). */
+export const transposedProduct = { enabled: true };
 
 /**
  * XNNPACK packs the right operand anew for every product whose right operand is a new tensor —
@@ -41,9 +39,6 @@ export function batchMatMulUntransposed(ctx: KernelContext, inputs: Record<strin
  * other flag combinations measured no faster transposed (the product's speed depends on its
  * shape too). Single products only (batched ones keep tfjs's loop).
  */
-/** Whether the shim may take the transposed form (tests and benchmarks compare the two). */
-export const transposedProduct = { enabled: true };
-
 function swapOperands(a: TensorInfo, b: TensorInfo, tA: boolean, tB: boolean): boolean {
   if (!transposedProduct.enabled) return false;
   if (a.shape.length !== 2 || b.shape.length !== 2 || tA || !tB) return false;

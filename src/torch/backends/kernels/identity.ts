@@ -1,6 +1,6 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import type { KernelContext } from "./kernel_context.ts";
-import { originalKernel } from "./index.ts";
+import { runOriginal } from "./index.ts";
 
 /**
  * `Identity` on WASM shares its input's data, as the pure-JS backend's does (a reshape to the
@@ -13,10 +13,6 @@ import { originalKernel } from "./index.ts";
  */
 export function identityShared(ctx: KernelContext, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): TensorInfo {
   const x = inputs.x!;
-  if (x.dtype === "string" || x.dtype === "complex64") {
-    const original = originalKernel("Identity", ctx.backendName);
-    if (!original) throw new Error(`lightning-ts: tfjs's Identity for '${ctx.backendName}' is not registered`);
-    return ctx.runConfig(original, inputs, attrs);
-  }
+  if (x.dtype === "string" || x.dtype === "complex64") return runOriginal(ctx, "Identity", inputs, attrs);
   return ctx.run("Reshape", { x }, { shape: [...x.shape] });
 }

@@ -203,6 +203,13 @@ export function installedKernelShims(): string[] {
   return [...installed].map((s) => key(s.kernelName, s.backendName));
 }
 
+/** Runs tfjs's own kernel that the shim for `kernelName` replaced, for the cases the shim leaves to it. */
+export function runOriginal(ctx: KernelContext, kernelName: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): TensorInfo {
+  const original = originalKernel(kernelName, ctx.backendName);
+  if (!original) throw new Error(`lightning-ts: tfjs's ${kernelName} for '${ctx.backendName}' is not registered`);
+  return ctx.runConfig(original, inputs, attrs);
+}
+
 /** tfjs's own kernel that a shim replaced (for tests and benchmarks), if any. */
 export function originalKernel(kernelName: string, backendName: string): KernelConfig | undefined {
   return originals.get(key(kernelName, backendName));

@@ -1,6 +1,6 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import type { KernelContext } from "./kernel_context.ts";
-import { originalKernel } from "./index.ts";
+import { runOriginal } from "./index.ts";
 import { WasmHeapModule } from "../wasm_heap_module.ts";
 import { SUM_SIMD_WASM } from "./sum_simd_wasm.ts";
 
@@ -35,9 +35,7 @@ export function sumLeadingAxes(ctx: KernelContext, inputs: Record<string, Tensor
     ctx.free(scratch);
     ctx.free(out);
   }
-  const original = originalKernel("Sum", ctx.backendName);
-  if (!original) throw new Error(`lightning-ts: tfjs's Sum for '${ctx.backendName}' is not registered`);
-  return ctx.runConfig(original, inputs, attrs);
+  return runOriginal(ctx, "Sum", inputs, attrs);
 }
 
 function normalizeAxes(axis: number | number[], rank: number): number[] {

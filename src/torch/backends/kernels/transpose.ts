@@ -1,6 +1,6 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import type { KernelContext } from "./kernel_context.ts";
-import { originalKernel } from "./index.ts";
+import { runOriginal } from "./index.ts";
 import { WasmHeapModule } from "../wasm_heap_module.ts";
 import { TRANSPOSE_SIMD_WASM } from "./transpose_simd_wasm.ts";
 
@@ -28,9 +28,7 @@ export function transposeBlocks(ctx: KernelContext, inputs: Record<string, Tenso
     }
     ctx.free(out);
   }
-  const original = originalKernel("Transpose", ctx.backendName);
-  if (!original) throw new Error(`lightning-ts: tfjs's Transpose for '${ctx.backendName}' is not registered`);
-  return ctx.runConfig(original, inputs, attrs);
+  return runOriginal(ctx, "Transpose", inputs, attrs);
 }
 
 /**
