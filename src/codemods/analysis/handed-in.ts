@@ -6,7 +6,7 @@
  * `configure_optimizers` returning it). The callers keep building their models and optimizers;
  * each call becomes a Trainer fitting a module made of its arguments.
  */
-import type { ParameterDeclaration } from "ts-morph";
+import type { ParameterDeclaration, Statement } from "ts-morph";
 import { Node, SyntaxKind, isLoop, within } from "../morph.ts";
 import { makeOwnerOf, statementOfCall } from "./functions.ts";
 import type { Entry, ScriptAnalysis } from "./types.ts";
@@ -33,11 +33,11 @@ export function findHandedInTraining(analysis: ScriptAnalysis): HandedInTraining
   // Its epochs are its own (a function called once per epoch trains one epoch: optimization_tutorial's trainLoop).
   const epochLoop = analysis.trainingLoops[0]!.epochLoop;
   if (epochLoop ? !within(epochLoop, fn.node) : fn.calls.some((c) => c.getFirstAncestor((a) => isLoop(a)) !== undefined)) return null;
-  // Each call a statement of its own (`fit(...)`, `await fit(...)`): a result the script reads
-  // (`modelFt = await trainModel(...)`, the transfer-learning tutorial run twice) and training
-  // inside the function's own try/finally are not written at several call sites yet.
-  if (!fn.calls.every((c) => statementOfCall(c) !== null)) return null;
-  if (fn.node.getDescendantsOfKind(SyntaxKind.TryStatement).some((t) => within(analysis.trainingLoops[0]!.batchLoop, t))) return null;
+  // Each call a statement of its own (`fit(...)`, `await fit(...)`), or one whose result is the
+  // model it was handed (`modelFt = await trainModel(modelFt, ...)`, the transfer-learning
+  // tutorial run twice: the function ends in `return model;`).
+  const returned = returnedParameter(fn.node);
+  if (!fn.calls.every((c) => statementOfCall(c) !== null || (returned !== null && resultOfCall(c) !== null))) return null;
   // An optimizer it builds itself is the usual shape (the model alone is handed in: models.ts).
   if (analysis.optimizers.some((o) => within(o.construction, fn.node))) return null;
   const optimizers = fn.node.getParameters().filter((p) => {
@@ -45,4 +45,35 @@ export function findHandedInTraining(analysis: ScriptAnalysis): HandedInTraining
   });
   if (optimizers.length !== 1) return null;
   return { entry: { kind: "function", fn, calls: fn.calls }, optimizer: optimizers[0]! };
+}
+
+/** The parameter a function returns by its final statement (`return model;`), if that is what it ends with. */
+export function returnedParameter(fn: Node): ParameterDeclaration | null {
+  if (!Node.isFunctionDeclaration(fn)) return null;
+  const body = fn.getBody();
+  const last = body && Node.isBlock(body) ? body.getStatements().at(-1) : undefined;
+  const value = last && Node.isReturnStatement(last) ? last.getExpression() : undefined;
+  if (!value || !Node.isIdentifier(value)) return null;
+  return fn.getParameters().find((p) => Node.isIdentifier(p.getNameNode()) && p.getName() === value.getText()) ?? null;
+}
+
+/**
+ * A call whose result the script keeps, as a statement: `x = await f(...)` or `const x = await f(...)`
+ * (the statement, and the name that receives the result).
+ */
+export function resultOfCall(call: Node): { statement: Statement; target: string; declared: string | null } | null {
+  let e: Node = call;
+  let parent = e.getParent();
+  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAwaitExpression(parent))) parent = (e = parent).getParent();
+  if (parent && Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken && parent.getRight() === e) {
+    const statement = parent.getParent();
+    if (!statement || !Node.isExpressionStatement(statement) || !Node.isIdentifier(parent.getLeft())) return null;
+    return { statement, target: parent.getLeft().getText(), declared: null };
+  }
+  if (parent && Node.isVariableDeclaration(parent) && Node.isIdentifier(parent.getNameNode())) {
+    const statement = parent.getVariableStatement();
+    if (!statement || statement.getDeclarations().length !== 1) return null;
+    return { statement, target: parent.getName(), declared: statement.getDeclarationKind() };
+  }
+  return null;
 }

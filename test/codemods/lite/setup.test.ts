@@ -290,6 +290,33 @@ describe("this.setup(model, ...optimizers)", () => {
     `);
   });
 
+  it("a model trained before the next one is built is set up before its training (the transfer-learning tutorial's two runs)", async () => {
+    const { output } = await toLite(
+      script(
+        ts`
+          const loader = new data.DataLoader(dataset, { batchSize: 4 });
+          function fit(model: Net, optimizer: optim.Optimizer): void {
+            for (const [x, y] of loader) {
+              optimizer.zeroGrad();
+              F.crossEntropy(model.forward(x), y).backward();
+              optimizer.step();
+            }
+          }
+          const first = new Net();
+          const optFirst = new optim.SGD(first.parameters(), { lr: 0.1 });
+          fit(first, optFirst);
+          const second = new Critic();
+          const optSecond = new optim.SGD(second.parameters(), { lr: 0.1 });
+          fit(second, optSecond);
+        `,
+        { prelude: PRELUDE },
+      ),
+    );
+    const flat = output.replace(/\s+/g, " ");
+    expect(flat).toContain("let optFirst = new optim.SGD(first.parameters(), { lr: 0.1 }); [first, optFirst] = this.setup(first, optFirst); fit(this, first, optFirst);");
+    expect(flat).toContain("let optSecond = new optim.SGD(second.parameters(), { lr: 0.1 }); [second, optSecond] = this.setup(second, optSecond); fit(this, second, optSecond);");
+  });
+
   it("an optimizer over two models is set up with the first; the second alone", async () => {
     const out = await lite(
       script(

@@ -114,8 +114,40 @@ describe("the transfer-learning tutorial's shapes", () => {
     expect((result as { reason: string }).reason).toMatch(/reads what its catch or finally does \(`dir/);
   });
 
-  it("leaves a training function called twice to the pipeline (two runs are two modules)", async () => {
+  it("a training function called twice, each run inside its own try/finally: each call gets the try around its Trainer, with what the finally reads", async () => {
     const result = await migrate(script({ call: "model = await trainModel(model, optimizer, scheduler, 2);\nmodel = await trainModel(model, optimizer, scheduler, 1);" }), { to: "module" });
-    expect(result.status).not.toBe("migrated");
+    expect(result.status).toBe("migrated");
+    const output = (result as { output: string }).output;
+    for (const epochs of [2, 1]) {
+      expect(output).toContain(ts`
+        {
+          const dir = mkdtempSync("ckpt-");
+          try {
+            await new Trainer({ maxEpochs: ${epochs} }).fit(
+              new LitModule(model, optimizer, scheduler, ${epochs}),
+            );
+          } finally {
+            rmSync(dir, { recursive: true, force: true });
+          }
+        }
+      `.trim());
+    }
+    expect(output).not.toMatch(/return (this\.)?model;|model = model/);
+  });
+
+  it("what the finally reads and the module reads too is handed to the module's constructor", async () => {
+    const body = "const marker = join(dir, \"best.txt\");\n";
+    const src = script({ call: "model = await trainModel(model, optimizer, scheduler, 2);\nmodel = await trainModel(model, optimizer, scheduler, 1);" })
+      .replace('import { mkdtempSync, rmSync } from "node:fs";', 'import { mkdtempSync, rmSync, writeFileSync } from "node:fs";\nimport { join } from "node:path";')
+      .replace("const dir = mkdtempSync(\"ckpt-\");\n    try {\n", `const dir = mkdtempSync("ckpt-");\n    try {\n      ${body}`)
+      .replace("console.log(`epoch ${epoch} done`);", "console.log(`epoch ${epoch} done`);\n        writeFileSync(marker, String(epoch));");
+    expect(src).toContain("writeFileSync(marker");
+    const result = await migrate(src, { to: "module" });
+    expect(result.status).toBe("migrated");
+    const output = (result as { output: string }).output;
+    expect(output).toMatch(/readonly marker: string,?\n/);
+    expect(output).toContain("writeFileSync(this.marker, String(this.currentEpoch));");
+    expect(output.match(/const marker = join\(dir, "best.txt"\);/g)).toHaveLength(2);
+    expect(output.match(/new LitModule\(model, optimizer, scheduler, \d, marker\)/g)).toHaveLength(2);
   });
 });

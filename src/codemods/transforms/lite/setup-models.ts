@@ -4,7 +4,7 @@
  * `[d, optD] = this.setup(d, optD)`); the `const` declarations of both become `let`. A model
  * with no optimizer (one restored for evaluation, a frozen teacher) is set up on its own.
  */
-import { Node, VariableDeclarationKind, unwrap } from "../../morph.ts";
+import { Node, VariableDeclarationKind, unwrap, within } from "../../morph.ts";
 import { assignedOptimizers, extraPairs, factoryAssignments, parametersRoot, tupleFactoryPairs } from "./optimizer-pairs.ts";
 import { isFactoryOptimizer } from "../../analysis/optimizer-factories.ts";
 import type { Identifier, Statement, VariableStatement } from "ts-morph";
@@ -98,9 +98,25 @@ export function setupModels(ctx: TransformContext, access: LiteAccess): void {
     const current = lastByBlock.get(p.block);
     if (!current || p.last.getStart() > current.getStart()) lastByBlock.set(p.block, p.last);
   }
+  // A model the script uses between its own optimizer and that shared anchor (the
+  // transfer-learning tutorial trains one model before building the next) is set up after its own.
+  const usedBefore = (p: (typeof pending)[number], anchor: Statement): boolean => {
+    const names = [p.group.model.declaration, ...p.group.optimizers.map((o) => o.declaration!)].map((d) => d.getNameNode());
+    return names.some(
+      (name) =>
+        Node.isIdentifier(name) &&
+        analysis.references.usesOf(name).some((use) => {
+          // (an optimizer built over its parameters is where setup waits for, not a use)
+          if (analysis.optimizers.some((o) => within(use, o.construction))) return false;
+          const top = statementIn(p.block, use);
+          return top !== null && top.getStart() > p.last.getStart() && top.getStart() <= anchor.getStart();
+        }),
+    );
+  };
   for (const p of pending) {
     const shared = lastByBlock.get(p.block);
-    const anchor = shared && (p.group.optimizers.length > 0 || p.statement.getStart() < shared.getStart()) ? shared : p.last;
+    const joins = shared && (p.group.optimizers.length > 0 || p.statement.getStart() < shared.getStart()) && !usedBefore(p, shared);
+    const anchor = joins ? shared : p.last;
     const list = groupsByAnchor.get(anchor) ?? [];
     list.push(p.group);
     groupsByAnchor.set(anchor, list);
@@ -213,4 +229,11 @@ function standaloneModel(model: ModelInstance, refs: ReferenceIndex): boolean {
     if (parent && Node.isBinaryExpression(parent) && parent.getRight() === use && Node.isPropertyAccessExpression(parent.getLeft())) return false;
     return true;
   });
+}
+
+/** The statement of `block` that holds `node`, or null when `node` is outside it. */
+function statementIn(block: Node, node: Node): Statement | null {
+  let top: Node | undefined = node;
+  while (top && top.getParent() !== block) top = top.getParent();
+  return (top as Statement | undefined) ?? null;
 }

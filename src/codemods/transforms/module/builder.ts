@@ -126,6 +126,12 @@ export class ModuleBuilder {
    */
   result: { declaration: Node; field: string | null } | null = null;
   /**
+   * The parameter the training function hands back (`return model;`): each call site that keeps
+   * the result (`modelFt = await trainModel(modelFt, ...)`) reads its own argument instead. Set by
+   * entry-code.ts, read by trainer.ts.
+   */
+  returnedParameter: ParameterDeclaration | null = null;
+  /**
    * The trained models, now fields. Written by models.ts, the first transform; read by
    * statements.ts (`modelDecls`, for training-step.ts, epoch-hooks.ts, entry-code.ts,
    * dataloaders.ts and clipping.ts), clipping.ts, models.ts (`moduleForward`) and

@@ -10,7 +10,7 @@
  * `model.train()` / `model.eval()` go: the Trainer sets the modes.
  */
 import type { Statement } from "ts-morph";
-import { Node, SyntaxKind } from "../../morph.ts";
+import { Node, SyntaxKind, unwrap } from "../../morph.ts";
 import type { ModuleBuilder } from "./builder.ts";
 import { placeCallStatement } from "./epoch-hooks.ts";
 import { declaredNames, isModeCall, mutatedAnywhere, returnsIn, within } from "./statements.ts";
@@ -18,6 +18,7 @@ import { CannotMap } from "./structure.ts";
 import { isWrite } from "../shared/writes.ts";
 import { isFunctionLike } from "../../analysis/functions.ts";
 import { torchPath } from "../../analysis/torch.ts";
+import { returnedParameter } from "../../analysis/handed-in.ts";
 
 /** Places the statements after training (the test section, or onFitEnd). Those before it wait for the data pass. */
 export function placeCodeAfterTraining(m: ModuleBuilder): void {
@@ -57,6 +58,15 @@ function returnedResult(m: ModuleBuilder, after: Statement[]): void {
   const last = after[after.length - 1];
   if (!last || !Node.isReturnStatement(last) || !m.structure.entry.fn) return;
   const value = last.getExpression();
+  // `return model;` handing back the model it was given (the transfer-learning tutorial's
+  // train_model): the caller's own variable already holds it, trained (trainer.ts).
+  const param = returnedParameter(m.structure.entry.fn.node);
+  if (param) {
+    m.returnedParameter = param;
+    m.place(last, "drop");
+    m.note(`${value!.getText()}, which ${m.structure.entry.fn.name}() returns (line ${m.line(last)}), is the caller's own ${param.getName()} argument, trained in place`);
+    return;
+  }
   const decl = value && Node.isIdentifier(value) ? m.ctx.analysis.references.declarationOf(value) : undefined;
   const statement = decl && Node.isVariableDeclaration(decl) ? decl.getVariableStatement() : undefined;
   if (!decl || !statement || !m.structure.entry.statements.includes(statement)) return;
@@ -74,7 +84,10 @@ function returnedResult(m: ModuleBuilder, after: Statement[]): void {
  * otherwise take `args` as data code.
  */
 export function placeConfiguration(m: ModuleBuilder): void {
-  if (!keepsCallSiteDeclarations(m)) return;
+  if (!keepsCallSiteDeclarations(m)) {
+    keepWhatTheHandlersRead(m);
+    return;
+  }
   const kept = new Set<Node>(m.callSite);
   for (const s of statementsBeforeTraining(m)) {
     if (m.isPlaced(s) || m.config.has(s) || m.ctx.edits.covers(s.getStart(), s.getEnd()) || isModeCall(s, m)) continue;
@@ -83,6 +96,111 @@ export function placeConfiguration(m: ModuleBuilder): void {
       kept.add(s);
     }
   }
+}
+
+/**
+ * A training function called several times whose training runs inside its own `try { } finally`
+ * (the transfer-learning tutorial removes its checkpoint directory there): the try goes around
+ * each call's Trainer (trainer.ts), so what its catch and finally read (`tempdir`) is computed
+ * there, at each call, in a block of its own — and so is what is derived from it alone
+ * (`bestModelParamsPath = join(tempdir, ...)`). Those the module reads are handed to its
+ * constructor (`new LitModule(model, ..., bestModelParamsPath)`), as the call site's values.
+ */
+function keepWhatTheHandlersRead(m: ModuleBuilder): void {
+  const t = m.structure.tryAround;
+  if (!t || !m.structure.entry.fn) return;
+  const refs = m.ctx.analysis.references;
+  const before = statementsBeforeTraining(m);
+  const declaring = (id: Node) => {
+    const d = Node.isIdentifier(id) ? refs.declarationOf(id) : undefined;
+    return d ? before.find((b) => within(d, b)) : undefined;
+  };
+  const kept = new Set<Statement>();
+  const keep = (s: Statement, why: Node) => {
+    if (kept.has(s)) return;
+    if (m.isPlaced(s) || !keepable(m, s, kept) || !Node.isVariableStatement(s)) {
+      throw new CannotMap(s, `the ${t.getFinallyBlock() ? "finally" : "catch"} around the training loop reads \`${why.getText()}\`, which this code computes from the training function's own state; compute it from the function's arguments`);
+    }
+    for (const id of s.getDescendantsOfKind(SyntaxKind.Identifier)) {
+      const d = declaring(id);
+      if (d && d !== s) keep(d, id);
+    }
+    kept.add(s);
+  };
+  for (const handler of [t.getCatchClause(), t.getFinallyBlock()]) {
+    for (const id of handler?.getDescendantsOfKind(SyntaxKind.Identifier) ?? []) {
+      const d = declaring(id);
+      if (d) keep(d, id);
+    }
+  }
+  if (kept.size === 0) return;
+  // (`const bestModelParamsPath = join(tempdir, ...)`: derived from what is kept, with a type to hand on)
+  for (const s of before) {
+    if (kept.has(s) || m.isPlaced(s) || !Node.isVariableStatement(s) || !keepable(m, s, kept)) continue;
+    const readsKept = s.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => kept.has(declaring(id)!));
+    if (readsKept && declaredNames(s).every((n) => valueType(m, n) !== null)) kept.add(s);
+  }
+  for (const s of before.filter((b) => kept.has(b))) {
+    m.place(s, "callSite");
+    for (const name of declaredNames(s)) {
+      const handlers = [t.getCatchClause(), t.getFinallyBlock()].filter((h): h is NonNullable<typeof h> => h !== undefined);
+      const readByModule = refs.usesOf(name).some((u) => !before.some((b) => kept.has(b) && within(u, b)) && !handlers.some((h) => within(u, h)));
+      if (!readByModule) continue;
+      const type = valueType(m, name);
+      if (type === null) {
+        throw new CannotMap(s, `\`${name.getText()}\` is computed before the module is built (its try's handlers read it) and the module reads it too; give it a type annotation`);
+      }
+      const field = m.freshMember(name.getText());
+      m.handedToConstructor.push({ field, type, argument: name.getText() });
+      m.rewrites.set(name.getParentOrThrow(), (_use, method) => (method === "callSite" ? null : `this.${field}`));
+    }
+  }
+  m.note(`${kept.size} statement(s) the try's handlers read (line ${m.line(t)}) → run at each call, before the module is built; what the module reads of them → its constructor`);
+}
+
+/**
+ * The type of a variable as the script writes it, or as its initializer says without the checker:
+ * a string (a literal, a template, node:path / node:os / node:fs calls that return a path).
+ */
+function valueType(m: ModuleBuilder, name: Node): string | null {
+  const decl = name.getParent();
+  if (!decl || !Node.isVariableDeclaration(decl)) return null;
+  const annotation = decl.getTypeNode();
+  if (annotation) return annotation.getText();
+  const init = decl.getInitializer();
+  if (!init) return null;
+  const e = unwrap(init);
+  if (Node.isStringLiteral(e) || Node.isNoSubstitutionTemplateLiteral(e) || Node.isTemplateExpression(e)) return "string";
+  if (Node.isCallExpression(e) && returnsAPath(m, e.getExpression())) return "string";
+  return null;
+}
+
+const PATH_FUNCTIONS: Record<string, ReadonlySet<string>> = {
+  path: new Set(["join", "resolve", "dirname", "basename", "relative", "normalize", "extname", "format"]),
+  os: new Set(["tmpdir", "homedir", "hostname"]),
+  fs: new Set(["mkdtempSync", "realpathSync"]),
+};
+
+/** `join(...)` imported from node:path, or `path.join(...)` through its namespace. */
+function returnsAPath(m: ModuleBuilder, callee: Node): boolean {
+  const refs = m.ctx.analysis.references;
+  const moduleOf = (id: Node): string | null => {
+    const d = Node.isIdentifier(id) ? refs.declarationOf(id) : undefined;
+    const importDecl = d?.getFirstAncestor((a) => Node.isImportDeclaration(a));
+    if (!importDecl || !Node.isImportDeclaration(importDecl)) return null;
+    return importDecl.getModuleSpecifierValue().replace(/^node:/, "").replace(/\/promises$/, "");
+  };
+  if (Node.isIdentifier(callee)) {
+    const mod = moduleOf(callee);
+    const d = refs.declarationOf(callee);
+    const imported = d && Node.isImportSpecifier(d) ? d.getName() : callee.getText();
+    return mod !== null && PATH_FUNCTIONS[mod]?.has(imported) === true;
+  }
+  if (Node.isPropertyAccessExpression(callee)) {
+    const mod = moduleOf(unwrap(callee.getExpression()));
+    return mod !== null && PATH_FUNCTIONS[mod]?.has(callee.getName()) === true;
+  }
+  return false;
 }
 
 /**

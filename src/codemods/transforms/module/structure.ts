@@ -150,6 +150,10 @@ export function yieldsTensorBatches(loader: LoopSite["loader"], analysis: Script
   if (isRecordLoader(loader)) return true;
   if (Node.isVariableDeclaration(loader)) return analysis.dataloaders.some((d) => d.declaration === loader);
   const e = unwrap(loader);
+  // (`dataloaders["train"]` of a record of DataLoaders the script builds before a training function it hands the model to)
+  const root = lookupRecord(e);
+  const record = root ? analysis.references.declarationOf(root) : undefined;
+  if (record && Node.isVariableDeclaration(record)) return analysis.dataloaders.some((d) => within(d.construction, record));
   const decl = Node.isIdentifier(e) ? analysis.references.declarationOf(e) : undefined;
   return decl !== undefined && Node.isParameterDeclaration(decl) && /\bDataLoader\b/.test(decl.getTypeNode()?.getText() ?? "");
 }

@@ -16,6 +16,7 @@
 import type { CallExpression, Statement, VariableStatement } from "ts-morph";
 import { declaredNames } from "./statements.ts";
 import { isFunctionLike, statementOfCall } from "../../analysis/functions.ts";
+import { resultOfCall } from "../../analysis/handed-in.ts";
 import { Node, SyntaxKind } from "../../morph.ts";
 import type { ModuleBuilder } from "./builder.ts";
 import { CallSite, countExpression } from "./call-site.ts";
@@ -64,6 +65,21 @@ export function writeTrainerCalls(m: ModuleBuilder): { topLevelCode: string | nu
       const lines = statementsFor(m, site, (model) => [`${declared} ${kept.name} = ${model}.${m.result!.field};`]);
       edits.replaceMoved(kept.statement.getStart(), kept.statement.getEnd(), lines.join("\n"), "module-trainer");
       m.note(`${entry.fn.name}(...) call (line ${m.line(call)}) → trainer.fit(model), then ${kept.name} = model.${m.result!.field}`);
+      continue;
+    }
+    const handedBack = m.returnedParameter ? resultOfCall(call) : null;
+    if (handedBack) {
+      // `modelFt = await trainModel(modelFt, ...)`: fit, and the result is the argument itself.
+      if (!awaitAllowed(handedBack.statement, m.ctx.topLevelAwait)) {
+        throw new CannotMap(call, `${entry.fn.name}()'s result is used where the script cannot await the Trainer (a CommonJS top level): call it from an async function`);
+      }
+      const argument = site.argumentOf(m.returnedParameter!);
+      if (!argument) throw new CannotMap(call, `${entry.fn.name}() returns its parameter ${m.returnedParameter!.getName()}, which this call does not give`);
+      const argumentText = edits.render(argument.getStart(), argument.getEnd());
+      const keep = handedBack.target === argumentText ? [] : [`${handedBack.declared ? `${handedBack.declared} ` : ""}${handedBack.target} = ${argumentText};`];
+      const lines = [...statementsFor(m, site), ...keep];
+      edits.replaceMoved(handedBack.statement.getStart(), handedBack.statement.getEnd(), several && lines.length > 1 && keep.length === 0 ? `{\n${lines.join("\n")}\n}` : lines.join("\n"), "module-trainer");
+      m.note(`${entry.fn.name}(...) call (line ${m.line(call)}) → new Trainer(...).fit(...)${keep.length ? `, then ${keep[0]!.replace(/;$/, "")}` : ""}`);
       continue;
     }
     const statement = statementOfCall(call);
