@@ -1,4 +1,6 @@
 import { tf } from "../tf.ts";
+import { CROSS_ENTROPY } from "../backends/kernels/cross_entropy.ts";
+import { roundingMode } from "../amp/kernel_rounding.ts";
 import { checkReduction, cheapToRead, shapeStr, type Reduction } from "./_util.ts";
 
 export interface NllLossOptions {
@@ -139,8 +141,15 @@ export function crossEntropy(input: tf.Tensor, target: tf.Tensor, options: Cross
   return tf.tidy(() => {
     const cl = classLast(input, fn);
     checkWeight(options.weight, cl.c, fn);
-    const logp = tf.logSoftmax(cl.flat) as tf.Tensor2D;
+    // The common case as one op (cross_entropy.ts) where the backend has it, outside 16-bit
+    // emulation (which rounds each of tfjs's ops as its own).
     const soft = target.dtype === "float32" && tf.util.arraysEqual(target.shape, input.shape);
+    const plain = !soft && input.rank === 2 && !options.weight && labelSmoothing === 0 && reduction !== "none" && input.dtype === "float32";
+    if (plain && roundingMode() === null && tf.getKernel(CROSS_ENTROPY, tf.getBackend()) !== undefined) {
+      const t = checkClassTarget(target, cl, input.shape, fn, ignoreIndex);
+      return tf.engine().runKernel(CROSS_ENTROPY, { logits: input, target: t }, { ignoreIndex, reduction } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    }
+    const logp = tf.logSoftmax(cl.flat) as tf.Tensor2D;
     if (soft) return softTargetCore(logp, classLast(target, fn).flat, cl.c, options, cl.outShape);
     const t = checkClassTarget(target, cl, input.shape, fn, ignoreIndex);
     return nllCore(logp, t, cl.c, options, cl.outShape);

@@ -260,3 +260,57 @@ describe("classification loss gradients", () => {
     expect(vals(x.grad!).every(Number.isFinite)).toBe(true);
   });
 });
+
+describe("F.crossEntropy over [N, C] and class indices as one kernel (cross_entropy.ts)", () => {
+  // float64 textbook: loss_i = logsumexp(x_i) - x_i[t_i]; gradient (softmax - onehot) * scale
+  function textbook(x: number[][], t: number[], ignore: number, reduction: "mean" | "sum") {
+    let total = 0;
+    let n = 0;
+    const grad = x.map((row) => row.map(() => 0));
+    x.forEach((row, i) => {
+      if (t[i] === ignore) return;
+      const m = Math.max(...row);
+      const s = row.reduce((a, v) => a + Math.exp(v - m), 0);
+      total += m + Math.log(s) - row[t[i]!]!;
+      n++;
+      row.forEach((v, k) => (grad[i]![k] = Math.exp(v - m) / s - (k === t[i] ? 1 : 0)));
+    });
+    const scale = reduction === "sum" ? 1 : 1 / n;
+    return { loss: reduction === "sum" ? total : total / n, grad: grad.map((r) => r.map((g) => g * scale)) };
+  }
+
+  const x = [
+    [2.5, -1, 0.25, 80],
+    [-3, 1e-3, 7, 7],
+    [0, 0, 0, 0],
+    [100, -100, 50, 99.5],
+    [1, 2, 3, 4],
+  ];
+  for (const [reduction, t, ignore] of [
+    ["mean", [3, 2, 0, 1, 2], -100],
+    ["sum", [3, 2, 0, 1, 2], -100],
+    ["mean", [3, 1, -100, 0, 2], -100],
+    ["mean", [3, 1, 2, 0, 2], 2],
+  ] as const) {
+    it(`${reduction}, targets ${t}, ignoreIndex ${ignore}: the float64 loss and gradient within float32 rounding, in one kernel`, async () => {
+      const input = tf.variable(tf.tensor2d(x));
+      const target = tf.tensor1d(t as unknown as number[], "int32");
+      const want = textbook(x, t as unknown as number[], ignore, reduction);
+      const profile = await tf.profile(() => F.crossEntropy(input, target, { reduction, ignoreIndex: ignore }));
+      expect(profile.kernelNames).toContain("LightningTsCrossEntropy");
+      expect(profile.kernelNames).not.toContain("LogSoftmax");
+      const loss = F.crossEntropy(input, target, { reduction, ignoreIndex: ignore });
+      expect(Math.abs(loss.dataSync()[0]! - want.loss)).toBeLessThanOrEqual(Math.abs(want.loss) * 1e-6);
+      loss.backward();
+      const g = (input as unknown as { grad: tf.Tensor }).grad.arraySync() as number[][];
+      g.forEach((row, i) => row.forEach((v, k) => expect(Math.abs(v - want.grad[i]![k]!)).toBeLessThanOrEqual(1e-6)));
+    });
+  }
+
+  it("every target ignored: mean is NaN (0/0), as in PyTorch; sum is 0", () => {
+    const input = tf.tensor2d([[1, 2], [3, 4]]);
+    const target = tf.tensor1d([-100, -100], "int32");
+    expect(Number.isNaN(F.crossEntropy(input, target).dataSync()[0])).toBe(true);
+    expect(F.crossEntropy(input, target, { reduction: "sum" }).dataSync()[0]).toBe(0);
+  });
+});

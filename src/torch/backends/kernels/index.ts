@@ -12,6 +12,7 @@ import { transposeBlocks } from "./transpose.ts";
 import { sumLeadingAxes } from "./sum.ts";
 import { RELU_GRAD, reluGrad, reluGradient } from "./relu_grad.ts";
 import { identityShared } from "./identity.ts";
+import { CROSS_ENTROPY, CROSS_ENTROPY_GRAD, crossEntropy, crossEntropyGrad, crossEntropyGradient } from "./cross_entropy.ts";
 import { MAX_POOL_NCHW, MAX_POOL_NCHW_GRAD, maxPoolNCHW, maxPoolNCHWGrad, maxPoolNCHWGradient } from "./max_pool_nchw.ts";
 
 /**
@@ -107,6 +108,20 @@ export const KERNEL_SHIMS: readonly KernelShim[] = [
   },
   ...(["wasm", "cpu"] as const).flatMap((backendName): KernelShim[] => [
     {
+      kernelName: CROSS_ENTROPY,
+      backendName,
+      replaces: false,
+      why: "cross-entropy over class indices as one kernel (tfjs's ops: ~20 kernels with their gradients)",
+      body: crossEntropy,
+    },
+    {
+      kernelName: CROSS_ENTROPY_GRAD,
+      backendName,
+      replaces: false,
+      why: "its gradient",
+      body: crossEntropyGrad,
+    },
+    {
       kernelName: MAX_POOL_NCHW,
       backendName,
       replaces: false,
@@ -175,6 +190,7 @@ export function installKernelShims(): string[] {
   const added: string[] = [];
   if (!tf.getGradient(MAX_POOL_NCHW)) tf.registerGradient(maxPoolNCHWGradient);
   if (tf.getGradient("Relu") !== reluGradient) tf.registerGradient(reluGradient);
+  if (!tf.getGradient(CROSS_ENTROPY)) tf.registerGradient(crossEntropyGradient);
   for (const shim of KERNEL_SHIMS) {
     if (installed.has(shim)) continue;
     const backendLoaded = tf.getKernelsForBackend(shim.backendName).length > 0;
