@@ -141,11 +141,12 @@ export function crossEntropy(input: tf.Tensor, target: tf.Tensor, options: Cross
   return tf.tidy(() => {
     const cl = classLast(input, fn);
     checkWeight(options.weight, cl.c, fn);
-    // The common case as one op (cross_entropy.ts) where the backend has it, outside 16-bit
-    // emulation (which rounds each of tfjs's ops as its own).
+    // The common case as one op (cross_entropy.ts) where the backend has it. Under autocast it is
+    // a float32 op either way (so a loss inside autocast and one outside agree); 16-bit-true
+    // emulation rounds each of tfjs's ops as its own, so it keeps them.
     const soft = target.dtype === "float32" && tf.util.arraysEqual(target.shape, input.shape);
     const plain = !soft && input.rank === 2 && !options.weight && labelSmoothing === 0 && reduction !== "none" && input.dtype === "float32";
-    if (plain && roundingMode() === null && tf.getKernel(CROSS_ENTROPY, tf.getBackend()) !== undefined) {
+    if (plain && roundingMode()?.scope !== "all" && tf.getKernel(CROSS_ENTROPY, tf.getBackend()) !== undefined) {
       const t = checkClassTarget(target, cl, input.shape, fn, ignoreIndex);
       return tf.engine().runKernel(CROSS_ENTROPY, { logits: input, target: t }, { ignoreIndex, reduction } as unknown as tf.NamedAttrMap) as tf.Tensor;
     }
