@@ -13,6 +13,7 @@ import { MAX_POOL_NCHW, MAX_POOL_NCHW_GRAD } from "../../../src/torch/backends/k
 import { asBatchedMatrices } from "../../../src/torch/backends/kernels/transpose";
 import { asOuterKeptInner } from "../../../src/torch/backends/kernels/sum";
 import { RELU_GRAD } from "../../../src/torch/backends/kernels/relu_grad";
+import { CROSS_ENTROPY, CROSS_ENTROPY_GRAD } from "../../../src/torch/backends/kernels/cross_entropy";
 import { maxAbs, mixed, relativeError, tf } from "./parity";
 import * as naive from "./naive_reference";
 
@@ -703,5 +704,74 @@ describe("memory", () => {
     ).toThrow(/shape/);
     expect(tf.backend().numDataIds()).toBe(dataIds);
     tf.dispose([x, dy]);
+  });
+});
+
+describe("cross-entropy kernels when their output allocation grows the WASM heap", () => {
+  interface WasmHeap {
+    makeOutput(...args: unknown[]): unknown;
+    wasm: { HEAPU8: Uint8Array; _malloc(bytes: number): number; _free(ptr: number): void };
+  }
+
+  /**
+   * Runs `f` with every WASM output allocation preceded by a heap growth: a block larger than the
+   * whole heap is taken and freed, so memory.grow runs and every element array taken before
+   * the allocation is detached (length 0), as when a large batch first outgrows the heap.
+   * Returns `f`'s result and how many times the heap grew.
+   */
+  function growingHeapOnEachAllocation<T>(f: () => T): [T, number] {
+    const backend = tf.backend() as unknown as WasmHeap;
+    const makeOutput = backend.makeOutput;
+    let grew = 0;
+    backend.makeOutput = function (...args: unknown[]) {
+      const before = backend.wasm.HEAPU8.buffer;
+      const block = backend.wasm._malloc(backend.wasm.HEAPU8.length + 1);
+      if (block !== 0) backend.wasm._free(block);
+      if (backend.wasm.HEAPU8.buffer !== before) grew++;
+      return makeOutput.apply(this, args);
+    };
+    try {
+      return [f(), grew];
+    } finally {
+      backend.makeOutput = makeOutput;
+    }
+  }
+
+  // float64 textbook: loss = Σ_i (logsumexp(x_i) − x_i[t_i]) / counted, dx = (softmax − onehot)·dy/counted
+  function textbook(x: Float32Array, t: Int32Array, c: number, ignore: number, dy: number) {
+    const n = t.length;
+    const counted = Array.from(t).filter((v) => v !== ignore).length;
+    let total = 0;
+    const dx = new Float64Array(n * c);
+    for (let i = 0; i < n; i++) {
+      if (t[i] === ignore) continue;
+      const row = Array.from(x.subarray(i * c, (i + 1) * c));
+      const m = Math.max(...row);
+      const s = row.reduce((a, v) => a + Math.exp(v - m), 0);
+      total += m + Math.log(s) - row[t[i]!]!;
+      row.forEach((v, k) => (dx[i * c + k] = ((Math.exp(v - m) / s - (k === t[i] ? 1 : 0)) * dy) / counted));
+    }
+    return { loss: total / counted, dx };
+  }
+
+  it("wasm: the loss and its gradient read their inputs after the allocation, not through arrays it detached", async () => {
+    await selectBackend("wasm");
+    const [n, c, ignore, dyValue] = [40, 30, -100, 0.75];
+    const x = Float32Array.from(mixed([n, c], 5).values, (v) => 8 * v);
+    const t = Int32Array.from({ length: n }, (_, i) => (i === 7 ? ignore : (i * 7) % c));
+    const want = textbook(x, t, c, ignore, dyValue);
+    const logits = tf.tensor2d(x, [n, c]);
+    const target = tf.tensor1d(t, "int32");
+    const dy = tf.scalar(dyValue);
+    const attrs = { ignoreIndex: ignore, reduction: "mean" } as never;
+
+    const [loss, grewForward] = growingHeapOnEachAllocation(() => tf.engine().runKernel(CROSS_ENTROPY, { logits, target }, attrs) as tf.Tensor);
+    const [dx, grewGrad] = growingHeapOnEachAllocation(() => tf.engine().runKernel(CROSS_ENTROPY_GRAD, { dy, logits, target }, attrs) as tf.Tensor);
+    expect([grewForward, grewGrad]).toEqual([1, 1]);
+    expect(Math.abs(loss.dataSync()[0]! - want.loss)).toBeLessThanOrEqual(1e-6 * Math.abs(want.loss));
+    const got = dx.dataSync();
+    expect(got.length).toBe(n * c);
+    expect(maxAbs(got.map((v, i) => v - want.dx[i]!))).toBeLessThanOrEqual(1e-7);
+    tf.dispose([logits, target, dy, loss, dx]);
   });
 });

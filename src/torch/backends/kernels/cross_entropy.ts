@@ -23,6 +23,11 @@ interface Rows {
   ignoreIndex: number;
 }
 
+/**
+ * The inputs' element arrays. On WASM these are views of the heap, which any allocation may grow
+ * (memory.grow detaches every view taken before it: length 0, each read `undefined`, each row
+ * NaN): take them only after the kernel's output is allocated.
+ */
 function rows(ctx: KernelContext, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): Rows {
   const [n, c] = inputs.logits!.shape as [number, number];
   return { logits: ctx.floats(inputs.logits!), target: ctx.values(inputs.target!) as Int32Array, n, c, ignoreIndex: attrs.ignoreIndex as number };
@@ -38,6 +43,7 @@ function rowStats(x: Float32Array, i: number, c: number): [number, number] {
 }
 
 export function crossEntropy(ctx: KernelContext, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): TensorInfo {
+  const out = ctx.empty([], "float32");
   const { logits, target, n, c, ignoreIndex } = rows(ctx, inputs, attrs);
   let total = 0;
   let counted = 0;
@@ -48,19 +54,20 @@ export function crossEntropy(ctx: KernelContext, inputs: Record<string, TensorIn
     total += m + Math.log(s) - logits[i * c + t]!;
     counted++;
   }
-  const out = ctx.empty([], "float32");
   (ctx.values(out) as Float32Array)[0] = attrs.reduction === "sum" ? total : total / counted;
   return out;
 }
 
 export function crossEntropyGrad(ctx: KernelContext, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): TensorInfo {
+  // The output first: allocating [N, C] may grow the WASM heap (the transformer tutorial's
+  // 200 × 753 did, at its 12th step), which would detach arrays taken before it.
+  const out = ctx.zeros(inputs.logits!.shape, "float32");
   const { logits, target, n, c, ignoreIndex } = rows(ctx, inputs, attrs);
+  const dx = ctx.values(out) as Float32Array;
   let counted = 0;
   for (let i = 0; i < n; i++) if (target[i] !== ignoreIndex) counted++;
   const dy = ctx.floats(inputs.dy!)[0]!;
   const scale = attrs.reduction === "sum" ? dy : dy / counted;
-  const out = ctx.zeros([n, c], "float32");
-  const dx = ctx.values(out) as Float32Array;
   for (let i = 0; i < n; i++) {
     const t = target[i]!;
     if (t === ignoreIndex) continue;
