@@ -6,11 +6,12 @@ import type { KernelContext } from "./kernel_context.ts";
  * `F.crossEntropy` over [N, C] logits and class-index targets, no class weights or label
  * smoothing, `mean` or `sum` — the classifier's loss in nearly every script — as one kernel and
  * one gradient kernel instead of tfjs's ~20 (log-softmax, one-hot, products, sums, and their
- * gradients): the MLP benchmark's step 2.25 → 1.76 ms, the per-op cost of tfjs's dispatch and
- * the tape being a third of that step. Each row's log-sum-exp is taken in float64 (PyTorch's
- * log_softmax accumulates in a wider type too), so the loss is within float32 rounding of the
- * exact one; the gradient is (softmax − one-hot)·dy, divided by the rows counted for `mean`.
- * Rows whose target is `ignoreIndex` count for nothing, as in PyTorch (all ignored: `mean` is NaN).
+ * gradients), whose dispatch and tape entries cost more than their arithmetic: the MLP
+ * benchmark's step 1.12–1.29x faster (bench/cross_entropy.ts). Each row's log-sum-exp is
+ * taken in float64 (PyTorch's log_softmax accumulates in a wider type too), so the loss is
+ * within float32 rounding of the exact one; the gradient is (softmax − one-hot)·dy, divided by
+ * the rows counted for `mean`. Rows whose target is `ignoreIndex` count for nothing, as in
+ * PyTorch (all ignored: `mean` is NaN).
  */
 export const CROSS_ENTROPY = "LightningTsCrossEntropy";
 export const CROSS_ENTROPY_GRAD = "LightningTsCrossEntropyGrad";
