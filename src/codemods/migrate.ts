@@ -8,7 +8,10 @@ import { findHandedInTraining } from "./analysis/handed-in.ts";
 import { modelMethodOptimizers } from "./analysis/optimizer-factories.ts";
 import { innermostEntry, insideMainGuard } from "./analysis/entry.ts";
 import { widenScriptEntry } from "./transforms/lite/optimizer-pairs.ts";
-import { trainerEntry } from "./transforms/lite/trainer-class.ts";
+import { trainerClasses, trainerEntry } from "./transforms/lite/trainer-class.ts";
+import { trainerClassToModule } from "./transforms/module/trainer-class.ts";
+import { removeDeviceCode } from "./transforms/shared/device/index.ts";
+import { collapseDeviceAliases } from "./transforms/shared/collapse-aliases.ts";
 import type { ScriptAnalysis } from "./analysis/types.ts";
 import { EditSet } from "./edits.ts";
 import { InternalError, MigrationError, positionAt, type Position } from "./errors.ts";
@@ -177,17 +180,7 @@ async function migrateToModule(source: string, shared: ScriptAnalysis, options: 
     return { status: "unchanged", reason: "already a LightningModule script: nothing to do" };
   }
   const trainer = analysis.entry === null ? trainerEntry(shared) : null;
-  if (trainer && analysis.backwardCalls.length > 0) {
-    // A user-written trainer class (minGPT's Trainer.run) holds the loop: --to lite keeps it.
-    const call = analysis.backwardCalls[0]!.call;
-    const owner = call.getFirstAncestorByKind(SyntaxKind.ClassDeclaration)?.getName() ?? "a class";
-    return leftForAHuman(
-      source,
-      analysis,
-      new CannotMap(call, `backward() runs in a method of ${owner}, a trainer class of the script's own: its loop has no LightningModule form the codemod writes (--to lite keeps that class and hands it the Lite instance)`),
-      options,
-    );
-  }
+  if (trainer && analysis.backwardCalls.length > 0) return migrateTrainerClass(source, analysis, options);
   checkMigratable(analysis, "module");
   // Shapes the pipeline reads once they are written the way it knows (step-closure.ts,
   // full-batch.ts): the rewritten script is what the module is built from.
@@ -230,6 +223,32 @@ async function migrateToModule(source: string, shared: ScriptAnalysis, options: 
     // construct was one of the rewrite's.
     const node = input.source === source ? error.node : analysis.backwardCalls[0]!.call;
     return leftForAHuman(source, analysis, new CannotMap(node, error.reason), options);
+  }
+}
+
+/**
+ * `--to module` for a trainer class of the script's own (minGPT's Trainer.run holds the loop):
+ * the class stays, its loop becomes a LightningModule it fits (transforms/module/trainer-class.ts).
+ */
+async function migrateTrainerClass(source: string, analysis: ScriptAnalysis, options: MigrateOptions): Promise<MigrationResult> {
+  const [cls] = trainerClasses(analysis);
+  const edits = new EditSet(source);
+  const todos = new TodoList();
+  const ctx = context("module", analysis, edits, todos, options);
+  try {
+    if (trainerClasses(analysis).length !== 1) throw new CannotMap(analysis.backwardCalls[0]!.call, "backward() runs in methods of several classes of the script's own: the codemod writes one LightningModule");
+    removeDeviceCode(ctx);
+    collapseDeviceAliases(ctx);
+    const className = pickClassName(analysis, options.className, `${cls!.getName()}Module`);
+    const outcome = trainerClassToModule(ctx, cls!, className);
+    ctx.todos.emit(edits);
+    const spliced = updateModuleImports(edits.apply(), analysis, { runtime: outcome.runtimeImports, tf: true }, ctx.counts, ctx.notes);
+    const output = options.format === false ? spliced : await formatTypeScript(spliced, options.fileName);
+    if (options.selfCheck !== false) checkOwnOutput(analysis.sourceFile, output, { target: "module", className, topLevelAwait: ctx.topLevelAwait }, options.fileName);
+    return { status: "migrated", output, todos: locateTodos(output, todos), counts: ctx.counts, notes: ctx.notes, traceScale: 1 };
+  } catch (error) {
+    if (!(error instanceof CannotMap)) throw error;
+    return leftForAHuman(source, analysis, error, options);
   }
 }
 

@@ -9,15 +9,16 @@
  * an assigned optimizer is set up where it is assigned (`[optimizer] = this.setupOptimizers(optimizer)`).
  */
 import { Node, SyntaxKind, unwrap } from "../../morph.ts";
-import type { ExpressionStatement, Identifier, NewExpression, ParameterDeclaration, VariableDeclaration, VariableStatement } from "ts-morph";
+import type { ExpressionStatement, Identifier, NewExpression, ParameterDeclaration, PropertyAccessExpression, PropertyDeclaration, VariableDeclaration, VariableStatement } from "ts-morph";
 import { topLevelStatementOf } from "../../analysis/entry.ts";
 import type { ScriptAnalysis } from "../../analysis/types.ts";
 import { isFactoryOptimizer } from "../../analysis/optimizer-factories.ts";
 
 export interface ExtraPair {
-  model: Identifier;
-  /** Where the model is declared (a variable or a parameter). */
-  modelDeclaration: VariableDeclaration | ParameterDeclaration;
+  /** The model as the optimizer reads it: a name, or a field of a trainer class (`this.model`). */
+  model: Identifier | PropertyAccessExpression;
+  /** Where the model is declared (a variable, a parameter, or the class's field). */
+  modelDeclaration: VariableDeclaration | ParameterDeclaration | PropertyDeclaration;
   optimizer: VariableDeclaration;
 }
 
@@ -38,7 +39,7 @@ export function extraPairs(analysis: ScriptAnalysis): ExtraPair[] {
     const init = decl.getInitializer();
     if (!init) continue;
     const e = unwrap(init);
-    let model: Identifier | null = null;
+    let model: Identifier | PropertyAccessExpression | null = null;
     if (Node.isCallExpression(e)) {
       // `model.configureOptimizers(...)`
       const callee = e.getExpression();
@@ -53,9 +54,18 @@ export function extraPairs(analysis: ScriptAnalysis): ExtraPair[] {
         const params = e.getArguments()[0];
         const root = params && parametersRoot(params);
         if (root) model = root;
+        // `new optim.Adam(this.model.parameters())` in a trainer class's method
+        const field = params && thisFieldParametersRoot(params);
+        if (field) model = field;
       }
     }
     if (!model) continue;
+    if (Node.isPropertyAccessExpression(model)) {
+      const cls = model.getFirstAncestor((a) => Node.isClassDeclaration(a));
+      const property = cls && Node.isClassDeclaration(cls) ? cls.getProperty(model.getName()) : undefined;
+      if (property && !property.isStatic()) pairs.push({ model, modelDeclaration: property, optimizer: decl });
+      continue;
+    }
     const modelDeclaration = refs.declarationOf(model);
     if (!modelDeclaration || !(Node.isVariableDeclaration(modelDeclaration) || Node.isParameterDeclaration(modelDeclaration))) continue;
     pairs.push({ model, modelDeclaration, optimizer: decl });
@@ -166,6 +176,16 @@ export function factoryAssignments(analysis: ScriptAnalysis): FactoryAssignment[
   return out;
 }
 
+/** `this.model` of `this.model.parameters()`. */
+function thisFieldParametersRoot(expr: Node): PropertyAccessExpression | null {
+  const e = unwrap(expr);
+  if (!Node.isCallExpression(e) || e.getArguments().length > 0) return null;
+  const callee = e.getExpression();
+  if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== "parameters") return null;
+  const recv = unwrap(callee.getExpression());
+  return Node.isPropertyAccessExpression(recv) && unwrap(recv.getExpression()).getKind() === SyntaxKind.ThisKeyword ? recv : null;
+}
+
 export function parametersRoot(expr: Node): Identifier | null {
   const e = unwrap(expr);
   if (!Node.isCallExpression(e)) return null;
@@ -188,6 +208,8 @@ export function widenScriptEntry(analysis: ScriptAnalysis): ScriptAnalysis {
   const last = statements.indexOf(entry.statements[entry.statements.length - 1]!);
   const topStatement = (n: Node): number => statements.indexOf(topLevelStatementOf(n));
   for (const p of extraPairs(analysis)) {
+    // (a trainer class's own model and optimizer are the class's: it stays a declaration)
+    if (Node.isPropertyDeclaration(p.modelDeclaration)) continue;
     const o = topStatement(p.optimizer);
     const m = topStatement(p.modelDeclaration);
     if (o < 0 || o > last || m < 0) continue;

@@ -125,7 +125,10 @@ export function setupModels(ctx: TransformContext, access: LiteAccess): void {
   // Pairs the shared analysis does not see (optimizer-pairs.ts): set up after the optimizer.
   for (const p of pairs) {
     const statement = statementOf(p.optimizer);
-    if (!statement || !inStatementList(statement) || !access.isInRun(statement)) {
+    // (in run(), or in a method of a trainer class that holds the Lite instance: `this.lite.setup(this.model, optimizer)`)
+    const receiver = statement ? access.receiverAt(statement) : null;
+    const inClass = receiver?.ok === true && receiver.receiver !== "this" && Node.isPropertyDeclaration(p.modelDeclaration);
+    if (!statement || !inStatementList(statement) || (!access.isInRun(statement) && !inClass)) {
       todos.add(p.optimizer, `${p.model.getText()} and its optimizer are created outside run(); call this.setup(${p.model.getText()}, ${p.optimizer.getName()}) in run()`);
       continue;
     }
@@ -134,7 +137,7 @@ export function setupModels(ctx: TransformContext, access: LiteAccess): void {
       continue;
     }
     const indent = indentationAt(statement.getStart(), text);
-    const line = setupStatement("this", p.model.getText(), [p.optimizer.getName()]);
+    const line = setupStatement(inClass && receiver?.ok ? receiver.receiver : "this", p.model.getText(), [p.optimizer.getName()]);
     edits.insert(endOfLineAfter(statement.getEnd(), text), `${nl}${indent}${line}`, "setup");
     letifyLater.push(statement);
     if (Node.isVariableDeclaration(p.modelDeclaration)) letifyLater.push(statementOf(p.modelDeclaration));

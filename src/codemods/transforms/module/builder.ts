@@ -402,7 +402,7 @@ function tfName(ctx: TransformContext): string {
  * Property names of LightningModule and nn.Module instances (methods, hooks, getters, state): a
  * field named like one of them would shadow it.
  */
-const LIGHTNING_MODULE_MEMBERS = [
+export const LIGHTNING_MODULE_MEMBERS = [
   // nn.Module
   "training", "forward", "parameters", "namedParameters", "children", "namedChildren", "modules", "namedModules",
   "buffers", "namedBuffers", "stateDict", "loadStateDict", "train", "eval", "to", "cuda", "cpu", "zeroGrad", "apply",
