@@ -10,6 +10,7 @@ import { innermostEntry, insideMainGuard } from "./analysis/entry.ts";
 import { widenScriptEntry } from "./transforms/lite/optimizer-pairs.ts";
 import { trainerClasses, trainerEntry } from "./transforms/lite/trainer-class.ts";
 import { trainerClassToModule } from "./transforms/module/trainer-class.ts";
+import { inlineTrainerMethods } from "./transforms/module/inline-trainer-methods.ts";
 import { removeDeviceCode } from "./transforms/shared/device/index.ts";
 import { collapseDeviceAliases } from "./transforms/shared/collapse-aliases.ts";
 import type { ScriptAnalysis } from "./analysis/types.ts";
@@ -230,13 +231,24 @@ async function migrateToModule(source: string, shared: ScriptAnalysis, options: 
  * `--to module` for a trainer class of the script's own (minGPT's Trainer.run holds the loop):
  * the class stays, its loop becomes a LightningModule it fits (transforms/module/trainer-class.ts).
  */
-async function migrateTrainerClass(source: string, analysis: ScriptAnalysis, options: MigrateOptions): Promise<MigrationResult> {
+async function migrateTrainerClass(original: string, originalAnalysis: ScriptAnalysis, options: MigrateOptions): Promise<MigrationResult> {
+  if (trainerClasses(originalAnalysis).length !== 1) {
+    return leftForAHuman(original, originalAnalysis, new CannotMap(originalAnalysis.backwardCalls[0]!.call, "backward() runs in methods of several classes of the script's own: the codemod writes one LightningModule"), options);
+  }
+  // The methods between the one the script calls and the backward, inlined (DDP tutorial's train → runEpoch → runBatch).
+  let source = original;
+  let analysis = originalAnalysis;
+  const rewrites: string[] = [];
+  for (let rewrite = inlineTrainerMethods(analysis, trainerClasses(analysis)[0]!); rewrite; rewrite = inlineTrainerMethods(analysis, trainerClasses(analysis)[0]!)) {
+    ({ source, analysis } = analyzedForModule(rewrite.text, options));
+    rewrites.push(rewrite.note);
+  }
   const [cls] = trainerClasses(analysis);
   const edits = new EditSet(source);
   const todos = new TodoList();
   const ctx = context("module", analysis, edits, todos, options);
+  ctx.notes.push(...rewrites);
   try {
-    if (trainerClasses(analysis).length !== 1) throw new CannotMap(analysis.backwardCalls[0]!.call, "backward() runs in methods of several classes of the script's own: the codemod writes one LightningModule");
     removeDeviceCode(ctx);
     collapseDeviceAliases(ctx);
     const className = pickClassName(analysis, options.className, `${cls!.getName()}Module`);
@@ -248,7 +260,9 @@ async function migrateTrainerClass(source: string, analysis: ScriptAnalysis, opt
     return { status: "migrated", output, todos: locateTodos(output, todos), counts: ctx.counts, notes: ctx.notes, traceScale: 1 };
   } catch (error) {
     if (!(error instanceof CannotMap)) throw error;
-    return leftForAHuman(source, analysis, error, options);
+    // (the TODO goes into the script as written, at its backward when the construct was one of the rewrite's)
+    const node = source === original ? error.node : originalAnalysis.backwardCalls[0]!.call;
+    return leftForAHuman(original, originalAnalysis, new CannotMap(node, error.reason), options);
   }
 }
 

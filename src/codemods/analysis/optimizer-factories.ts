@@ -22,9 +22,12 @@ export function isFactoryOptimizer(construction: NewExpression): boolean {
     const name = parent.getNameNode();
     const fn = parent.getFirstAncestor((a) => Node.isMethodDeclaration(a) || Node.isFunctionDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a));
     if (!fn || !Node.isIdentifier(name)) return false;
-    return fn
-      .getDescendants()
-      .some((d) => Node.isReturnStatement(d) && d.getExpression() !== undefined && unwrap(d.getExpression()!).getText() === name.getText());
+    // `return optimizer;`, or `return [trainSet, model, optimizer];` (the DDP tutorial's load_train_objs)
+    return fn.getDescendants().some((d) => {
+      if (!Node.isReturnStatement(d) || d.getExpression() === undefined) return false;
+      const e = unwrap(d.getExpression()!);
+      return e.getText() === name.getText() || (Node.isArrayLiteralExpression(e) && e.getElements().some((x) => unwrap(x).getText() === name.getText()));
+    });
   }
   return false;
 }

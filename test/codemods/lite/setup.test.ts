@@ -317,6 +317,30 @@ describe("this.setup(model, ...optimizers)", () => {
     expect(flat).toContain("let optSecond = new optim.SGD(second.parameters(), { lr: 0.1 }); [second, optSecond] = this.setup(second, optSecond); fit(this, second, optSecond);");
   });
 
+  it("a helper that builds the optimizer in a variable and returns it in a tuple (the DDP tutorial's load_train_objs): set up where received", async () => {
+    const { output } = await toLite(
+      script(
+        ts`
+          function loadTrainObjs(): [data.TensorDataset, Net, optim.Optimizer] {
+            const trainSet = dataset;
+            const model = new Net();
+            const optimizer = new optim.SGD(model.parameters(), { lr: 1e-3 });
+            return [trainSet, model, optimizer];
+          }
+          const [trainSet, model, optimizer] = loadTrainObjs();
+          const loader = new data.DataLoader(trainSet, { batchSize: 4 });
+          for (const [x, y] of loader) {
+            optimizer.zeroGrad();
+            F.crossEntropy(model.forward(x), y).backward();
+            optimizer.step();
+          }
+        `,
+        { prelude: PRELUDE },
+      ),
+    );
+    expect(output.replace(/\s+/g, " ")).toContain("let [trainSet, model, optimizer] = loadTrainObjs(); [model, optimizer] = this.setup(model, optimizer);");
+  });
+
   it("an optimizer over two models is set up with the first; the second alone", async () => {
     const out = await lite(
       script(

@@ -164,14 +164,76 @@ describe("a trainer class of the script's own (--to module)", () => {
     expect(output).toContain("await fitter.fit(");
   });
 
+  it("the DDP tutorial's Trainer: methods between train() and the backward are inlined, the handed optimizer and loader are the module's, what it calls of the class is no longer private, and main() becomes async", async () => {
+    const input = ts`
+      import { tf, nn, F, optim, data } from "lightning-ts/torch";
+
+      class Trainer {
+        model: nn.Linear;
+        trainData: data.DataLoader<[tf.Tensor, tf.Tensor]>;
+        optimizer: optim.Optimizer;
+        constructor(model: nn.Linear, trainData: data.DataLoader<[tf.Tensor, tf.Tensor]>, optimizer: optim.Optimizer) {
+          this.model = model;
+          this.trainData = trainData;
+          this.optimizer = optimizer;
+        }
+        private runBatch(source: tf.Tensor, targets: tf.Tensor): number {
+          this.optimizer.zeroGrad();
+          const loss = F.mseLoss(this.model.forward(source), targets);
+          loss.backward();
+          this.optimizer.step();
+          return loss.item();
+        }
+        private runEpoch(epoch: number): void {
+          let last = 0;
+          for (const [source, targets] of this.trainData) {
+            last = this.runBatch(source, targets);
+          }
+          this.report(epoch, last);
+        }
+        private report(epoch: number, last: number): void {
+          console.log(epoch, last);
+        }
+        train(maxEpochs: number): void {
+          for (let epoch = 0; epoch < maxEpochs; epoch++) {
+            this.runEpoch(epoch);
+          }
+        }
+      }
+
+      function main(epochs: number): void {
+        const model = new nn.Linear(4, 1);
+        const loader = new data.DataLoader(new data.TensorDataset(tf.zeros([8, 4]), tf.zeros([8, 1])), { batchSize: 4 });
+        const trainer = new Trainer(model, loader, new optim.SGD(model.parameters(), { lr: 0.1 }));
+        trainer.train(epochs);
+      }
+
+      main(2);
+    `;
+    const { output, notes } = await toModule(input);
+    const out = flat(output);
+    expect(notes.join("\n")).toContain("Trainer.runBatch() (line 12), which leads to backward, → its statements in place of its one call in Trainer.runEpoch()");
+    expect(out).toContain(flat("async train(maxEpochs: number): Promise<void> { await new LightningTrainer({ maxEpochs }).fit(new TrainerModule(this)); }"));
+    expect(out).toContain(flat("override configureOptimizers() { return this.owner.optimizer; } override trainDataloader() { return this.owner.trainData; }"));
+    expect(out).toContain(flat("override trainingStep([source, targets]: [tf.Tensor, tf.Tensor], batchIdx: number) { const optimizer = this.optimizers(); optimizer.zeroGrad(); const loss = F.mseLoss(this.model.forward(source), targets); this.manualBackward(loss); optimizer.step(); this.last = loss.item(); }"));
+    expect(out).toContain(flat("override onTrainEpochEnd() { this.owner.report(this.currentEpoch, this.last); }"));
+    // (the module calls it: not private any more; the inlined methods are gone)
+    expect(out).toContain(flat("report(epoch: number, last: number): void {"));
+    expect(output).not.toMatch(/private (runBatch|runEpoch|report)|this\.runEpoch|this\.runBatch/);
+    expect(out).toContain(flat("async function main(epochs: number): Promise<void> {"));
+    expect(out).toContain(flat("await trainer.train(epochs); } await main(2);"));
+  });
+
   it("what has no place in the module stays for a human, with the reason: a local the step reads that is not state, a caller that cannot await, a `while (true)` that does not start by taking its batch", async () => {
-    const notState = MINGPT_SHAPE.replace("this.iterNum = 0;\n", "this.iterNum = 0;\n    const scale = Math.random();\n").replace("this.iterNum += 1;", "this.iterNum += scale;");
-    expect(notState).toContain("const scale = Math.random();");
+    // (a number, a string or an annotated local becomes a field; an untyped array cannot)
+    const notState = MINGPT_SHAPE.replace("this.iterNum = 0;\n", "this.iterNum = 0;\n    const losses = [];\n").replace("this.iterNum += 1;", "this.iterNum += 1;\n        losses.push(this.loss.item());");
+    expect(notState).toContain("const losses = [];");
     const a = await migrate(notState, { to: "module" });
     expect(a.status).toBe("needs-human");
-    expect("reason" in a && a.reason).toContain("`scale` is a local of Trainer.run() that another part of the training reads: keep it on the trainer (`this.scale`)");
+    expect("reason" in a && a.reason).toContain("`losses` is a local of Trainer.run() that another part of the training reads: keep it on the trainer (`this.losses`)");
 
-    const syncCaller = MINGPT_SHAPE.replace("const trainer = new Trainer(", "function main(): void {\nconst trainer = new Trainer(").replace("trainer.run();", "trainer.run();\n}\nmain();");
+    // (a function declaration that calls it becomes async itself; a callback cannot)
+    const syncCaller = MINGPT_SHAPE.replace("trainer.run();", "[0].forEach(() => trainer.run());");
     const b = await migrate(syncCaller, { to: "module" });
     expect(b.status).toBe("needs-human");
     expect("reason" in b && b.reason).toContain("Trainer.run() fits a Trainer now, which is asynchronous: call it from an async function");

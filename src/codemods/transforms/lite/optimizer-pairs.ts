@@ -9,7 +9,7 @@
  * an assigned optimizer is set up where it is assigned (`[optimizer] = this.setupOptimizers(optimizer)`).
  */
 import { Node, SyntaxKind, unwrap } from "../../morph.ts";
-import type { ExpressionStatement, Identifier, NewExpression, ParameterDeclaration, PropertyAccessExpression, PropertyDeclaration, VariableDeclaration, VariableStatement } from "ts-morph";
+import type { ArrayLiteralExpression, Expression, ExpressionStatement, Identifier, NewExpression, ParameterDeclaration, PropertyAccessExpression, PropertyDeclaration, VariableDeclaration, VariableStatement } from "ts-morph";
 import { topLevelStatementOf } from "../../analysis/entry.ts";
 import type { ScriptAnalysis } from "../../analysis/types.ts";
 import { isFactoryOptimizer } from "../../analysis/optimizer-factories.ts";
@@ -105,11 +105,12 @@ export function tupleFactoryPairs(analysis: ScriptAnalysis): TupleFactoryPair[] 
   const out: TupleFactoryPair[] = [];
   for (const fn of analysis.functions) {
     for (const o of analysis.optimizers) {
-      const array = o.construction.getParent();
-      if (!array || !Node.isArrayLiteralExpression(array) || !isFactoryOptimizer(o.construction)) continue;
-      if (o.construction.getFirstAncestor((a) => a === fn.node) === undefined) continue;
+      if (!isFactoryOptimizer(o.construction) || o.construction.getFirstAncestor((a) => a === fn.node) === undefined) continue;
+      const returned = returnedArray(o.construction, fn.node);
+      if (!returned) continue;
+      const { array, element } = returned;
       const elements = array.getElements();
-      const optIndex = elements.indexOf(o.construction);
+      const optIndex = elements.indexOf(element);
       const root = o.construction.getArguments()[0] && parametersRoot(o.construction.getArguments()[0]!);
       const modelIndex = root ? elements.findIndex((e) => unwrap(e).getText() === root.getText()) : -1;
       if (modelIndex < 0) continue;
@@ -128,6 +129,23 @@ export function tupleFactoryPairs(analysis: ScriptAnalysis): TupleFactoryPair[] 
     }
   }
   return out;
+}
+
+/**
+ * The array a function returns its optimizer in: `return [model, new optim.SGD(...)]`, or
+ * `const optimizer = new optim.SGD(...); ...; return [trainSet, model, optimizer];`.
+ */
+function returnedArray(construction: NewExpression, fn: Node): { array: ArrayLiteralExpression; element: Expression } | null {
+  const parent = construction.getParent();
+  if (parent && Node.isArrayLiteralExpression(parent)) return { array: parent, element: construction };
+  if (!parent || !Node.isVariableDeclaration(parent) || !Node.isIdentifier(parent.getNameNode())) return null;
+  for (const r of fn.getDescendantsOfKind(SyntaxKind.ReturnStatement)) {
+    const e = r.getExpression() ? unwrap(r.getExpression()!) : undefined;
+    if (!e || !Node.isArrayLiteralExpression(e)) continue;
+    const element = e.getElements().find((x) => unwrap(x).getText() === parent.getName());
+    if (element) return { array: e, element };
+  }
+  return null;
 }
 
 export interface FactoryAssignment {

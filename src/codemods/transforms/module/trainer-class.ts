@@ -33,6 +33,7 @@
 import type { ClassDeclaration, ForOfStatement, ForStatement, Identifier, MethodDeclaration, Node as TsNode, Statement, VariableStatement, WhileStatement } from "ts-morph";
 import { isWrite } from "../shared/writes.ts";
 import { isFactoryOptimizer } from "../../analysis/optimizer-factories.ts";
+import { isOptimizerType } from "../../analysis/handed-in.ts";
 import { Node, SyntaxKind, VariableDeclarationKind, unwrap, within } from "../../morph.ts";
 import type { TransformContext } from "../context.ts";
 import { spanStart } from "../shared/ranges.ts";
@@ -83,7 +84,9 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
 
   // ---- the class's model and optimizer fields ----
   const modelNames = new Set(analysis.modelClasses.map((c) => c.getName()).filter((n): n is string => !!n));
-  const modelFields = cls.getProperties().filter((p) => !p.isStatic() && modelNames.has(p.getTypeNode()?.getText() ?? ""));
+  // (a class of the script's, or a torch module other than a loss: `model: nn.Linear`)
+  const isModelType = (t: string) => modelNames.has(t) || (/^(?:\w+\.)*nn\.\w+$|^Module$/.test(t) && !/Loss$/.test(t));
+  const modelFields = cls.getProperties().filter((p) => !p.isStatic() && isModelType(p.getTypeNode()?.getText() ?? ""));
   if (modelFields.length !== 1) throw new CannotMap(cls, `${className} must hold its model in one field typed with the model's class (found ${modelFields.length})`);
   const modelField = modelFields[0]!;
   if (LIGHTNING_MODULE_MEMBERS.includes(modelField.getName())) {
@@ -113,11 +116,15 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
       } else placement.set(s, "onFitStart");
     }
   }
-  if (!optimizerField && !optimizerLocal) throw new CannotMap(method, `${className}.${method.getName()}() builds no optimizer before its loop`);
-  if (!loaderDecl) throw new CannotMap(loop, `${className}.${method.getName()}()'s loop does not draw from a data.DataLoader it builds`);
+  // An optimizer the class was handed (`this.optimizer = optimizer` in its constructor, the DDP tutorial's Trainer).
+  if (!optimizerField && !optimizerLocal) optimizerField = handedOptimizerField(cls, batchLoop);
+  if (!optimizerField && !optimizerLocal) throw new CannotMap(method, `${where} builds no optimizer before its loop, and ${className} holds none that the loop steps`);
+  // A loader the class was handed: the loop iterates `this.trainData`.
+  const loaderField = !loaderDecl && Node.isForOfStatement(batchLoop) ? thisField(batchLoop.getExpression()) : null;
+  if (!loaderDecl && !loaderField) throw new CannotMap(loop, `${where}'s loop does not draw from a data.DataLoader it builds or holds`);
   const fetched = fetchStatements(batchLoop, iteratorDecl, loaderDecl);
   if (fetched === null) {
-    throw new CannotMap(batchLoop, `${className}.${method.getName()}()'s \`while (true)\` does not start by taking its batch from an iterator of ${loaderDecl.getName()} (\`let next = it.next(); ...; const batch = next.value;\`)`);
+    throw new CannotMap(batchLoop, `${className}.${method.getName()}()'s \`while (true)\` does not start by taking its batch from an iterator of ${loaderDecl!.getName()} (\`let next = it.next(); ...; const batch = next.value;\`)`);
   }
 
   // Locals of the method other than aliases may only be read where they are (the module has no place for them).
@@ -199,6 +206,8 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
     return { name: name.getText(), type, optional: p.hasQuestionToken() || p.hasInitializer() };
   }).filter((p): p is NonNullable<typeof p> => p !== null);
   const optimizerName = optimizerLocal ?? freshLocal(ctx, batchLoop, "optimizer");
+  /** Members of the class the module reads (`this.owner.saveCheckpoint(...)`): not private any more. */
+  const readThroughOwner = new Set<string>();
   // `console.log` in the module's hooks prints through it (rank 0 only under DDP), as the pipeline's modules do.
   for (const s of moved) {
     for (const call of s.getDescendantsOfKind(SyntaxKind.CallExpression)) {
@@ -218,6 +227,7 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
         continue;
       }
       edits.replace(t.getStart(), t.getEnd(), "this.owner", "trainer-class");
+      if (name !== null) readThroughOwner.add(name);
     }
   }
   if (optimizerLocal && optimizerLocal !== optimizerName) {
@@ -260,9 +270,9 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
   const methods: string[] = [];
   const optimizerStatements = hook("configureOptimizers");
   methods.push(
-    `override configureOptimizers() {\n${withAliases(optimizerStatements).join("\n")}\nreturn ${optimizerField ? `this.owner.${optimizerField}!` : optimizerLocal};\n}`,
+    `override configureOptimizers() {\n${withAliases(optimizerStatements).join("\n")}\nreturn ${optimizerField ? `this.owner.${optimizerField}${nullable(cls, optimizerField) ? "!" : ""}` : optimizerLocal};\n}`,
   );
-  methods.push(`override trainDataloader() {\n${withAliases(hook("trainDataloader")).join("\n")}\nreturn ${loaderDecl.getName()};\n}`);
+  methods.push(`override trainDataloader() {\n${withAliases(hook("trainDataloader")).join("\n")}\nreturn ${loaderDecl ? loaderDecl.getName() : `this.owner.${loaderField}`};\n}`);
   if (hook("onFitStart").length > 0) methods.push(`override onFitStart() {\n${withAliases(hook("onFitStart")).join("\n")}\n}`);
   if (epochBefore.length > 0) methods.push(`override onTrainEpochStart() {\n${withAliases(epochBefore).join("\n")}\n}`);
   const stepBody = withAliases(stepStatements);
@@ -300,7 +310,7 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
   const badFlagRead = flagReads.find((b) => placement.get(b) !== "alias");
   if (badFlagRead) throw new CannotMap(badFlagRead, `${where}'s epoch count reads what this code computes: the Trainer's maxEpochs is known before the module runs it`);
   const firstMoved = statements[0]!;
-  edits.replaceMoved(spanStart(firstMoved, text), statements.at(-1)!.getEnd(), `${flagReads.map((b) => `${b.getText()}\n`).join("")}await new ${trainerName}({ maxEpochs: ${epochs} }).fit(new ${moduleName}(${["this", ...params.map((p) => p.name)].join(", ")}));`, "trainer-class");
+  edits.replaceMoved(spanStart(firstMoved, text), statements.at(-1)!.getEnd(), `${flagReads.map((b) => `${b.getText()}\n`).join("")}await new ${trainerName}({ maxEpochs${epochs === "maxEpochs" ? "" : `: ${epochs}`} }).fit(new ${moduleName}(${["this", ...params.map((p) => p.name)].join(", ")}));`, "trainer-class");
   if (!method.isAsync()) edits.insert(method.getNameNode().getStart(), "async ", "trainer-class");
   const returnType = method.getReturnTypeNode();
   if (returnType) {
@@ -308,6 +318,15 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
     edits.replace(returnType.getStart(), returnType.getEnd(), "Promise<void>", "trainer-class");
   }
   edits.insert(cls.getEnd(), `\n\n${moduleText}`, "trainer-class");
+  for (const member of cls.getMembers()) {
+    const name = (member as never as { getName?(): string }).getName?.();
+    if (name === undefined || !readThroughOwner.has(name)) continue;
+    if (name.startsWith("#")) throw new CannotMap(member, `${className}'s \`${name}\` is private to the class, and its loop, now a LightningModule's, reads it: make it a plain member`);
+    for (const modifier of member.getDescendantsOfKind(SyntaxKind.PrivateKeyword).concat(member.getDescendantsOfKind(SyntaxKind.ProtectedKeyword))) {
+      if (modifier.getParent() !== member) continue;
+      edits.delete(modifier.getStart(), modifier.getNextSibling()?.getStart() ?? modifier.getEnd(), "trainer-class");
+    }
+  }
   awaitCallers(ctx, cls, method);
   ctx.notes.push(
     `${className}.${method.getName()}()'s loop (line ${ctx.lineOf(batchLoop.getStart())}) → ${moduleName}.trainingStep() with manual optimisation; ${className}.${method.getName()}() fits it with ${trainerName}({ maxEpochs: ${epochs} })`,
@@ -359,7 +378,25 @@ function stateType(decl: TsNode): string | null {
   if (Node.isNumericLiteral(e) || (Node.isPrefixUnaryExpression(e) && Node.isNumericLiteral(e.getOperand()))) return "number";
   if (Node.isStringLiteral(e) || Node.isNoSubstitutionTemplateLiteral(e) || Node.isTemplateExpression(e)) return "string";
   if (Node.isTrueLiteral(e) || Node.isFalseLiteral(e)) return "boolean";
-  return null;
+  return isNumeric(e) ? "number" : null;
+}
+
+/** What is a number without the checker: `.length`, `x.shape[0]`, `loss.item()`, `Date.now()`, `a * b`. */
+function isNumeric(e: TsNode): boolean {
+  const x = unwrap(e);
+  if (Node.isNumericLiteral(x)) return true;
+  if (Node.isPropertyAccessExpression(x)) return x.getName() === "length";
+  if (Node.isElementAccessExpression(x)) {
+    const of = unwrap(x.getExpression());
+    return Node.isPropertyAccessExpression(of) && of.getName() === "shape";
+  }
+  if (Node.isCallExpression(x)) return /(^|\.)(item|now)$|^Math\.\w+$/.test(x.getExpression().getText().replace(/\s+/g, ""));
+  if (Node.isBinaryExpression(x)) {
+    const op = x.getOperatorToken().getText();
+    return ["-", "*", "/", "%", "**"].includes(op) || (op === "+" && isNumeric(x.getLeft()) && isNumeric(x.getRight()));
+  }
+  if (Node.isPrefixUnaryExpression(x)) return isNumeric(x.getOperand());
+  return false;
 }
 
 function isEndlessWhile(s: Statement): s is WhileStatement {
@@ -461,9 +498,38 @@ function isAlias(s: Statement): boolean {
   return s.getDeclarations().every((d) => {
     const init = d.getInitializer();
     if (!init) return false;
+    // (no call, and nothing made anew: a copy of `const losses = []` per method would be a new array each time)
     const effects = [SyntaxKind.CallExpression, SyntaxKind.NewExpression, SyntaxKind.AwaitExpression, SyntaxKind.ArrowFunction, SyntaxKind.FunctionExpression, SyntaxKind.ObjectLiteralExpression];
+    if (Node.isArrayLiteralExpression(unwrap(init)) && !unwrap(init).getDescendantsOfKind(SyntaxKind.ThisKeyword).length) return false;
+    if (init.getDescendantsOfKind(SyntaxKind.ArrayLiteralExpression).some((a) => a !== unwrap(init))) return false;
     return !effects.includes(init.getKind()) && effects.every((k) => init.getDescendantsOfKind(k).length === 0) && !init.getDescendants().some((n) => Node.isBinaryExpression(n) && /=$/.test(n.getOperatorToken().getText()) && !/^[=!<>]=+$/.test(n.getOperatorToken().getText()));
   });
+}
+
+/** Whether the class's field may hold null or undefined (`optimizer: optim.Optimizer | null`). */
+function nullable(cls: ClassDeclaration, field: string): boolean {
+  const p = cls.getProperty(field);
+  return p !== undefined && (p.hasQuestionToken() || /\b(null|undefined)\b/.test(p.getTypeNode()?.getText() ?? ""));
+}
+
+/** `name` of `this.name`, or null. */
+function thisField(e: TsNode): string | null {
+  const x = unwrap(e);
+  return Node.isPropertyAccessExpression(x) && unwrap(x.getExpression()).getKind() === SyntaxKind.ThisKeyword ? x.getName() : null;
+}
+
+/** The field holding an optimizer the class was given, which the loop steps (`this.optimizer.step()`). */
+function handedOptimizerField(cls: ClassDeclaration, loop: Statement): string | null {
+  const stepped = new Set(
+    loop
+      .getDescendantsOfKind(SyntaxKind.CallExpression)
+      .map((c) => c.getExpression())
+      .filter((callee) => Node.isPropertyAccessExpression(callee) && callee.getName() === "step")
+      .map((callee) => thisField((callee as never as { getExpression(): TsNode }).getExpression()))
+      .filter((f): f is string => f !== null),
+  );
+  const fields = cls.getProperties().filter((p) => stepped.has(p.getName()) && isOptimizerType(p.getTypeNode()?.getText() ?? ""));
+  return fields.length === 1 ? fields[0]!.getName() : null;
 }
 
 /** `model.train();` */
@@ -516,13 +582,14 @@ function freshLocal(ctx: TransformContext, loop: Statement, wanted: string): str
   };
   const used = new Set(loop.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => !isPropertyName(id)).map((id) => id.getText()));
   let name = wanted;
-  for (let i = 2; used.has(name) || ctx.analysis.topLevelNames.has(name); i++) name = `${wanted}${i}`;
+  for (let i = 2; used.has(name); i++) name = `${wanted}${i}`;
   return name;
 }
 
 /** `trainer.run();` → `await trainer.run();` wherever the script calls the method on an instance it built. */
 function awaitCallers(ctx: TransformContext, cls: ClassDeclaration, method: MethodDeclaration): void {
-  const { analysis, edits } = ctx;
+  const { analysis } = ctx;
+  const madeAsync = new Set<TsNode>();
   for (const construction of constructionsOf(analysis, cls)) {
     let parent = construction.getParent();
     while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent))) parent = parent.getParent();
@@ -532,11 +599,49 @@ function awaitCallers(ctx: TransformContext, cls: ClassDeclaration, method: Meth
       if (!access || !Node.isPropertyAccessExpression(access) || access.getName() !== method.getName()) continue;
       const call = access.getParent();
       if (!call || !Node.isCallExpression(call)) continue;
-      if (call.getParent() && Node.isAwaitExpression(call.getParent()!)) continue;
-      const fn = call.getFirstAncestor((a) => Node.isFunctionDeclaration(a) || Node.isFunctionExpression(a) || Node.isArrowFunction(a) || Node.isMethodDeclaration(a));
-      const canAwait = fn ? (fn as never as { isAsync(): boolean }).isAsync() : ctx.topLevelAwait;
-      if (!canAwait) throw new CannotMap(call, `${cls.getName()}.${method.getName()}() fits a Trainer now, which is asynchronous: call it from an async function`);
-      edits.insert(call.getStart(), "await ", "trainer-class");
+      awaitCall(ctx, call, `${cls.getName()}.${method.getName()}()`, madeAsync);
     }
+  }
+}
+
+/**
+ * Awaits a call that now returns a promise. In a function that is not async (the DDP tutorial's
+ * `main()`, which calls `trainer.train(totalEpochs)`), the function becomes async and its own
+ * calls are awaited, up to the top level of the module.
+ */
+function awaitCall(ctx: TransformContext, call: TsNode, what: string, madeAsync: Set<TsNode>): void {
+  const { analysis, edits } = ctx;
+  let top: TsNode = call;
+  while (top.getParent() && Node.isParenthesizedExpression(top.getParent()!)) top = top.getParent()!;
+  if (top.getParent() && Node.isAwaitExpression(top.getParent()!)) return;
+  const fn = call.getFirstAncestor((a) => Node.isFunctionDeclaration(a) || Node.isFunctionExpression(a) || Node.isArrowFunction(a) || Node.isMethodDeclaration(a));
+  const fail = (): never => {
+    throw new CannotMap(call, `${what} fits a Trainer now, which is asynchronous: call it from an async function`);
+  };
+  if (!fn) {
+    if (!ctx.topLevelAwait) fail();
+    edits.insert(call.getStart(), "await ", "trainer-class");
+    return;
+  }
+  if ((fn as never as { isAsync(): boolean }).isAsync() || madeAsync.has(fn)) {
+    edits.insert(call.getStart(), "await ", "trainer-class");
+    return;
+  }
+  if (!Node.isFunctionDeclaration(fn) || !fn.getName() || fn.isGenerator()) return fail();
+  const local = analysis.functions.find((f) => f.node === fn);
+  const statement = call.getParent();
+  if (!local || local.otherReferences.length > 0 || !statement || !Node.isExpressionStatement(statement)) return fail();
+  const returnType = fn.getReturnTypeNode();
+  if (returnType && returnType.getText() !== "void") return fail();
+  madeAsync.add(fn);
+  edits.insert(call.getStart(), "await ", "trainer-class");
+  const keyword = fn.getFirstChildByKind(SyntaxKind.FunctionKeyword)!;
+  edits.insert(keyword.getStart(), "async ", "trainer-class");
+  if (returnType) edits.replace(returnType.getStart(), returnType.getEnd(), "Promise<void>", "trainer-class");
+  ctx.notes.push(`${fn.getName()}() awaits ${what}, so it is async now and its callers await it`);
+  for (const c of local.calls) {
+    const s = c.getParent();
+    if (!s || !Node.isExpressionStatement(s)) fail();
+    awaitCall(ctx, c, `${fn.getName()}()`, madeAsync);
   }
 }
