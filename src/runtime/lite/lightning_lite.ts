@@ -422,6 +422,27 @@ export abstract class LightningLite {
   async load<T = any>(path: string, state?: Record<string, unknown>): Promise<T> {
     const checkpoint = await this.strategy.loadCheckpoint(path);
     this.barrier("load");
+    return this.restore<T>(checkpoint, path, state);
+  }
+
+  /**
+   * `save` for code that cannot await (a synchronous method of your own trainer class, as
+   * Fabric's `save` is in Python): reads the tensors and writes the file synchronously, from
+   * global rank 0, then waits for every rank.
+   */
+  saveSync(obj: unknown, path: string): void {
+    this.strategy.saveCheckpointSync(path, toSavable(obj));
+    this.barrier("save");
+  }
+
+  /** `load` for code that cannot await. */
+  loadSync<T = any>(path: string, state?: Record<string, unknown>): T {
+    const checkpoint = this.strategy.loadCheckpointSync(path);
+    this.barrier("load");
+    return this.restore<T>(checkpoint, path, state);
+  }
+
+  private restore<T>(checkpoint: unknown, path: string, state: Record<string, unknown> | undefined): T {
     if (state === undefined) return checkpoint as T;
     if (!isPlainObject(checkpoint)) {
       throw new Error(`load(): '${path}' does not hold an object of named entries, so it cannot restore a state object`);

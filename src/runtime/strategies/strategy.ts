@@ -3,7 +3,7 @@ import type { Device } from "../../torch/device.ts";
 import type { Module } from "../../torch/nn/module.ts";
 import type { Optimizer } from "../../torch/optim/optimizer.ts";
 import { clipGradNorm, clipGradValue } from "../../torch/nn/utils/clip_grad.ts";
-import { save, load } from "../../torch/serialization/index.ts";
+import { save, load, saveSync, loadSync } from "../../torch/serialization/index.ts";
 import type { Accelerator } from "../accelerators/accelerator.ts";
 import { Precision, type PrecisionBackwardOptions } from "../plugins/precision/precision.ts";
 import { FullPrecision } from "../plugins/precision/full_precision.ts";
@@ -156,6 +156,15 @@ export abstract class Strategy {
 
   async loadCheckpoint(path: string): Promise<unknown> {
     return load(path);
+  }
+
+  /** `saveCheckpoint` with synchronous reads and write, for code that cannot await (not on WebGPU before its sync reads). */
+  saveCheckpointSync(path: string, state: unknown): void {
+    if (this.isGlobalZero) saveSync(state, path);
+  }
+
+  loadCheckpointSync(path: string): unknown {
+    return loadSync(path);
   }
 
   teardown(): void {

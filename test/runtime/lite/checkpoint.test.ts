@@ -83,5 +83,23 @@ describe("LightningLite.save / load", () => {
     const file = join(dir, "rank1.ckpt");
     await lite.save({ x: 1 }, file);
     expect(existsSync(file)).toBe(false);
+    lite.saveSync({ x: 1 }, file);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it("saveSync / loadSync (for code that cannot await): the same file as save writes, the same restore as load", async () => {
+    const lite = new TestLite();
+    const saved = trained(lite, 4);
+    const syncFile = join(dir, "sync.ckpt");
+    const asyncFile = join(dir, "async.ckpt");
+    lite.saveSync({ model: saved.model, optimizer: saved.optimizer, epoch: 2 }, syncFile);
+    await lite.save({ model: saved.model, optimizer: saved.optimizer, epoch: 2 }, asyncFile);
+    expect(readFileSync(syncFile).equals(readFileSync(asyncFile))).toBe(true);
+
+    const other = trained(new TestLite(), 98);
+    const state: Record<string, unknown> = { model: other.model, optimizer: other.optimizer };
+    expect(lite.loadSync(syncFile, state)).toEqual({ epoch: 2 });
+    expect(snapshot(other.model.parameters())).toEqual(snapshot(saved.model.parameters()));
+    expect(() => lite.loadSync(syncFile, { missing: 1 })).toThrow("load(): 'missing' is not in the checkpoint");
   });
 });

@@ -2,9 +2,9 @@
  * `save(obj, path)` / `load(path)` from `lightning-ts/torch` → `this.save(obj, path)` /
  * `this.load(path)`: Lite writes on rank 0 only and makes the other ranks wait.
  *
- * Lite's save and load are asynchronous, so `saveSync(obj, path)` / `loadSync(path)` become
- * `await this.save(obj, path)` / `(await this.load(path))` where the code can await (an async
- * function), and stay, marked TODO, where it cannot.
+ * `saveSync(obj, path)` / `loadSync(path)` become `await this.save(obj, path)` /
+ * `(await this.load(path))` where the code can await (an async function), and Lite's synchronous
+ * `this.saveSync(...)` / `this.loadSync(...)` where it cannot (a callback, a synchronous method).
  */
 import { Node } from "../../morph.ts";
 import { isFunctionLike } from "../../analysis/functions.ts";
@@ -16,10 +16,8 @@ export function rewriteCheckpointIo(ctx: TransformContext, access: LiteAccess): 
   for (const { call, kind, sync } of analysis.checkpointCalls) {
     if (edits.covers(call.getStart(), call.getEnd())) continue;
     const name = `${kind}${sync ? "Sync" : ""}`;
-    if (sync && !inAsyncFunction(call, access)) {
-      todos.add(call, `use \`await lite.${kind}(...)\` here (Lite's ${kind} is asynchronous): ${name}() is not in an async function`);
-      continue;
-    }
+    // (where the code cannot await, Lite's synchronous save/load: rank 0 writes, every rank waits)
+    const awaitable = !sync || inAsyncFunction(call, access);
     const a = access.receiverAt(call);
     if (!a.ok) {
       todos.add(call, `use lite.${kind}(...) here so that only rank 0 writes the file: ${a.reason}`);
@@ -28,6 +26,8 @@ export function rewriteCheckpointIo(ctx: TransformContext, access: LiteAccess): 
     const callee = call.getExpression();
     if (!sync) {
       edits.replace(callee.getStart(), callee.getEnd(), `${a.receiver}.${kind}`, "checkpoint");
+    } else if (!awaitable) {
+      edits.replace(callee.getStart(), callee.getEnd(), `${a.receiver}.${name}`, "checkpoint");
     } else if (kind === "save") {
       edits.replace(callee.getStart(), callee.getEnd(), `await ${a.receiver}.save`, "checkpoint");
     } else {
