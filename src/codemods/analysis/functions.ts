@@ -4,7 +4,7 @@
  * threading the Lite instance into helpers and removing `device` parameters all need the call
  * sites of every local function.
  */
-import { Node, VariableDeclarationKind, unwrap } from "../morph.ts";
+import { Node, SyntaxKind, VariableDeclarationKind, unwrap } from "../morph.ts";
 import type { CallExpression, ExpressionStatement, Identifier, Statement } from "ts-morph";
 import type { ReferenceIndex } from "./references.ts";
 import { isDeclarationName } from "./references.ts";
@@ -91,6 +91,42 @@ export function makeOwnerOf(functions: LocalFunction[]): (node: Node) => Owner {
     }
     return { kind: "top" };
   };
+}
+
+/**
+ * Where a call's value goes, as a statement of its own: nowhere (`f(...);`), back to the caller
+ * (`return f(...);`), into a name (`x = f(...);`) or a new one (`const x = f(...);`). `awaited`:
+ * the call is awaited there. Null for a call inside other code.
+ */
+export type CallSite =
+  | { kind: "statement"; statement: Statement; awaited: boolean }
+  | { kind: "return"; statement: Statement; awaited: boolean }
+  | { kind: "assign"; statement: Statement; awaited: boolean; target: string; targetIsName: boolean }
+  | { kind: "declare"; statement: Statement; awaited: boolean; target: string; keyword: string };
+
+export function callSiteOf(call: Node): CallSite | null {
+  let e: Node = call;
+  let parent = e.getParent();
+  let awaited = false;
+  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAwaitExpression(parent))) {
+    if (Node.isAwaitExpression(parent)) awaited = true;
+    e = parent;
+    parent = parent.getParent();
+  }
+  if (!parent) return null;
+  if (Node.isExpressionStatement(parent)) return { kind: "statement", statement: parent, awaited };
+  if (Node.isReturnStatement(parent)) return { kind: "return", statement: parent, awaited };
+  if (Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken && parent.getRight() === e) {
+    const statement = parent.getParent();
+    if (!statement || !Node.isExpressionStatement(statement)) return null;
+    return { kind: "assign", statement, awaited, target: parent.getLeft().getText(), targetIsName: Node.isIdentifier(parent.getLeft()) };
+  }
+  if (Node.isVariableDeclaration(parent) && Node.isIdentifier(parent.getNameNode())) {
+    const statement = parent.getVariableStatement();
+    if (!statement || statement.getDeclarations().length !== 1) return null;
+    return { kind: "declare", statement, awaited, target: parent.getName(), keyword: statement.getDeclarationKind() };
+  }
+  return null;
 }
 
 /** The statement that is just the call (`main(...)`, `await main(...)`, `void main(...)`), or null: a call whose result nothing reads. */

@@ -6,9 +6,9 @@
  * `configure_optimizers` returning it). The callers keep building their models and optimizers;
  * each call becomes a Trainer fitting a module made of its arguments.
  */
-import type { ParameterDeclaration, Statement } from "ts-morph";
+import type { ParameterDeclaration } from "ts-morph";
 import { Node, SyntaxKind, isLoop, within } from "../morph.ts";
-import { makeOwnerOf, statementOfCall } from "./functions.ts";
+import { callSiteOf, makeOwnerOf, statementOfCall } from "./functions.ts";
 import type { Entry, ScriptAnalysis } from "./types.ts";
 
 export interface HandedInTraining {
@@ -37,7 +37,7 @@ export function findHandedInTraining(analysis: ScriptAnalysis): HandedInTraining
   // model it was handed (`modelFt = await trainModel(modelFt, ...)`, the transfer-learning
   // tutorial run twice: the function ends in `return model;`).
   const returned = returnedParameter(fn.node);
-  if (!fn.calls.every((c) => statementOfCall(c) !== null || (returned !== null && resultOfCall(c) !== null))) return null;
+  if (!fn.calls.every((c) => statementOfCall(c) !== null || (returned !== null && keepsResult(c)))) return null;
   // An optimizer it builds itself is the usual shape (the model alone is handed in: models.ts).
   if (analysis.optimizers.some((o) => within(o.construction, fn.node))) return null;
   const optimizers = fn.node.getParameters().filter((p) => {
@@ -57,23 +57,8 @@ export function returnedParameter(fn: Node): ParameterDeclaration | null {
   return fn.getParameters().find((p) => Node.isIdentifier(p.getNameNode()) && p.getName() === value.getText()) ?? null;
 }
 
-/**
- * A call whose result the script keeps, as a statement: `x = await f(...)` or `const x = await f(...)`
- * (the statement, and the name that receives the result).
- */
-export function resultOfCall(call: Node): { statement: Statement; target: string; declared: string | null } | null {
-  let e: Node = call;
-  let parent = e.getParent();
-  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAwaitExpression(parent))) parent = (e = parent).getParent();
-  if (parent && Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken && parent.getRight() === e) {
-    const statement = parent.getParent();
-    if (!statement || !Node.isExpressionStatement(statement) || !Node.isIdentifier(parent.getLeft())) return null;
-    return { statement, target: parent.getLeft().getText(), declared: null };
-  }
-  if (parent && Node.isVariableDeclaration(parent) && Node.isIdentifier(parent.getNameNode())) {
-    const statement = parent.getVariableStatement();
-    if (!statement || statement.getDeclarations().length !== 1) return null;
-    return { statement, target: parent.getName(), declared: statement.getDeclarationKind() };
-  }
-  return null;
+/** `x = await f(...)` / `const x = await f(...)`: a call whose result the script keeps in a name. */
+export function keepsResult(call: Node): boolean {
+  const site = callSiteOf(call);
+  return site !== null && ((site.kind === "assign" && site.targetIsName) || site.kind === "declare");
 }

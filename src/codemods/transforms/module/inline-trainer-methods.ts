@@ -18,6 +18,7 @@
  * already has are renamed.
  */
 import type { ClassDeclaration, MethodDeclaration, Node as TsNode } from "ts-morph";
+import { callSiteOf } from "../../analysis/functions.ts";
 import { isDeclarationName } from "../../analysis/references.ts";
 import type { ScriptAnalysis } from "../../analysis/types.ts";
 import { EditSet } from "../../edits.ts";
@@ -48,8 +49,8 @@ export function inlineTrainerMethods(analysis: ScriptAnalysis, cls: ClassDeclara
       .filter((p) => p.getName() === method.getName() && !calls.some((c) => c.getExpression() === p));
     if (calls.length !== 1 || elsewhere.length > 0) continue;
     const call = calls[0]!;
-    const site = callSite(call);
-    if (!site || method.isAsync() || method.isGenerator()) continue;
+    const site = callSiteOf(call);
+    if (!site || (site.kind === "assign" && !site.targetIsName) || method.isAsync() || method.isGenerator()) continue;
     const body = method.getBody();
     if (!body || !Node.isBlock(body)) continue;
     const statements = body.getStatements();
@@ -117,30 +118,6 @@ export function inlineTrainerMethods(analysis: ScriptAnalysis, cls: ClassDeclara
       text: out.apply(),
       note: `${cls.getName()}.${method.getName()}() (line ${analysis.sourceFile.getLineAndColumnAtPos(method.getStart()).line}), which leads to backward, → its statements in place of its one call in ${cls.getName()}.${caller.getName()}()`,
     };
-  }
-  return null;
-}
-
-type Site =
-  | { kind: "statement"; statement: TsNode }
-  | { kind: "assign"; statement: TsNode; target: string }
-  | { kind: "declare"; statement: TsNode; keyword: string; target: string }
-  | { kind: "return"; statement: TsNode };
-
-/** The statement the call is, and what receives its value; null for a call inside other code. */
-function callSite(call: TsNode): Site | null {
-  const parent = call.getParent();
-  if (!parent) return null;
-  if (Node.isExpressionStatement(parent)) return { kind: "statement", statement: parent };
-  if (Node.isReturnStatement(parent)) return { kind: "return", statement: parent };
-  if (Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken && parent.getRight() === call) {
-    const statement = parent.getParent();
-    return statement && Node.isExpressionStatement(statement) && Node.isIdentifier(parent.getLeft()) ? { kind: "assign", statement, target: parent.getLeft().getText() } : null;
-  }
-  if (Node.isVariableDeclaration(parent) && Node.isIdentifier(parent.getNameNode())) {
-    const statement = parent.getVariableStatement();
-    if (!statement || statement.getDeclarations().length !== 1) return null;
-    return { kind: "declare", statement, keyword: statement.getDeclarationKind(), target: parent.getName() };
   }
   return null;
 }

@@ -20,7 +20,7 @@
  * statements compute what the call did; its final `return` becomes the assignment the call fed.
  */
 import type { CallExpression, FunctionDeclaration, Identifier, Node as TsNode, Statement } from "ts-morph";
-import { isFunctionLike } from "../../analysis/functions.ts";
+import { callSiteOf, isFunctionLike } from "../../analysis/functions.ts";
 import { isDeclarationName } from "../../analysis/references.ts";
 import type { LocalFunction, ScriptAnalysis } from "../../analysis/types.ts";
 import { EditSet } from "../../edits.ts";
@@ -40,8 +40,9 @@ export function inlineTrainingFunction(analysis: ScriptAnalysis): InputRewrite |
   const node = fn.node as FunctionDeclaration;
   if (fn.calls.length !== 1 || fn.otherReferences.length > 0 || node.isGenerator() || node.isExported()) return null;
   const call = fn.calls[0]!;
-  const site = callSite(call, node.isAsync());
-  if (!site || !entry.statements.includes(site.statement)) return null;
+  // (a statement, an assignment or a declaration; an async function's call awaited)
+  const site = callSiteOf(call);
+  if (!site || site.kind === "return" || (node.isAsync() && !site.awaited) || !entry.statements.includes(site.statement)) return null;
   const body = node.getBody();
   if (!body || !Node.isBlock(body) || body.getStatements().length === 0) return null;
 
@@ -52,7 +53,7 @@ export function inlineTrainingFunction(analysis: ScriptAnalysis): InputRewrite |
   const ownNodes = (kind: SyntaxKind) => body.getDescendantsOfKind(kind).filter((d) => d.getFirstAncestor((a) => isFunctionLike(a) && !Node.isArrowFunction(a)) === node);
   if (ownNodes(SyntaxKind.ReturnStatement).some((r) => r !== finalReturn)) return null;
   if (ownNodes(SyntaxKind.ThisKeyword).length > 0 || body.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === "arguments" && !analysis.references.declarationOf(id))) return null;
-  if (finalReturn === null && site.result !== null) return null;
+  if (finalReturn === null && site.kind !== "statement") return null;
   const refs = analysis.references;
 
   const taken = new Set([...analysis.topLevelNames]);
@@ -97,9 +98,9 @@ export function inlineTrainingFunction(analysis: ScriptAnalysis): InputRewrite |
   const returned = finalReturn?.getExpression();
   if (returned) {
     const value = edits.render(returned.getStart(), returned.getEnd());
-    if (site.result?.kind === "assign" && value !== site.result.target) text += `\n${site.result.target} = ${value};`;
-    else if (site.result?.kind === "declare") text += `\n${site.result.keyword} ${site.result.target} = ${value};`;
-    else if (site.result === null && !Node.isIdentifier(unwrap(returned)) && !Node.isLiteralExpression(unwrap(returned))) text += `\n${value};`;
+    if (site.kind === "assign" && value !== site.target) text += `\n${site.target} = ${value};`;
+    else if (site.kind === "declare") text += `\n${site.keyword} ${site.target} = ${value};`;
+    else if (site.kind === "statement" && !Node.isIdentifier(unwrap(returned)) && !Node.isLiteralExpression(unwrap(returned))) text += `\n${value};`;
   }
   const comments = analysis.text.slice(spanStart(node, analysis.text), node.getStart()).trim();
   const replacement = [comments, ...bindings, text].filter((t) => t !== "").join("\n");
@@ -121,32 +122,6 @@ function holdsEpochLoop(fn: LocalFunction, analysis: ScriptAnalysis): boolean {
     const loops = b.call.getAncestors().filter((a) => isLoop(a) && within(a, fn.node));
     return loops.length >= 2;
   });
-}
-
-type Result = { kind: "assign"; target: string } | { kind: "declare"; keyword: string; target: string };
-
-/** The top-level statement the call is, and what receives its result; null for a call inside other code. */
-function callSite(call: CallExpression, isAsync: boolean): { statement: Statement; result: Result | null } | null {
-  let e: TsNode = call;
-  let parent = e.getParent();
-  while (parent && Node.isParenthesizedExpression(parent)) parent = (e = parent).getParent();
-  const awaited = parent !== undefined && Node.isAwaitExpression(parent);
-  if (isAsync && !awaited) return null;
-  if (awaited) {
-    e = parent!;
-    parent = e.getParent();
-  }
-  if (parent && Node.isExpressionStatement(parent)) return { statement: parent, result: null };
-  if (parent && Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken && parent.getRight() === e) {
-    const statement = parent.getParent();
-    return statement && Node.isExpressionStatement(statement) ? { statement, result: { kind: "assign", target: parent.getLeft().getText() } } : null;
-  }
-  if (parent && Node.isVariableDeclaration(parent) && Node.isIdentifier(parent.getNameNode())) {
-    const statement = parent.getVariableStatement();
-    if (!statement || statement.getDeclarations().length !== 1) return null;
-    return { statement, result: { kind: "declare", keyword: statement.getDeclarationKind(), target: parent.getName() } };
-  }
-  return null;
 }
 
 function declaredNamesOf(s: Statement): Identifier[] {

@@ -15,8 +15,7 @@
  */
 import type { CallExpression, Statement, VariableStatement } from "ts-morph";
 import { declaredNames } from "./statements.ts";
-import { isFunctionLike, statementOfCall } from "../../analysis/functions.ts";
-import { resultOfCall } from "../../analysis/handed-in.ts";
+import { callSiteOf, isFunctionLike, statementOfCall } from "../../analysis/functions.ts";
 import { Node, SyntaxKind } from "../../morph.ts";
 import type { ModuleBuilder } from "./builder.ts";
 import { CallSite, countExpression } from "./call-site.ts";
@@ -67,7 +66,11 @@ export function writeTrainerCalls(m: ModuleBuilder): { topLevelCode: string | nu
       m.note(`${entry.fn.name}(...) call (line ${m.line(call)}) → trainer.fit(model), then ${kept.name} = model.${m.result!.field}`);
       continue;
     }
-    const handedBack = m.returnedParameter ? resultOfCall(call) : null;
+    const receives = m.returnedParameter ? callSiteOf(call) : null;
+    const handedBack =
+      receives && (receives.kind === "declare" || (receives.kind === "assign" && receives.targetIsName))
+        ? { statement: receives.statement, target: receives.target, declared: receives.kind === "declare" ? receives.keyword : null }
+        : null;
     if (handedBack) {
       // `modelFt = await trainModel(modelFt, ...)`: fit, and the result is the argument itself.
       if (!awaitAllowed(handedBack.statement, m.ctx.topLevelAwait)) {
