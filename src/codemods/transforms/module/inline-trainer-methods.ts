@@ -25,7 +25,7 @@ import { EditSet } from "../../edits.ts";
 import { Node, SyntaxKind, unwrap, within } from "../../morph.ts";
 import { isWrite } from "../shared/writes.ts";
 import { spanStart } from "../shared/ranges.ts";
-import type { InputRewrite } from "./input-rewrite.ts";
+import { renameReference, type InputRewrite } from "./input-rewrite.ts";
 import { returnsIn } from "./statements.ts";
 
 export function inlineTrainerMethods(analysis: ScriptAnalysis, cls: ClassDeclaration): InputRewrite | null {
@@ -75,7 +75,7 @@ export function inlineTrainerMethods(analysis: ScriptAnalysis, cls: ClassDeclara
         continue;
       }
       const name = fresh(d.getText());
-      for (const r of refs.referencesOf(d)) replaceName(edits, r, name);
+      for (const r of refs.referencesOf(d)) renameReference(edits, "inline-trainer-method", r, name);
     }
     const bindings: string[] = [];
     const args = call.getArguments();
@@ -91,12 +91,12 @@ export function inlineTrainerMethods(analysis: ScriptAnalysis, cls: ClassDeclara
       const written = uses.some((u) => isWrite(u));
       const argDecl = arg && Node.isIdentifier(arg) ? refs.declarationOf(arg) : undefined;
       if (arg && Node.isIdentifier(arg) && !written && argDecl && within(argDecl, caller) && !declaredInBody.some((d) => d.getText() === arg.getText())) {
-        for (const u of uses) replaceName(edits, u, arg.getText());
+        for (const u of uses) renameReference(edits, "inline-trainer-method", u, arg.getText());
         continue;
       }
       const value = arg ? arg.getText() : (p.getInitializer()?.getText() ?? "undefined");
       const bound = taken.has(name.getText()) ? fresh(name.getText()) : (taken.add(name.getText()), name.getText());
-      if (bound !== name.getText()) for (const u of uses) replaceName(edits, u, bound);
+      if (bound !== name.getText()) for (const u of uses) renameReference(edits, "inline-trainer-method", u, bound);
       const type = p.getTypeNode() ? `: ${p.getTypeNode()!.getText()}` : "";
       bindings.push(`${written ? "let" : "const"} ${bound}${type} = ${value};`);
     }
@@ -120,12 +120,5 @@ export function inlineTrainerMethods(analysis: ScriptAnalysis, cls: ClassDeclara
     };
   }
   return null;
-}
-
-/** Renames one reference, keeping a shorthand property's key (`{ epoch }` → `{ epoch: e }`). */
-function replaceName(edits: EditSet, id: TsNode, name: string): void {
-  const parent = id.getParent();
-  const shorthand = parent && Node.isShorthandPropertyAssignment(parent) && parent.getNameNode() === id;
-  edits.replace(id.getStart(), id.getEnd(), shorthand ? `${id.getText()}: ${name}` : name, "inline-trainer-method");
 }
 

@@ -28,7 +28,7 @@ import { positionAt } from "../../errors.ts";
 import { Node, SyntaxKind, unwrap } from "../../morph.ts";
 import { isWrite } from "../shared/writes.ts";
 import { spanStart } from "../shared/ranges.ts";
-import { unusedName, type InputRewrite } from "./input-rewrite.ts";
+import { renameReference, unusedName, type InputRewrite } from "./input-rewrite.ts";
 import { declaredNames, isLoop, within } from "./statements.ts";
 
 export function inlineTrainingFunction(analysis: ScriptAnalysis): InputRewrite | null {
@@ -69,7 +69,7 @@ export function inlineTrainingFunction(analysis: ScriptAnalysis): InputRewrite |
   for (const s of statements) {
     for (const declared of declaredNamesOf(s)) {
       const name = fresh(declared.getText());
-      if (name !== declared.getText()) for (const r of refs.referencesOf(declared)) replaceName(edits, r, name);
+      if (name !== declared.getText()) for (const r of refs.referencesOf(declared)) renameReference(edits, "inline-training-function", r, name);
     }
   }
   const bindings: string[] = [];
@@ -82,12 +82,12 @@ export function inlineTrainingFunction(analysis: ScriptAnalysis): InputRewrite |
     const uses = refs.usesOf(name);
     const written = uses.some((u) => isWrite(u));
     if (arg && Node.isIdentifier(arg) && !written && !declaredInBody.has(arg.getText())) {
-      for (const u of uses) replaceName(edits, u, arg.getText());
+      for (const u of uses) renameReference(edits, "inline-training-function", u, arg.getText());
       continue;
     }
     const value = arg ? arg.getText() : (p.getInitializer()?.getText() ?? "undefined");
     const bound = fresh(name.getText());
-    if (bound !== name.getText()) for (const u of uses) replaceName(edits, u, bound);
+    if (bound !== name.getText()) for (const u of uses) renameReference(edits, "inline-training-function", u, bound);
     const typeNode = p.getTypeNode();
     const type = typeNode ? `: ${typeNode.getText()}${p.hasQuestionToken() && !arg && !p.getInitializer() ? " | undefined" : ""}` : "";
     bindings.push(`${written ? "let" : "const"} ${bound}${type} = ${value};`);
@@ -127,11 +127,4 @@ function holdsEpochLoop(fn: LocalFunction, analysis: ScriptAnalysis): boolean {
 function declaredNamesOf(s: Statement): Identifier[] {
   if (Node.isFunctionDeclaration(s) || Node.isClassDeclaration(s)) return s.getNameNode() ? [s.getNameNode()!] : [];
   return Node.isVariableStatement(s) ? declaredNames(s) : [];
-}
-
-/** Renames one reference, keeping a shorthand property's key (`{ model }` → `{ model: modelFt }`). */
-function replaceName(edits: EditSet, id: Identifier, name: string): void {
-  const parent = id.getParent();
-  const shorthand = parent && Node.isShorthandPropertyAssignment(parent) && parent.getNameNode() === id;
-  edits.replace(id.getStart(), id.getEnd(), shorthand ? `${id.getText()}: ${name}` : name, "inline-training-function");
 }

@@ -8,6 +8,7 @@ import { isFunctionLike } from "../../analysis/functions.ts";
 import type { ScriptAnalysis } from "../../analysis/types.ts";
 import { Node, SyntaxKind } from "../../morph.ts";
 import { isLoop } from "./statements.ts";
+import type { EditSet } from "../../edits.ts";
 
 export interface InputRewrite {
   text: string;
@@ -47,4 +48,11 @@ export function aboveEpochLoop(loop: TsNode): TsNode {
   const t = block?.getParent();
   if (block && t && Node.isTryStatement(t) && t.getTryBlock() === block) return t;
   return loop;
+}
+
+/** Renames one reference, keeping a shorthand property's key (`{ model }` → `{ model: modelFt }`). */
+export function renameReference(edits: EditSet, tag: string, id: TsNode, name: string): void {
+  const parent = id.getParent();
+  const shorthand = parent && Node.isShorthandPropertyAssignment(parent) && parent.getNameNode() === id;
+  edits.replace(id.getStart(), id.getEnd(), shorthand ? `${id.getText()}: ${name}` : name, tag);
 }
