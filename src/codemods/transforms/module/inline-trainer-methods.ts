@@ -17,7 +17,7 @@
  * body assigns it) of the parameter's name; names the body declares that the caller's method
  * already has are renamed.
  */
-import type { ClassDeclaration, MethodDeclaration, Node as TsNode } from "ts-morph";
+import type { ClassDeclaration, MethodDeclaration } from "ts-morph";
 import { callSiteOf } from "../../analysis/functions.ts";
 import { isDeclarationName } from "../../analysis/references.ts";
 import type { ScriptAnalysis } from "../../analysis/types.ts";

@@ -19,7 +19,7 @@
  * already has are renamed. The function runs once, at that point, with the same arguments, so the
  * statements compute what the call did; its final `return` becomes the assignment the call fed.
  */
-import type { CallExpression, FunctionDeclaration, Identifier, Node as TsNode, Statement } from "ts-morph";
+import type { FunctionDeclaration, Identifier, Statement } from "ts-morph";
 import { callSiteOf, isFunctionLike } from "../../analysis/functions.ts";
 import { isDeclarationName } from "../../analysis/references.ts";
 import type { LocalFunction, ScriptAnalysis } from "../../analysis/types.ts";
