@@ -93,7 +93,6 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
     throw new CannotMap(modelField, `${className}'s model field \`${modelField.getName()}\` has the name of a LightningModule member: rename it`);
   }
   const modelType = modelField.getTypeNode()!.getText();
-  const member = (name: string) => `this.${name}`;
 
   // ---- what the statements before the loop are ----
   const loaderDecl = loaderDeclaration(ctx, before, batchLoop);
