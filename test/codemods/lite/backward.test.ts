@@ -469,6 +469,28 @@ describe("backward", () => {
     `);
   });
 
+  it("a function of the training code handed out as a value (minGPT's batch-end callback) reaches the instance through `const lite = this;` at run()'s top", async () => {
+    const { output, todos, notes } = await toLite(
+      script(
+        MODEL +
+          ts`
+            function onBatch(x: tf.Tensor): void {
+              F.crossEntropy(model.forward(x), tf.zeros([x.shape[0]], "int32")).backward();
+            }
+            for (const [x] of loader) {
+              [x].forEach(onBatch);
+            }
+          `,
+        { prelude: PRELUDE },
+      ),
+    );
+    const flat = output.replace(/\s+/g, " ");
+    expect(flat).toContain("override async run(args: { epochs: number }) { const lite = this;");
+    expect(flat).toContain("function onBatch(x: tf.Tensor): void { lite.backward(");
+    expect(todos).toEqual([]);
+    expect(notes.join("\n")).toContain("run()'s own functions passed as values reach the Lite instance as `lite` (const lite = this)");
+  });
+
   it("passes the Lite instance to a class whose method calls backward(); leaves a helper used as a value and backward() with options with a TODO", async () => {
     const { output, todos } = await toLite(
       script(

@@ -161,10 +161,11 @@ export class LiteAccess {
     if (known === "pending") return { ok: true, receiver: this.threaded.get(fn)!.param };
     if (known) return known;
     if (fn.otherReferences.length > 0) {
-      const result: Access = {
-        ok: false,
-        reason: `${fn.name}() is used as a value, so the Lite instance cannot be passed to it`,
-      };
+      // A function of run()'s own (a callback it hands out, minGPT's batchEndCallback) closes over
+      // run()'s scope: it reaches the instance through `const lite = this;` at run()'s top.
+      const result: Access = this.staysInRun(fn)
+        ? { ok: true, receiver: this.closureName() }
+        : { ok: false, reason: `${fn.name}() is used as a value, so the Lite instance cannot be passed to it` };
       this.memo.set(fn, result);
       return result;
     }
@@ -189,10 +190,50 @@ export class LiteAccess {
     return result;
   }
 
+  /**
+   * Whether a function declared in the training code stays in run() (it reads a variable that
+   * code declares, so it is not hoisted above the class: lite-class.ts hoistDeclarations).
+   */
+  private staysInRun(fn: LocalFunction): boolean {
+    const entry = this.ctx.analysis.entry;
+    if (!Node.isFunctionDeclaration(fn.node)) return false;
+    const statements = entry?.kind === "script" ? entry.statements : entry?.kind === "function" ? [] : null;
+    if (statements === null) return false;
+    if (entry?.kind === "function") return fn.node.getFirstAncestor((a) => a === entry.fn.node) !== undefined;
+    if (!statements.includes(fn.node)) return false;
+    const refs = this.ctx.analysis.references;
+    return statements.some(
+      (s) => Node.isVariableStatement(s) && s.getDeclarations().some((d) => refs.usesOf(d.getNameNode() as never).some((u) => u.getStart() >= fn.node.getStart() && u.getEnd() <= fn.node.getEnd())),
+    );
+  }
+
+  /** The name run()'s own functions reach the instance by (`const lite = this;`, written once by emit). */
+  private closureName(): string {
+    if (this.closure === null) {
+      const taken = (name: string) => this.ctx.analysis.references.identifiersNamed(name).length > 0;
+      let name = "lite";
+      for (let i = 2; taken(name); i++) name = `lite${i}`;
+      this.closure = name;
+    }
+    return this.closure;
+  }
+
+  private closure: string | null = null;
+
   /** Adds the parameter to every helper that needs it and the argument to every call. */
   emit(): void {
     this.emitClasses();
     const { edits } = this.ctx;
+    if (this.closure !== null) {
+      const entry = this.ctx.analysis.entry!;
+      // (after `override async run() {`, which lite-class.ts inserts at the line's start)
+      const at =
+        entry.kind === "script"
+          ? lineStartOf(entry.statements[0]!.getStart(), this.ctx.analysis.text)
+          : (entry.fn.node.getBody() as Node).getFirstChildByKindOrThrow(SyntaxKind.OpenBraceToken).getEnd();
+      edits.insert(at, entry.kind === "script" ? `const ${this.closure} = this;\n` : `\nconst ${this.closure} = this;`, "lite-closure", 1);
+      this.ctx.notes.push(`run()'s own functions passed as values reach the Lite instance as \`${this.closure}\` (const ${this.closure} = this)`);
+    }
     for (const { fn, param, calls } of this.threaded.values()) {
       const params = fn.node.getParameters();
       const kept = params.filter((p) => !edits.covers(p.getStart(), p.getEnd())).length;
