@@ -224,6 +224,57 @@ describe("a trainer class of the script's own (--to module)", () => {
     expect(out).toContain(flat("await trainer.train(epochs); } await main(2);"));
   });
 
+  it("an async fit(loader, epochs) that evaluates and saves after each epoch: the loader it is handed is the module's, the epoch's end an async hook", async () => {
+    const input = ts`
+      import { tf, nn, F, optim, data, save } from "lightning-ts/torch";
+
+      class Net extends nn.Module {
+        fc = new nn.Linear(4, 2);
+        override forward(x: tf.Tensor): tf.Tensor {
+          return this.fc.forward(x);
+        }
+      }
+
+      class Fitter {
+        model: Net;
+        valLoader: data.DataLoader<[tf.Tensor, tf.Tensor]>;
+        constructor(model: Net, valLoader: data.DataLoader<[tf.Tensor, tf.Tensor]>) {
+          this.model = model;
+          this.valLoader = valLoader;
+        }
+        async fit(loader: data.DataLoader<[tf.Tensor, tf.Tensor]>, epochs: number): Promise<void> {
+          const optimizer = new optim.SGD(this.model.parameters(), { lr: 0.1 });
+          for (let epoch = 0; epoch < epochs; epoch++) {
+            this.model.train();
+            for (const [x, y] of loader) {
+              optimizer.zeroGrad();
+              const loss = F.crossEntropy(this.model.forward(x), y);
+              loss.backward();
+              optimizer.step();
+            }
+            this.model.eval();
+            let correct = 0;
+            for (const [x, y] of this.valLoader) {
+              correct += this.model.forward(x).argMax(1).equal(y).sum().item();
+            }
+            console.log(\`epoch \${epoch}: \${correct}\`);
+            await save(this.model.stateDict(), "last.ckpt");
+          }
+        }
+      }
+
+      const ds = new data.TensorDataset(tf.randomNormal([8, 4]), tf.zeros([8], "int32"));
+      const fitter = new Fitter(new Net(), new data.DataLoader(ds, { batchSize: 4 }));
+      await fitter.fit(new data.DataLoader(ds, { batchSize: 4 }), 2);
+    `;
+    const { output } = await toModule(input);
+    const out = flat(output);
+    expect(out).toContain(flat("async fit(loader: data.DataLoader<[tf.Tensor, tf.Tensor]>, epochs: number): Promise<void> { await new Trainer({ maxEpochs: epochs }).fit(new FitterModule(this, loader)); }"));
+    expect(out).toContain(flat("override trainDataloader() { return this.loader; }"));
+    expect(out).toContain(flat("override async onTrainEpochEnd() { this.model.eval(); let correct = 0; for (const [x, y] of this.owner.valLoader) {"));
+    expect(out).toContain(flat("await save(this.model.stateDict(), \"last.ckpt\"); } }"));
+  });
+
   it("what has no place in the module stays for a human, with the reason: a local the step reads that is not state, a caller that cannot await, a `while (true)` that does not start by taking its batch", async () => {
     // (a number, a string or an annotated local becomes a field; an untyped array cannot)
     const notState = MINGPT_SHAPE.replace("this.iterNum = 0;\n", "this.iterNum = 0;\n    const losses = [];\n").replace("this.iterNum += 1;", "this.iterNum += 1;\n        losses.push(this.loss.item());");

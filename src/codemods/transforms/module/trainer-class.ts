@@ -30,7 +30,7 @@
  * onFitEnd. What does not fit — a loop of another shape, a local the loop reads that is not the
  * class's, a return inside the loop — is a `CannotMap`: the script stays as it is, with a TODO.
  */
-import type { ClassDeclaration, ForOfStatement, ForStatement, Identifier, MethodDeclaration, Node as TsNode, Statement, VariableStatement, WhileStatement } from "ts-morph";
+import type { ClassDeclaration, ForOfStatement, ForStatement, Identifier, MethodDeclaration, Node as TsNode, ParameterDeclaration, Statement, VariableStatement, WhileStatement } from "ts-morph";
 import { isWrite } from "../shared/writes.ts";
 import { isFactoryOptimizer } from "../../analysis/optimizer-factories.ts";
 import { isOptimizerType } from "../../analysis/handed-in.ts";
@@ -120,7 +120,9 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
   if (!optimizerField && !optimizerLocal) throw new CannotMap(method, `${where} builds no optimizer before its loop, and ${className} holds none that the loop steps`);
   // A loader the class was handed: the loop iterates `this.trainData`.
   const loaderField = !loaderDecl && Node.isForOfStatement(batchLoop) ? thisField(batchLoop.getExpression()) : null;
-  if (!loaderDecl && !loaderField) throw new CannotMap(loop, `${where}'s loop does not draw from a data.DataLoader it builds or holds`);
+  // ...or one the method is handed (`fit(loader, epochs)`): the module's constructor takes it too.
+  const loaderParam = !loaderDecl && !loaderField && Node.isForOfStatement(batchLoop) ? methodParameter(method, batchLoop.getExpression()) : null;
+  if (!loaderDecl && !loaderField && !loaderParam) throw new CannotMap(loop, `${where}'s loop does not draw from a data.DataLoader it builds or holds`);
   const fetched = fetchStatements(batchLoop, iteratorDecl, loaderDecl);
   if (fetched === null) {
     throw new CannotMap(batchLoop, `${className}.${method.getName()}()'s \`while (true)\` does not start by taking its batch from an iterator of ${loaderDecl!.getName()} (\`let next = it.next(); ...; const batch = next.value;\`)`);
@@ -199,8 +201,8 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
       throw new CannotMap(p, `${className}.${method.getName()}()'s parameter \`${name.getText()}\` has the name of a LightningModule member: rename it`);
     }
     const uses = refs.usesOf(name).filter((use) => moved.some((m) => within(use, m)));
-    // (one only the loop's header reads — the epoch count — stays the method's)
-    if (uses.length === 0) return null;
+    // (one only the loop's header reads — the epoch count — stays the method's; the loader it iterates goes)
+    if (uses.length === 0 && p !== loaderParam) return null;
     for (const use of uses) if (!edits.covers(use.getStart(), use.getEnd())) edits.replace(use.getStart(), use.getEnd(), Node.isShorthandPropertyAssignment(use.getParent()) ? `${use.getText()}: this.${use.getText()}` : `this.${use.getText()}`, "trainer-class");
     return { name: name.getText(), type, optional: p.hasQuestionToken() || p.hasInitializer() };
   }).filter((p): p is NonNullable<typeof p> => p !== null);
@@ -271,7 +273,7 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
   methods.push(
     `override configureOptimizers() {\n${withAliases(optimizerStatements).join("\n")}\nreturn ${optimizerField ? `this.owner.${optimizerField}${nullable(cls, optimizerField) ? "!" : ""}` : optimizerLocal};\n}`,
   );
-  methods.push(`override trainDataloader() {\n${withAliases(hook("trainDataloader")).join("\n")}\nreturn ${loaderDecl ? loaderDecl.getName() : `this.owner.${loaderField}`};\n}`);
+  methods.push(`override trainDataloader() {\n${withAliases(hook("trainDataloader")).join("\n")}\nreturn ${loaderDecl ? loaderDecl.getName() : loaderParam ? `this.${loaderParam.getName()}` : `this.owner.${loaderField}`};\n}`);
   if (hook("onFitStart").length > 0) methods.push(`override onFitStart() {\n${withAliases(hook("onFitStart")).join("\n")}\n}`);
   if (epochBefore.length > 0) methods.push(`override onTrainEpochStart() {\n${withAliases(epochBefore).join("\n")}\n}`);
   const stepBody = withAliases(stepStatements);
@@ -281,6 +283,9 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
   );
   if (epochAfter.length > 0) methods.push(`override onTrainEpochEnd() {\n${withAliases(epochAfter).join("\n")}\n}`);
   if (after.length > 0) methods.push(`override onFitEnd() {\n${withAliases(after).join("\n")}\n}`);
+  // (a hook whose code awaits — `await save(...)` in the epoch's end — is async, as the pipeline's are)
+  const asyncHooks = methods.map((m) => (/\bawait\b/.test(m.slice(m.indexOf("{"))) ? m.replace(/^override (\w+)\(/, "override async $1(") : m));
+  methods.splice(0, methods.length, ...asyncHooks);
   const moduleText = [
     `/** ${className}.${method.getName()}()'s training loop as a LightningModule: the ${className} it was made from keeps its state (counters, callbacks) and its model. */`,
     `class ${moduleName} extends LightningModule {`,
@@ -312,7 +317,7 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
   edits.replaceMoved(spanStart(firstMoved, text), statements.at(-1)!.getEnd(), `${flagReads.map((b) => `${b.getText()}\n`).join("")}await new ${trainerName}({ maxEpochs${epochs === "maxEpochs" ? "" : `: ${epochs}`} }).fit(new ${moduleName}(${["this", ...params.map((p) => p.name)].join(", ")}));`, "trainer-class");
   if (!method.isAsync()) edits.insert(method.getNameNode().getStart(), "async ", "trainer-class");
   const returnType = method.getReturnTypeNode();
-  if (returnType) {
+  if (returnType && returnType.getText().replace(/\s+/g, "") !== "Promise<void>") {
     if (returnType.getText() !== "void") throw new CannotMap(returnType, `${className}.${method.getName()}() returns a value: the codemod writes it as a fit, which returns nothing`);
     edits.replace(returnType.getStart(), returnType.getEnd(), "Promise<void>", "trainer-class");
   }
@@ -515,6 +520,13 @@ function nullable(cls: ClassDeclaration, field: string): boolean {
 function thisField(e: TsNode): string | null {
   const x = unwrap(e);
   return Node.isPropertyAccessExpression(x) && unwrap(x.getExpression()).getKind() === SyntaxKind.ThisKeyword ? x.getName() : null;
+}
+
+/** The method's parameter `e` names (`loader` of `fit(loader)`), or null. */
+function methodParameter(method: MethodDeclaration, e: TsNode): ParameterDeclaration | null {
+  const x = unwrap(e);
+  if (!Node.isIdentifier(x)) return null;
+  return method.getParameters().find((p) => Node.isIdentifier(p.getNameNode()) && p.getName() === x.getText()) ?? null;
 }
 
 /** The field holding an optimizer the class was given, which the loop steps (`this.optimizer.step()`). */
