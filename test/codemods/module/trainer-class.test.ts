@@ -275,6 +275,42 @@ describe("a trainer class of the script's own (--to module)", () => {
     expect(out).toContain(flat("await save(this.model.stateDict(), \"last.ckpt\"); } }"));
   });
 
+  it("a train() that returns what its loop collected: the local becomes the module's public field, read once fit returns; a call on the construction itself is awaited", async () => {
+    const input = ts`
+      import { tf, nn, F, optim, data } from "lightning-ts/torch";
+      class Net extends nn.Module { fc = new nn.Linear(4, 2); override forward(x: tf.Tensor): tf.Tensor { return this.fc.forward(x); } }
+      class Runner {
+        private model: Net;
+        private optimizer?: optim.Optimizer;
+        constructor(model: Net) { this.model = model; }
+        train(loader: data.DataLoader<[tf.Tensor, tf.Tensor]>, epochs = 2): number[] {
+          this.optimizer = new optim.SGD(this.model.parameters(), { lr: 0.1 });
+          const losses: number[] = [];
+          for (let e = 0; e < epochs; e++) {
+            for (const [x, y] of loader) {
+              this.optimizer.zeroGrad();
+              const loss = F.crossEntropy(this.model.forward(x), y);
+              loss.backward();
+              this.optimizer.step();
+              losses.push(loss.item());
+            }
+          }
+          return losses;
+        }
+      }
+      const ds = new data.TensorDataset(tf.randomNormal([8, 4]), tf.zeros([8], "int32"));
+      console.log(new Runner(new Net()).train(new data.DataLoader(ds, { batchSize: 4 })));
+    `;
+    const { output } = await toModule(input);
+    const out = flat(output);
+    expect(out).toContain(flat("async train(loader: data.DataLoader<[tf.Tensor, tf.Tensor]>, epochs = 2): Promise<number[]> { const module = new RunnerModule(this, loader); await new Trainer({ maxEpochs: epochs }).fit(module); return module.losses; }"));
+    expect(out).toContain(flat("readonly model: Net; losses!: number[];"));
+    expect(out).toContain(flat("override onFitStart() { this.losses = []; }"));
+    // (the module reads the class's private model and optimizer: plain members now)
+    expect(out).toContain(flat("class Runner { model: Net; optimizer?: optim.Optimizer;"));
+    expect(out).toContain(flat("console.log(await new Runner(new Net()).train(new data.DataLoader(ds, { batchSize: 4 })));"));
+  });
+
   it("what has no place in the module stays for a human, with the reason: a local the step reads that is not state, a caller that cannot await, a `while (true)` that does not start by taking its batch", async () => {
     // (a number, a string or an annotated local becomes a field; an untyped array cannot)
     const notState = MINGPT_SHAPE.replace("this.iterNum = 0;\n", "this.iterNum = 0;\n    const losses = [];\n").replace("this.iterNum += 1;", "this.iterNum += 1;\n        losses.push(this.loss.item());");

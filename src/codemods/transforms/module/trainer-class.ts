@@ -73,7 +73,10 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
     throw new CannotMap(backward, `${where} trains in a loop that is neither \`while (true)\` nor \`for (... of loader)\` (inside a counted epoch loop or not)`);
   }
   const before = statements.slice(0, statements.indexOf(loop));
-  const after = statements.slice(statements.indexOf(loop) + 1);
+  // (a final `return history;` is the method's result, read from the fitted module: below)
+  const last = statements.at(-1);
+  const finalReturn = last && last !== loop && Node.isReturnStatement(last) && last.getExpression() ? last : null;
+  const after = statements.slice(statements.indexOf(loop) + 1, finalReturn ? -1 : undefined);
   const epochBefore = epoch ? epochBody.slice(0, epochBody.indexOf(batchLoop)) : [];
   const epochAfter = epoch ? epochBody.slice(epochBody.indexOf(batchLoop) + 1) : [];
   if (returnsIn(loop).length > 0) throw new CannotMap(returnsIn(loop)[0]!, `a return inside ${where}'s training loop: end the loop with break instead`);
@@ -193,7 +196,10 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
   // The method's parameters (`run(dataset)`) are the module's too: handed to its constructor.
   const params = method.getParameters().map((p) => {
     const name = p.getNameNode();
-    const type = p.getTypeNode()?.getText();
+    // (one only the loop's header reads — the epoch count — stays the method's; the loader it iterates goes)
+    if (Node.isIdentifier(name) && p !== loaderParam && !refs.usesOf(name).some((use) => moved.some((m) => within(use, m)))) return null;
+    const init = p.getInitializer();
+    const type = p.getTypeNode()?.getText() ?? (init && isNumeric(init) ? "number" : init && (Node.isStringLiteral(init) || Node.isNoSubstitutionTemplateLiteral(init)) ? "string" : init && (Node.isTrueLiteral(init) || Node.isFalseLiteral(init)) ? "boolean" : undefined);
     if (!Node.isIdentifier(name) || !type || p.isRestParameter()) {
       throw new CannotMap(p, `${className}.${method.getName()}()'s parameter \`${p.getText()}\` needs a name and a type of its own to be handed to the module`);
     }
@@ -201,14 +207,12 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
       throw new CannotMap(p, `${className}.${method.getName()}()'s parameter \`${name.getText()}\` has the name of a LightningModule member: rename it`);
     }
     const uses = refs.usesOf(name).filter((use) => moved.some((m) => within(use, m)));
-    // (one only the loop's header reads — the epoch count — stays the method's; the loader it iterates goes)
-    if (uses.length === 0 && p !== loaderParam) return null;
     for (const use of uses) if (!edits.covers(use.getStart(), use.getEnd())) edits.replace(use.getStart(), use.getEnd(), Node.isShorthandPropertyAssignment(use.getParent()) ? `${use.getText()}: this.${use.getText()}` : `this.${use.getText()}`, "trainer-class");
     return { name: name.getText(), type, optional: p.hasQuestionToken() || p.hasInitializer() };
   }).filter((p): p is NonNullable<typeof p> => p !== null);
   const optimizerName = optimizerLocal ?? freshLocal(ctx, batchLoop, "optimizer");
   /** Members of the class the module reads (`this.owner.saveCheckpoint(...)`): not private any more. */
-  const readThroughOwner = new Set<string>();
+  const readThroughOwner = new Set<string>([modelField.getName()]);
   // `console.log` in the module's hooks prints through it (rank 0 only under DDP), as the pipeline's modules do.
   for (const s of moved) {
     for (const call of s.getDescendantsOfKind(SyntaxKind.CallExpression)) {
@@ -286,12 +290,14 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
   // (a hook whose code awaits — `await save(...)` in the epoch's end — is async, as the pipeline's are)
   const asyncHooks = methods.map((m) => (/\bawait\b/.test(m.slice(m.indexOf("{"))) ? m.replace(/^override (\w+)\(/, "override async $1(") : m));
   methods.splice(0, methods.length, ...asyncHooks);
+  const returnedExpr = finalReturn?.getExpression();
+  const returnedField = returnedExpr && Node.isIdentifier(unwrap(returnedExpr)) ? unwrap(returnedExpr).getText() : null;
   const moduleText = [
     `/** ${className}.${method.getName()}()'s training loop as a LightningModule: the ${className} it was made from keeps its state (counters, callbacks) and its model. */`,
     `class ${moduleName} extends LightningModule {`,
     "override automaticOptimization = false;",
     `readonly ${modelField.getName()}: ${modelType};`,
-    ...fields.map((f) => `private ${f.name}!: ${f.type};`),
+    ...fields.map((f) => `${f.name === returnedField ? "" : "private "}${f.name}!: ${f.type};`),
     "",
     `constructor(private readonly owner: ${className}${params.map((p) => `, private readonly ${p.name}: ${p.type}${p.optional ? " | undefined" : ""}`).join("")}) {\nsuper();\nthis.${modelField.getName()} = owner.${modelField.getName()}${modelField.hasQuestionToken() ? "!" : ""};\n}`,
     "",
@@ -314,13 +320,22 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
   const badFlagRead = flagReads.find((b) => placement.get(b) !== "alias");
   if (badFlagRead) throw new CannotMap(badFlagRead, `${where}'s epoch count reads what this code computes: the Trainer's maxEpochs is known before the module runs it`);
   const firstMoved = statements[0]!;
-  edits.replaceMoved(spanStart(firstMoved, text), statements.at(-1)!.getEnd(), `${flagReads.map((b) => `${b.getText()}\n`).join("")}await new ${trainerName}({ maxEpochs${epochs === "maxEpochs" ? "" : `: ${epochs}`} }).fit(new ${moduleName}(${["this", ...params.map((p) => p.name)].join(", ")}));`, "trainer-class");
+  const moduleArgs = ["this", ...params.map((p) => p.name)].join(", ");
+  const fitText = `${flagReads.map((b) => `${b.getText()}\n`).join("")}`;
+  const trainerText = `new ${trainerName}({ maxEpochs${epochs === "maxEpochs" ? "" : `: ${epochs}`} })`;
+  let methodBody: string;
+  if (finalReturn) {
+    // `return losses;`: what the module kept of it (a field), read once fit returns.
+    const returned = finalReturn.getExpression()!;
+    const moduleVar = freshLocal(ctx, body, "module");
+    const value = returnedValue(returned, fields.map((f) => f.name), moduleVar, method);
+    if (value === null) throw new CannotMap(finalReturn, `${where} returns what its training computed in a way the module cannot hand back: return a field of ${className} (\`this.history\`) or a local it fills`);
+    methodBody = `${fitText}const ${moduleVar} = new ${moduleName}(${moduleArgs});\nawait ${trainerText}.fit(${moduleVar});\nreturn ${value};`;
+  } else methodBody = `${fitText}await ${trainerText}.fit(new ${moduleName}(${moduleArgs}));`;
+  edits.replaceMoved(spanStart(firstMoved, text), statements.at(-1)!.getEnd(), methodBody, "trainer-class");
   if (!method.isAsync()) edits.insert(method.getNameNode().getStart(), "async ", "trainer-class");
   const returnType = method.getReturnTypeNode();
-  if (returnType && returnType.getText().replace(/\s+/g, "") !== "Promise<void>") {
-    if (returnType.getText() !== "void") throw new CannotMap(returnType, `${className}.${method.getName()}() returns a value: the codemod writes it as a fit, which returns nothing`);
-    edits.replace(returnType.getStart(), returnType.getEnd(), "Promise<void>", "trainer-class");
-  }
+  if (returnType && !/^Promise</.test(returnType.getText())) edits.replace(returnType.getStart(), returnType.getEnd(), `Promise<${returnType.getText()}>`, "trainer-class");
   edits.insert(cls.getEnd(), `\n\n${moduleText}`, "trainer-class");
   for (const member of cls.getMembers()) {
     const name = (member as never as { getName?(): string }).getName?.();
@@ -369,6 +384,26 @@ function countedEpochLoop(loop: ForStatement, where: string): { loop: ForStateme
   const offset = first === null ? null : (op === "<=" ? 1 : 0) - first;
   const count = offset === null ? `${bound} - ${s}${op === "<=" ? " + 1" : ""}` : offset === 0 ? bound : `${bound} ${offset > 0 ? "+" : "-"} ${Math.abs(offset)}`;
   return { loop, counter, start: s, count };
+}
+
+/**
+ * What the method returns once the module is fitted: `this.history` as it is (the class's own
+ * field), a local that became the module's field as `module.losses`; null otherwise.
+ */
+function returnedValue(e: TsNode, fields: string[], moduleVar: string, method: MethodDeclaration): string | null {
+  const x = unwrap(e);
+  if (Node.isIdentifier(x)) return fields.includes(x.getText()) ? `${moduleVar}.${x.getText()}` : null;
+  if (thisField(x) !== null) return x.getText();
+  // (other expressions: only over the class's fields and literals)
+  const reads = x.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => {
+    const p = id.getParent();
+    return !(p && Node.isPropertyAccessExpression(p) && p.getNameNode() === id);
+  });
+  return reads.length === 0 && ownerOfThisIs(x, method) ? x.getText() : null;
+}
+
+function ownerOfThisIs(x: TsNode, method: MethodDeclaration): boolean {
+  return x.getDescendantsOfKind(SyntaxKind.ThisKeyword).every((t) => ownerOfThis(t) === method);
 }
 
 /** The type a local keeps as a field: its annotation, or its literal's. */
@@ -555,7 +590,7 @@ function optimizerAssignment(ctx: TransformContext, s: Statement): { field: stri
   const isOptimizer = (e: TsNode | undefined) => {
     if (!e) return false;
     const x = unwrap(e);
-    return ctx.analysis.optimizers.some((o) => o.construction === x) || (Node.isCallExpression(x) && Node.isPropertyAccessExpression(x.getExpression()) && /^configureOptimizers?$/.test((x.getExpression() as never as { getName(): string }).getName())) || isFactoryOptimizer(x as never);
+    return ctx.analysis.optimizers.some((o) => o.construction === x) || (Node.isCallExpression(x) && Node.isPropertyAccessExpression(x.getExpression()) && /^configureOptimizers?$/.test((x.getExpression() as never as { getName(): string }).getName())) || (Node.isNewExpression(x) && isFactoryOptimizer(x));
   };
   if (Node.isExpressionStatement(s)) {
     const e = unwrap(s.getExpression());
@@ -584,8 +619,8 @@ function endsBlock(jump: TsNode, last: Statement): boolean {
   return then === jump || (Node.isBlock(then) && then.getStatements().at(-1) === jump);
 }
 
-/** A name for the step's optimizer that the loop does not already use. */
-function freshLocal(ctx: TransformContext, loop: Statement, wanted: string): string {
+/** A name that `scope` (the loop, the method's body) does not already use. */
+function freshLocal(ctx: TransformContext, loop: TsNode, wanted: string): string {
   // (names of variables, not of properties: `this.optimizer` leaves `optimizer` free)
   const isPropertyName = (id: TsNode) => {
     const p = id.getParent();
@@ -604,6 +639,11 @@ function awaitCallers(ctx: TransformContext, cls: ClassDeclaration, method: Meth
   for (const construction of constructionsOf(analysis, cls)) {
     let parent = construction.getParent();
     while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent))) parent = parent.getParent();
+    // `new Runner(model).train(loader)`
+    if (parent && Node.isPropertyAccessExpression(parent) && parent.getName() === method.getName() && parent.getParent() && Node.isCallExpression(parent.getParent()!)) {
+      awaitCall(ctx, parent.getParent()!, `${cls.getName()}.${method.getName()}()`, madeAsync);
+      continue;
+    }
     if (!parent || !Node.isVariableDeclaration(parent) || !Node.isIdentifier(parent.getNameNode())) continue;
     for (const use of analysis.references.usesOf(parent.getNameNode() as never)) {
       const access = use.getParent();
