@@ -14,6 +14,7 @@ import { Node, SyntaxKind } from "../../morph.ts";
 import type { CallExpression, ClassDeclaration, ConstructorDeclaration, NewExpression } from "ts-morph";
 import { endOfLineAfter, indentationAt, lineStartOf, newlineOf } from "../shared/ranges.ts";
 import { constructionsOf, enclosingInstanceClass, trainerClasses } from "./trainer-class.ts";
+import { declarationsInRun, mainGuard } from "./lite-class.ts";
 import { isFunctionLike } from "../../analysis/functions.ts";
 import type { LocalFunction } from "../../analysis/types.ts";
 import type { TransformContext } from "../context.ts";
@@ -190,21 +191,12 @@ export class LiteAccess {
     return result;
   }
 
-  /**
-   * Whether a function declared in the training code stays in run() (it reads a variable that
-   * code declares, so it is not hoisted above the class: lite-class.ts hoistDeclarations).
-   */
+  /** Whether a function of the training code stays in run() (lite-class.ts `declarationsInRun`; main()'s own functions always do). */
   private staysInRun(fn: LocalFunction): boolean {
     const entry = this.ctx.analysis.entry;
-    if (!Node.isFunctionDeclaration(fn.node)) return false;
-    const statements = entry?.kind === "script" ? entry.statements : entry?.kind === "function" ? [] : null;
-    if (statements === null) return false;
-    if (entry?.kind === "function") return fn.node.getFirstAncestor((a) => a === entry.fn.node) !== undefined;
-    if (!statements.includes(fn.node)) return false;
-    const refs = this.ctx.analysis.references;
-    return statements.some(
-      (s) => Node.isVariableStatement(s) && s.getDeclarations().some((d) => refs.usesOf(d.getNameNode() as never).some((u) => u.getStart() >= fn.node.getStart() && u.getEnd() <= fn.node.getEnd())),
-    );
+    if (!Node.isFunctionDeclaration(fn.node) || !entry) return false;
+    if (entry.kind === "function") return fn.node.getFirstAncestor((a) => a === entry.fn.node) !== undefined;
+    return !mainGuard(entry.statements) && declarationsInRun(this.ctx).stays.has(fn.node);
   }
 
   /** The name run()'s own functions reach the instance by (`const lite = this;`, written once by emit). */

@@ -170,17 +170,16 @@ function awaitAtTopLevel(ctx: TransformContext): string {
 }
 
 /**
- * A top-level script: the class and function declarations among the wrapped statements stay at
- * top level (moved above `class Lite`, in their order, with their comments), unless they use
- * something run() declares (a callback that reads `model`): those stay inside run().
- * Runs last, once every edit inside them is known; each is moved with its edits applied.
+ * The declarations among a top-level script's wrapped statements that may move above `class
+ * Lite` (`candidates`), and those of them that stay in run() (`stays`): they use what run()
+ * declares, directly or through another declaration that stays (uses the edits remove aside).
+ * Asked by hoistDeclarations and by lite-access.ts (a callback that stays in run() reaches the
+ * instance through `const lite = this`).
  */
-export function hoistDeclarations(ctx: TransformContext): void {
+export function declarationsInRun(ctx: TransformContext): { candidates: Node[]; stays: Set<Node> } {
   const { edits, analysis } = ctx;
   const entry = analysis.entry;
-  if (entry?.kind !== "script" || mainGuard(entry.statements)) return;
-  const text = analysis.text;
-  const nl = newlineOf(text);
+  if (entry?.kind !== "script") return { candidates: [], stays: new Set() };
   const statements = entry.statements;
   const isDeclaration = (s: Node) =>
     Node.isClassDeclaration(s) ||
@@ -188,8 +187,7 @@ export function hoistDeclarations(ctx: TransformContext): void {
     Node.isInterfaceDeclaration(s) ||
     Node.isTypeAliasDeclaration(s) ||
     Node.isEnumDeclaration(s);
-  const candidates = statements.filter((s, i) => i > 0 && i < statements.length - 1 && isDeclaration(s));
-  if (candidates.length === 0) return;
+  const candidates: Node[] = statements.filter((s, i) => i > 0 && i < statements.length - 1 && isDeclaration(s));
   // Names that live in run(): the wrapped variables, then the declarations that must stay.
   const runNames: Identifier[] = statements.flatMap((s) =>
     Node.isVariableStatement(s) ? s.getDeclarations().flatMap((d) => bindingIdentifiers(d.getNameNode())) : [],
@@ -211,6 +209,24 @@ export function hoistDeclarations(ctx: TransformContext): void {
       }
     }
   }
+  return { candidates, stays };
+}
+
+/**
+ * A top-level script: the class and function declarations among the wrapped statements stay at
+ * top level (moved above `class Lite`, in their order, with their comments), unless they use
+ * something run() declares (a callback that reads `model`): those stay inside run().
+ * Runs last, once every edit inside them is known; each is moved with its edits applied.
+ */
+export function hoistDeclarations(ctx: TransformContext): void {
+  const { edits, analysis } = ctx;
+  const entry = analysis.entry;
+  if (entry?.kind !== "script" || mainGuard(entry.statements)) return;
+  const text = analysis.text;
+  const nl = newlineOf(text);
+  const statements = entry.statements;
+  const { candidates, stays } = declarationsInRun(ctx);
+  if (candidates.length === 0) return;
   const ranges = candidates
     .filter((d) => !stays.has(d))
     .map((d) => {
@@ -230,7 +246,7 @@ export function hoistDeclarations(ctx: TransformContext): void {
 }
 
 /** The entry is one `if (import.meta.url === ...) { ... }` (Python's `if __name__ == "__main__":`). */
-function mainGuard(statements: Node[]): IfStatement | null {
+export function mainGuard(statements: Node[]): IfStatement | null {
   if (statements.length !== 1) return null;
   const s = statements[0]!;
   if (!Node.isIfStatement(s) || s.getElseStatement() || !Node.isBlock(s.getThenStatement())) return null;

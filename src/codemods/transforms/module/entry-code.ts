@@ -127,8 +127,9 @@ function keepWhatTheHandlersRead(m: ModuleBuilder): void {
     }
     kept.add(s);
   };
-  for (const handler of [t.getCatchClause(), t.getFinallyBlock()]) {
-    for (const id of handler?.getDescendantsOfKind(SyntaxKind.Identifier) ?? []) {
+  const handlers = [t.getCatchClause(), t.getFinallyBlock()].filter((h): h is NonNullable<typeof h> => h !== undefined);
+  for (const handler of handlers) {
+    for (const id of handler.getDescendantsOfKind(SyntaxKind.Identifier)) {
       const d = declaring(id);
       if (d) keep(d, id);
     }
@@ -143,7 +144,6 @@ function keepWhatTheHandlersRead(m: ModuleBuilder): void {
   for (const s of before.filter((b) => kept.has(b))) {
     m.place(s, "callSite");
     for (const name of declaredNames(s)) {
-      const handlers = [t.getCatchClause(), t.getFinallyBlock()].filter((h): h is NonNullable<typeof h> => h !== undefined);
       const readByModule = refs.usesOf(name).some((u) => !before.some((b) => kept.has(b) && within(u, b)) && !handlers.some((h) => within(u, h)));
       if (!readByModule) continue;
       const type = valueType(m, name);

@@ -202,8 +202,8 @@ function isLiteral(e: Node): boolean {
   return Node.isPrefixUnaryExpression(e) && (Node.isNumericLiteral(e.getOperand()) || e.getOperand().getText() === "Infinity");
 }
 
-/** An expression that evaluates to a number whatever it reads: arithmetic, `x.length`, `t.item()`, `Math.*`, `Date.now()`. */
-function isNumeric(e: Node, refs?: ReferenceIndex): boolean {
+/** An expression that evaluates to a number whatever it reads: arithmetic, `x.length`, `x.shape[0]`, `t.item()`, `Math.*`, `Date.now()`. */
+export function isNumeric(e: Node, refs?: ReferenceIndex): boolean {
   const u = unwrap(e);
   if (Node.isNumericLiteral(u)) return true;
   if (Node.isIdentifier(u)) return u.getText() === "Infinity" || u.getText() === "NaN";
@@ -214,6 +214,10 @@ function isNumeric(e: Node, refs?: ReferenceIndex): boolean {
     return op === "+" && isNumeric(u.getLeft(), refs) && isNumeric(u.getRight(), refs);
   }
   if (Node.isPropertyAccessExpression(u)) return u.getName() === "length" || (refs !== undefined && numericProperty(u, refs));
+  if (Node.isElementAccessExpression(u)) {
+    const of = unwrap(u.getExpression());
+    return Node.isPropertyAccessExpression(of) && of.getName() === "shape";
+  }
   if (Node.isCallExpression(u)) {
     const callee = u.getExpression().getText();
     return /^(Math\.\w+|Date\.now|performance\.now|Number|parseInt|parseFloat)$/.test(callee) || /\.item$/.test(callee);

@@ -32,6 +32,8 @@
  */
 import type { ClassDeclaration, ForOfStatement, ForStatement, Identifier, MethodDeclaration, Node as TsNode, ParameterDeclaration, Statement, VariableStatement, WhileStatement } from "ts-morph";
 import { isWrite } from "../shared/writes.ts";
+import { isNumeric } from "./fields.ts";
+import type { ReferenceIndex } from "../../analysis/references.ts";
 import { isFactoryOptimizer } from "../../analysis/optimizer-factories.ts";
 import { isOptimizerType } from "../../analysis/handed-in.ts";
 import { Node, SyntaxKind, VariableDeclarationKind, unwrap, within } from "../../morph.ts";
@@ -152,11 +154,11 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
         hook === "trainDataloader" &&
         ((iteratorDecl !== null && within(u, iteratorDecl)) ||
           (Node.isForOfStatement(batchLoop) && within(u, batchLoop.getExpression())) ||
-          (fetchStatements(batchLoop, iteratorDecl, loaderDecl) ?? []).some((f) => within(u, f)));
+          fetched.some((f) => within(u, f)));
       const elsewhere = refs.usesOf(name).filter((u) => hookOf(u) !== hook && !drawsFromLoader(u));
       if (elsewhere.length === 0) continue;
       const decl = name.getParent();
-      const type = decl && Node.isVariableDeclaration(decl) && decl.getNameNode() === name && s.getDeclarations().length === 1 ? stateType(decl) : null;
+      const type = decl && Node.isVariableDeclaration(decl) && decl.getNameNode() === name && s.getDeclarations().length === 1 ? plainType(decl.getTypeNode(), decl.getInitializer(), refs) : null;
       const taken = LIGHTNING_MODULE_MEMBERS.includes(name.getText()) || ["owner", modelField.getName()].includes(name.getText()) || method.getParameters().some((p) => p.getName() === name.getText());
       if (type === null || taken || hook === "trainDataloader" || hook === "configureOptimizers") {
         throw new CannotMap(elsewhere[0]!, `\`${name.getText()}\` is a local of ${where} that another part of the training reads: keep it on the trainer (\`this.${name.getText()}\`)`);
@@ -198,8 +200,7 @@ export function trainerClassToModule(ctx: TransformContext, cls: ClassDeclaratio
     const name = p.getNameNode();
     // (one only the loop's header reads — the epoch count — stays the method's; the loader it iterates goes)
     if (Node.isIdentifier(name) && p !== loaderParam && !refs.usesOf(name).some((use) => moved.some((m) => within(use, m)))) return null;
-    const init = p.getInitializer();
-    const type = p.getTypeNode()?.getText() ?? (init && isNumeric(init) ? "number" : init && (Node.isStringLiteral(init) || Node.isNoSubstitutionTemplateLiteral(init)) ? "string" : init && (Node.isTrueLiteral(init) || Node.isFalseLiteral(init)) ? "boolean" : undefined);
+    const type = plainType(p.getTypeNode(), p.getInitializer(), refs);
     if (!Node.isIdentifier(name) || !type || p.isRestParameter()) {
       throw new CannotMap(p, `${className}.${method.getName()}()'s parameter \`${p.getText()}\` needs a name and a type of its own to be handed to the module`);
     }
@@ -406,36 +407,14 @@ function ownerOfThisIs(x: TsNode, method: MethodDeclaration): boolean {
   return x.getDescendantsOfKind(SyntaxKind.ThisKeyword).every((t) => ownerOfThis(t) === method);
 }
 
-/** The type a local keeps as a field: its annotation, or its literal's. */
-function stateType(decl: TsNode): string | null {
-  if (!Node.isVariableDeclaration(decl)) return null;
-  const annotation = decl.getTypeNode();
+/** The type a local or a parameter keeps on the module: its annotation, or its initializer's when plain (number, string, boolean). */
+function plainType(annotation: TsNode | undefined, init: TsNode | undefined, refs: ReferenceIndex): string | null {
   if (annotation) return annotation.getText();
-  const init = decl.getInitializer();
   const e = init ? unwrap(init) : undefined;
   if (!e) return null;
-  if (Node.isNumericLiteral(e) || (Node.isPrefixUnaryExpression(e) && Node.isNumericLiteral(e.getOperand()))) return "number";
   if (Node.isStringLiteral(e) || Node.isNoSubstitutionTemplateLiteral(e) || Node.isTemplateExpression(e)) return "string";
   if (Node.isTrueLiteral(e) || Node.isFalseLiteral(e)) return "boolean";
-  return isNumeric(e) ? "number" : null;
-}
-
-/** What is a number without the checker: `.length`, `x.shape[0]`, `loss.item()`, `Date.now()`, `a * b`. */
-function isNumeric(e: TsNode): boolean {
-  const x = unwrap(e);
-  if (Node.isNumericLiteral(x)) return true;
-  if (Node.isPropertyAccessExpression(x)) return x.getName() === "length";
-  if (Node.isElementAccessExpression(x)) {
-    const of = unwrap(x.getExpression());
-    return Node.isPropertyAccessExpression(of) && of.getName() === "shape";
-  }
-  if (Node.isCallExpression(x)) return /(^|\.)(item|now)$|^Math\.\w+$/.test(x.getExpression().getText().replace(/\s+/g, ""));
-  if (Node.isBinaryExpression(x)) {
-    const op = x.getOperatorToken().getText();
-    return ["-", "*", "/", "%", "**"].includes(op) || (op === "+" && isNumeric(x.getLeft()) && isNumeric(x.getRight()));
-  }
-  if (Node.isPrefixUnaryExpression(x)) return isNumeric(x.getOperand());
-  return false;
+  return isNumeric(e, refs) ? "number" : null;
 }
 
 function isEndlessWhile(s: Statement): s is WhileStatement {
