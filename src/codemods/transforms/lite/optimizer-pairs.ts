@@ -194,23 +194,26 @@ export function factoryAssignments(analysis: ScriptAnalysis): FactoryAssignment[
   return out;
 }
 
-/** `this.model` of `this.model.parameters()`. */
-function thisFieldParametersRoot(expr: Node): PropertyAccessExpression | null {
-  const e = unwrap(expr);
-  if (!Node.isCallExpression(e) || e.getArguments().length > 0) return null;
-  const callee = e.getExpression();
-  if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== "parameters") return null;
-  const recv = unwrap(callee.getExpression());
-  return Node.isPropertyAccessExpression(recv) && unwrap(recv.getExpression()).getKind() === SyntaxKind.ThisKeyword ? recv : null;
-}
-
-export function parametersRoot(expr: Node): Identifier | null {
+/** What `.parameters()` is called on (`model` of `model.parameters()`), or null for another expression. */
+function parametersReceiver(expr: Node): Node | null {
   const e = unwrap(expr);
   if (!Node.isCallExpression(e)) return null;
   const callee = e.getExpression();
   if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== "parameters") return null;
-  const recv = unwrap(callee.getExpression());
-  return Node.isIdentifier(recv) ? recv : null;
+  return unwrap(callee.getExpression());
+}
+
+export function parametersRoot(expr: Node): Identifier | null {
+  const recv = parametersReceiver(expr);
+  return recv && Node.isIdentifier(recv) ? recv : null;
+}
+
+/** `this.model` of `this.model.parameters()` (in a trainer class's method). */
+function thisFieldParametersRoot(expr: Node): PropertyAccessExpression | null {
+  const e = unwrap(expr);
+  if (!Node.isCallExpression(e) || e.getArguments().length > 0) return null;
+  const recv = parametersReceiver(e);
+  return recv && Node.isPropertyAccessExpression(recv) && unwrap(recv.getExpression()).getKind() === SyntaxKind.ThisKeyword ? recv : null;
 }
 
 /**
