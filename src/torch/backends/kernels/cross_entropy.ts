@@ -69,11 +69,16 @@ export function crossEntropyGrad(ctx: KernelContext, inputs: Record<string, Tens
   for (let i = 0; i < n; i++) if (target[i] !== ignoreIndex) counted++;
   const dy = ctx.floats(inputs.dy!)[0]!;
   const scale = attrs.reduction === "sum" ? dy : dy / counted;
+  // Each exp once (in float64, kept for the row), as rowStats sums them.
+  const e = new Float64Array(c);
   for (let i = 0; i < n; i++) {
     const t = target[i]!;
     if (t === ignoreIndex) continue;
-    const [m, s] = rowStats(logits, i, c);
-    for (let k = 0; k < c; k++) dx[i * c + k] = (Math.exp(logits[i * c + k]! - m) / s - (k === t ? 1 : 0)) * scale;
+    let m = -Infinity;
+    for (let k = 0; k < c; k++) m = Math.max(m, logits[i * c + k]!);
+    let s = 0;
+    for (let k = 0; k < c; k++) s += e[k] = Math.exp(logits[i * c + k]! - m);
+    for (let k = 0; k < c; k++) dx[i * c + k] = (e[k]! / s - (k === t ? 1 : 0)) * scale;
   }
   return out;
 }
