@@ -1,5 +1,6 @@
 import { tf } from "../tf.ts";
-import { asLowerPrecisionOp } from "../amp/kernel_rounding.ts";
+import { asLowerPrecisionOp, roundingMode } from "../amp/kernel_rounding.ts";
+import { LINEAR } from "../backends/kernels/linear.ts";
 import { shapeStr } from "./_util.ts";
 
 /**
@@ -19,11 +20,21 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor | null)
   }
   return tf.tidy(() => {
     const x2 = x.rank === 2 ? x : tf.reshape(x, [-1, inF]);
+    // One kernel, as addmm, where the backend has it (linear.ts); 16-bit emulation rounds each
+    // of tfjs's kernels, so it keeps them.
+    const fused =
+      roundingMode() === null &&
+      tf.getKernel(LINEAR, tf.getBackend()) !== undefined &&
+      x2.dtype === "float32" &&
+      weight.dtype === "float32" &&
+      (bias == null || bias.dtype === "float32");
     // One 16-bit op under autocast: product + bias rounded once, as addmm.
-    const y = asLowerPrecisionOp(() => {
-      const product = tf.matMul(x2, weight, false, true);
-      return bias != null ? tf.add(product, bias) : product;
-    });
+    const y = fused
+      ? (tf.engine().runKernel(LINEAR, bias != null ? { x: x2, weight, bias } : { x: x2, weight }) as tf.Tensor)
+      : asLowerPrecisionOp(() => {
+          const product = tf.matMul(x2, weight, false, true);
+          return bias != null ? tf.add(product, bias) : product;
+        });
     return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), outF]);
   });
 }

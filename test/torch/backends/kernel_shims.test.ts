@@ -14,6 +14,8 @@ import { asBatchedMatrices } from "../../../src/torch/backends/kernels/transpose
 import { asOuterKeptInner } from "../../../src/torch/backends/kernels/sum";
 import { RELU_GRAD } from "../../../src/torch/backends/kernels/relu_grad";
 import { CROSS_ENTROPY, CROSS_ENTROPY_GRAD } from "../../../src/torch/backends/kernels/cross_entropy";
+import { LINEAR } from "../../../src/torch/backends/kernels/linear";
+import { F } from "../../../src/torch/index";
 import { maxAbs, mixed, relativeError, tf } from "./parity";
 import * as naive from "./naive_reference";
 
@@ -565,6 +567,46 @@ describe("ReLU's gradient as one kernel (WASM)", () => {
   });
 });
 
+describe("F.linear as one kernel (linear.ts)", () => {
+  const bits = (t: tf.Tensor | null) => (t === null ? null : Array.from(new Uint32Array(Float32Array.from(t.dataSync()).buffer)));
+  /** F.linear forward and backward; `ops`: with the kernel unregistered, so F.linear takes tfjs's product and add. */
+  const run = (ops: boolean, xShape: number[], withBias: boolean, frozenWeight: boolean) => {
+    const backend = tf.getBackend();
+    const config = tf.getKernel(LINEAR, backend)!;
+    if (ops) tf.unregisterKernel(LINEAR, backend);
+    try {
+      const k = xShape[xShape.length - 1]!;
+      const xv = tf.variable(tf.tensor(mixed(xShape, 1).values, xShape));
+      const w = tf.variable(tf.tensor(mixed([6, k], 2).values, [6, k]), !frozenWeight);
+      const b = tf.variable(tf.tensor(mixed([6], 3).values, [6]));
+      // tf.mul(x, 1): an input that is not a leaf, whose gradient flows on to xv.
+      const y = F.linear(tf.mul(xv, 1), w, withBias ? b : null);
+      const dyWeights = tf.tensor(mixed(y.shape, 4).values, y.shape);
+      const loss = tf.sum(tf.mul(y, dyWeights));
+      loss.backward();
+      const out = { y: bits(y), dx: bits(xv.grad), dw: bits(w.grad), db: withBias ? bits(b.grad) : null };
+      tf.dispose([xv, w, b, y, dyWeights, loss]);
+      return out;
+    } finally {
+      if (ops) tf.registerKernel(config);
+    }
+  };
+
+  for (const backend of ["wasm", "cpu"] as const) {
+    it(`${backend}: the product-and-add ops' output and gradients bit for bit, with and without bias, [*, in] inputs, a frozen weight`, async () => {
+      await selectBackend(backend);
+      for (const [shape, withBias, frozen] of [[[5, 7], true, false], [[2, 3, 7], true, false], [[5, 9], false, false], [[4, 7], true, true]] as const) {
+        const fused = run(false, [...shape], withBias, frozen);
+        const ops = run(true, [...shape], withBias, frozen);
+        expect(fused, `[${shape}] bias ${withBias} frozen ${frozen}`).toEqual(ops);
+        expect(fused.dw === null).toBe(frozen);
+      }
+      const profile = await tf.profile(() => F.linear(tf.ones([2, 3]), tf.ones([4, 3]), tf.ones([4])));
+      expect(profile.kernelNames).toEqual([LINEAR]);
+    });
+  }
+});
+
 describe("Identity (WASM) shares its input's data", () => {
   it("a clone reads the input's values, outlives it, and frees the buffer with the last reference", async () => {
     await selectBackend("wasm");
@@ -666,6 +708,7 @@ describe("memory", () => {
     ["UnsortedSegmentSum", { x: plain([4, 3], 1), segmentIds: { shape: [4], values: [0, 2, 2, 1], dtype: "int32" } }, { numSegments: 3 }],
     ["BatchMatMul", { a: plain([2, 3, 4], 1), b: plain([2, 5, 4], 2) }, { transposeA: false, transposeB: true }],
     ["BatchMatMul", { a: plain([4, 3], 1), b: plain([4, 5], 2) }, { transposeA: true, transposeB: false }],
+    [LINEAR, { x: plain([5, 7], 1), weight: plain([3, 7], 2), bias: plain([3], 3) }, {}],
   ];
 
   // Conv2D is a shim on the pure-JS backend only (WASM's own has no NCHW).

@@ -12,6 +12,7 @@ import { transposeBlocks } from "./transpose.ts";
 import { sumLeadingAxes } from "./sum.ts";
 import { RELU_GRAD, reluGrad, reluGradient } from "./relu_grad.ts";
 import { identityShared } from "./identity.ts";
+import { LINEAR, linear, linearGradient } from "./linear.ts";
 import { CROSS_ENTROPY, CROSS_ENTROPY_GRAD, crossEntropy, crossEntropyGrad, crossEntropyGradient } from "./cross_entropy.ts";
 import { MAX_POOL_NCHW, MAX_POOL_NCHW_GRAD, maxPoolNCHW, maxPoolNCHWGrad, maxPoolNCHWGradient } from "./max_pool_nchw.ts";
 
@@ -108,6 +109,13 @@ export const KERNEL_SHIMS: readonly KernelShim[] = [
   },
   ...(["wasm", "cpu"] as const).flatMap((backendName): KernelShim[] => [
     {
+      kernelName: LINEAR,
+      backendName,
+      replaces: false,
+      why: "F.linear as one kernel, product and bias (tfjs's ops: a product and an add, the tape saving four tensors)",
+      body: linear,
+    },
+    {
       kernelName: CROSS_ENTROPY,
       backendName,
       replaces: false,
@@ -191,6 +199,7 @@ export function installKernelShims(): string[] {
   if (!tf.getGradient(MAX_POOL_NCHW)) tf.registerGradient(maxPoolNCHWGradient);
   if (tf.getGradient("Relu") !== reluGradient) tf.registerGradient(reluGradient);
   if (!tf.getGradient(CROSS_ENTROPY)) tf.registerGradient(crossEntropyGradient);
+  if (!tf.getGradient(LINEAR)) tf.registerGradient(linearGradient);
   for (const shim of KERNEL_SHIMS) {
     if (installed.has(shim)) continue;
     const backendLoaded = tf.getKernelsForBackend(shim.backendName).length > 0;
