@@ -12,6 +12,7 @@
 // First: it wraps tfjs's random ops on tfjs-core's exports before the namespace below is built.
 import "./tf_random_seeds.ts";
 import * as tf from "@tensorflow/tfjs-core";
+import type { TensorInfo } from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "./vendor/tfjs_core_registrations.js";
 // Types only, and kept in the published declarations (an `import type {}` would be dropped): the
@@ -43,6 +44,11 @@ export interface EngineInternals {
   ): void;
   gradients(...args: unknown[]): unknown;
   track<T extends tf.Tensor>(t: T): T;
+  keep<T extends tf.Tensor>(t: T): T;
+  clone(t: tf.Tensor): tf.Tensor;
+  saveTensorsForBackwardMode(tensors: tf.Tensor[]): tf.Tensor[];
+  makeTensorFromTensorInfo(info: TensorInfo): tf.Tensor;
+  backend: object;
   backendName: string;
 }
 

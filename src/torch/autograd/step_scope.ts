@@ -31,7 +31,7 @@ export function closeStepScope(scope: StepScope): void {
   const i = open.lastIndexOf(scope);
   if (i >= 0) open.splice(i, 1);
   stepBoundary();
-  // Nodes whose outputs were all disposed (tfjs records the clones it saves for backward).
+  // Nodes whose outputs were all disposed.
   pruneTape();
 }
 

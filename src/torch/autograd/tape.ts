@@ -1,4 +1,5 @@
-import { tf, engineInternals, type KernelParams } from "../tf.ts";
+import type { TensorInfo } from "@tensorflow/tfjs-core";
+import { tf, engineInternals, type EngineInternals, type KernelParams } from "../tf.ts";
 import { isGradEnabled, tfjsGradientsActive, enterTfjsGradients, exitTfjsGradients, noGrad } from "./grad_mode.ts";
 import { requiresGrad, markRequiresGrad } from "./requires_grad.ts";
 import { adoptResult, freedTensorError, lifeOf, onCollected, setCreatingOp, type Life } from "./lifetime.ts";
@@ -85,6 +86,16 @@ export function installTape(): void {
     }
   };
 
+  // tfjs saves a tensor for backward as `keep(clone(t))`: an Identity kernel through the whole
+  // dispatch, and a tape node for the clone, which our tape then records and prunes. The saved
+  // tensor is read only by this tape's gradient functions, never differentiated itself: the
+  // Identity kernel alone (a shared buffer on WASM and the pure-JS backend) makes the same tensor.
+  const saveTensors = engine.saveTensorsForBackwardMode.bind(engine);
+  engine.saveTensorsForBackwardMode = (tensors) => {
+    if (tfjsGradientsActive()) return saveTensors(tensors);
+    return tensors.map((t) => engine.keep(shareForBackward(engine, t)));
+  };
+
   const addTapeNode = engine.addTapeNode.bind(engine);
   const nodeIds = state as unknown as { nextTapeNodeId: number };
   engine.addTapeNode = (kernelName, inputs, outputs, gradientsFunc, saved, attrs) => {
@@ -154,6 +165,15 @@ export function installTape(): void {
 
   retainlessCustomGrad(engine as unknown as CustomGradEngine);
   untapeTfjsOptimizers();
+}
+
+/** What `engine.clone` makes, without the dispatch and the tape node: the backend's Identity kernel, run directly. */
+function shareForBackward(engine: EngineInternals, t: tf.Tensor): tf.Tensor {
+  const identity = tf.getKernel("Identity", engine.backendName);
+  if (identity === undefined) return engine.clone(t);
+  const out = identity.kernelFunc({ inputs: { x: t }, backend: engine.backend, attrs: {} }) as TensorInfo | tf.Tensor;
+  // tfjs-node's kernels return tensors already.
+  return out instanceof tf.Tensor ? out : engine.makeTensorFromTensorInfo(out);
 }
 
 type GradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];

@@ -133,6 +133,32 @@ describe("loss.backward()", () => {
     expect(w.grad).toBeNull();
   });
 
+  it("saves tensors for backward without a kernel dispatch or a tape node each, and they outlive the program's", () => {
+    const w = tf.variable(tf.tensor([[0.5, -1], [2, 0.25]]));
+    const x = tf.tensor([[1, 2], [-3, 4]]);
+    const before = tapeLength();
+    let identities = 0;
+    const engine = tf.engine() as unknown as { runKernel(name: string, ...rest: unknown[]): unknown };
+    const runKernel = engine.runKernel;
+    engine.runKernel = function (this: unknown, name: string, ...rest: unknown[]) {
+      if (name === "Identity") identities++;
+      return runKernel.call(this, name, ...rest);
+    };
+    let h: tf.Tensor;
+    try {
+      h = tf.matMul(x, w); // saves x and w
+    } finally {
+      engine.runKernel = runKernel;
+    }
+    expect(identities).toBe(0);
+    expect(tapeLength() - before).toBe(1); // the product's node only, none for what it saved
+    x.dispose(); // the saved copy shares the data and keeps it
+    const loss = tf.sum(tf.relu(h));
+    loss.backward();
+    // d/dw of sum(relu(x·w)): xᵀ·[x·w > 0]; x·w = [[4.5, -0.5], [6.5, 4]]
+    expect(Array.from(w.grad!.dataSync())).toEqual([-2, -3, 6, 4]);
+  });
+
   it("releases the saved tensors of the graph it used", () => {
     const w = tf.variable(spread([50, 50]));
     const x = spread([8, 50], 1);

@@ -1,6 +1,10 @@
 import type { TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../../tf.ts";
 import type { KernelContext } from "./kernel_context.ts";
+import { WasmHeapModule } from "../wasm_heap_module.ts";
+import { BIAS_ADD_SIMD_WASM } from "./bias_add_simd_wasm.ts";
+
+const simd = new WasmHeapModule<{ biasAdd(y: number, b: number, m: number, n: number): void }>(BIAS_ADD_SIMD_WASM);
 
 /**
  * `F.linear` (`x·Wᵀ + b`, [M, K] × [N, K] → [M, N]) as one kernel, PyTorch's `addmm`: tfjs's ops
@@ -11,7 +15,7 @@ import type { KernelContext } from "./kernel_context.ts";
  * (bench/kernel_share.ts).
  *
  * The arithmetic is the ops' own: the product is the `BatchMatMul` kernel (batch_mat_mul.ts) and
- * the bias is added in float32 as `Add` adds it, so a run gives the same bits with or without
+ * the bias is added in float32 as `Add` adds it (bias_add_simd.wat on WASM), so a run gives the same bits with or without
  * this kernel.
  */
 export const LINEAR = "LightningTsLinear";
@@ -24,6 +28,11 @@ export function linear(ctx: KernelContext, inputs: Record<string, TensorInfo>): 
   const out = ctx.values(y) as Float32Array;
   const b = ctx.floats(inputs.bias);
   const n = b.length;
+  const exports = simd.exportsFor(out, b);
+  if (exports !== null) {
+    exports.biasAdd(out.byteOffset, b.byteOffset, out.length / n, n);
+    return y;
+  }
   for (let i = 0; i < out.length; i += n) {
     for (let j = 0; j < n; j++) out[i + j] = out[i + j]! + b[j]!;
   }
