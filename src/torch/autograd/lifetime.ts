@@ -197,9 +197,10 @@ function register(t: tf.Tensor): void {
  * Registers a tensor that was made inside a kernel but handed to the program as a result (a
  * `tf.customGrad` op's value: no op scope re-tracks it after the kernel), when nothing else will.
  */
-export function adoptResult(t: tf.Tensor): void {
+export function adoptResult<T extends tf.Tensor>(t: T): T {
   const engine = engineInternals();
   if (engine.state.activeScope == null && engine.state.kernelDepth === 0 && !t.isDisposed) register(t);
+  return t;
 }
 
 /**

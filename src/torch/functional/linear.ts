@@ -1,6 +1,7 @@
 import { tf } from "../tf.ts";
 import { asLowerPrecisionOp, roundingMode } from "../amp/kernel_rounding.ts";
 import { LINEAR } from "../backends/kernels/linear.ts";
+import { adoptResult } from "../autograd/lifetime.ts";
 import { shapeStr } from "./_util.ts";
 
 /**
@@ -18,19 +19,25 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor | null)
   if (bias != null && (bias.rank !== 1 || bias.shape[0] !== outF)) {
     throw new Error(`linear(): bias must have shape [${outF}], got ${shapeStr(bias.shape)}`);
   }
+  // One kernel, as addmm, where the backend has it (linear.ts); 16-bit emulation rounds each
+  // of tfjs's kernels, so it keeps them.
+  const fused =
+    roundingMode() === null &&
+    tf.getKernel(LINEAR, tf.getBackend()) !== undefined &&
+    x.dtype === "float32" &&
+    weight.dtype === "float32" &&
+    (bias == null || bias.dtype === "float32");
+  const run = (x2: tf.Tensor) =>
+    tf.engine().runKernel(LINEAR, bias != null ? { x: x2, weight, bias } : { x: x2, weight }) as tf.Tensor;
+  // A [N, in] input makes nothing to clean up: no tidy, whose scope costs more than the bias
+  // add. (A kernel's output is tracked while the kernel runs, which the collector does not see:
+  // an op's scope re-tracks it as it ends; here adoptResult does.)
+  if (fused && x.rank === 2) return adoptResult(run(x));
   return tf.tidy(() => {
     const x2 = x.rank === 2 ? x : tf.reshape(x, [-1, inF]);
-    // One kernel, as addmm, where the backend has it (linear.ts); 16-bit emulation rounds each
-    // of tfjs's kernels, so it keeps them.
-    const fused =
-      roundingMode() === null &&
-      tf.getKernel(LINEAR, tf.getBackend()) !== undefined &&
-      x2.dtype === "float32" &&
-      weight.dtype === "float32" &&
-      (bias == null || bias.dtype === "float32");
     // One 16-bit op under autocast: product + bias rounded once, as addmm.
     const y = fused
-      ? (tf.engine().runKernel(LINEAR, bias != null ? { x: x2, weight, bias } : { x: x2, weight }) as tf.Tensor)
+      ? run(x2)
       : asLowerPrecisionOp(() => {
           const product = tf.matMul(x2, weight, false, true);
           return bias != null ? tf.add(product, bias) : product;

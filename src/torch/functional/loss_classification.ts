@@ -51,7 +51,8 @@ function checkClassTarget(
     );
   }
   // Labels made with tf.tensor([...]) are float32 by default: accept integral floats.
-  const t = target.dtype === "int32" ? tf.reshape(target, [-1]) : tf.reshape(tf.cast(target, "int32"), [-1]);
+  const int = target.dtype === "int32" ? target : tf.cast(target, "int32");
+  const t = int.rank === 1 ? int : tf.reshape(int, [-1]);
   if (cheapToRead()) {
     const v = t.dataSync();
     for (let i = 0; i < v.length; i++) {
