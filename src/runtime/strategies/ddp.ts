@@ -10,21 +10,21 @@
  * ring (plugins/collectives/). `setupModule` broadcasts rank 0's parameters and buffers, as
  * PyTorch's DDP constructor does.
  *
- * Gradients are averaged in one flat bucket of every parameter that has one, in parameter order,
- * after backward has run (PyTorch overlaps buckets with backward; the arithmetic — a float32 sum
- * in ring order, then a division by the world size — is what Gloo computes).
+ * Gradients are averaged in buckets, each started as its gradients complete, while backward goes
+ * on (ddp_reducer.ts, as PyTorch's reducer); the arithmetic — a float32 sum in ring order, then
+ * a division by the world size — is what Gloo computes.
  */
 import { tf } from "../../torch/tf.ts";
 import { Device } from "../../torch/device.ts";
 import { noGrad } from "../../torch/autograd/grad_mode.ts";
-import { getGrad, setGrad } from "../../torch/autograd/grad_store.ts";
 import type { Module } from "../../torch/nn/module.ts";
 import type { Accelerator } from "../accelerators/accelerator.ts";
-import { chain, withFinally, type MaybePromise } from "../core/maybe_async.ts";
+import { withFinally, type MaybePromise } from "../core/maybe_async.ts";
 import type { ClusterEnvironment } from "../plugins/environments/cluster_environment.ts";
 import { SyncCollectives } from "../plugins/collectives/sync_collectives.ts";
 import type { Precision, PrecisionBackwardOptions } from "../plugins/precision/precision.ts";
 import { launchLocalRanks } from "./launchers/subprocess_script.ts";
+import { GradientReducer } from "./ddp_reducer.ts";
 import { Strategy, type DistributedSamplerSettings, type ReduceOp } from "./strategy.ts";
 
 /** The job this process joined, by address, rank and world size (see setupEnvironment). */
@@ -39,6 +39,8 @@ export interface DDPStrategyOptions {
   numNodes?: number;
   /** Rendezvous and collective timeout in ms (default 30 s, or LIGHTNING_TS_DDP_TIMEOUT seconds). */
   timeoutMs?: number;
+  /** Gradient bucket size in MiB after the first (default 25, or LIGHTNING_TS_DDP_BUCKET_CAP_MB). */
+  bucketCapMb?: number;
 }
 
 export class DDPStrategy extends Strategy {
@@ -55,7 +57,10 @@ export class DDPStrategy extends Strategy {
   /** The modules setupModule replicated: their gradients are averaged (DDP's reducer hooks). */
   private readonly replicated: Module[] = [];
   private syncGradients = true;
+  private reducer: { params: tf.Variable[]; reducer: GradientReducer } | null = null;
   private readonly timeoutMs: number;
+  /** The gradient buckets' size after the first (PyTorch's `bucket_cap_mb`, 25; the first is 1 MiB). */
+  readonly bucketCapMb: number;
 
   constructor(options: DDPStrategyOptions) {
     super(options);
@@ -64,6 +69,8 @@ export class DDPStrategy extends Strategy {
     this.numNodes = options.numNodes ?? 1;
     const fromEnv = Number(process.env.LIGHTNING_TS_DDP_TIMEOUT);
     this.timeoutMs = options.timeoutMs ?? (Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv * 1000 : 30_000);
+    const capFromEnv = Number(process.env.LIGHTNING_TS_DDP_BUCKET_CAP_MB);
+    this.bucketCapMb = options.bucketCapMb ?? (Number.isFinite(capFromEnv) && capFromEnv > 0 ? capFromEnv : 25);
   }
 
   get rootDevice(): Device {
@@ -153,32 +160,27 @@ export class DDPStrategy extends Strategy {
   }
 
   override backward(loss: tf.Tensor, module: Module | null, options: PrecisionBackwardOptions = {}): MaybePromise<void> {
-    return chain(super.backward(loss, module, options), () => {
-      if (this.syncGradients) this.averageGradients(module);
-    });
+    if (!this.syncGradients) return super.backward(loss, module, options);
+    return this.reducerFor(module).reduce(this.requireCollectives(), () => super.backward(loss, module, options));
+  }
+
+  /** How many parameters each gradient bucket holds, in the order they are averaged (none before the first synchronised backward). */
+  get gradientBuckets(): number[] {
+    return this.reducer?.reducer.layout.map((b) => b.length) ?? [];
   }
 
   /**
-   * One all-reduce over a flat bucket of every gradient of the replicated modules (or of the
-   * module the Trainer names), written back as the mean.
+   * The reducer over the trainable parameters of the replicated modules (or of the module the
+   * Trainer names), made again when that set changes (a layer frozen or unfrozen mid-training).
    */
-  private averageGradients(module: Module | null): void {
+  private reducerFor(module: Module | null): GradientReducer {
     const modules = module && !this.replicated.includes(module) ? [module] : this.replicated;
-    const params = [...new Set(modules.flatMap((m) => m.parameters()))].filter((p) => p.trainable && getGrad(p) !== null);
-    if (params.length === 0) return;
-    const sizes = params.map((p) => p.size);
-    const bucket = new Float32Array(sizes.reduce((a, b) => a + b, 0));
-    let offset = 0;
-    params.forEach((p, i) => {
-      bucket.set(getGrad(p)!.dataSync() as Float32Array, offset);
-      offset += sizes[i]!;
-    });
-    const mean = this.requireCollectives().allReduce(bucket, "mean", true);
-    offset = 0;
-    params.forEach((p, i) => {
-      setGrad(p, tf.tensor(mean.subarray(offset, offset + sizes[i]!), p.shape, "float32"));
-      offset += sizes[i]!;
-    });
+    const params = [...new Set(modules.flatMap((m) => m.parameters()))].filter((p) => p.trainable);
+    const cached = this.reducer;
+    if (cached && cached.params.length === params.length && cached.params.every((p, i) => p === params[i])) return cached.reducer;
+    const reducer = new GradientReducer(params, this.bucketCapMb * 1024 * 1024);
+    this.reducer = { params, reducer };
+    return reducer;
   }
 
   override noBackwardSync<T>(_module: Module, enabled: boolean, fn: () => T): T {

@@ -4,7 +4,8 @@ import { requiresGrad, isGraphFreed } from "./requires_grad.ts";
 import { tape, replaceTape, releaseNode, pruneTape, refRequiresGrad, type GraphNode } from "./tape.ts";
 import { freedTensorError, stepBoundary } from "./lifetime.ts";
 import { traceLoss } from "./loss_trace.ts";
-import { accumulateGrad } from "./grad_store.ts";
+import { getGrad, setGrad } from "./grad_store.ts";
+import { gradReadyListeners } from "./grad_ready_hooks.ts";
 
 export interface BackwardOptions {
   /** dL/d(output) for a non-scalar output (PyTorch's `gradient`). */
@@ -39,9 +40,11 @@ export function backward(loss: tf.Tensor, options: BackwardOptions = {}): void {
   stepBoundary();
 
   const nodes = tape();
-  // Reverse sweep: the nodes whose outputs lead to `loss`, in reverse tape order.
+  // Reverse sweep: the nodes whose outputs lead to `loss`, in reverse tape order. A variable's
+  // gradient is complete once the last of these (in that order) that reads it is done.
   const needed = new Set<number>([loss.id]);
   const path: number[] = [];
+  const lastReader = new Map<tf.Variable, number>();
   for (let i = nodes.length - 1; i >= 0; i--) {
     const node = nodes[i];
     if (!node.outputs.some((o) => needed.has(o.id))) continue;
@@ -49,31 +52,46 @@ export function backward(loss: tf.Tensor, options: BackwardOptions = {}): void {
     for (const k in node.inputs) {
       const x = node.inputs[k];
       if (!refRequiresGrad(x)) continue;
-      if (!(x instanceof tf.Variable) && x.graphFreed) throw graphFreedError();
+      if (x instanceof tf.Variable) lastReader.set(x, path.length - 1);
+      else if (x.graphFreed) throw graphFreedError();
       needed.add(x.id);
     }
   }
+  const completedAt = new Map<number, tf.Variable[]>();
+  for (const [v, at] of lastReader) completedAt.set(at, [...(completedAt.get(at) ?? []), v]);
 
   const prevEnabled = isGradEnabled();
   setGradEnabled(false);
   try {
     const variables: tf.Variable[] = [];
+    const listeners = gradReadyListeners();
+    if (listeners.size > 0) {
+      const reached = new Set(lastReader.keys());
+      for (const l of listeners) l.start(reached);
+    }
     const grads = tf.tidy(() => {
       const gradOf = new Map<number, tf.Tensor>();
       gradOf.set(loss.id, options.gradient ? options.gradient.clone() : tf.onesLike(loss));
       const leaves = new Map<number, tf.Variable>();
-      for (const i of path) backpropNode(nodes[i], gradOf, leaves);
       const out: tf.Tensor[] = [];
-      for (const [id, v] of leaves) {
-        const g = gradOf.get(id);
-        if (g) {
-          variables.push(v);
-          out.push(g);
+      path.forEach((i, at) => {
+        backpropNode(nodes[i], gradOf, leaves);
+        for (const v of completedAt.get(at) ?? []) {
+          const g = gradOf.get(v.id);
+          // What param.grad will hold: this pass's gradient added to the one it holds (PyTorch's
+          // accumulation), made now so that listeners see it; handed out of the tidy below.
+          const prev = getGrad(v);
+          const total = g ? (prev ? tf.add(prev, g) : g) : prev;
+          if (g) {
+            variables.push(v);
+            out.push(total!);
+          }
+          for (const l of listeners) l.ready(v, total);
         }
-      }
+      });
       return out;
     });
-    for (let i = 0; i < variables.length; i++) accumulateGrad(variables[i], grads[i]);
+    for (let i = 0; i < variables.length; i++) setGrad(variables[i], grads[i]);
   } finally {
     setGradEnabled(prevEnabled);
   }

@@ -19,18 +19,6 @@ export function setGrad(v: tf.Variable, g: tf.Tensor | null): void {
   (v as WithGrad)[GRAD] = g;
 }
 
-/** Adds `g` into `v.grad` (takes ownership of `g`). */
-export function accumulateGrad(v: tf.Variable, g: tf.Tensor): void {
-  const prev = getGrad(v);
-  if (prev == null) {
-    setGrad(v, g);
-    return;
-  }
-  const sum = tf.add(prev, g);
-  g.dispose();
-  setGrad(v, sum);
-}
-
 /** `zeroGrad()`: drops the gradients (PyTorch 2's default `set_to_none=True`). */
 export function clearGrads(params: Iterable<tf.Variable>): void {
   for (const p of params) setGrad(p, null);

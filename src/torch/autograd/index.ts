@@ -15,4 +15,4 @@ export { openStepScope, closeStepScope, withStepScope, StepScope } from "./step_
 export { traceLoss, setLossTraceRankCheck } from "./loss_trace.ts";
 export { tapeLength, pruneTape } from "./tape.ts";
 export { requiresGrad } from "./requires_grad.ts";
-export { clearGrads, accumulateGrad } from "./grad_store.ts";
+export { clearGrads } from "./grad_store.ts";

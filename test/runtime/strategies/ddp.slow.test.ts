@@ -4,7 +4,7 @@
 // Trainer; a launcher's environment set by hand (torchrun-style) gives the same; every
 // collective is checked on 2, 3 and 4 ranks; a failing rank stops the job with its name.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -82,6 +82,20 @@ describe("DDP on CPU processes", () => {
     // (allReduce of rank + 1: 1 + 2 over the two ranks)
     expect(b.rankSum).toBe(3);
     expect(maxRelativeDifference(a.weights, b.weights)).toBeLessThan(1e-5);
+  }, 180_000);
+
+  it("Lite: gradient buckets of about one parameter each, started during backward, average to the same bits as one bucket (2 ranks: a + b, then / 2)", async () => {
+    const [whole, split] = await Promise.all([
+      run("lite_mlp.ts", { DEVICES: "2", OUT: join(dir, "bucket-whole.json") }),
+      // 100 bytes: every parameter of the MLP in a bucket of its own
+      run("lite_mlp.ts", { DEVICES: "2", OUT: join(dir, "bucket-split.json"), LIGHTNING_TS_DDP_BUCKET_CAP_MB: String(100 / 2 ** 20) }),
+    ]);
+    expect(whole.code, whole.stderr).toBe(0);
+    expect(split.code, split.stderr).toBe(0);
+    const a = read(join(dir, "bucket-whole.json"));
+    const b = read(join(dir, "bucket-split.json"));
+    expect(b.buckets).toBeGreaterThan(a.buckets);
+    expect(b.weights).toEqual(a.weights);
   }, 180_000);
 
   it("the Trainer: the same, a syncDist metric is the mean over the ranks (the whole batch's loss), and the job stays joined for validate() after fit and for a second Trainer", async () => {
@@ -281,15 +295,17 @@ describe("DDP on CPU processes", () => {
     const marker = `ddp-term-${process.pid}-${Date.now()}`;
     const child = spawn(process.execPath, ["--conditions=lightning-ts:source", "--import", tsxLoaderUrl(), join(SCRIPTS, "lite_mlp.ts")], {
       cwd: dir,
-      env: { ...process.env, LIGHTNING_TS_QUIET: "1", DEVICES: "2", EPOCHS: "100000", OUT: join(dir, "term.json"), DDP_TEST_MARKER: marker },
+      env: { ...process.env, LIGHTNING_TS_QUIET: "1", DEVICES: "2", EPOCHS: "100000", OUT: join(dir, "term.json"), DDP_TEST_MARKER: marker, TRAINING_MARKER: join(dir, marker) },
       stdio: "ignore",
     });
     // (the ranks, not tsx's esbuild service, which also carries the environment)
     const count = () =>
       Number(spawnSync("sh", ["-c", `for f in $(grep -l ${marker} /proc/[0-9]*/environ 2>/dev/null); do tr '\\0' ' ' < \${f%environ}cmdline; echo; done | grep -c lite_mlp.ts`], { encoding: "utf8" }).stdout.trim());
-    // Both ranks up and training.
-    for (let t = 0; t < 200 && count() < 2; t++) await new Promise((r) => setTimeout(r, 100));
-    await new Promise((r) => setTimeout(r, 1500));
+    // Both ranks training (each has taken a step: past the rendezvous, which a slow start can
+    // still be in seconds after both processes exist).
+    const training = () => [0, 1].every((r) => existsSync(join(dir, `${marker}.${r}`)));
+    for (let t = 0; t < 400 && !training(); t++) await new Promise((r) => setTimeout(r, 100));
+    expect(training()).toBe(true);
     expect(count()).toBe(2);
     child.kill("SIGTERM");
     const started = Date.now();

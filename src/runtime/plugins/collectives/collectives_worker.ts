@@ -31,8 +31,7 @@ export type CollectiveRequest =
 
 export type CollectiveResult = { ok: true; value: Float32Array | Uint8Array | Float32Array[] | null } | { ok: false; error: string };
 
-/** control[0]: 0 idle/pending, 1 done (a result is on the port). */
-export const DONE = 1;
+/** control[0]: how many requests are done (their results are on the port, in order). */
 
 const data = workerData as CollectivesWorkerData;
 const control = new Int32Array(data.control);
@@ -52,14 +51,15 @@ async function start(): Promise<{ ring: RingCollectives; store: TCPStoreClient; 
 function reply(result: CollectiveResult): void {
   const transfer = result.ok && result.value !== null ? (Array.isArray(result.value) ? result.value.map((v) => v.buffer) : [result.value.buffer]) : [];
   data.results.postMessage(result, transfer as ArrayBuffer[]);
-  Atomics.store(control, 0, DONE);
+  Atomics.add(control, 0, 1);
   Atomics.notify(control, 0);
 }
 
 start().then(
   ({ ring, store, server }) => {
     parentPort!.postMessage({ ready: true });
-    // Requests arrive in order and each waits for the previous one: the main thread blocks.
+    // One request at a time, in the order posted (the main thread may post several before it
+    // waits for them: DDP's gradient buckets).
     let queue = Promise.resolve();
     parentPort!.on("message", (request: CollectiveRequest) => {
       queue = queue.then(async () => {

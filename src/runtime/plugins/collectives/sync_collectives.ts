@@ -84,19 +84,42 @@ export class SyncCollectives {
     return new SyncCollectives(worker, control, port1, timeoutMs, options.rank, options.worldSize);
   }
 
-  private call(request: CollectiveRequest, transfer: ArrayBuffer[] = []): CollectiveResult & { ok: true } {
+  /** Requests posted so far; results taken off the port so far (both in order). */
+  private posted = 0;
+  private taken = 0;
+  /** Results taken off the port before their caller asked for them. */
+  private readonly early = new Map<number, CollectiveResult | undefined>();
+
+  /** Posts a request to the collectives thread without waiting: its ticket for `result`. */
+  private post(request: CollectiveRequest, transfer: ArrayBuffer[] = []): number {
     if (this.closed) throw new DistributedError(`${request.op}: the collectives of rank ${this.rank} are closed`);
-    Atomics.store(this.control, 0, 0);
     this.worker.postMessage(request, transfer);
-    const waited = Atomics.wait(this.control, 0, 0, this.timeoutMs);
-    if (waited === "timed-out") {
-      throw new DistributedError(`${request.op} on rank ${this.rank} timed out after ${this.timeoutMs / 1000} s: another rank did not join it (did one fail or stop?)`);
+    return ++this.posted;
+  }
+
+  /** Waits for the result of the request with `ticket` (the thread runs requests in order, and counts them done in control[0]). */
+  private result(ticket: number, op: string): CollectiveResult & { ok: true } {
+    const deadline = Date.now() + this.timeoutMs;
+    while (this.taken < ticket) {
+      const done = Atomics.load(this.control, 0);
+      if (done > this.taken) {
+        this.early.set(++this.taken, receiveMessageOnPort(this.results)?.message as CollectiveResult | undefined);
+        continue;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || Atomics.wait(this.control, 0, done, left) === "timed-out") {
+        throw new DistributedError(`${op} on rank ${this.rank} timed out after ${this.timeoutMs / 1000} s: another rank did not join it (did one fail or stop?)`);
+      }
     }
-    const message = receiveMessageOnPort(this.results);
-    const result = message?.message as CollectiveResult | undefined;
-    if (!result) throw new DistributedError(`${request.op} on rank ${this.rank}: the collectives thread gave no result`);
-    if (!result.ok) throw new DistributedError(`${request.op} on rank ${this.rank} failed: ${result.error}`);
+    const result = this.early.get(ticket);
+    this.early.delete(ticket);
+    if (!result) throw new DistributedError(`${op} on rank ${this.rank}: the collectives thread gave no result`);
+    if (!result.ok) throw new DistributedError(`${op} on rank ${this.rank} failed: ${result.error}`);
     return result;
+  }
+
+  private call(request: CollectiveRequest, transfer: ArrayBuffer[] = []): CollectiveResult & { ok: true } {
+    return this.result(this.post(request, transfer), request.op);
   }
 
   /**
@@ -106,8 +129,18 @@ export class SyncCollectives {
    * unusable after the call.
    */
   allReduce(data: Float32Array, op: ReduceOp, handOver = false): Float32Array {
+    return this.startAllReduce(data, op, handOver).wait();
+  }
+
+  /**
+   * `allReduce` started on the collectives thread while this thread goes on (DDP's buckets,
+   * reduced while the backward pass computes the earlier layers' gradients); `wait()` blocks
+   * for its result. Every rank must start the same collectives in the same order.
+   */
+  startAllReduce(data: Float32Array, op: ReduceOp, handOver = false): { wait(): Float32Array } {
     const sent = handOver && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !(data.buffer instanceof SharedArrayBuffer) ? data : data.slice();
-    return this.call({ op: "allReduce", data: sent, reduceOp: op }, [sent.buffer as ArrayBuffer]).value as Float32Array;
+    const ticket = this.post({ op: "allReduce", data: sent, reduceOp: op }, [sent.buffer as ArrayBuffer]);
+    return { wait: () => this.result(ticket, "allReduce").value as Float32Array };
   }
 
   /** `src`'s bytes on every rank (the others' `data` is ignored). */
