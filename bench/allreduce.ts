@@ -7,7 +7,7 @@
  * loopback TCP connection to another process and times their delivery (the receiver acknowledges
  * each message).
  *
- *   npx tsx bench/allreduce.ts [--sizes 4096,65536,1048576,16777216,67108864] [--worlds 2,4]
+ *   npx tsx bench/allreduce.ts [--sizes 4096,65536,1048576,16777216,67108864] [--worlds 2,4] [--rounds 5]
  */
 import { spawn } from "node:child_process";
 import net from "node:net";
@@ -59,7 +59,7 @@ if (role === "rank") {
   });
   server.listen(0, "127.0.0.1", () => console.log(`PORT ${(server.address() as net.AddressInfo).port}`));
 } else {
-  const { values } = parseArgs({ options: { sizes: { type: "string", default: "4096,65536,1048576,16777216,67108864" }, worlds: { type: "string", default: "2,4" } } });
+  const { values } = parseArgs({ options: { sizes: { type: "string", default: "4096,65536,1048576,16777216,67108864" }, worlds: { type: "string", default: "2,4" }, rounds: { type: "string", default: "5" } } });
   const sizes = values.sizes.split(",").map(Number);
 
   /** Median ms to push `bytes` through one loopback connection to another process. */
@@ -84,29 +84,42 @@ if (role === "rank") {
   };
 
   const rows: string[] = [];
+  const rounds = Number(values.rounds);
   for (const n of values.worlds.split(",").map(Number)) {
-    const port = await freePort();
-    const ranks = Array.from({ length: n }, (_, r) =>
-      new Promise<string>((resolve) => {
-        const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!], {
-          env: { ...process.env, ALLREDUCE_BENCH_ROLE: "rank", RANK: String(r), WORLD_SIZE: String(n), MASTER_PORT: String(port), SIZES: sizes.join(",") },
-        });
-        let out = "";
-        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-        child.stderr.on("data", (d: Buffer) => process.stderr.write(d));
-        child.on("close", () => resolve(out));
-      }),
-    );
-    const outputs = await Promise.all(ranks);
-    const results = JSON.parse(/RESULTS (.*)/.exec(outputs.join("\n"))![1]!) as Record<string, number>;
+    const measured = new Map<number, Array<{ ms: number; rawMs: number }>>(sizes.map((b) => [b, []]));
+    // Rounds alternate the ranks' run and the raw copies: this shared machine's speed drifts by 2x
+    // within minutes, and a ratio is only worth what its two sides have in common.
+    for (let round = 0; round < rounds; round++) {
+      const port = await freePort();
+      const ranks = Array.from({ length: n }, (_, r) =>
+        new Promise<string>((resolve) => {
+          const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!], {
+            env: { ...process.env, ALLREDUCE_BENCH_ROLE: "rank", RANK: String(r), WORLD_SIZE: String(n), MASTER_PORT: String(port), SIZES: sizes.join(",") },
+          });
+          let out = "";
+          child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+          child.stderr.on("data", (d: Buffer) => process.stderr.write(d));
+          child.on("close", () => resolve(out));
+        }),
+      );
+      const outputs = await Promise.all(ranks);
+      const results = JSON.parse(/RESULTS (.*)/.exec(outputs.join("\n"))![1]!) as Record<string, number>;
+      for (const bytes of sizes) measured.get(bytes)!.push({ ms: results[bytes]!, rawMs: await raw((bytes * 2 * (n - 1)) / n) });
+    }
     for (const bytes of sizes) {
       const busBytes = (bytes * 2 * (n - 1)) / n;
-      const ms = results[bytes]!;
-      const rawMs = await raw(busBytes);
+      const runs = measured.get(bytes)!;
+      const ms = median(runs.map((r) => r.ms));
+      const rawMs = median(runs.map((r) => r.rawMs));
+      const ratios = runs.map((r) => r.rawMs / r.ms);
       const bw = busBytes / (ms / 1000) / 1e6;
       const rawBw = busBytes / (rawMs / 1000) / 1e6;
-      rows.push(`${n} ranks ${String(bytes).padStart(9)} B  all-reduce ${ms.toFixed(3).padStart(8)} ms  bus ${bw.toFixed(0).padStart(5)} MB/s   raw socket ${rawBw.toFixed(0).padStart(5)} MB/s   ratio ${(bw / rawBw).toFixed(2)}`);
+      rows.push(
+        `${n} ranks ${String(bytes).padStart(9)} B  all-reduce ${ms.toFixed(3).padStart(8)} ms  bus ${bw.toFixed(0).padStart(5)} MB/s   raw socket ${rawBw.toFixed(0).padStart(5)} MB/s   ` +
+          `ratio ${median(ratios).toFixed(2)} [${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}]`,
+      );
     }
   }
+  console.log(`all-reduce (sum) bus bandwidth against a raw loopback copy of the same bytes; medians of ${rounds} alternating rounds, the ratio's range:`);
   console.log(rows.join("\n"));
 }

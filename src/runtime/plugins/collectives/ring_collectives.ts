@@ -12,6 +12,7 @@
 import net from "node:net";
 import type { TCPStoreClient } from "./tcp_store_client.ts";
 import { encodeU64 } from "./tcp_store_protocol.ts";
+import { FloatReduction } from "./float_reduction.ts";
 // (types only: the strategies' reductions, each of which the ring implements)
 import type { ReduceOp } from "../../strategies/strategy.ts";
 
@@ -152,9 +153,10 @@ class Channel {
 }
 
 /** `mine[i] = incoming[i] ∘ mine[i]`, one loop per operation (no call per element: megabytes go through here). */
-function combineInto(mine: Float32Array, incoming: Float32Array, op: ReduceOp): void {
+function combineInto(mine: Float32Array, incoming: Float32Array, op: ReduceOp, arithmetic: FloatReduction | null): void {
   const n = mine.length;
-  if (op === "max") for (let i = 0; i < n; i++) mine[i] = Math.max(incoming[i]!, mine[i]!);
+  if ((op === "sum" || op === "mean") && arithmetic !== null) arithmetic.add(mine, incoming);
+  else if (op === "max") for (let i = 0; i < n; i++) mine[i] = Math.max(incoming[i]!, mine[i]!);
   else if (op === "min") for (let i = 0; i < n; i++) mine[i] = Math.min(incoming[i]!, mine[i]!);
   else for (let i = 0; i < n; i++) mine[i] = incoming[i]! + mine[i]!;
 }
@@ -168,6 +170,9 @@ function floats(b: Uint8Array): Float32Array {
 }
 
 export class RingCollectives {
+  /** The adds and a mean's division in SIMD, where the runtime has it; its memory holds this ring's incoming segment. */
+  private readonly arithmetic = FloatReduction.create(SEGMENT_FLOATS);
+
   private constructor(
     readonly rank: number,
     readonly worldSize: number,
@@ -207,6 +212,7 @@ export class RingCollectives {
   async allReduce(data: Float32Array, op: ReduceOp = "sum", inPlace = false): Promise<Float32Array> {
     const n = this.worldSize;
     const out = inPlace ? data : data.slice();
+    const arithmetic = this.arithmetic;
     if (n > 1) {
       const bounds = (c: number): [number, number] => [Math.floor((c * out.length) / n), Math.floor(((c + 1) * out.length) / n)];
       // (the same chunk is cut the same way on every rank: sender and receiver agree on the messages)
@@ -220,14 +226,16 @@ export class RingCollectives {
       // (reduced) before it is sent, never after; the all-gather writes only regions the
       // reduce-scatter sent, once those sends have left, and never writes what it sends.
       // Incoming reduce-scatter segments land in one scratch buffer, all-gather ones in place.
-      const scratch = new Uint8Array(4 * Math.min(SEGMENT_FLOATS, Math.ceil(out.length / n) + 1));
+      const scratchBytes = 4 * Math.min(SEGMENT_FLOATS, Math.ceil(out.length / n) + 1);
+      // (in the SIMD module's memory when there is one: a segment received there is added in place)
+      const scratch = arithmetic?.incoming(scratchBytes) ?? new Uint8Array(scratchBytes);
       const reduceSent: Promise<void>[] = [];
       const gatherSent: Promise<void>[] = [];
       for (const segment of segments(this.rank)) reduceSent.push(this.right!.send(bytes(segment)));
       // reduce-scatter: after step s, chunk (rank − s − 1) holds the reduction of s + 2 ranks
       for (let s = 0; s < n - 1; s++) {
         for (const segment of segments(this.rank - s - 1)) {
-          combineInto(segment, floats(await this.left!.receive(scratch.subarray(0, segment.byteLength))), op);
+          combineInto(segment, floats(await this.left!.receive(scratch.subarray(0, segment.byteLength))), op, arithmetic);
           // (after the last step it is finished: the all-gather's first send)
           (s < n - 2 ? reduceSent : gatherSent).push(this.right!.send(bytes(segment)));
         }
@@ -242,7 +250,10 @@ export class RingCollectives {
       }
       await Promise.all(gatherSent);
     }
-    if (op === "mean") for (let i = 0; i < out.length; i++) out[i] = out[i]! / n;
+    if (op === "mean") {
+      if (arithmetic !== null) arithmetic.divide(out, n);
+      else for (let i = 0; i < out.length; i++) out[i] = out[i]! / n;
+    }
     return out;
   }
 
