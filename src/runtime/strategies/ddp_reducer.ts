@@ -5,13 +5,14 @@
  * the same way, from its post-accumulate hooks: torch/autograd/grad_ready_hooks.ts here).
  *
  * Buckets are laid out in reverse parameter order — about the order a backward pass completes
- * them — the first up to 1 MiB (or `capBytes` if smaller) and the others up to `capBytes` (PyTorch's
- * `_DEFAULT_FIRST_BUCKET_BYTES` and `bucket_cap_mb`, 25 MiB). They start strictly in order, so
- * every rank starts the same all-reduces in the same order whatever order its own gradients
- * complete in; a parameter the pass does not reach counts as ready from its start (DDP's
- * `find_unused_parameters`). The averages replace the gradients once the pass is over. Each element is the float32 sum in
- * ring order divided by the world size, as before (on 2 ranks, bit for bit the same whatever
- * the buckets; on more, the ring's order for an element depends on where the bucket puts it).
+ * them — the first up to 1 MiB (or `capBytes` if smaller) and the others up to `capBytes`
+ * (PyTorch's `_DEFAULT_FIRST_BUCKET_BYTES` and `bucket_cap_mb`, 25 MiB). They start strictly in
+ * order, so every rank starts the same all-reduces in the same order whatever order its own
+ * gradients complete in; a parameter the pass does not reach counts as ready from its start
+ * (DDP's `find_unused_parameters`). The averages replace the gradients once the pass is over.
+ * Each element is the float32 sum in ring order divided by the world size, as before (on 2
+ * ranks, bit for bit the same whatever the buckets; on more, the ring's order for an element
+ * depends on where the bucket puts it).
  */
 import { tf } from "../../torch/tf.ts";
 import { getGrad, setGrad } from "../../torch/autograd/grad_store.ts";

@@ -72,10 +72,9 @@ export function backward(loss: tf.Tensor, options: BackwardOptions = {}): void {
     const grads = tf.tidy(() => {
       const gradOf = new Map<number, tf.Tensor>();
       gradOf.set(loss.id, options.gradient ? options.gradient.clone() : tf.onesLike(loss));
-      const leaves = new Map<number, tf.Variable>();
       const out: tf.Tensor[] = [];
       path.forEach((i, at) => {
-        backpropNode(nodes[i], gradOf, leaves);
+        backpropNode(nodes[i], gradOf);
         for (const v of completedAt.get(at) ?? []) {
           const g = gradOf.get(v.id);
           // What param.grad will hold: this pass's gradient added to the one it holds (PyTorch's
@@ -109,7 +108,7 @@ export function backward(loss: tf.Tensor, options: BackwardOptions = {}): void {
   }
 }
 
-function backpropNode(node: GraphNode, gradOf: Map<number, tf.Tensor>, leaves: Map<number, tf.Variable>): void {
+function backpropNode(node: GraphNode, gradOf: Map<number, tf.Tensor>): void {
   const dys = node.outputs.map((o) => gradOf.get(o.id) ?? null);
   if (node.gradient == null) {
     throw new Error(`backward(): tfjs has no gradient for the '${node.kernelName}' op, so nothing can backpropagate through it`);
@@ -132,7 +131,6 @@ function backpropNode(node: GraphNode, gradOf: Map<number, tf.Tensor>, leaves: M
     } else {
       gradOf.set(x.id, dx);
     }
-    if (x instanceof tf.Variable) leaves.set(x.id, x);
   }
   // Every consumer of these outputs came later on the tape, so their gradients are complete
   // and no longer needed.
