@@ -58,7 +58,11 @@ export function backward(loss: tf.Tensor, options: BackwardOptions = {}): void {
     }
   }
   const completedAt = new Map<number, tf.Variable[]>();
-  for (const [v, at] of lastReader) completedAt.set(at, [...(completedAt.get(at) ?? []), v]);
+  for (const [v, at] of lastReader) {
+    const done = completedAt.get(at);
+    if (done) done.push(v);
+    else completedAt.set(at, [v]);
+  }
 
   const prevEnabled = isGradEnabled();
   setGradEnabled(false);
