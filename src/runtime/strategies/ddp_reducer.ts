@@ -72,28 +72,39 @@ export class GradientReducer {
       if (grad !== null) filled[at.bucket]!.values.set(grad.dataSync() as Float32Array, at.offset);
       filled[at.bucket]!.ready++;
     };
+    // Backward passes this call ran: one, normally; none or two from a module's own `backward`
+    // override (one that skips it, or backpropagates two losses).
+    let passes = 0;
     const remove = onGradReady({
       // What the pass will not reach is ready now, with the gradient it holds (accumulated by
       // earlier passes under noBackwardSync) or none: an unused layer holds no bucket back.
       start: (reached) => {
+        if (++passes > 1) return;
         for (const p of this.slot.keys()) if (!reached.has(p)) fill(p, getGrad(p));
         startReady();
       },
       ready: (p, grad) => {
+        if (passes > 1) return;
         fill(p, grad);
         startReady();
       },
     });
     const finish = () => {
-      // (a backward that ran no pass — a precision plugin that skipped it — reached no listener:
-      // what it left is averaged as it stands, on every rank alike)
+      if (passes !== 1) {
+        // The first pass's buckets averaged what a second pass then added to: their results are
+        // taken (every rank started the same ones) and superseded; every bucket starts again
+        // from what the gradients hold now, on every rank alike.
+        for (const { pending } of started.splice(0)) pending.wait();
+        next = 0;
+      }
       for (; next < this.buckets.length; next++) {
         const bucket = this.buckets[next]!;
+        const values = new Float32Array(bucket.size);
         bucket.params.forEach((p, k) => {
           const g = getGrad(p);
-          if (g !== null) filled[next]!.values.set(g.dataSync() as Float32Array, bucket.offsets[k]!);
+          if (g !== null) values.set(g.dataSync() as Float32Array, bucket.offsets[k]!);
         });
-        started.push({ bucket, pending: collectives.startAllReduce(filled[next]!.values, "mean", true) });
+        started.push({ bucket, pending: collectives.startAllReduce(values, "mean", true) });
       }
       for (const { bucket, pending } of started) {
         const mean = pending.wait();

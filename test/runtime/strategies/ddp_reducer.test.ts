@@ -97,3 +97,25 @@ describe("DDP's gradient reducer", () => {
     expect(m.unused.weight.grad).toBeNull();
   });
 });
+
+describe("DDP's gradient reducer around a module's own backward", () => {
+  for (const [name, passes] of [["that backpropagates two losses", 2], ["that runs no backward pass", 0]] as const) {
+    it(`${name}: every bucket averages what the gradients hold once it returns`, () => {
+      manualSeed(2);
+      const m = new Three();
+      const params = m.parameters();
+      const x = tf.randomNormal([4, 6]);
+      const loss = () => tf.sum(tf.square(m.forward(x)));
+      for (let i = 0; i < Math.max(passes, 1); i++) loss().backward();
+      const expected = params.map((p) => (p.grad ? Array.from(p.grad.dataSync(), (v) => Math.fround(2 * v)) : null));
+      m.zeroGrad();
+      if (passes === 0) loss().backward(); // what the skipped pass finds
+      const { collectives, starts } = standIn(() => 0);
+      new GradientReducer(params, 64).reduce(collectives, () => {
+        for (let i = 0; i < passes; i++) loss().backward();
+      });
+      params.forEach((p, i) => expect(p.grad === null ? null : Array.from(p.grad.dataSync())).toEqual(expected[i]));
+      expect(starts.length).toBeGreaterThan(0);
+    });
+  }
+});
