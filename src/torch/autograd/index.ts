@@ -1,10 +1,12 @@
 import { installTape } from "./tape.ts";
+import { installLeanDispatch } from "./kernel_dispatch.ts";
 import { installLifetimes } from "./lifetime.ts";
 import { installTensorMethods } from "./tensor_methods.ts";
 
 /** Hooks the torch layer's autograd into the tfjs engine (idempotent). */
 export function installAutograd(): void {
   installTape();
+  installLeanDispatch();
   installLifetimes();
   installTensorMethods();
 }

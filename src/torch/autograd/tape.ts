@@ -2,6 +2,7 @@ import type { TensorInfo } from "@tensorflow/tfjs-core";
 import { tf, engineInternals, type EngineInternals, type KernelParams } from "../tf.ts";
 import { isGradEnabled, tfjsGradientsActive, enterTfjsGradients, exitTfjsGradients, noGrad } from "./grad_mode.ts";
 import { requiresGrad, markRequiresGrad } from "./requires_grad.ts";
+import { findKernel } from "../backends/kernel_lookup.ts";
 import { adoptResult, freedTensorError, lifeOf, onCollected, setCreatingOp, type Life } from "./lifetime.ts";
 
 /**
@@ -43,7 +44,7 @@ export function tape(): GraphNode[] {
 }
 
 /** Whether an input requires grad; throws the one-line error for a disposed input. */
-function checkInputs(inputs: KernelParams["inputs"], gradOn: boolean): boolean {
+export function checkInputs(inputs: KernelParams["inputs"], gradOn: boolean): boolean {
   let any = false;
   if (Array.isArray(inputs)) {
     for (const t of inputs) {
@@ -97,53 +98,13 @@ export function installTape(): void {
   };
 
   const addTapeNode = engine.addTapeNode.bind(engine);
-  const nodeIds = state as unknown as { nextTapeNodeId: number };
   engine.addTapeNode = (kernelName, inputs, outputs, gradientsFunc, saved, attrs) => {
     if (tfjsGradientsActive()) {
       addTapeNode(kernelName, inputs, outputs, gradientsFunc, saved, attrs);
       return;
     }
-    // As in PyTorch, only floating-point results carry gradients: a comparison or argMax
-    // on a parameter is not part of the graph (tfjs has no gradient for most of them).
-    if (!outputs.some((o) => o.dtype === "float32")) {
-      for (const t of saved) t.dispose();
-      return;
-    }
-    const outs: Life[] = [];
-    for (const o of outputs) {
-      const life = lifeOf(o);
-      if (o.dtype === "float32") {
-        markRequiresGrad(o);
-        life.requiresGrad = true;
-      }
-      outs.push(life);
-    }
-    const ins: Record<string, TapeRef> = {};
-    for (const k in inputs) {
-      const x = inputs[k];
-      if (x instanceof tf.Variable) {
-        ins[k] = x;
-      } else {
-        const life = lifeOf(x);
-        if (requiresGrad(x)) life.requiresGrad = true;
-        ins[k] = life;
-      }
-    }
-    // tfjs's own addTapeNode closes over the output tensors (for zero dys), which would keep
-    // them alive as long as the node: this one closes over their records.
     const gradConfig = tf.getGradient(kernelName);
-    const gradFunc = (gradConfig?.gradFunc ?? gradientsFunc) as
-      | ((dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: unknown) => Record<string, () => tf.Tensor>)
-      | null;
-    const node: GraphNode = { id: nodeIds.nextTapeNodeId++, kernelName, inputs: ins, outputs: outs, saved };
-    if (gradFunc != null) {
-      node.gradient = (dys: tf.Tensor[]) => {
-        const full = dys.map((dy, i) => dy ?? tf.zeros(outs[i].shape, outs[i].dtype));
-        return gradFunc(full.length > 1 ? full : full[0], saved, attrs);
-      };
-    }
-    (state.activeTape as unknown as GraphNode[]).push(node);
-    if (state.activeTape && state.activeTape.length > 2 * prunedLength + 4096) pruneTape();
+    recordNode(kernelName, inputs, outputs, (gradConfig?.gradFunc ?? gradientsFunc) as GradientFunc | null, saved, attrs);
   };
   onCollected(pruneTape);
 
@@ -167,9 +128,64 @@ export function installTape(): void {
   untapeTfjsOptimizers();
 }
 
+/** What a kernel's gradient function is (tfjs's `GradConfig.gradFunc`, or a custom op's backward). */
+export type GradientFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: unknown) => Record<string, () => tf.Tensor>;
+
+/**
+ * Records a kernel that ran with an input requiring grad: tfjs's `addTapeNode`, holding the
+ * records of its inputs and outputs instead of the tensors.
+ */
+export function recordNode(
+  kernelName: string,
+  inputs: Record<string, tf.Tensor>,
+  outputs: tf.Tensor[],
+  gradFunc: GradientFunc | null,
+  saved: tf.Tensor[],
+  attrs: unknown,
+): void {
+  const state = engineInternals().state as unknown as { activeTape: GraphNode[] | null; nextTapeNodeId: number };
+  // As in PyTorch, only floating-point results carry gradients: a comparison or argMax
+  // on a parameter is not part of the graph (tfjs has no gradient for most of them).
+  if (!outputs.some((o) => o.dtype === "float32")) {
+    for (const t of saved) t.dispose();
+    return;
+  }
+  const outs: Life[] = [];
+  for (const o of outputs) {
+    const life = lifeOf(o);
+    if (o.dtype === "float32") {
+      markRequiresGrad(o);
+      life.requiresGrad = true;
+    }
+    outs.push(life);
+  }
+  const ins: Record<string, TapeRef> = {};
+  for (const k in inputs) {
+    const x = inputs[k];
+    if (x instanceof tf.Variable) {
+      ins[k] = x;
+    } else {
+      const life = lifeOf(x);
+      if (requiresGrad(x)) life.requiresGrad = true;
+      ins[k] = life;
+    }
+  }
+  // tfjs's own addTapeNode closes over the output tensors (for zero dys), which would keep
+  // them alive as long as the node: this one closes over their records.
+  const node: GraphNode = { id: state.nextTapeNodeId++, kernelName, inputs: ins, outputs: outs, saved };
+  if (gradFunc != null) {
+    node.gradient = (dys: tf.Tensor[]) => {
+      const full = dys.map((dy, i) => dy ?? tf.zeros(outs[i].shape, outs[i].dtype));
+      return gradFunc(full.length > 1 ? full : full[0], saved, attrs);
+    };
+  }
+  (state.activeTape as GraphNode[]).push(node);
+  if (state.activeTape && state.activeTape.length > 2 * prunedLength + 4096) pruneTape();
+}
+
 /** What `engine.clone` makes, without the dispatch and the tape node: the backend's Identity kernel, run directly. */
-function shareForBackward(engine: EngineInternals, t: tf.Tensor): tf.Tensor {
-  const identity = tf.getKernel("Identity", engine.backendName);
+export function shareForBackward(engine: EngineInternals, t: tf.Tensor): tf.Tensor {
+  const identity = findKernel("Identity", engine.backendName);
   if (identity === undefined) return engine.clone(t);
   const out = identity.kernelFunc({ inputs: { x: t }, backend: engine.backend, attrs: {} }) as TensorInfo | tf.Tensor;
   // tfjs-node's kernels return tensors already.

@@ -1,6 +1,7 @@
 import { tf } from "../tf.ts";
 import { asLowerPrecisionOp, roundingMode } from "../amp/kernel_rounding.ts";
 import { LINEAR } from "../backends/kernels/linear.ts";
+import { findKernel } from "../backends/kernel_lookup.ts";
 import { adoptResult } from "../autograd/lifetime.ts";
 import { shapeStr } from "./_util.ts";
 
@@ -23,7 +24,7 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor | null)
   // of tfjs's kernels, so it keeps them.
   const fused =
     roundingMode() === null &&
-    tf.getKernel(LINEAR, tf.getBackend()) !== undefined &&
+    findKernel(LINEAR, tf.getBackend()) !== undefined &&
     x.dtype === "float32" &&
     weight.dtype === "float32" &&
     (bias == null || bias.dtype === "float32");

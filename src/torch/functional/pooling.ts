@@ -1,5 +1,6 @@
 import { tf } from "../tf.ts";
 import { MAX_POOL_NCHW } from "../backends/kernels/max_pool_nchw.ts";
+import { findKernel } from "../backends/kernel_lookup.ts";
 import { pair, shapeStr, type IntPair } from "./_util.ts";
 
 export interface MaxPool2dOptions {
@@ -185,7 +186,7 @@ function nchw(x: tf.Tensor, op: (xh: tf.Tensor4D) => tf.Tensor4D): tf.Tensor {
 export function maxPool2d(x: tf.Tensor, kernelSize: IntPair, options: MaxPool2dOptions = {}): tf.Tensor {
   const fn = "maxPool2d()";
   const g = geometry(fn, x, kernelSize, options.stride, options.padding ?? 0, options.ceilMode, options.dilation ?? 1);
-  if (tf.getKernel(MAX_POOL_NCHW, tf.getBackend()) !== undefined) {
+  if (findKernel(MAX_POOL_NCHW, tf.getBackend()) !== undefined) {
     // WASM and pure JS pool NCHW in place (max_pool_nchw.ts); other backends go through channels-last.
     const attrs = { kernel: g.kernel, stride: g.stride, padding: g.padding, dilation: g.dilation, out: g.out };
     return tf.tidy(() => {

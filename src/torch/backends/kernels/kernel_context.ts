@@ -1,5 +1,6 @@
 import type { DataType, KernelConfig, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../../tf.ts";
+import { findKernel } from "../kernel_lookup.ts";
 
 /** Float32Array or Int32Array: the element arrays a shim reads and writes. */
 export type NumericArray = Float32Array | Int32Array;
@@ -72,7 +73,7 @@ export class KernelContext {
 
   /** Runs another kernel of this backend. Its output is an intermediate unless returned. */
   run(kernelName: string, inputs: Record<string, TensorInfo> | TensorInfo[], attrs: NamedAttrMap = {}): TensorInfo {
-    const config = tf.getKernel(kernelName, this.backendName);
+    const config = findKernel(kernelName, this.backendName);
     if (!config) {
       throw new Error(`lightning-ts: kernel '${kernelName}' is not registered for backend '${this.backendName}'`);
     }

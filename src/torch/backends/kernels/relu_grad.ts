@@ -1,6 +1,7 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../../tf.ts";
 import type { KernelContext } from "./kernel_context.ts";
+import { findKernel } from "../kernel_lookup.ts";
 import { WasmHeapModule } from "../wasm_heap_module.ts";
 import { RELU_GRAD_SIMD_WASM } from "./relu_grad_simd_wasm.ts";
 
@@ -37,7 +38,7 @@ export const reluGradient: tf.GradConfig = {
   gradFunc: (dy, saved) => {
     const [x] = saved as [tf.Tensor];
     const g = dy as tf.Tensor;
-    if (tf.getKernel(RELU_GRAD, tf.getBackend()) !== undefined && g.dtype === "float32" && x.dtype === "float32") {
+    if (findKernel(RELU_GRAD, tf.getBackend()) !== undefined && g.dtype === "float32" && x.dtype === "float32") {
       return { x: () => tf.engine().runKernel(RELU_GRAD, { dy: g, x }) as tf.Tensor };
     }
     return { x: () => tf.mul(g, tf.cast(tf.step(x), "float32")) };

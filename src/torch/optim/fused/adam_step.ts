@@ -7,6 +7,7 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../../tf.ts";
 import { KernelContext } from "../../backends/kernels/kernel_context.ts";
+import { findKernel } from "../../backends/kernel_lookup.ts";
 import { WasmHeapModule } from "../../backends/wasm_heap_module.ts";
 import { ADAM_SIMD_WASM } from "./adam_simd_wasm.ts";
 import { roundingMode } from "../../amp/kernel_rounding.ts";
@@ -78,7 +79,7 @@ function adamLoop(
 
 function ensureRegistered(backendName: string): boolean {
   if (!BACKENDS.has(backendName)) return false;
-  if (tf.getKernel(KERNEL, backendName)) return true;
+  if (findKernel(KERNEL, backendName)) return true;
   tf.registerKernel({
     kernelName: KERNEL,
     backendName,
