@@ -697,6 +697,58 @@ describe("BatchMatMul (WASM): a transposed operand is transposed first, then mul
   }
 });
 
+describe("GatherV2 as contiguous copies", () => {
+  const cases: Array<{ name: string; shape: number[]; indices: { shape: number[]; values: number[] }; axis: number; batchDims?: number }> = [
+    { name: "one time step of [35, 20, 256]", shape: [35, 20, 256], indices: { shape: [], values: [7] }, axis: 0 },
+    { name: "700 Embedding rows of 64", shape: [1000, 64], indices: { shape: [35, 20], values: Array.from({ length: 700 }, (_, i) => (i * 7919) % 1000) }, axis: 0 },
+    { name: "a middle axis, repeated indices", shape: [4, 5, 6], indices: { shape: [4], values: [2, 0, 4, 4] }, axis: 1 },
+    { name: "the last axis (slices of one element)", shape: [3, 4, 5], indices: { shape: [2], values: [4, 1] }, axis: 2 },
+    { name: "batchDims 1", shape: [2, 5, 3, 20], indices: { shape: [2, 2], values: [0, 4, 1, 1] }, axis: 1, batchDims: 1 },
+    { name: "batchDims 1 with outer axes", shape: [2, 3, 5, 4], indices: { shape: [2, 3], values: [4, 0, 2, 1, 1, 3] }, axis: 2, batchDims: 1 },
+  ];
+  for (const backend of ["wasm", "cpu"] as const) {
+    for (const cs of cases) {
+      // The reference is the pure-JS backend's own kernel: WASM's reads the wrong rows when
+      // batchDims > 0 and axes lie between the batch and the gathered axis (the last case).
+      it(`${backend}: ${cs.name}: the pure-JS backend's own kernel's shape and values, bit for bit (float32 with NaN and -0, int32)`, async () => {
+        const size = cs.shape.reduce((a, b) => a * b, 1);
+        const floats = Array.from({ length: size }, (_, i) => (i % 11 === 0 ? NaN : i % 13 === 0 ? -0 : (i * 7.25) % 19 - 9));
+        const ints = Array.from({ length: size }, (_, i) => ((i * 7919) % 100003) - 50000);
+        for (const [values, dtype] of [[floats, "float32"], [ints, "int32"]] as const) {
+          const run = () => {
+            const x = tf.tensor(values, cs.shape, dtype);
+            const indices = tf.tensor(cs.indices.values, cs.indices.shape, "int32");
+            const out = tf.engine().runKernel("GatherV2", { x, indices }, { axis: cs.axis, batchDims: cs.batchDims ?? 0 } as never) as tf.Tensor;
+            const result = { shape: out.shape, bits: Array.from(new Uint32Array(Float32Array.from(out.dataSync()).buffer)) };
+            tf.dispose([x, indices, out]);
+            return result;
+          };
+          await selectBackend(backend);
+          const ours = run();
+          expect(ours.bits.length).toBeGreaterThan(0);
+          await selectBackend("cpu");
+          expect(ours).toEqual(withOriginalKernels("cpu", run));
+        }
+      });
+    }
+
+    it(`${backend}: an index out of range gives tfjs's message and frees what the kernel made`, async () => {
+      await selectBackend(backend);
+      const x = tf.tensor(mixed([6, 4], 1).values, [6, 4]);
+      for (const bad of [6, -1]) {
+        const indices = tf.tensor1d([0, bad], "int32");
+        const dataIds = tf.backend().numDataIds();
+        expect(() => tf.engine().runKernel("GatherV2", { x, indices }, { axis: 0, batchDims: 0 } as never)).toThrow(
+          `GatherV2: the index value ${bad} is not in [0, 5]`,
+        );
+        expect(tf.backend().numDataIds()).toBe(dataIds);
+        indices.dispose();
+      }
+      x.dispose();
+    });
+  }
+});
+
 describe("memory", () => {
   const shared: Array<[string, Record<string, Plain>, Record<string, unknown>]> = [
     ["Conv2DBackpropFilter", { x: plain([2, 6, 6, 3], 1), dy: plain([2, 6, 6, 4], 2) }, { strides: 1, pad: "same", dataFormat: "NHWC", filterShape: [3, 3, 3, 4] }],
@@ -709,6 +761,7 @@ describe("memory", () => {
     ["BatchMatMul", { a: plain([2, 3, 4], 1), b: plain([2, 5, 4], 2) }, { transposeA: false, transposeB: true }],
     ["BatchMatMul", { a: plain([4, 3], 1), b: plain([4, 5], 2) }, { transposeA: true, transposeB: false }],
     [LINEAR, { x: plain([5, 7], 1), weight: plain([3, 7], 2), bias: plain([3], 3) }, {}],
+    ["GatherV2", { x: plain([6, 20], 1), indices: { shape: [3], values: [5, 0, 5], dtype: "int32" } }, { axis: 0, batchDims: 0 }],
   ];
 
   // Conv2D is a shim on the pure-JS backend only (WASM's own has no NCHW).
