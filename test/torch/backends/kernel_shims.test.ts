@@ -13,7 +13,7 @@ import { MAX_POOL_NCHW, MAX_POOL_NCHW_GRAD } from "../../../src/torch/backends/k
 import { asBatchedMatrices } from "../../../src/torch/backends/kernels/transpose";
 import { asOuterKeptInner } from "../../../src/torch/backends/kernels/sum";
 import { RELU_GRAD } from "../../../src/torch/backends/kernels/relu_grad";
-import { CROSS_ENTROPY, CROSS_ENTROPY_GRAD } from "../../../src/torch/backends/kernels/cross_entropy";
+import { CROSS_ENTROPY, CROSS_ENTROPY_GRAD, crossEntropySimd, expNonPositive, expSum } from "../../../src/torch/backends/kernels/cross_entropy";
 import { LINEAR } from "../../../src/torch/backends/kernels/linear";
 import { F } from "../../../src/torch/index";
 import { maxAbs, mixed, relativeError, tf } from "./parity";
@@ -803,6 +803,96 @@ describe("memory", () => {
   });
 });
 
+describe("cross-entropy's exponentials (WebAssembly SIMD on WASM, the same operations in JS elsewhere)", () => {
+  const f64 = new Float64Array(1);
+  const bits = new BigInt64Array(f64.buffer);
+  const ulps = (a: number, b: number) => {
+    f64[0] = a;
+    const x = bits[0]!;
+    f64[0] = b;
+    const d = x - bits[0]!;
+    return Number(d < 0n ? -d : d);
+  };
+
+  it("each term is within 2 float64 ulps of Math.exp over [-708, 0], 0 below, NaN for NaN", () => {
+    let worst = 0;
+    for (let i = 0; i <= 200_000; i++) {
+      const x = -708 * (i / 200_000) ** 2;
+      worst = Math.max(worst, ulps(expNonPositive(x), Math.exp(x)));
+    }
+    expect(worst).toBeLessThanOrEqual(2);
+    expect([expNonPositive(0), expNonPositive(-0), expNonPositive(-Infinity), expNonPositive(-709), expNonPositive(-745)]).toEqual([1, 1, 0, 0, 0]);
+    expect(expNonPositive(NaN)).toBeNaN();
+  });
+
+  it("WASM's terms, sums and row maxima are the JS functions' bit for bit (4,099 values in [-800, 0], -inf, NaN)", async () => {
+    await selectBackend("wasm");
+    const c = 4099;
+    // A third of the values over [-800, 0], the rest over [-8, 0] (terms that all count in the sums).
+    const values = Float32Array.from({ length: c }, (_, k) => (k === 7 ? -Infinity : k === 8 ? NaN : -(k % 3 === 0 ? 800 : 8) * ((k * 0.618034) % 1)));
+    const x = tf.tensor1d(values);
+    const e = tf.zeros([2 * c]);
+    const backend = tf.backend() as unknown as { typedArrayFromHeap(t: tf.Tensor): Float32Array };
+    const xs = backend.typedArrayFromHeap(x);
+    const es = backend.typedArrayFromHeap(e);
+    const simd = crossEntropySimd.exportsFor(xs, es)!;
+    expect(simd).not.toBeNull();
+    const finite = values.filter((v) => !Number.isNaN(v));
+    expect(simd.rowMax(xs.byteOffset, c)).toBeNaN();
+    expect(simd.rowMax(xs.byteOffset, 7)).toBe(Math.max(...finite.slice(0, 7)));
+    for (const m of [0, 0.25]) {
+      const viaWasm = simd.expSum(xs.byteOffset, c, m, es.byteOffset);
+      const wasmTerms = Array.from(new Float64Array(es.buffer, es.byteOffset, c));
+      const jsTerms = new Float64Array(c);
+      const viaJs = expSum(values, 0, c, m, jsTerms);
+      expect(Object.is(viaWasm, viaJs)).toBe(true);
+      const jsBits = Array.from(jsTerms, (v) => (Number.isNaN(v) ? "NaN" : v));
+      expect(wasmTerms.map((v) => (Number.isNaN(v) ? "NaN" : v))).toEqual(jsBits);
+    }
+    // Without the NaN: finite sums, each the same (64 rows and shifts, where the order of the
+    // partial sums shows in the last bit).
+    for (let i = 0; i < 64; i++) {
+      const [from, m] = [9 + i, i / 16];
+      expect(Object.is(simd.expSum(xs.byteOffset + 4 * from, c - from, m, 0), expSum(values, from, c - from, m, null))).toBe(true);
+    }
+    tf.dispose([x, e]);
+  });
+
+  for (const c of [1, 5, 7, 8, 33]) {
+    it(`[9, ${c}]: the same loss and gradient bits on WASM as on the pure-JS backend, within float32 of Math.exp's`, async () => {
+      const n = 9;
+      const target = { shape: [n], values: Array.from({ length: n }, (_, i) => (i === 4 ? -100 : (i * 5) % c)), dtype: "int32" as const };
+      // Large logits, and a masked one (-inf) in every other row that has a second class.
+      const values = mixed([n, c], c).values.map((v, i) =>
+        c > 1 && Math.floor(i / c) % 2 === 0 && i % c === ((Math.floor(i / c) * 5) % c + 1) % c ? -Infinity : 40 * v,
+      );
+      const logits = { shape: [n, c], values };
+      const attrs = { ignoreIndex: -100, reduction: "mean" };
+      const dy = { shape: [], values: [0.5] };
+      const wasm = [await kernel("wasm", CROSS_ENTROPY, { logits, target }, attrs), await kernel("wasm", CROSS_ENTROPY_GRAD, { dy, logits, target }, attrs)];
+      const cpu = [await kernel("cpu", CROSS_ENTROPY, { logits, target }, attrs), await kernel("cpu", CROSS_ENTROPY_GRAD, { dy, logits, target }, attrs)];
+      const asBits = (a: Float32Array) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
+      expect(asBits(wasm[0]!)).toEqual(asBits(cpu[0]!));
+      expect(asBits(wasm[1]!)).toEqual(asBits(cpu[1]!));
+      // float64 reference with Math.exp
+      let total = 0;
+      let counted = 0;
+      const dx = new Float64Array(n * c);
+      const rows = target.values.map((t, i) => ({ t, row: values.slice(i * c, (i + 1) * c).map((v) => Math.fround(v)) }));
+      for (const { t, row } of rows) if (t !== -100) counted++;
+      rows.forEach(({ t, row }, i) => {
+        if (t === -100) return;
+        const m = Math.max(...row);
+        const s = row.reduce((a, v) => a + Math.exp(v - m), 0);
+        total += m + Math.log(s) - row[t]!;
+        row.forEach((v, k) => (dx[i * c + k] = ((Math.exp(v - m) / s - (k === t ? 1 : 0)) * 0.5) / counted));
+      });
+      expect(Math.abs(wasm[0]![0]! - total / counted)).toBeLessThanOrEqual(1e-6 * Math.abs(total / counted));
+      expect(maxAbs(wasm[1]!.map((v, i) => v - dx[i]!))).toBeLessThanOrEqual(1e-7);
+    });
+  }
+});
+
 describe("cross-entropy kernels when their output allocation grows the WASM heap", () => {
   interface WasmHeap {
     makeOutput(...args: unknown[]): unknown;
@@ -863,7 +953,8 @@ describe("cross-entropy kernels when their output allocation grows the WASM heap
 
     const [loss, grewForward] = growingHeapOnEachAllocation(() => tf.engine().runKernel(CROSS_ENTROPY, { logits, target }, attrs) as tf.Tensor);
     const [dx, grewGrad] = growingHeapOnEachAllocation(() => tf.engine().runKernel(CROSS_ENTROPY_GRAD, { dy, logits, target }, attrs) as tf.Tensor);
-    expect([grewForward, grewGrad]).toEqual([1, 1]);
+    // The gradient allocates its output and a scratch row for the exponentials: two growths.
+    expect([grewForward, grewGrad]).toEqual([1, 2]);
     expect(Math.abs(loss.dataSync()[0]! - want.loss)).toBeLessThanOrEqual(1e-6 * Math.abs(want.loss));
     const got = dx.dataSync();
     expect(got.length).toBe(n * c);
