@@ -10,10 +10,11 @@ import { checkInputs, recordNode, shareForBackward, type GradientFunc } from "./
  * recording. tfjs's own path looks the kernel up twice, runs it through `scopedRun`'s closures,
  * reads two flags, asks for the gradient config twice (once to save tensors, once to record)
  * and goes through three of our wrappers (`runKernelFunc`, `saveTensorsForBackwardMode`,
- * `addTapeNode`): ~5 µs a kernel, a tenth of an MLP step. This does the same work once, in the
- * same order: the kernel runs at kernel depth 1 (so the tensors it makes are neither recorded
- * nor registered, as in tfjs), its outputs become tensors, the tensors its gradient needs are
- * saved, and the node is recorded when an input requires grad.
+ * `addTapeNode`). This does the same work once, in the same order: the kernel runs at kernel
+ * depth 1 (so the tensors it makes are neither recorded nor registered, as in tfjs), its outputs
+ * become tensors, the tensors its gradient needs are saved, and the node is recorded when an
+ * input requires grad. ~1.5 µs less per kernel: the MLP step's time outside kernels 12.3% →
+ * 10.7% against tfjs's path (median of 16 interleaved rounds, the kernel lookup cached in both).
  *
  * Everything else takes tfjs's path: tfjs's own gradients (`tf.grad`, `variableGrads`), a kernel
  * calling another, tfjs's profiler or `DEBUG` mode, the memory-leak check of `IS_TEST`, a backend
