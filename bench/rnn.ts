@@ -9,9 +9,11 @@
  *   npx tsx bench/rnn.ts            (LIGHTNING_TS_BACKEND=cpu for pure JS)
  */
 import { tf, nn, F, optim, manualSeed } from "lightning-ts/torch";
-// With the extension: tsx loads "../src/torch/autograd/step_scope" as a second module instance
-// (not the one `lightning-ts/torch` installed), whose scopes would do nothing.
-const stepScopePath = "../src/torch/autograd/step_scope.ts";
+// Step scopes (what the Trainer opens around a step) are not public: taken from the module
+// instance `lightning-ts/torch` loaded — dist/ (.js) by default, src/ (.ts) under the source
+// condition — since a second instance's scopes would do nothing.
+const torchEntry = import.meta.resolve("lightning-ts/torch");
+const stepScopePath = new URL(`autograd/step_scope${torchEntry.endsWith(".ts") ? ".ts" : ".js"}`, torchEntry).href;
 const { openStepScope, closeStepScope } = (await import(stepScopePath)) as typeof import("../src/torch/autograd/step_scope");
 
 const [VOCAB, EMSIZE, NHID, NLAYERS, BPTT, BATCH] = [1000, 64, 64, 2, 35, 20];
