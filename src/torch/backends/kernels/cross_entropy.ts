@@ -177,7 +177,7 @@ export function crossEntropyGrad(ctx: KernelContext, inputs: Record<string, Tens
     }
     dx[i * c + t] = (e[t]! / s - 1) * scale;
   }
-  ctx.free(scratch);
+  // (shimKernel frees the scratch buffer with the kernel's other intermediates.)
   return out;
 }
 

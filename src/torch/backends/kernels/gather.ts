@@ -34,8 +34,7 @@ export function gatherSlices(ctx: KernelContext, inputs: Record<string, TensorIn
   const { batchSize, outerSize, dimSize, sliceSize } = info;
   const perBatch = idx.length / batchSize;
   // One heap, as on WASM: copyWithin is a memmove and makes no view; else a view per slice.
-  const sameBuffer = src.buffer === dst.buffer;
-  const heap = sameBuffer ? new Int32Array(src.buffer) : null;
+  const heap = src.buffer === dst.buffer ? new Int32Array(src.buffer) : null;
   const srcBase = src.byteOffset >> 2;
   const dstBase = dst.byteOffset >> 2;
   let to = 0;
