@@ -41,6 +41,8 @@ export default defineConfig({
           pool: "forks",
           isolate: false,
           setupFiles: ["test/setup/fresh_file.ts"],
+          // user scripts run as child processes load the library from it (library_bundle.ts)
+          globalSetup: ["test/setup/library_bundle.ts"],
         },
       },
       {
@@ -52,6 +54,7 @@ export default defineConfig({
           include: ["test/fixtures/**/*.test.ts", "test/typecheck.test.ts"],
           exclude: [slow],
           pool: "forks",
+          globalSetup: ["test/setup/library_bundle.ts"],
         },
       },
     ],

@@ -8,6 +8,8 @@ export default defineConfig({
     include: ["test/**/*.slow.test.ts"],
     // Timings and whole training runs: a process per file, nothing shared.
     pool: "forks",
+    // The fixture runs load the library from a bundle of the sources (test/setup/library_bundle.ts).
+    globalSetup: ["test/setup/library_bundle.ts"],
     testTimeout: 600_000,
     hookTimeout: 600_000,
   },

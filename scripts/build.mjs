@@ -50,9 +50,12 @@ function run(command, args) {
 async function buildDist() {
   rmSync(join(root, "dist"), { recursive: true, force: true });
   run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"]);
-  // Files tsc does not emit: the generated vendor bundle and the prettier worker (plain JS).
+  // Files tsc does not emit: the generated vendor bundle, tfjs-core's CommonJS door with its
+  // declarations, and the prettier worker (plain JS).
   for (const [from, to] of [
     ["src/torch/vendor/tfjs_core_registrations.js", "dist/torch/vendor/tfjs_core_registrations.js"],
+    ["src/torch/tfjs_core.cjs", "dist/torch/tfjs_core.cjs"],
+    ["src/torch/tfjs_core.d.cts", "dist/torch/tfjs_core.d.cts"],
     ["src/codemods/format-worker.mjs", "dist/codemods/format-worker.mjs"],
   ]) {
     mkdirSync(dirname(join(root, to)), { recursive: true });

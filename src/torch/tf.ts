@@ -9,11 +9,12 @@
  * from tfjs-core's own ESM files, as the `@tensorflow/tfjs` umbrella's Node bundle does) registers
  * both into the engine's global registries, so there is still one engine.
  */
-// First: it wraps tfjs's random ops on tfjs-core's exports before the namespace below is built.
+// First: it wraps tfjs's random ops on tfjs-core's exports before anything can call them.
 import "./tf_random_seeds.ts";
-import * as tf from "@tensorflow/tfjs-core";
+// tfjs-core's CommonJS exports themselves, with the pure-JS backend loaded (see the file: an ES
+// import of tfjs-core costs ~0.3 s of start-up).
+import tf from "./tfjs_core.cjs";
 import type { TensorInfo } from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
 import "./vendor/tfjs_core_registrations.js";
 // Types only, and kept in the published declarations (an `import type {}` would be dropped): the
 // chained-op methods (`Tensor.reshape`, …) that the vendor bundle registers at run time.

@@ -12,11 +12,11 @@
  * uniform sampler already does with 0). `multinomial` hands the seed to a kernel that wants a
  * number, so its 0 becomes a fixed non-zero number instead.
  *
- * The wrappers replace the functions on tfjs-core's CommonJS exports. That object is what
- * `@tensorflow/tfjs`, tfjs-layers and every `require` read at call time, and Node builds the ES
- * namespace of a CommonJS module from it once, on first import: `tf.ts` imports this module
- * before tfjs-core, so the `tf` every part of lightning-ts and every script uses is the wrapped
- * one. `wrapped()` reports whether that worked (a test holds it).
+ * The wrappers replace the functions on tfjs-core's CommonJS exports. That object is the `tf`
+ * of lightning-ts (tf.ts takes it through `tfjs_core.cjs`) and what `@tensorflow/tfjs`,
+ * tfjs-layers and every `require` read at call time; Node builds the ES namespace of a CommonJS
+ * module from it once, on its first `import`, which comes after this module has run when a
+ * script imports lightning-ts first. `wrapped()` reports whether that worked (a test holds it).
  */
 import { createRequire } from "node:module";
 import { nextOpSeed } from "./random.ts";

@@ -12,6 +12,7 @@ import { nn, F, optim, manualSeed, randn, Generator } from "lightning-ts/torch";
 import { seededOps, wrapped } from "../../src/torch/tf_random_seeds";
 import { DEFAULT_GENERATOR_SEED } from "../../src/torch/random";
 import { sourceConditionFlags } from "../../src/cli/source_condition";
+import { libraryBundleEnv } from "../setup/library_bundle";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../..");
@@ -22,7 +23,7 @@ function runScript(): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...sourceConditionFlags(), "--import", "tsx", script], {
       cwd: repo,
-      env: { ...process.env, NODE_OPTIONS: "" },
+      env: { ...process.env, ...libraryBundleEnv(), NODE_OPTIONS: "" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -18,6 +18,7 @@ import {
 } from "../../../src/torch/backends/select";
 import { installedKernelShims } from "../../../src/torch/backends/kernels/index";
 import { sourceConditionFlags } from "../../../src/cli/source_condition";
+import { libraryBundleEnv } from "../../setup/library_bundle";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../../..");
@@ -36,7 +37,7 @@ function runScript(mode: string, env: Record<string, string> = {}): Promise<Run>
   return new Promise((resolve, reject) => {
     const child = spawn(tsx, [script, mode], {
       cwd: repo,
-      env: { ...process.env, LIGHTNING_TS_BACKEND: "", ...env, NODE_OPTIONS: [...sourceConditionFlags(), env.NODE_OPTIONS ?? ""].join(" ") },
+      env: { ...process.env, ...libraryBundleEnv(), LIGHTNING_TS_BACKEND: "", ...env, NODE_OPTIONS: [...sourceConditionFlags(), env.NODE_OPTIONS ?? ""].join(" ") },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -106,7 +107,7 @@ describe("ready()", () => {
     const r = await new Promise<Run>((resolve, reject) => {
       const child = spawn(tsx, [path.join(here, "scripts/webgpu_start_fails.ts")], {
         cwd: repo,
-        env: { ...process.env, LIGHTNING_TS_BACKEND: "", VK_ICD_FILENAMES: "/nonexistent/icd.json", NODE_OPTIONS: sourceConditionFlags().join(" ") },
+        env: { ...process.env, ...libraryBundleEnv(), LIGHTNING_TS_BACKEND: "", VK_ICD_FILENAMES: "/nonexistent/icd.json", NODE_OPTIONS: sourceConditionFlags().join(" ") },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let stdout = "";

@@ -21,7 +21,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createRequire } from "node:module";
+import { packageRoot } from "../../../torch/data/package_root.ts";
 import { tf } from "../../../torch/tf.ts";
 import type { OptimizerStateDict } from "../../../torch/optim/optimizer.ts";
 import { getRngState } from "../../../torch/random.ts";
@@ -36,10 +36,8 @@ import { rankZeroInfo } from "../../utilities/rank_zero.ts";
 import type { TrainerFnName } from "../states.ts";
 import type { Trainer } from "../trainer.ts";
 
-const require = createRequire(import.meta.url);
-
 /** This package's version, recorded in every checkpoint. */
-export const LIGHTNING_TS_VERSION: string = (require("../../../../package.json") as { version: string }).version;
+export const LIGHTNING_TS_VERSION: string = (JSON.parse(fs.readFileSync(path.join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
 
 /** A checkpoint as the Trainer writes and reads it. */
 export interface Checkpoint {
