@@ -56,7 +56,9 @@ export async function buildLibraryBundle(): Promise<{ dir: string; tsconfig: str
     // tfjs, ts-morph, …: loaded from node_modules as they are by the sources
     packages: "external",
     // for the CommonJS the bundle takes in (src/torch/tfjs_core.cjs requires tfjs)
-    banner: { js: 'import { createRequire as __bundleCreateRequire } from "node:module"; const require = __bundleCreateRequire(import.meta.url);' },
+    banner: {
+      js: 'import { createRequire as __bundleCreateRequire } from "node:module"; const require = __bundleCreateRequire(import.meta.url);',
+    },
     logLevel: "error",
   });
   const paths = Object.fromEntries(
