@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../../src/torch/backends/select";
-import { withOriginalKernels } from "../../../src/torch/backends/kernels/index";
+import { installedKernelShims, withOriginalKernels } from "../../../src/torch/backends/kernels/index";
 import { imMatrixSimd, patchMatrixLimit } from "../../../src/torch/backends/kernels/im2col";
 import { filterGradientDirect, filterGradientGroup } from "../../../src/torch/backends/kernels/conv2d_backprop_filter";
 import { MAX_POOL_NCHW, MAX_POOL_NCHW_GRAD } from "../../../src/torch/backends/kernels/max_pool_nchw";
@@ -15,6 +15,7 @@ import { asOuterKeptInner } from "../../../src/torch/backends/kernels/sum";
 import { RELU_GRAD } from "../../../src/torch/backends/kernels/relu_grad";
 import { CROSS_ENTROPY, CROSS_ENTROPY_GRAD, crossEntropySimd, expNonPositive, expSum } from "../../../src/torch/backends/kernels/cross_entropy";
 import { LINEAR } from "../../../src/torch/backends/kernels/linear";
+import { copyBox } from "../../../src/torch/backends/kernels/slice";
 import { F } from "../../../src/torch/index";
 import { maxAbs, mixed, relativeError, tf } from "./parity";
 import * as naive from "./naive_reference";
@@ -749,6 +750,97 @@ describe("GatherV2 as contiguous copies", () => {
   }
 });
 
+describe("Slice and SplitV (WASM) as copies straight out of the heap", () => {
+  // (no scalar: tf.slice refuses one before any kernel runs)
+  const sliceCases: Array<{ name: string; shape: number[]; begin: number[]; size: number[] }> = [
+    { name: "a batch of rows of a dataset", shape: [50, 12], begin: [17, 0], size: [8, 12] },
+    { name: "a column block (an LSTM gate)", shape: [20, 64], begin: [0, 16], size: [20, 16] },
+    { name: "a time step of [35, 20, 24]", shape: [35, 20, 24], begin: [7, 0, 0], size: [1, 20, 24] },
+    { name: "a middle axis in part, size -1", shape: [3, 9, 20], begin: [1, 2, 0], size: [-1, 5, -1] },
+    { name: "every axis in part, short runs", shape: [4, 5, 6, 7], begin: [1, 0, 2, 3], size: [2, 5, 3, 4] },
+    { name: "rank 5 (tfjs's generic path)", shape: [2, 3, 4, 5, 6], begin: [1, 1, 0, 2, 1], size: [1, 2, 4, 2, 5] },
+    { name: "the whole tensor", shape: [6, 7], begin: [0, 0], size: [6, 7] },
+    { name: "nothing", shape: [6, 7], begin: [2, 0], size: [0, 7] },
+  ];
+  const splitCases: Array<{ name: string; shape: number[]; split: number | number[]; axis: number }> = [
+    { name: "LSTM gates in four", shape: [20, 64], split: 4, axis: 1 },
+    { name: "sizes with -1 on a middle axis", shape: [3, 10, 5], split: [2, -1, 3], axis: 1 },
+    { name: "the first axis, a negative axis number", shape: [6, 4, 3], split: [1, 5], axis: -3 },
+    { name: "the last axis, parts of one element", shape: [4, 3], split: 3, axis: -1 },
+  ];
+  const floats = (n: number) => Array.from({ length: n }, (_, i) => (i % 11 === 0 ? NaN : i % 13 === 0 ? -0 : (i * 7.25) % 19 - 9));
+  const ints = (n: number) => Array.from({ length: n }, (_, i) => ((i * 7919) % 100003) - 50000);
+  const bits = (t: tf.Tensor) => ({ shape: t.shape, dtype: t.dtype, bits: Array.from(new Uint32Array(Float32Array.from(t.dataSync()).buffer)) });
+  /** Runs `kernel` on a float32, an int32 and a bool tensor of `shape`: each output's shape, dtype and bits. */
+  const runOn = (shape: number[], kernel: (x: tf.Tensor) => tf.Tensor | tf.Tensor[]) => () => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return [tf.tensor(floats(n), shape), tf.tensor(ints(n), shape, "int32"), tf.tensor(ints(n).map((v) => v % 3 === 0), shape, "bool")].map((x) => {
+      const out = kernel(x);
+      const result = (Array.isArray(out) ? out : [out]).map(bits);
+      tf.dispose([x, out as tf.Tensor]);
+      return result;
+    });
+  };
+
+  for (const cs of sliceCases) {
+    it(`${cs.name}: tfjs's own WASM and pure-JS kernels' shape and values, bit for bit (float32 with NaN and -0, int32, bool)`, async () => {
+      const run = runOn(cs.shape, (x) => tf.engine().runKernel("Slice", { x }, { begin: cs.begin, size: cs.size } as never) as tf.Tensor);
+      await selectBackend("wasm");
+      const ours = run();
+      expect(ours[0]!.length).toBe(1);
+      expect(ours).toEqual(withOriginalKernels("wasm", run));
+      await selectBackend("cpu");
+      expect(ours).toEqual(run());
+    });
+  }
+  for (const cs of splitCases) {
+    it(`SplitV, ${cs.name}: tfjs's own WASM and pure-JS kernels' parts, bit for bit (float32, int32, bool)`, async () => {
+      const run = runOn(cs.shape, (x) => tf.engine().runKernel("SplitV", { x }, { numOrSizeSplits: cs.split, axis: cs.axis } as never) as tf.Tensor[]);
+      await selectBackend("wasm");
+      const ours = run();
+      expect(ours[0]!.length).toBeGreaterThan(1);
+      expect(ours).toEqual(withOriginalKernels("wasm", run));
+      await selectBackend("cpu");
+      expect(ours).toEqual(run());
+    });
+  }
+
+  it("copyBox between two arrays (no shared heap): each box's elements in order, as an index-by-index copy", () => {
+    for (const cs of sliceCases.filter((c) => !c.size.includes(-1))) {
+      const n = cs.shape.reduce((a, b) => a * b, 1);
+      const src = Float32Array.from({ length: n }, (_, i) => i);
+      const dst = new Float32Array(cs.size.reduce((a, b) => a * b, 1));
+      copyBox(src, cs.shape, cs.begin, cs.size, dst);
+      // the reference: every coordinate of the box, the last axis fastest
+      const expected: number[] = [];
+      const walk = (axis: number, offset: number) => {
+        if (axis === cs.shape.length) return void expected.push(offset);
+        const stride = cs.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+        for (let i = cs.begin[axis]!; i < cs.begin[axis]! + cs.size[axis]!; i++) walk(axis + 1, offset + i * stride);
+      };
+      walk(0, 0);
+      expect(Array.from(dst), cs.name).toEqual(expected);
+    }
+  });
+
+  it("registered for WASM; a split and slices with their gradients give tfjs's kernels' bits", async () => {
+    await selectBackend("wasm");
+    const x = tf.tensor(floats(20 * 64).map((v) => (Number.isNaN(v) ? 1 : v)), [20, 64]);
+    const weights = tf.tensor(floats(20 * 64).map((v, i) => (Number.isNaN(v) ? i % 5 : v)), [20, 64]);
+    const f = (t: tf.Tensor) => tf.addN(tf.split(t, 4, 1).map((part, i) => tf.sum(tf.mul(part, tf.slice(weights, [0, 16 * i], [20, 16])))));
+    const v = tf.variable(x, true, "splitInput");
+    const run = () => {
+      const { value, grads } = tf.variableGrads(() => f(v) as tf.Scalar, [v]);
+      const result = [bits(value), bits(grads.splitInput!)];
+      tf.dispose([value, ...Object.values(grads)]);
+      return result;
+    };
+    expect(installedKernelShims()).toEqual(expect.arrayContaining(["wasm/Slice", "wasm/SplitV"]));
+    expect(run()).toEqual(withOriginalKernels("wasm", run));
+    tf.dispose([x, weights, v]);
+  });
+});
+
 describe("memory", () => {
   const shared: Array<[string, Record<string, Plain>, Record<string, unknown>]> = [
     ["Conv2DBackpropFilter", { x: plain([2, 6, 6, 3], 1), dy: plain([2, 6, 6, 4], 2) }, { strides: 1, pad: "same", dataFormat: "NHWC", filterShape: [3, 3, 3, 4] }],
@@ -762,6 +854,8 @@ describe("memory", () => {
     ["BatchMatMul", { a: plain([4, 3], 1), b: plain([4, 5], 2) }, { transposeA: true, transposeB: false }],
     [LINEAR, { x: plain([5, 7], 1), weight: plain([3, 7], 2), bias: plain([3], 3) }, {}],
     ["GatherV2", { x: plain([6, 20], 1), indices: { shape: [3], values: [5, 0, 5], dtype: "int32" } }, { axis: 0, batchDims: 0 }],
+    ["Slice", { x: plain([6, 20], 1) }, { begin: [1, 4], size: [3, 16] }],
+    ["SplitV", { x: plain([6, 20], 1) }, { numOrSizeSplits: [3, 17], axis: 1 }],
   ];
 
   // Conv2D is a shim on the pure-JS backend only (WASM's own has no NCHW).
@@ -774,7 +868,7 @@ describe("memory", () => {
       await selectBackend(backend);
       const runs = backend === "cpu" ? [...shared, ...cpuOnly] : shared;
       const inputs = runs.map(([, ins]) => Object.fromEntries(Object.entries(ins).map(([k, v]) => [k, tf.tensor(v.values, v.shape, v.dtype ?? "float32")])));
-      const once = () => runs.forEach(([name, , attrs], i) => tf.dispose(tf.engine().runKernel(name, inputs[i], attrs as never) as tf.Tensor));
+      const once = () => runs.forEach(([name, , attrs], i) => tf.dispose(tf.engine().runKernel(name, inputs[i], attrs as never) as tf.Tensor | tf.Tensor[]));
       once();
       patchMatrixLimit.elements = 40; // the chunked paths allocate and free per chunk
       once();

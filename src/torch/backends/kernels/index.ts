@@ -10,6 +10,7 @@ import { maxPoolGrad } from "./max_pool_grad.ts";
 import { batchMatMulUntransposed } from "./batch_mat_mul.ts";
 import { transposeBlocks } from "./transpose.ts";
 import { gatherSlices } from "./gather.ts";
+import { sliceBox, splitParts } from "./slice.ts";
 import { sumLeadingAxes } from "./sum.ts";
 import { RELU_GRAD, reluGrad, reluGradient } from "./relu_grad.ts";
 import { identityShared } from "./identity.ts";
@@ -27,7 +28,7 @@ export interface KernelShim {
   /** True when the backend has its own kernel and ours replaces it. */
   replaces: boolean;
   why: string;
-  body: (ctx: KernelContext, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap) => TensorInfo;
+  body: (ctx: KernelContext, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap) => TensorInfo | TensorInfo[];
 }
 
 export const KERNEL_SHIMS: readonly KernelShim[] = [
@@ -107,6 +108,20 @@ export const KERNEL_SHIMS: readonly KernelShim[] = [
     replaces: true,
     why: "tfjs's routes the gradient of windows whose values are all <= 0 to the wrong element (or drops it)",
     body: maxPoolGrad,
+  },
+  {
+    kernelName: "Slice",
+    backendName: "wasm",
+    replaces: true,
+    why: "tfjs's copies its whole input out of the heap before copying the slice out of that",
+    body: sliceBox,
+  },
+  {
+    kernelName: "SplitV",
+    backendName: "wasm",
+    replaces: true,
+    why: "tfjs's runs that Slice once per part: an LSTM's gates, split in four, were copied five times (~6x)",
+    body: splitParts,
   },
   ...(["wasm", "cpu"] as const).flatMap((backendName): KernelShim[] => [
     {

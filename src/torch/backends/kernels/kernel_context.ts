@@ -196,13 +196,14 @@ export class KernelContext {
  */
 export function shimKernel(
   backendName: string,
-  body: (ctx: KernelContext, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap) => TensorInfo,
-): (args: { inputs: Record<string, TensorInfo | undefined>; backend: object; attrs?: NamedAttrMap }) => TensorInfo {
+  body: (ctx: KernelContext, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap) => TensorInfo | TensorInfo[],
+): (args: { inputs: Record<string, TensorInfo | undefined>; backend: object; attrs?: NamedAttrMap }) => TensorInfo | TensorInfo[] {
   return ({ inputs, backend, attrs }) => {
     const ctx = new KernelContext(backend, backendName);
     ctx.moveHere(inputs);
     try {
-      return ctx.finish(body(ctx, inputs as Record<string, TensorInfo>, attrs ?? {}));
+      const out = body(ctx, inputs as Record<string, TensorInfo>, attrs ?? {});
+      return Array.isArray(out) ? ctx.finishAll(out) : ctx.finish(out);
     } catch (e) {
       ctx.releaseAll();
       throw e;
