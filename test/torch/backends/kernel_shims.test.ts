@@ -841,6 +841,59 @@ describe("Slice and SplitV (WASM) as copies straight out of the heap", () => {
   });
 });
 
+describe("Concat and Pack (WASM): each input's rows copied into place", () => {
+  const floats = (n: number, seed: number) => Array.from({ length: n }, (_, i) => (i % 11 === 0 ? NaN : i % 13 === 0 ? -0 : ((i + seed) * 7.25) % 19 - 9));
+  const bits = (t: tf.Tensor) => ({ shape: t.shape, dtype: t.dtype, bits: Array.from(new Uint32Array(Float32Array.from(t.dataSync()).buffer)) });
+  /** Runs `kernel` on float32, int32 and bool inputs of `shapes`: the output's shape, dtype and bits for each. */
+  const runOn = (shapes: number[][], kernel: (xs: tf.Tensor[]) => tf.Tensor) => () =>
+    (["float32", "int32", "bool"] as const).map((dtype) => {
+      const xs = shapes.map((shape, k) => {
+        const values = floats(shape.reduce((a, b) => a * b, 1), 3 * k);
+        return dtype === "float32" ? tf.tensor(values, shape) : tf.tensor(values.map((v) => (Number.isNaN(v) ? 7 : Math.round(v * 4))), shape, dtype);
+      });
+      const out = kernel(xs);
+      const result = bits(out);
+      tf.dispose([...xs, out]);
+      return result;
+    });
+  const concatCases: Array<{ name: string; shapes: number[][]; axis: number }> = [
+    { name: "359 pairs (transformer_tutorial's batchify)", shapes: Array.from({ length: 359 }, () => [2]), axis: 0 },
+    { name: "rows of different widths on the last axis", shapes: [[5, 3], [5, 17], [5, 1]], axis: 1 },
+    { name: "a middle axis, a negative axis number", shapes: [[2, 3, 20], [2, 1, 20], [2, 4, 20]], axis: -2 },
+    { name: "an empty input among them", shapes: [[3, 4], [0, 4], [2, 4]], axis: 0 },
+    { name: "one input", shapes: [[4, 6]], axis: 1 },
+  ];
+  const packCases: Array<{ name: string; shapes: number[][]; axis: number }> = [
+    { name: "sin and cos on a new last axis (a positional encoding)", shapes: [[50, 16], [50, 16]], axis: 2 },
+    { name: "RNN steps on a new first axis", shapes: Array.from({ length: 9 }, () => [4, 32]), axis: 0 },
+    { name: "a middle axis, a negative axis number", shapes: [[3, 5], [3, 5], [3, 5]], axis: -2 },
+    { name: "scalars", shapes: Array.from({ length: 27 }, () => []), axis: 0 },
+    { name: "one input", shapes: [[4, 6]], axis: 1 },
+  ];
+  for (const [kernelName, cases] of [["Concat", concatCases], ["Pack", packCases]] as const) {
+    for (const cs of cases) {
+      it(`${kernelName}, ${cs.name}: tfjs's own WASM and pure-JS kernels' shape and values, bit for bit (float32 with NaN and -0, int32, bool)`, async () => {
+        const run = runOn(cs.shapes, (xs) => tf.engine().runKernel(kernelName, xs as never, { axis: cs.axis } as never) as tf.Tensor);
+        await selectBackend("wasm");
+        const ours = run();
+        expect(ours[0]!.bits.length).toBeGreaterThan(0);
+        expect(ours).toEqual(withOriginalKernels("wasm", run));
+        await selectBackend("cpu");
+        expect(ours).toEqual(run());
+      });
+    }
+  }
+
+  it("Pack: inputs of different shapes get tfjs's message and leave nothing allocated", async () => {
+    await selectBackend("wasm");
+    const xs = [tf.zeros([2, 3]), tf.zeros([3, 2])];
+    const dataIds = tf.backend().numDataIds();
+    expect(() => tf.engine().runKernel("Pack", xs as never, { axis: 0 } as never)).toThrow("All tensors passed to stack must have matching shapes");
+    expect(tf.backend().numDataIds()).toBe(dataIds);
+    tf.dispose(xs);
+  });
+});
+
 describe("memory", () => {
   const shared: Array<[string, Record<string, Plain>, Record<string, unknown>]> = [
     ["Conv2DBackpropFilter", { x: plain([2, 6, 6, 3], 1), dy: plain([2, 6, 6, 4], 2) }, { strides: 1, pad: "same", dataFormat: "NHWC", filterShape: [3, 3, 3, 4] }],
@@ -856,6 +909,8 @@ describe("memory", () => {
     ["GatherV2", { x: plain([6, 20], 1), indices: { shape: [3], values: [5, 0, 5], dtype: "int32" } }, { axis: 0, batchDims: 0 }],
     ["Slice", { x: plain([6, 20], 1) }, { begin: [1, 4], size: [3, 16] }],
     ["SplitV", { x: plain([6, 20], 1) }, { numOrSizeSplits: [3, 17], axis: 1 }],
+    ["Concat", { 0: plain([6, 20], 1), 1: plain([6, 3], 2) }, { axis: 1 }],
+    ["Pack", { 0: plain([6, 20], 1), 1: plain([6, 20], 2) }, { axis: 1 }],
   ];
 
   // Conv2D is a shim on the pure-JS backend only (WASM's own has no NCHW).
@@ -868,7 +923,9 @@ describe("memory", () => {
       await selectBackend(backend);
       const runs = backend === "cpu" ? [...shared, ...cpuOnly] : shared;
       const inputs = runs.map(([, ins]) => Object.fromEntries(Object.entries(ins).map(([k, v]) => [k, tf.tensor(v.values, v.shape, v.dtype ?? "float32")])));
-      const once = () => runs.forEach(([name, , attrs], i) => tf.dispose(tf.engine().runKernel(name, inputs[i], attrs as never) as tf.Tensor | tf.Tensor[]));
+      // (Concat and Pack take a list of inputs)
+      const listed = (name: string, ins: Record<string, tf.Tensor>) => (name === "Concat" || name === "Pack" ? (Object.values(ins) as never) : ins);
+      const once = () => runs.forEach(([name, , attrs], i) => tf.dispose(tf.engine().runKernel(name, listed(name, inputs[i]!), attrs as never) as tf.Tensor | tf.Tensor[]));
       once();
       patchMatrixLimit.elements = 40; // the chunked paths allocate and free per chunk
       once();

@@ -1,6 +1,7 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../../tf.ts";
 import type { KernelContext } from "./kernel_context.ts";
+import { copyElements, sharedHeap } from "./element_copy.ts";
 import { runOriginal } from "./index.ts";
 
 /**
@@ -33,23 +34,13 @@ export function gatherSlices(ctx: KernelContext, inputs: Record<string, TensorIn
   const dst = ctx.values(out);
   const { batchSize, outerSize, dimSize, sliceSize } = info;
   const perBatch = idx.length / batchSize;
-  // One heap, as on WASM: copyWithin is a memmove and makes no view; else a view per slice.
-  const heap = src.buffer === dst.buffer ? new Int32Array(src.buffer) : null;
-  const srcBase = src.byteOffset >> 2;
-  const dstBase = dst.byteOffset >> 2;
+  const heap = sharedHeap(src, dst);
   let to = 0;
   for (let b = 0; b < batchSize; b++) {
     for (let o = 0; o < outerSize; o++) {
       const block = (b * outerSize + o) * dimSize;
       for (let j = 0; j < perBatch; j++) {
-        const from = (block + idx[b * perBatch + j]!) * sliceSize;
-        if (sliceSize < 16) {
-          for (let k = 0; k < sliceSize; k++) dst[to + k] = src[from + k]!;
-        } else if (heap !== null) {
-          heap.copyWithin(dstBase + to, srcBase + from, srcBase + from + sliceSize);
-        } else {
-          dst.set(src.subarray(from, from + sliceSize), to);
-        }
+        copyElements(heap, src, (block + idx[b * perBatch + j]!) * sliceSize, dst, to, sliceSize);
         to += sliceSize;
       }
     }

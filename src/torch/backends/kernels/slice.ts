@@ -1,6 +1,7 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../../tf.ts";
 import type { KernelContext, NumericArray } from "./kernel_context.ts";
+import { copyElements, sharedHeap } from "./element_copy.ts";
 import { runOriginal } from "./index.ts";
 
 /**
@@ -64,21 +65,12 @@ export function copyBox(src: NumericArray, shape: number[], begin: number[], siz
     strides[a] = s;
     s *= shape[a]!;
   }
-  // One heap, as on WASM: copyWithin is a memmove and makes no view; else a view per run.
-  const heap = src.buffer === dst.buffer ? new Int32Array(src.buffer) : null;
-  const srcBase = src.byteOffset >> 2;
-  const dstBase = dst.byteOffset >> 2;
+  const heap = sharedHeap(src, dst);
   const at = new Array<number>(first).fill(0); // position among the axes before the run
   let from = 0;
   for (let a = 0; a < rank; a++) from += begin[a]! * strides[a]!;
   for (let to = 0; to < total; to += run) {
-    if (run < 16) {
-      for (let k = 0; k < run; k++) dst[to + k] = src[from + k]!;
-    } else if (heap !== null) {
-      heap.copyWithin(dstBase + to, srcBase + from, srcBase + from + run);
-    } else {
-      dst.set(src.subarray(from, from + run), to);
-    }
+    copyElements(heap, src, from, dst, to, run);
     // the next run: count through the axes before it, innermost first
     for (let a = first - 1; a >= 0; a--) {
       if (++at[a]! < size[a]!) {
