@@ -894,6 +894,45 @@ describe("Concat and Pack (WASM): each input's rows copied into place", () => {
   });
 });
 
+describe("Tile as block copies (WASM and pure JS)", () => {
+  const cases: Array<{ name: string; shape: number[]; reps: number[] }> = [
+    { name: "a causal mask [1, 1, T, T] to [B, heads, T, T]", shape: [1, 1, 6, 6], reps: [3, 4, 1, 1] },
+    { name: "a column to many columns (short rows, many repeats)", shape: [7, 1], reps: [1, 40] },
+    { name: "every axis repeated", shape: [2, 3, 17], reps: [2, 3, 2] },
+    { name: "one axis", shape: [20], reps: [3] },
+    { name: "nothing repeated", shape: [3, 5], reps: [1, 1] },
+    { name: "rank 5", shape: [2, 1, 3, 2, 2], reps: [1, 3, 1, 2, 5] },
+    { name: "an empty axis", shape: [0, 4], reps: [3, 2] },
+    { name: "no repeat of an axis (reps 0)", shape: [2, 4], reps: [0, 2] },
+    { name: "a scalar", shape: [], reps: [] },
+  ];
+  const values = (n: number) => Array.from({ length: n }, (_, i) => (i % 11 === 0 ? NaN : i % 13 === 0 ? -0 : (i * 7.25) % 19 - 9));
+  for (const backend of ["wasm", "cpu"] as const) {
+    for (const cs of cases) {
+      it(`${backend}: ${cs.name}: tfjs's own kernels' shape and values, bit for bit (float32 with NaN and -0, int32, bool)`, async () => {
+        const n = cs.shape.reduce((a, b) => a * b, 1);
+        const run = () =>
+          (["float32", "int32", "bool"] as const).map((dtype) => {
+            const v = values(n);
+            const x = dtype === "float32" ? tf.tensor(v, cs.shape) : tf.tensor(v.map((e) => (Number.isNaN(e) ? 3 : Math.round(e))), cs.shape, dtype);
+            const out = tf.engine().runKernel("Tile", { x }, { reps: cs.reps } as never) as tf.Tensor;
+            const result = { shape: out.shape, dtype: out.dtype, bits: Array.from(new Uint32Array(Float32Array.from(out.dataSync()).buffer)) };
+            tf.dispose([x, out]);
+            return result;
+          });
+        await selectBackend(backend);
+        const ours = run();
+        expect(ours[0]!.shape).toEqual(cs.shape.map((s, a) => s * cs.reps[a]!));
+        expect(ours).toEqual(withOriginalKernels(backend, run));
+        if (backend === "wasm") {
+          await selectBackend("cpu");
+          expect(ours).toEqual(withOriginalKernels("cpu", run));
+        }
+      });
+    }
+  }
+});
+
 describe("memory", () => {
   const shared: Array<[string, Record<string, Plain>, Record<string, unknown>]> = [
     ["Conv2DBackpropFilter", { x: plain([2, 6, 6, 3], 1), dy: plain([2, 6, 6, 4], 2) }, { strides: 1, pad: "same", dataFormat: "NHWC", filterShape: [3, 3, 3, 4] }],
@@ -911,6 +950,7 @@ describe("memory", () => {
     ["SplitV", { x: plain([6, 20], 1) }, { numOrSizeSplits: [3, 17], axis: 1 }],
     ["Concat", { 0: plain([6, 20], 1), 1: plain([6, 3], 2) }, { axis: 1 }],
     ["Pack", { 0: plain([6, 20], 1), 1: plain([6, 20], 2) }, { axis: 1 }],
+    ["Tile", { x: plain([1, 3, 20], 1) }, { reps: [4, 2, 1] }],
   ];
 
   // Conv2D is a shim on the pure-JS backend only (WASM's own has no NCHW).

@@ -13,7 +13,7 @@ interface WasmBackendMemory {
 
 /** The members of the pure-JS backend a shim uses (tfjs-backend-cpu's `MathBackendCPU`). */
 interface CpuBackendMemory {
-  makeTensorInfo(shape: number[], dtype: DataType, values?: NumericArray): TensorInfo;
+  makeTensorInfo(shape: number[], dtype: DataType, values?: NumericArray | Uint8Array): TensorInfo;
   readSync(dataId: object): unknown;
 }
 
@@ -103,13 +103,14 @@ export class KernelContext {
    * On WASM, allocating may grow the heap, which detaches every element array taken earlier:
    * take arrays with `values()` only after the allocations and kernel runs they must survive.
    */
-  empty(shape: number[], dtype: "float32" | "int32"): TensorInfo {
+  empty(shape: number[], dtype: "float32" | "int32" | "bool"): TensorInfo {
     let info: TensorInfo;
     if (this.onWasmHeap) {
       info = this.wasm.makeOutput(shape, dtype);
     } else {
       const size = shape.reduce((a, b) => a * b, 1);
-      info = this.cpu.makeTensorInfo(shape, dtype, dtype === "int32" ? new Int32Array(size) : new Float32Array(size));
+      const values = dtype === "int32" ? new Int32Array(size) : dtype === "bool" ? new Uint8Array(size) : new Float32Array(size);
+      info = this.cpu.makeTensorInfo(shape, dtype, values);
     }
     this.temps.push(info);
     return info;
@@ -146,6 +147,15 @@ export class KernelContext {
     if (!(v instanceof Float32Array || v instanceof Int32Array)) {
       throw new Error(`lightning-ts: backend '${this.backendName}' returned no element array for a ${info.dtype} tensor`);
     }
+    return v;
+  }
+
+  /** The elements of a float32, int32 or bool tensor (bytes, 0 or 1), in place: never write into an input. */
+  elements(info: TensorInfo): NumericArray | Uint8Array {
+    if (info.dtype !== "bool") return this.values(info);
+    // (the pure-JS backend's readSync copies bool data: its stored array, as its own kernels read it)
+    const v = this.onWasmHeap ? this.wasm.typedArrayFromHeap(info) : ((this.backend as { data: DataStorageLike }).data.get(info.dataId) as { values: unknown }).values;
+    if (!(v instanceof Uint8Array)) throw new Error(`lightning-ts: backend '${this.backendName}' returned no byte array for a bool tensor`);
     return v;
   }
 
