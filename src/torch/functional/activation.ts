@@ -1,4 +1,7 @@
 import { tf } from "../tf.ts";
+import { LOG_SOFTMAX } from "../backends/kernels/log_softmax.ts";
+import { findKernel } from "../backends/kernel_lookup.ts";
+import { roundingMode } from "../amp/kernel_rounding.ts";
 import { mask, normDim } from "./_util.ts";
 
 /**
@@ -128,7 +131,11 @@ export function softmax(x: tf.Tensor, dim: number): tf.Tensor {
 
 /** Log-softmax over `dim`, computed stably (not `log(softmax(x))`). */
 export function logSoftmax(x: tf.Tensor, dim: number): tf.Tensor {
-  return alongDim(x, requireDim(dim, "logSoftmax()"), "logSoftmax()", (t) => tf.logSoftmax(t));
+  // One kernel where the backend has it (backends/kernels/log_softmax.ts), unless 16-bit
+  // emulation rounds every op's output: then tfjs's ops, each rounded.
+  const fused = x.dtype === "float32" && roundingMode()?.scope !== "all" && findKernel(LOG_SOFTMAX, tf.getBackend()) !== undefined;
+  const op = fused ? (t: tf.Tensor) => tf.engine().runKernel(LOG_SOFTMAX, { x: t }) as tf.Tensor : (t: tf.Tensor) => tf.logSoftmax(t);
+  return alongDim(x, requireDim(dim, "logSoftmax()"), "logSoftmax()", op);
 }
 
 export interface NormalizeOptions {

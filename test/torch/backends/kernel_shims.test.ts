@@ -16,6 +16,7 @@ import { RELU_GRAD } from "../../../src/torch/backends/kernels/relu_grad";
 import { CROSS_ENTROPY, CROSS_ENTROPY_GRAD, crossEntropySimd, expNonPositive, expSum } from "../../../src/torch/backends/kernels/cross_entropy";
 import { LINEAR } from "../../../src/torch/backends/kernels/linear";
 import { copyBox } from "../../../src/torch/backends/kernels/slice";
+import { withRounding } from "../../../src/torch/amp/kernel_rounding";
 import { F } from "../../../src/torch/index";
 import { maxAbs, mixed, relativeError, tf } from "./parity";
 import * as naive from "./naive_reference";
@@ -1082,6 +1083,86 @@ describe("cross-entropy's exponentials (WebAssembly SIMD on WASM, the same opera
       expect(maxAbs(wasm[1]!.map((v, i) => v - dx[i]!))).toBeLessThanOrEqual(1e-7);
     });
   }
+});
+
+describe("F.logSoftmax as one kernel (log_softmax.ts)", () => {
+  // Rows: ordinary, -inf among finite values (a mask), a wide spread (terms that underflow), and
+  // 1,037 columns (the SIMD pass's odd tail); the last dim and a middle one (transposed around).
+  const rows = (c: number, n: number) =>
+    Float32Array.from({ length: n * c }, (_, k) => (k % 97 === 5 ? -Infinity : k % 5 === 0 ? -900 * ((k * 0.381966) % 1) : 12 * ((k * 0.618034) % 1) - 6));
+  const shapes: number[][] = [[3, 7], [5, 1037], [2, 3, 16], [4, 1]];
+  const exactRow = (x: Float32Array, from: number, c: number) => {
+    let m = -Infinity;
+    for (let k = 0; k < c; k++) m = Math.max(m, x[from + k]!);
+    let s = 0;
+    for (let k = 0; k < c; k++) s += Math.exp(x[from + k]! - m);
+    return Array.from(x.subarray(from, from + c), (v) => v - m - Math.log(s));
+  };
+  const ulp = (v: number) => (v === 0 ? 2 ** -149 : 2 ** (Math.floor(Math.log2(Math.abs(v))) - 23));
+
+  for (const shape of shapes) {
+    it(`[${shape}]: each output within one float32 ulp of the float64 log-softmax; WASM gives the pure-JS backend's bits, forward and gradient`, async () => {
+      const c = shape[shape.length - 1]!;
+      const n = shape.reduce((a, b) => a * b, 1) / c;
+      const x = rows(c, n);
+      const dyValues = Float32Array.from({ length: n * c }, (_, k) => Math.sin(k * 1.7) * 2);
+      const run = () => {
+        const xt = tf.tensor(x, shape);
+        const dy = tf.tensor(dyValues, shape);
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(F.logSoftmax(v, -1), dy)) as tf.Scalar, [v]);
+        const y = F.logSoftmax(xt, -1);
+        const result = { y: Array.from(y.dataSync()), dx: Array.from(grads[v.name]!.dataSync()) };
+        tf.dispose([xt, dy, value, y, ...Object.values(grads)]);
+        return result;
+      };
+      let v: tf.Variable;
+      const results = [];
+      for (const backend of ["wasm", "cpu"] as const) {
+        await selectBackend(backend);
+        expect(installedKernelShims()).toContain(`${backend}/LightningTsLogSoftmax`);
+        v = tf.variable(tf.tensor(x.map((e) => (e === -Infinity ? -50 : e)), shape));
+        results.push(run());
+        v.dispose();
+      }
+      expect(results[0]).toEqual(results[1]);
+      const { y, dx } = results[0]!;
+      const xs = x.map((e) => (e === -Infinity ? -50 : e));
+      for (let i = 0; i < n; i++) {
+        const exactY = exactRow(x, i * c, c);
+        const exactG = exactRow(xs, i * c, c);
+        let sum = 0;
+        for (let k = 0; k < c; k++) sum += dyValues[i * c + k]!;
+        for (let k = 0; k < c; k++) {
+          const e = exactY[k]!;
+          if (e === -Infinity) expect(y[i * c + k]).toBe(-Infinity);
+          else expect(Math.abs(y[i * c + k]! - e), `y[${i}, ${k}]`).toBeLessThanOrEqual(ulp(e));
+          const g = dyValues[i * c + k]! - Math.exp(exactG[k]!) * sum;
+          expect(Math.abs(dx[i * c + k]! - g), `dx[${i}, ${k}]`).toBeLessThanOrEqual(4 * ulp(Math.abs(dyValues[i * c + k]!) + Math.abs(sum)));
+        }
+      }
+    });
+  }
+
+  it("a middle dim, a NaN row and a row of -inf give tfjs's logSoftmax's values (float32 noise) and NaNs", async () => {
+    await selectBackend("wasm");
+    const x = tf.tensor(rows(6, 4), [2, 6, 2]);
+    const ours = F.logSoftmax(x, 1);
+    const theirs = tf.transpose(tf.logSoftmax(tf.transpose(x, [0, 2, 1])), [0, 2, 1]);
+    expect(maxAbs(ours, theirs)).toBeLessThan(2e-6);
+    const odd = F.logSoftmax(tf.tensor([[1, NaN, 2], [-Infinity, -Infinity, -Infinity]]), 1).dataSync();
+    expect(Array.from(odd).every(Number.isNaN)).toBe(true);
+    tf.dispose([x, ours, theirs]);
+  });
+
+  it("16-bit emulation that rounds every op's output keeps tfjs's ops (each rounded)", async () => {
+    await selectBackend("wasm");
+    const x = tf.tensor(rows(9, 3), [3, 9]);
+    const mode = { format: "float16" as const, scope: "all" as const };
+    const rounded = withRounding(mode, () => F.logSoftmax(x, 1));
+    const viaOps = withRounding(mode, () => tf.logSoftmax(x));
+    expect(Array.from(rounded.dataSync())).toEqual(Array.from(viaOps.dataSync()));
+    tf.dispose([x, rounded, viaOps]);
+  });
 });
 
 describe("cross-entropy kernels when their output allocation grows the WASM heap", () => {

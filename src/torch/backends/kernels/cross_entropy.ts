@@ -94,7 +94,8 @@ export function expSum(x: Float32Array, from: number, c: number, m: number, e: F
   return s;
 }
 
-function rowMax(x: Float32Array, from: number, c: number): number {
+/** Row i's maximum (NaN when it holds one), as the SIMD pass's `rowMax`. */
+export function rowMax(x: Float32Array, from: number, c: number): number {
   let m = -Infinity;
   for (let k = 0; k < c; k++) m = Math.max(m, x[from + k]!);
   return m;

@@ -13,6 +13,7 @@ import { gatherSlices } from "./gather.ts";
 import { sliceBox, splitParts } from "./slice.ts";
 import { concatRows, packRows } from "./concat.ts";
 import { tileBlocks } from "./tile.ts";
+import { LOG_SOFTMAX, LOG_SOFTMAX_GRAD, logSoftmax, logSoftmaxGrad, logSoftmaxGradient } from "./log_softmax.ts";
 import { sumLeadingAxes } from "./sum.ts";
 import { RELU_GRAD, reluGrad, reluGradient } from "./relu_grad.ts";
 import { identityShared } from "./identity.ts";
@@ -176,6 +177,20 @@ export const KERNEL_SHIMS: readonly KernelShim[] = [
       body: crossEntropyGrad,
     },
     {
+      kernelName: LOG_SOFTMAX,
+      backendName,
+      replaces: false,
+      why: "F.logSoftmax as one kernel with SIMD exponentials (tfjs's: six kernels, a float32 expf per element)",
+      body: logSoftmax,
+    },
+    {
+      kernelName: LOG_SOFTMAX_GRAD,
+      backendName,
+      replaces: false,
+      why: "its gradient",
+      body: logSoftmaxGrad,
+    },
+    {
       kernelName: MAX_POOL_NCHW,
       backendName,
       replaces: false,
@@ -246,6 +261,7 @@ export function installKernelShims(): string[] {
   if (tf.getGradient("Relu") !== reluGradient) tf.registerGradient(reluGradient);
   if (!tf.getGradient(CROSS_ENTROPY)) tf.registerGradient(crossEntropyGradient);
   if (!tf.getGradient(LINEAR)) tf.registerGradient(linearGradient);
+  if (!tf.getGradient(LOG_SOFTMAX)) tf.registerGradient(logSoftmaxGradient);
   for (const shim of KERNEL_SHIMS) {
     if (installed.has(shim)) continue;
     const backendLoaded = tf.getKernelsForBackend(shim.backendName).length > 0;
