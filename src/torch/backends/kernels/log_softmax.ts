@@ -54,7 +54,10 @@ export function logSoftmaxGrad(ctx: KernelContext, inputs: Record<string, Tensor
   const dys = ctx.floats(dy);
   const scratchFloats = ctx.values(scratch) as Float32Array;
   // (WASM's allocator aligns to 8 bytes at least; were it not, a buffer of its own and no SIMD.)
-  const e = scratchFloats.byteOffset % 8 === 0 ? new Float64Array(scratchFloats.buffer, scratchFloats.byteOffset, c) : new Float64Array(c);
+  const e =
+    scratchFloats.byteOffset % 8 === 0
+      ? new Float64Array(scratchFloats.buffer, scratchFloats.byteOffset, c)
+      : new Float64Array(c);
   const simd = crossEntropySimd.exportsFor(ys, e);
   for (let from = 0; from < ys.length; from += c) {
     // y ≤ 0, so exp(y − 0) is the exponential both passes take
