@@ -934,6 +934,50 @@ describe("Tile as block copies (WASM and pure JS)", () => {
   }
 });
 
+describe("Pow with PyTorch's special exponents (WASM and pure JS)", () => {
+  // PyTorch's CPU pow for a scalar exponent (ATen's pow_tensor_scalar_optimized_kernel), in
+  // float32: 2 → x·x, 3 → x·x·x, 0.5 → sqrt, -1 → 1/x, -2 → 1/(x·x), -0.5 → 1/sqrt. (Against
+  // PyTorch itself: pow_pytorch.slow.test.ts.)
+  const f = Math.fround;
+  const pytorch: Array<[number, (x: number) => number]> = [
+    [2, (x) => f(x * x)],
+    [3, (x) => f(f(x * x) * x)],
+    [0.5, (x) => f(Math.sqrt(x))],
+    [-1, (x) => f(1 / x)],
+    [-2, (x) => f(1 / f(x * x))],
+    [-0.5, (x) => f(1 / f(Math.sqrt(x)))],
+  ];
+  const x = Float32Array.from([...Array.from({ length: 3000 }, (_, i) => ((i * 0.618034) % 1) * 20 - 10), 0, -0, Infinity, -Infinity, NaN, 1e-30, 3e12, -7.5]);
+  const bitsOf = (v: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(v).buffer), (u) => ((u & 0x7f800000) === 0x7f800000 && u & 0x7fffff ? 0x7fc00000 : u));
+  for (const backend of ["wasm", "cpu"] as const) {
+    it(`${backend}: each special exponent gives PyTorch's formula's bits, ±0, ±inf and NaN included, within one ulp of tfjs's pow`, async () => {
+      await selectBackend(backend);
+      const xt = tf.tensor(x);
+      for (const [e, formula] of pytorch) {
+        const ours = tf.pow(xt, e);
+        expect(bitsOf(ours.dataSync()), `x ** ${e}`).toEqual(bitsOf(Array.from(x, formula)));
+        const theirs = withOriginalKernels(backend, () => tf.pow(xt, e));
+        const a = ours.dataSync();
+        const b = theirs.dataSync();
+        for (let i = 0; i < a.length; i++) {
+          if (Number.isFinite(b[i]!) && b[i] !== 0) expect(Math.abs(a[i]! - b[i]!), `x ** ${e} at ${x[i]}`).toBeLessThanOrEqual(Math.abs(b[i]!) * 2 ** -23);
+        }
+        tf.dispose([ours, theirs]);
+      }
+      xt.dispose();
+    });
+
+    it(`${backend}: other exponents, a tensor of exponents and int32 go to tfjs's kernel (its bits)`, async () => {
+      await selectBackend(backend);
+      const xt = tf.tensor(x.subarray(0, 100));
+      const ints = tf.tensor([1, 2, -3, 4], [4], "int32");
+      const runs = () => [tf.pow(xt, 1.5), tf.pow(xt, 4), tf.pow(xt, tf.fill([100], 3)), tf.pow(ints, tf.scalar(3, "int32"))].map((t) => bitsOf(t.dataSync()));
+      expect(runs()).toEqual(withOriginalKernels(backend, runs));
+      tf.dispose([xt, ints]);
+    });
+  }
+});
+
 describe("memory", () => {
   const shared: Array<[string, Record<string, Plain>, Record<string, unknown>]> = [
     ["Conv2DBackpropFilter", { x: plain([2, 6, 6, 3], 1), dy: plain([2, 6, 6, 4], 2) }, { strides: 1, pad: "same", dataFormat: "NHWC", filterShape: [3, 3, 3, 4] }],
@@ -952,6 +996,7 @@ describe("memory", () => {
     ["Concat", { 0: plain([6, 20], 1), 1: plain([6, 3], 2) }, { axis: 1 }],
     ["Pack", { 0: plain([6, 20], 1), 1: plain([6, 20], 2) }, { axis: 1 }],
     ["Tile", { x: plain([1, 3, 20], 1) }, { reps: [4, 2, 1] }],
+    ["Pow", { a: plain([6, 20], 1), b: { shape: [], values: [3] } }, {}],
   ];
 
   // Conv2D is a shim on the pure-JS backend only (WASM's own has no NCHW).
@@ -1148,7 +1193,11 @@ describe("F.logSoftmax as one kernel (log_softmax.ts)", () => {
     const x = tf.tensor(rows(6, 4), [2, 6, 2]);
     const ours = F.logSoftmax(x, 1);
     const theirs = tf.transpose(tf.logSoftmax(tf.transpose(x, [0, 2, 1])), [0, 2, 1]);
-    expect(maxAbs(ours, theirs)).toBeLessThan(2e-6);
+    const a = ours.dataSync();
+    const b = theirs.dataSync();
+    expect(Array.from(a, (v) => v === -Infinity)).toEqual(Array.from(b, (v) => v === -Infinity));
+    expect(Array.from(b).some((v) => v === -Infinity)).toBe(true);
+    expect(maxAbs(a.map((v, i) => (v === -Infinity ? 0 : v - b[i]!)))).toBeLessThan(2e-6);
     const odd = F.logSoftmax(tf.tensor([[1, NaN, 2], [-Infinity, -Infinity, -Infinity]]), 1).dataSync();
     expect(Array.from(odd).every(Number.isNaN)).toBe(true);
     tf.dispose([x, ours, theirs]);

@@ -13,6 +13,7 @@ import { gatherSlices } from "./gather.ts";
 import { sliceBox, splitParts } from "./slice.ts";
 import { concatRows, packRows } from "./concat.ts";
 import { tileBlocks } from "./tile.ts";
+import { powSpecial } from "./pow.ts";
 import { LOG_SOFTMAX, LOG_SOFTMAX_GRAD, logSoftmax, logSoftmaxGrad, logSoftmaxGradient } from "./log_softmax.ts";
 import { sumLeadingAxes } from "./sum.ts";
 import { RELU_GRAD, reluGrad, reluGradient } from "./relu_grad.ts";
@@ -147,6 +148,13 @@ export const KERNEL_SHIMS: readonly KernelShim[] = [
       replaces: true,
       why: "tfjs's computes each element's coordinates (60–80 ns an element): an Embedding lookup or an RNN's time step is whole slices, copied as such (~10–100x)",
       body: gatherSlices,
+    },
+    {
+      kernelName: "Pow",
+      backendName,
+      replaces: true,
+      why: "x ** 3 and PyTorch's other special exponents (2, 0.5, -1, -2, -0.5) as its CPU kernel computes them, a multiplication instead of pow per element",
+      body: powSpecial,
     },
     {
       kernelName: "Tile",
