@@ -124,7 +124,7 @@ export const KERNEL_SHIMS: readonly KernelShim[] = [
     kernelName: "SplitV",
     backendName: "wasm",
     replaces: true,
-    why: "tfjs's runs that Slice once per part: an LSTM's gates, split in four, were copied five times (~6x)",
+    why: "tfjs's runs that Slice once per part: an LSTM's gates, split in four, were copied five times (3–9x)",
     body: splitParts,
   },
   {
