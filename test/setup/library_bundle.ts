@@ -40,7 +40,7 @@ const ENTRIES: Record<string, { specifier: string; source: string }> = {
   collectives_worker: { specifier: "", source: "src/runtime/plugins/collectives/collectives_worker.ts" },
 };
 
-/** Builds the bundle and its tsconfig into a fresh directory; returns the tsconfig's path. */
+/** Builds the bundle and its tsconfig into a fresh directory; returns both paths. */
 export async function buildLibraryBundle(): Promise<{ dir: string; tsconfig: string }> {
   const cache = join(ROOT, "node_modules", ".cache", "lightning-ts");
   mkdirSync(cache, { recursive: true });

@@ -49,13 +49,12 @@ function joinRows(ctx: KernelContext, all: TensorInfo[], axis: number, outShape:
   const dst = ctx.values(out);
   const srcs = all.map((t) => ctx.values(t));
   const widths = srcs.map((src) => src.length / rows);
-  const heap = sharedHeap(srcs[0]!, dst);
-  const heaps = srcs.map((src) => (src.buffer === dst.buffer ? heap : null));
+  const heaps = srcs.map((src) => sharedHeap(src, dst));
   let to = 0;
   for (let r = 0; r < rows; r++) {
     for (let i = 0; i < srcs.length; i++) {
       const width = widths[i]!;
-      copyElements(heaps[i]!, srcs[i]!, r * width, dst, to, width);
+      copyElements(heaps[i] ?? null, srcs[i]!, r * width, dst, to, width);
       to += width;
     }
   }

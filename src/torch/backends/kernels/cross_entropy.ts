@@ -23,7 +23,7 @@ import { CROSS_ENTROPY_SIMD_WASM } from "./cross_entropy_simd_wasm.ts";
 export const CROSS_ENTROPY = "LightningTsCrossEntropy";
 export const CROSS_ENTROPY_GRAD = "LightningTsCrossEntropyGrad";
 
-interface SimdExports {
+export interface SimdExports {
   rowMax(x: number, c: number): number;
   expSum(x: number, c: number, m: number, e: number): number;
   ratios(e: number, c: number, s: number, scale: number, dx: number): void;
@@ -95,10 +95,32 @@ export function expSum(x: Float32Array, from: number, c: number, m: number, e: F
 }
 
 /** Row i's maximum (NaN when it holds one), as the SIMD pass's `rowMax`. */
-export function rowMax(x: Float32Array, from: number, c: number): number {
+function rowMax(x: Float32Array, from: number, c: number): number {
   let m = -Infinity;
   for (let k = 0; k < c; k++) m = Math.max(m, x[from + k]!);
   return m;
+}
+
+/** Row [from, from + c)'s log Σ exp, as its maximum plus the log of the shifted sum. */
+export function rowLogSumExp(x: Float32Array, from: number, c: number, simd: SimdExports | null): number {
+  if (simd !== null) {
+    const at = x.byteOffset + 4 * from;
+    const m = simd.rowMax(at, c);
+    return m + Math.log(simd.expSum(at, c, m, 0));
+  }
+  const m = rowMax(x, from, c);
+  return m + Math.log(expSum(x, from, c, m, null));
+}
+
+/**
+ * A float64 buffer of `c` terms, an intermediate of the kernel on its backend (on WASM: on the
+ * heap, where the SIMD pass writes them). It is a view: take it after the kernel's other
+ * allocations, which could grow the heap.
+ */
+export function float64Scratch(ctx: KernelContext, c: number): Float64Array {
+  const scratch = ctx.values(ctx.empty([2 * c], "float32")) as Float32Array;
+  // (WASM's allocator aligns to 8 bytes at least; were it not, a buffer of its own and no SIMD.)
+  return scratch.byteOffset % 8 === 0 ? new Float64Array(scratch.buffer, scratch.byteOffset, c) : new Float64Array(c);
 }
 
 /** The element arrays and the SIMD module when every array lies on the WASM heap. */
@@ -131,17 +153,7 @@ export function crossEntropy(ctx: KernelContext, inputs: Record<string, TensorIn
   for (let i = 0; i < n; i++) {
     const t = target[i]!;
     if (t === ignoreIndex) continue;
-    let m: number;
-    let s: number;
-    if (simd !== null) {
-      const at = logits.byteOffset + 4 * i * c;
-      m = simd.rowMax(at, c);
-      s = simd.expSum(at, c, m, 0);
-    } else {
-      m = rowMax(logits, i * c, c);
-      s = expSum(logits, i * c, c, m, null);
-    }
-    total += m + Math.log(s) - logits[i * c + t]!;
+    total += rowLogSumExp(logits, i * c, c, simd) - logits[i * c + t]!;
     counted++;
   }
   (ctx.values(out) as Float32Array)[0] = attrs.reduction === "sum" ? total : total / counted;
@@ -154,11 +166,8 @@ export function crossEntropyGrad(ctx: KernelContext, inputs: Record<string, Tens
   // did, at its 12th step), which would detach arrays taken before it. The row's terms, float64,
   // in a scratch buffer of this backend (on the heap, where the SIMD pass writes them).
   const out = ctx.zeros(inputs.logits!.shape, "float32");
-  const scratch = ctx.empty([2 * c], "float32");
+  const e = float64Scratch(ctx, c);
   const dx = ctx.values(out) as Float32Array;
-  const scratchFloats = ctx.values(scratch) as Float32Array;
-  // (WASM's allocator aligns to 8 bytes at least; were it not, a buffer of its own and no SIMD.)
-  const e = scratchFloats.byteOffset % 8 === 0 ? new Float64Array(scratchFloats.buffer, scratchFloats.byteOffset, c) : new Float64Array(c);
   const { logits, target, n, ignoreIndex, simd } = rows(ctx, inputs, attrs, dx, e);
   let counted = 0;
   for (let i = 0; i < n; i++) if (target[i] !== ignoreIndex) counted++;

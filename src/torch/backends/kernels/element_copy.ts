@@ -1,4 +1,4 @@
-import type { NumericArray } from "./kernel_context.ts";
+import type { ElementArray, NumericArray } from "./kernel_context.ts";
 
 /**
  * The heap `dst` views, as 32-bit words, when `src` views the same one (WASM); else null.
@@ -15,12 +15,15 @@ export function sharedHeap(src: NumericArray, dst: NumericArray): Int32Array | n
 // One view per heap buffer (a grown WASM heap is a new buffer, and the old one is dropped).
 const heaps = new WeakMap<ArrayBufferLike, Int32Array>();
 
-/** Copies `length` elements of `src` from `from` into `dst` at `to`; `heap` from `sharedHeap`. */
+/**
+ * Copies `length` elements of `src` from `from` into `dst` at `to`; `heap` from `sharedHeap`
+ * (null for bool bytes, which it never views).
+ */
 export function copyElements(
   heap: Int32Array | null,
-  src: NumericArray,
+  src: ElementArray,
   from: number,
-  dst: NumericArray,
+  dst: ElementArray,
   to: number,
   length: number,
 ): void {

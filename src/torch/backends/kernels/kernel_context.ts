@@ -5,6 +5,9 @@ import { findKernel } from "../kernel_lookup.ts";
 /** Float32Array or Int32Array: the element arrays a shim reads and writes. */
 export type NumericArray = Float32Array | Int32Array;
 
+/** A numeric array, or a bool tensor's bytes (0 or 1). */
+export type ElementArray = NumericArray | Uint8Array;
+
 /** The members of the WASM backend a shim uses (tfjs-backend-wasm's `BackendWasm`). */
 interface WasmBackendMemory {
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
@@ -13,7 +16,7 @@ interface WasmBackendMemory {
 
 /** The members of the pure-JS backend a shim uses (tfjs-backend-cpu's `MathBackendCPU`). */
 interface CpuBackendMemory {
-  makeTensorInfo(shape: number[], dtype: DataType, values?: NumericArray | Uint8Array): TensorInfo;
+  makeTensorInfo(shape: number[], dtype: DataType, values?: ElementArray): TensorInfo;
   readSync(dataId: object): unknown;
 }
 
@@ -151,7 +154,7 @@ export class KernelContext {
   }
 
   /** The elements of a float32, int32 or bool tensor (bytes, 0 or 1), in place: never write into an input. */
-  elements(info: TensorInfo): NumericArray | Uint8Array {
+  elements(info: TensorInfo): ElementArray {
     if (info.dtype !== "bool") return this.values(info);
     // (the pure-JS backend's readSync copies bool data: its stored array, as its own kernels read it)
     const v = this.onWasmHeap ? this.wasm.typedArrayFromHeap(info) : ((this.backend as { data: DataStorageLike }).data.get(info.dataId) as { values: unknown }).values;

@@ -1,7 +1,7 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../../tf.ts";
 import type { KernelContext } from "./kernel_context.ts";
-import { crossEntropySimd, expSum, rowMax } from "./cross_entropy.ts";
+import { crossEntropySimd, expSum, float64Scratch, rowLogSumExp } from "./cross_entropy.ts";
 
 /**
  * `F.logSoftmax` over the last axis as one kernel and one gradient kernel, with the exponentials
@@ -25,17 +25,7 @@ export function logSoftmax(ctx: KernelContext, inputs: Record<string, TensorInfo
   const ys = ctx.values(out) as Float32Array;
   const simd = crossEntropySimd.exportsFor(xs);
   for (let from = 0; from < xs.length; from += c) {
-    let m: number;
-    let s: number;
-    if (simd !== null) {
-      const at = xs.byteOffset + 4 * from;
-      m = simd.rowMax(at, c);
-      s = simd.expSum(at, c, m, 0);
-    } else {
-      m = rowMax(xs, from, c);
-      s = expSum(xs, from, c, m, null);
-    }
-    const lse = m + Math.log(s);
+    const lse = rowLogSumExp(xs, from, c, simd);
     for (let k = from; k < from + c; k++) ys[k] = xs[k]! - lse;
   }
   return out;
@@ -48,16 +38,10 @@ export function logSoftmaxGrad(ctx: KernelContext, inputs: Record<string, Tensor
   // Every allocation first (see logSoftmax); the row's exp(y), float64, in a scratch buffer of
   // this backend (on the heap, where the SIMD pass writes them).
   const out = ctx.empty(y.shape, "float32");
-  const scratch = ctx.empty([2 * c], "float32");
+  const e = float64Scratch(ctx, c);
   const dx = ctx.values(out) as Float32Array;
   const ys = ctx.floats(y);
   const dys = ctx.floats(dy);
-  const scratchFloats = ctx.values(scratch) as Float32Array;
-  // (WASM's allocator aligns to 8 bytes at least; were it not, a buffer of its own and no SIMD.)
-  const e =
-    scratchFloats.byteOffset % 8 === 0
-      ? new Float64Array(scratchFloats.buffer, scratchFloats.byteOffset, c)
-      : new Float64Array(c);
   const simd = crossEntropySimd.exportsFor(ys, e);
   for (let from = 0; from < ys.length; from += c) {
     // y ≤ 0, so exp(y − 0) is the exponential both passes take

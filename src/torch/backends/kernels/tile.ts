@@ -1,5 +1,6 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
-import type { KernelContext, NumericArray } from "./kernel_context.ts";
+import type { ElementArray, KernelContext } from "./kernel_context.ts";
+import { copyElements } from "./element_copy.ts";
 import { runOriginal } from "./index.ts";
 
 /**
@@ -37,7 +38,7 @@ export function tileBlocks(ctx: KernelContext, inputs: Record<string, TensorInfo
   }
   const fill = (axis: number, from: number, to: number): void => {
     const n = shape[axis]!;
-    if (axis === rank - 1) copyRow(src, from, dst, to, n);
+    if (axis === rank - 1) copyElements(null, src, from, dst, to, n);
     else for (let i = 0; i < n; i++) fill(axis + 1, from + i * srcStrides[axis]!, to + i * dstStrides[axis]!);
     repeatBlock(dst, to, n * dstStrides[axis]!, reps[axis]!);
   };
@@ -45,15 +46,8 @@ export function tileBlocks(ctx: KernelContext, inputs: Record<string, TensorInfo
   return out;
 }
 
-type Elements = NumericArray | Uint8Array;
-
-function copyRow(src: Elements, from: number, dst: Elements, to: number, n: number): void {
-  if (n < 16) for (let k = 0; k < n; k++) dst[to + k] = src[from + k]!;
-  else dst.set(src.subarray(from, from + n), to);
-}
-
 /** Repeats `dst[at, at + block)` right after itself until it is there `times` times, doubling. */
-function repeatBlock(dst: Elements, at: number, block: number, times: number): void {
+function repeatBlock(dst: ElementArray, at: number, block: number, times: number): void {
   const total = block * times;
   for (let done = block; done < total;) {
     const n = Math.min(done, total - done);
