@@ -18,6 +18,7 @@ const MODULES = [
   ["src/torch/backends/kernels/relu_grad_simd.wat", "RELU_GRAD_SIMD_WASM"],
   ["src/torch/backends/kernels/bias_add_simd.wat", "BIAS_ADD_SIMD_WASM"],
   ["src/torch/backends/kernels/cross_entropy_simd.wat", "CROSS_ENTROPY_SIMD_WASM"],
+  ["src/torch/backends/kernels/activations_simd.wat", "ACTIVATIONS_SIMD_WASM"],
   ["src/runtime/plugins/collectives/reduce_simd.wat", "REDUCE_SIMD_WASM"],
 ];
 

@@ -16,6 +16,20 @@ import { tileBlocks } from "./tile.ts";
 import { powSpecial } from "./pow.ts";
 import { LOG_SOFTMAX, LOG_SOFTMAX_GRAD, logSoftmax, logSoftmaxGrad, logSoftmaxGradient } from "./log_softmax.ts";
 import { sumLeadingAxes } from "./sum.ts";
+import {
+  GRU_CELL,
+  GRU_CELL_GRAD,
+  LSTM_CELL,
+  LSTM_CELL_GRAD,
+  RNN_CELL,
+  RNN_CELL_GRAD,
+  gruCell,
+  gruCellGrad,
+  lstmCell,
+  lstmCellGrad,
+  rnnCell,
+  rnnCellGrad,
+} from "./recurrent_cells.ts";
 import { RELU_GRAD, reluGrad, reluGradient } from "./relu_grad.ts";
 import { identityShared } from "./identity.ts";
 import { LINEAR, linear, linearGradient } from "./linear.ts";
@@ -197,6 +211,48 @@ export const KERNEL_SHIMS: readonly KernelShim[] = [
       replaces: false,
       why: "its gradient",
       body: logSoftmaxGrad,
+    },
+    {
+      kernelName: LSTM_CELL,
+      backendName,
+      replaces: false,
+      why: "an nn.LSTM time step after its hidden product as one kernel (tfjs's ops: ~13 kernels, ~25 in the gradient)",
+      body: lstmCell,
+    },
+    {
+      kernelName: LSTM_CELL_GRAD,
+      backendName,
+      replaces: false,
+      why: "its gradient",
+      body: lstmCellGrad,
+    },
+    {
+      kernelName: GRU_CELL,
+      backendName,
+      replaces: false,
+      why: "an nn.GRU time step after its hidden product as one kernel (tfjs's ops: ~12 kernels, ~20 in the gradient)",
+      body: gruCell,
+    },
+    {
+      kernelName: GRU_CELL_GRAD,
+      backendName,
+      replaces: false,
+      why: "its gradient",
+      body: gruCellGrad,
+    },
+    {
+      kernelName: RNN_CELL,
+      backendName,
+      replaces: false,
+      why: "an nn.RNN time step after its hidden product as one kernel (tfjs's ops: gather, add, tanh; four in the gradient)",
+      body: rnnCell,
+    },
+    {
+      kernelName: RNN_CELL_GRAD,
+      backendName,
+      replaces: false,
+      why: "its gradient",
+      body: rnnCellGrad,
     },
     {
       kernelName: MAX_POOL_NCHW,

@@ -1,4 +1,14 @@
 import { tf } from "../../tf.ts";
+import { roundingMode } from "../../amp/kernel_rounding.ts";
+import { findKernel } from "../../backends/kernel_lookup.ts";
+import {
+  GRU_CELL,
+  GRU_CELL_GRAD,
+  LSTM_CELL,
+  LSTM_CELL_GRAD,
+  RNN_CELL,
+  RNN_CELL_GRAD,
+} from "../../backends/kernels/recurrent_cells.ts";
 
 /**
  * The differentiable kernels behind `nn.RNN` / `LSTM` / `GRU` and their cells: the input
@@ -42,13 +52,42 @@ export function linearT(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
   return linearTOp(x, w);
 }
 
-/** The state a step saves for the backward pass, by mode. */
+/** The state a step saves for the backward pass, by mode, as tfjs ops and as one kernel. */
 const SAVED_PER_STEP: Record<RnnMode, number> = {
   RNN_TANH: 2, // hPrev, h
   RNN_RELU: 2,
   LSTM: 7, // hPrev, i, f, g, o, cPrev, tanh(c)
   GRU: 5, // hPrev, r, z, n, W_hn h + b_hn
 };
+const SAVED_PER_FUSED_STEP: Record<RnnMode, number> = {
+  RNN_TANH: 2, // hPrev, h
+  RNN_RELU: 2,
+  LSTM: 4, // hPrev, [i f g o], cPrev, tanh(c)
+  GRU: 3, // hPrev, [r z n], W_hn h + b_hn
+};
+
+const CELL_KERNEL: Record<RnnMode, string> = { RNN_TANH: RNN_CELL, RNN_RELU: RNN_CELL, LSTM: LSTM_CELL, GRU: GRU_CELL };
+
+/**
+ * Whether each step runs as one kernel (recurrent_cells.ts, the same values as the ops): where
+ * the backend has it, and not under 16-bit "all" emulation, which rounds each op's output.
+ */
+function fusedSteps(mode: RnnMode, p: tf.Tensor): boolean {
+  return (
+    p.dtype === "float32" &&
+    roundingMode()?.scope !== "all" &&
+    findKernel(CELL_KERNEL[mode], tf.getBackend()) !== undefined
+  );
+}
+
+function runCell(
+  kernelName: string,
+  inputs: Record<string, tf.Tensor>,
+  attrs: Record<string, number | boolean>,
+): tf.Tensor[] {
+  const out = tf.engine().runKernel(kernelName, inputs, attrs as unknown as tf.NamedAttrMap);
+  return Array.isArray(out) ? (out as tf.Tensor[]) : [out as tf.Tensor];
+}
 
 function step(t: tf.Tensor, index: number): tf.Tensor {
   return tf.gather(t, tf.scalar(index, "int32"));
@@ -75,7 +114,9 @@ export function recurrence(
   const order = Array.from({ length: T }, (_, k) => (reverse ? T - 1 - k : k));
   const lstm = mode === "LSTM";
   const gru = mode === "GRU";
-  const perStep = SAVED_PER_STEP[mode];
+  const relu = mode === "RNN_RELU";
+  const fused = fusedSteps(mode, P);
+  const perStep = (fused ? SAVED_PER_FUSED_STEP : SAVED_PER_STEP)[mode];
   const inputs = [P, whh, h0];
   if (lstm) inputs.push(c0!);
   if (gru && bhh) inputs.push(bhh);
@@ -91,8 +132,26 @@ export function recurrence(
     let h = hInit;
     let c = cInit;
     for (const t of order) {
-      const pt = step(p, t);
       const hPrev = h;
+      if (fused) {
+        const hw = tf.matMul(hPrev, wT);
+        if (lstm) {
+          const [hNew, cNew, gates, tc] = runCell(LSTM_CELL, { p, hw, c: c! }, { t });
+          saved.push(hPrev, gates, c!, tc);
+          h = hNew;
+          c = cNew;
+        } else if (gru) {
+          const [hNew, rzn, ghn] = runCell(GRU_CELL, b ? { p, hw, hPrev, b } : { p, hw, hPrev }, { t });
+          saved.push(hPrev, rzn, ghn);
+          h = hNew;
+        } else {
+          [h] = runCell(RNN_CELL, { p, hw }, { t, relu });
+          saved.push(hPrev, h);
+        }
+        outs[t] = h;
+        continue;
+      }
+      const pt = step(p, t);
       if (mode === "RNN_TANH" || mode === "RNN_RELU") {
         const pre = tf.add(pt, tf.matMul(hPrev, wT));
         h = mode === "RNN_TANH" ? tf.tanh(pre) : tf.relu(pre);
@@ -139,11 +198,32 @@ export function recurrence(
           const at = 1 + k * perStep;
           const hPrev = s[at];
           hPrevs[k] = hPrev;
+          if (fused) {
+            if (lstm) {
+              const [gates, cPrev, tc] = s.slice(at + 1, at + perStep);
+              const [dG, dcPrev] = runCell(LSTM_CELL_GRAD, { dy, dh, dc: dc!, gates, cPrev, tc }, { t });
+              dP[t] = dG;
+              dGH[k] = dG;
+              dc = dcPrev;
+              dh = tf.matMul(dG, wS);
+            } else if (gru) {
+              const [rzn, ghn] = s.slice(at + 1, at + perStep);
+              const [dPt, dG, dhz] = runCell(GRU_CELL_GRAD, { dy, dh, rzn, ghn, hPrev }, { t });
+              dP[t] = dPt;
+              dGH[k] = dG;
+              dh = tf.add(dhz, tf.matMul(dG, wS));
+            } else {
+              const [dPre] = runCell(RNN_CELL_GRAD, { dy, dh, h: s[at + 1] }, { t, relu });
+              dP[t] = dPre;
+              dGH[k] = dPre;
+              dh = tf.matMul(dPre, wS);
+            }
+            continue;
+          }
           dh = tf.add(dh, step(dy, t));
           if (mode === "RNN_TANH" || mode === "RNN_RELU") {
             const hOut = s[at + 1];
-            const deriv =
-              mode === "RNN_TANH" ? tf.sub(1, tf.square(hOut)) : tf.cast(tf.greater(hOut, 0), "float32");
+            const deriv = mode === "RNN_TANH" ? tf.sub(1, tf.square(hOut)) : tf.cast(tf.greater(hOut, 0), "float32");
             const dPre = tf.mul(dh, deriv);
             dP[t] = dPre;
             dGH[k] = dPre;
