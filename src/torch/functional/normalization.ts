@@ -1,5 +1,8 @@
 import { tf } from "../tf.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
+import { roundingMode } from "../amp/kernel_rounding.ts";
+import { findKernel } from "../backends/kernel_lookup.ts";
+import { BATCH_NORM } from "../backends/kernels/batch_norm.ts";
 import { shapeStr } from "./_util.ts";
 
 export interface BatchNormOptions {
@@ -58,6 +61,18 @@ export function batchNorm(
       let shift = tf.neg(tf.mul(runningMean!, scale));
       if (bias) shift = tf.add(shift, bias);
       return tf.add(tf.mul(x, tf.reshape(scale, bshape)), tf.reshape(shift, bshape));
+    }
+    if (x.dtype === "float32" && roundingMode()?.scope !== "all" && findKernel(BATCH_NORM, tf.getBackend()) !== undefined) {
+      // One kernel each way (batch_norm.ts), statistics in float64 as PyTorch's CPU kernel; not
+      // under 16-bit "all" emulation, which rounds each op of the chain below.
+      const inputs: Record<string, tf.Tensor> = { x, weight: weight ?? tf.ones([c]) };
+      if (bias) inputs.bias = bias;
+      const [out, mean, , variance] = tf.engine().runKernel(BATCH_NORM, inputs, { eps } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      if (training && runningMean != null && runningVar != null) {
+        updateRunning(runningMean, mean!, momentum, c);
+        updateRunning(runningVar, variance!, momentum, c, n / (n - 1));
+      }
+      return out!;
     }
     // Per-channel values are spread to [N, C, 1, 1] before meeting x, so that their gradients
     // (sums of dy over N·H·W) are summed in two stages too: over H·W by the broadcasting op, then

@@ -16,6 +16,7 @@ import { tileBlocks } from "./tile.ts";
 import { powSpecial } from "./pow.ts";
 import { LOG_SOFTMAX, LOG_SOFTMAX_GRAD, logSoftmax, logSoftmaxGrad, logSoftmaxGradient } from "./log_softmax.ts";
 import { sumLeadingAxes } from "./sum.ts";
+import { BATCH_NORM, BATCH_NORM_GRAD, BATCH_NORM_PARAM_GRAD, batchNorm, batchNormGrad, batchNormGradient, batchNormParamGrad } from "./batch_norm.ts";
 import {
   GRU_CELL,
   GRU_CELL_GRAD,
@@ -213,6 +214,27 @@ export const KERNEL_SHIMS: readonly KernelShim[] = [
       body: logSoftmaxGrad,
     },
     {
+      kernelName: BATCH_NORM,
+      backendName,
+      replaces: false,
+      why: "batch normalisation in training as one kernel, statistics in float64 as PyTorch's CPU kernel (tfjs's ops: ~15 kernels, ~30 in the gradient)",
+      body: batchNorm,
+    },
+    {
+      kernelName: BATCH_NORM_GRAD,
+      backendName,
+      replaces: false,
+      why: "its input gradient",
+      body: batchNormGrad,
+    },
+    {
+      kernelName: BATCH_NORM_PARAM_GRAD,
+      backendName,
+      replaces: false,
+      why: "its weight and bias gradients",
+      body: batchNormParamGrad,
+    },
+    {
       kernelName: LSTM_CELL,
       backendName,
       replaces: false,
@@ -326,6 +348,7 @@ export function installKernelShims(): string[] {
   if (!tf.getGradient(CROSS_ENTROPY)) tf.registerGradient(crossEntropyGradient);
   if (!tf.getGradient(LINEAR)) tf.registerGradient(linearGradient);
   if (!tf.getGradient(LOG_SOFTMAX)) tf.registerGradient(logSoftmaxGradient);
+  if (!tf.getGradient(BATCH_NORM)) tf.registerGradient(batchNormGradient);
   for (const shim of KERNEL_SHIMS) {
     if (installed.has(shim)) continue;
     const backendLoaded = tf.getKernelsForBackend(shim.backendName).length > 0;

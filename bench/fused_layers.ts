@@ -1,0 +1,116 @@
+/**
+ * The layers that run as fused kernels (src/torch/backends/kernels/batch_norm.ts,
+ * recurrent_cells.ts) against the tfjs op chain they replace (the same layer with the kernels
+ * unregistered), interleaved in one run, on WASM and on the pure-JS backend: a training
+ * forward + backward of nn.BatchNorm2d on a CNN's activations, and of nn.LSTM / nn.GRU in
+ * word_language_model's shape (bptt 35 × batch 20, 64 → 64) and mnist_rnn's (28 steps × batch 64,
+ * 28 → 64).
+ *
+ *   npx tsx bench/fused_layers.ts          (BENCH_ROUNDS=5, BENCH_BACKENDS=wasm,cpu)
+ *
+ * Each case: the median over rounds of each side's mean ms per forward + backward; the ratio
+ * ops / fused.
+ */
+import { nn, selectBackend, tf } from "../src/torch/index.ts";
+import { BATCH_NORM, BATCH_NORM_GRAD, BATCH_NORM_PARAM_GRAD } from "../src/torch/backends/kernels/batch_norm.ts";
+import {
+  GRU_CELL,
+  GRU_CELL_GRAD,
+  LSTM_CELL,
+  LSTM_CELL_GRAD,
+  RNN_CELL,
+  RNN_CELL_GRAD,
+} from "../src/torch/backends/kernels/recurrent_cells.ts";
+import { median } from "./stats.ts";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const BACKENDS = (process.env.BENCH_BACKENDS ?? "wasm,cpu").split(",") as Array<"wasm" | "cpu">;
+const FUSED = [
+  BATCH_NORM,
+  BATCH_NORM_GRAD,
+  BATCH_NORM_PARAM_GRAD,
+  LSTM_CELL,
+  LSTM_CELL_GRAD,
+  GRU_CELL,
+  GRU_CELL_GRAD,
+  RNN_CELL,
+  RNN_CELL_GRAD,
+];
+
+function withoutFused(backend: string, fn: () => void): void {
+  const configs = FUSED.map((name) => tf.getKernel(name, backend)!);
+  for (const c of configs) tf.unregisterKernel(c.kernelName, backend);
+  try {
+    fn();
+  } finally {
+    for (const c of configs) tf.registerKernel(c);
+  }
+}
+
+/** Mean ms per call of `fn` over `n` calls, after two warm-up calls. */
+function perCall(fn: () => void, n: number): number {
+  fn();
+  fn();
+  const start = performance.now();
+  for (let i = 0; i < n; i++) fn();
+  return (performance.now() - start) / n;
+}
+
+/** One forward + backward of `layer` on `x` (the first output summed). */
+function trainStep(layer: nn.Module, x: tf.Tensor): () => void {
+  return () => {
+    const out = layer.forward(x) as tf.Tensor | [tf.Tensor, unknown];
+    const loss = tf.sum(Array.isArray(out) ? out[0] : out);
+    (loss as unknown as { backward(): void }).backward();
+    layer.zeroGrad();
+    tf.dispose([loss, Array.isArray(out) ? out[0] : out]);
+  };
+}
+
+for (const backend of BACKENDS) {
+  await selectBackend(backend);
+  const cpu = backend === "cpu";
+  const cases: Array<{ name: string; step: () => void; n: number }> = [
+    {
+      name: "BatchNorm2d(32) on [64, 32, 14, 14]",
+      step: trainStep(new nn.BatchNorm2d(32), tf.randomNormal([64, 32, 14, 14])),
+      n: cpu ? 3 : 10,
+    },
+    {
+      name: "BatchNorm2d(64) on [16, 64, 8, 8]",
+      step: trainStep(new nn.BatchNorm2d(64), tf.randomNormal([16, 64, 8, 8])),
+      n: cpu ? 10 : 50,
+    },
+    {
+      name: "LSTM(64, 64), 35 steps x batch 20",
+      step: trainStep(new nn.LSTM(64, 64), tf.randomNormal([35, 20, 64])),
+      n: cpu ? 2 : 10,
+    },
+    {
+      name: "LSTM(28, 64), 28 steps x batch 64",
+      step: trainStep(new nn.LSTM(28, 64, { batchFirst: true }), tf.randomNormal([64, 28, 28])),
+      n: cpu ? 2 : 10,
+    },
+    {
+      name: "GRU(64, 64), 35 steps x batch 20",
+      step: trainStep(new nn.GRU(64, 64), tf.randomNormal([35, 20, 64])),
+      n: cpu ? 2 : 10,
+    },
+  ];
+  const fused = cases.map(() => [] as number[]);
+  const ops = cases.map(() => [] as number[]);
+  for (let r = 0; r < ROUNDS; r++) {
+    cases.forEach((c, i) => {
+      fused[i]!.push(perCall(c.step, c.n));
+      withoutFused(backend, () => ops[i]!.push(perCall(c.step, c.n)));
+    });
+  }
+  console.log(`${backend}: ms per forward + backward, median of ${ROUNDS} interleaved rounds`);
+  cases.forEach((c, i) => {
+    const f = median(fused[i]!);
+    const o = median(ops[i]!);
+    console.log(
+      `  ${c.name.padEnd(40)} fused ${f.toFixed(3).padStart(8)}  ops ${o.toFixed(3).padStart(8)}  ${(o / f).toFixed(2)}x`,
+    );
+  });
+}
