@@ -1,8 +1,9 @@
 /**
- * The layers that run as fused kernels (src/torch/backends/kernels/batch_norm.ts,
+ * The layers that run as fused kernels (src/torch/backends/kernels/batch_norm.ts, layer_norm.ts,
  * recurrent_cells.ts) against the tfjs op chain they replace (the same layer with the kernels
  * unregistered), interleaved in one run, on WASM and on the pure-JS backend: a training
- * forward + backward of nn.BatchNorm2d on a CNN's activations, and of nn.LSTM / nn.GRU in
+ * forward + backward of nn.BatchNorm2d on a CNN's activations, of nn.LayerNorm on a small and a
+ * GPT-2-sized Transformer's, and of nn.LSTM / nn.GRU in
  * word_language_model's shape (bptt 35 × batch 20, 64 → 64) and mnist_rnn's (28 steps × batch 64,
  * 28 → 64).
  *
@@ -13,6 +14,7 @@
  */
 import { nn, selectBackend, tf } from "../src/torch/index.ts";
 import { BATCH_NORM, BATCH_NORM_GRAD, BATCH_NORM_PARAM_GRAD } from "../src/torch/backends/kernels/batch_norm.ts";
+import { LAYER_NORM, LAYER_NORM_GRAD, LAYER_NORM_PARAM_GRAD } from "../src/torch/backends/kernels/layer_norm.ts";
 import {
   GRU_CELL,
   GRU_CELL_GRAD,
@@ -56,14 +58,21 @@ function perCall(fn: () => void, n: number): number {
   return (performance.now() - start) / n;
 }
 
-/** One forward + backward of `layer` on `x` (the first output summed). */
-function trainStep(layer: nn.Module, x: tf.Tensor): () => void {
+/**
+ * One forward + backward of `layer` on `input` (the first output summed). The input is a variable,
+ * as a layer's input is in a network (the output of the layers before it): its gradient is part
+ * of the backward.
+ */
+function trainStep(layer: nn.Module, input: tf.Tensor): () => void {
+  const x = tf.variable(input);
   return () => {
     const out = layer.forward(x) as tf.Tensor | [tf.Tensor, unknown];
     const loss = tf.sum(Array.isArray(out) ? out[0] : out);
     (loss as unknown as { backward(): void }).backward();
     layer.zeroGrad();
-    tf.dispose([loss, Array.isArray(out) ? out[0] : out]);
+    const grad = (x as unknown as { grad: tf.Tensor | null }).grad;
+    (x as unknown as { grad: tf.Tensor | null }).grad = null;
+    tf.dispose([loss, Array.isArray(out) ? out[0] : out, ...(grad ? [grad] : [])]);
   };
 }
 
@@ -80,6 +89,16 @@ for (const backend of BACKENDS) {
       name: "BatchNorm2d(64) on [16, 64, 8, 8]",
       step: trainStep(new nn.BatchNorm2d(64), tf.randomNormal([16, 64, 8, 8])),
       n: cpu ? 10 : 50,
+    },
+    {
+      name: "LayerNorm(64) on [16, 32, 64]",
+      step: trainStep(new nn.LayerNorm(64), tf.randomNormal([16, 32, 64])),
+      n: cpu ? 10 : 50,
+    },
+    {
+      name: "LayerNorm(768) on [8, 128, 768]",
+      step: trainStep(new nn.LayerNorm(768), tf.randomNormal([8, 128, 768])),
+      n: cpu ? 2 : 10,
     },
     {
       name: "LSTM(64, 64), 35 steps x batch 20",

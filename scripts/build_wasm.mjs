@@ -19,7 +19,7 @@ const MODULES = [
   ["src/torch/backends/kernels/bias_add_simd.wat", "BIAS_ADD_SIMD_WASM"],
   ["src/torch/backends/kernels/cross_entropy_simd.wat", "CROSS_ENTROPY_SIMD_WASM"],
   ["src/torch/backends/kernels/activations_simd.wat", "ACTIVATIONS_SIMD_WASM"],
-  ["src/torch/backends/kernels/batch_norm_simd.wat", "BATCH_NORM_SIMD_WASM"],
+  ["src/torch/backends/kernels/normalization_simd.wat", "NORMALIZATION_SIMD_WASM"],
   ["src/runtime/plugins/collectives/reduce_simd.wat", "REDUCE_SIMD_WASM"],
 ];
 

@@ -3,6 +3,7 @@ import { noGrad } from "../autograd/grad_mode.ts";
 import { roundingMode } from "../amp/kernel_rounding.ts";
 import { findKernel } from "../backends/kernel_lookup.ts";
 import { BATCH_NORM } from "../backends/kernels/batch_norm.ts";
+import { LAYER_NORM } from "../backends/kernels/layer_norm.ts";
 import { shapeStr } from "./_util.ts";
 
 export interface BatchNormOptions {
@@ -155,6 +156,12 @@ export function layerNorm(x: tf.Tensor, normalizedShape: number | number[], opti
   }
   const axes = Array.from({ length: k }, (_, i) => x.rank - k + i);
   return tf.tidy(() => {
+    if (x.dtype === "float32" && roundingMode()?.scope !== "all" && findKernel(LAYER_NORM, tf.getBackend()) !== undefined) {
+      // One kernel each way (layer_norm.ts), statistics in float64; not under 16-bit "all"
+      // emulation, which rounds each op of the chain below.
+      const inputs = { x, weight: weight ?? tf.ones(shape), bias: bias ?? tf.zeros(shape) };
+      return (tf.engine().runKernel(LAYER_NORM, inputs, { eps } as unknown as tf.NamedAttrMap) as tf.Tensor[])[0]!;
+    }
     const mean = stagedMean(x, axes);
     const centered = tf.sub(x, mean);
     const variance = stagedMean(tf.square(centered), axes);

@@ -10,6 +10,7 @@ import { BATCH_NORM, BATCH_NORM_GRAD, BATCH_NORM_PARAM_GRAD } from "../../../src
 import { withRounding } from "../../../src/torch/amp/kernel_rounding";
 import { F, nn, manualSeed } from "../../../src/torch/index";
 import { tf } from "./parity";
+import { countCalls, withoutKernels } from "./kernel_swaps";
 
 type Backend = "wasm" | "cpu";
 const KERNELS = [BATCH_NORM, BATCH_NORM_GRAD, BATCH_NORM_PARAM_GRAD];
@@ -17,30 +18,6 @@ const KERNELS = [BATCH_NORM, BATCH_NORM_GRAD, BATCH_NORM_PARAM_GRAD];
 beforeAll(async () => {
   await selectBackend("wasm");
 });
-
-function withoutKernels<T>(backend: Backend, fn: () => T): T {
-  const configs = KERNELS.map((name) => tf.getKernel(name, backend)!);
-  for (const c of configs) tf.unregisterKernel(c.kernelName, backend);
-  try {
-    return fn();
-  } finally {
-    for (const c of configs) tf.registerKernel(c);
-  }
-}
-
-function countCalls(kernelName: string, backend: Backend, fn: () => void): number {
-  const config = tf.getKernel(kernelName, backend)!;
-  let calls = 0;
-  tf.unregisterKernel(kernelName, backend);
-  tf.registerKernel({ ...config, kernelFunc: (args) => (calls++, config.kernelFunc(args)) });
-  try {
-    fn();
-  } finally {
-    tf.unregisterKernel(kernelName, backend);
-    tf.registerKernel(config);
-  }
-  return calls;
-}
 
 /** Channel c's element indices in [N, C, S]. */
 function channel(N: number, C: number, S: number, c: number): number[] {
@@ -143,16 +120,12 @@ describe("batch-norm kernels on values of every magnitude", () => {
       const dx = tf
         .engine()
         .runKernel(BATCH_NORM_GRAD, { dy: dyt, x: xt, mean: mean!, invstd: invstd!, weight: wt }) as tf.Tensor;
-      const dw = tf
-        .engine()
-        .runKernel(BATCH_NORM_PARAM_GRAD, { dy: dyt, x: xt, mean: mean!, invstd: invstd! }, {
-          param: "weight",
-        } as never) as tf.Tensor;
-      const db = tf
-        .engine()
-        .runKernel(BATCH_NORM_PARAM_GRAD, { dy: dyt, x: xt, mean: mean!, invstd: invstd! }, {
-          param: "bias",
-        } as never) as tf.Tensor;
+      const dw = tf.engine().runKernel(BATCH_NORM_PARAM_GRAD, { dy: dyt, x: xt, mean: mean!, invstd: invstd! }, {
+        param: "weight",
+      } as never) as tf.Tensor;
+      const db = tf.engine().runKernel(BATCH_NORM_PARAM_GRAD, { dy: dyt, x: xt, mean: mean!, invstd: invstd! }, {
+        param: "bias",
+      } as never) as tf.Tensor;
       results.push([...outs, dx, dw, db].map((t) => Array.from(t.dataSync())));
       tf.dispose([xt, dyt, wt, ...outs, dx, dw, db]);
     }
@@ -207,7 +180,7 @@ describe("nn.BatchNorm through the kernels against tfjs's op chain", () => {
         expect(countCalls(BATCH_NORM, backend, () => (fused = run(make, shape)))).toBe(
           name.includes("without running") ? 4 : 3,
         );
-        const ops = withoutKernels(backend, () => run(make, shape));
+        const ops = withoutKernels(KERNELS, backend, () => run(make, shape));
         expect(fused.length).toBe(ops.length);
         fused.forEach((a, k) => {
           const b = ops[k]!;
@@ -244,7 +217,7 @@ describe("nn.BatchNorm through the kernels against tfjs's op chain", () => {
     const go = () => withRounding(mode, () => Array.from(F.batchNorm(x, null, null, { training: true }).dataSync()));
     let rounded: number[] = [];
     expect(countCalls(BATCH_NORM, "wasm", () => (rounded = go()))).toBe(0);
-    expect(rounded).toEqual(withoutKernels("wasm", go));
+    expect(rounded).toEqual(withoutKernels(KERNELS, "wasm", go));
     x.dispose();
   });
 

@@ -27,6 +27,7 @@ import {
 import { withRounding } from "../../../src/torch/amp/kernel_rounding";
 import { nn, manualSeed } from "../../../src/torch/index";
 import { tf } from "./parity";
+import { countCalls, withoutKernels } from "./kernel_swaps";
 
 type Backend = "wasm" | "cpu";
 const CELL_KERNELS = [LSTM_CELL, LSTM_CELL_GRAD, GRU_CELL, GRU_CELL_GRAD, RNN_CELL, RNN_CELL_GRAD];
@@ -73,32 +74,6 @@ function sweep(): Float32Array {
     -0.5,
   );
   return Float32Array.from(values);
-}
-
-/** Runs `fn` with the fused kernels unregistered on `backend`: the recurrent layers take tfjs's op chain. */
-function withoutCellKernels<T>(backend: Backend, fn: () => T): T {
-  const configs = CELL_KERNELS.map((name) => tf.getKernel(name, backend)!);
-  for (const c of configs) tf.unregisterKernel(c.kernelName, backend);
-  try {
-    return fn();
-  } finally {
-    for (const c of configs) tf.registerKernel(c);
-  }
-}
-
-/** Calls of `kernelName` on `backend` while `fn` runs. */
-function countCalls(kernelName: string, backend: Backend, fn: () => void): number {
-  const config = tf.getKernel(kernelName, backend)!;
-  let calls = 0;
-  tf.unregisterKernel(kernelName, backend);
-  tf.registerKernel({ ...config, kernelFunc: (args) => (calls++, config.kernelFunc(args)) });
-  try {
-    fn();
-  } finally {
-    tf.unregisterKernel(kernelName, backend);
-    tf.registerKernel(config);
-  }
-  return calls;
 }
 
 describe("sigmoid and tanh in float32 (activations.ts)", () => {
@@ -424,7 +399,7 @@ describe("nn.LSTM / GRU / RNN with fused steps against tfjs's op chain", () => {
         const kernel = name.startsWith("LSTM") ? LSTM_CELL : name.startsWith("GRU") ? GRU_CELL : RNN_CELL;
         let fused: number[][] = [];
         expect(countCalls(kernel, backend, () => (fused = train(make, shape)))).toBeGreaterThan(0);
-        const ops = withoutCellKernels(backend, () => train(make, shape));
+        const ops = withoutKernels(CELL_KERNELS, backend, () => train(make, shape));
         expect(fused.length).toBe(ops.length);
         fused.forEach((a, k) => {
           const b = ops[k]!;
@@ -453,7 +428,7 @@ describe("nn.LSTM / GRU / RNN with fused steps against tfjs's op chain", () => {
       });
     let rounded: number[] = [];
     expect(countCalls(LSTM_CELL, "wasm", () => (rounded = run()))).toBe(0);
-    expect(rounded).toEqual(withoutCellKernels("wasm", run));
+    expect(rounded).toEqual(withoutKernels(CELL_KERNELS, "wasm", run));
   });
 
   it("repeated fused training steps leave no tensors or backend data behind", async () => {

@@ -16,6 +16,7 @@ import { tileBlocks } from "./tile.ts";
 import { powSpecial } from "./pow.ts";
 import { LOG_SOFTMAX, LOG_SOFTMAX_GRAD, logSoftmax, logSoftmaxGrad, logSoftmaxGradient } from "./log_softmax.ts";
 import { sumLeadingAxes } from "./sum.ts";
+import { LAYER_NORM, LAYER_NORM_GRAD, LAYER_NORM_PARAM_GRAD, layerNorm, layerNormGrad, layerNormGradient, layerNormParamGrad } from "./layer_norm.ts";
 import { BATCH_NORM, BATCH_NORM_GRAD, BATCH_NORM_PARAM_GRAD, batchNorm, batchNormGrad, batchNormGradient, batchNormParamGrad } from "./batch_norm.ts";
 import {
   GRU_CELL,
@@ -235,6 +236,27 @@ export const KERNEL_SHIMS: readonly KernelShim[] = [
       body: batchNormParamGrad,
     },
     {
+      kernelName: LAYER_NORM,
+      backendName,
+      replaces: false,
+      why: "layer normalisation as one kernel, statistics in float64 (tfjs's ops: 9 kernels, ~20 in the gradient)",
+      body: layerNorm,
+    },
+    {
+      kernelName: LAYER_NORM_GRAD,
+      backendName,
+      replaces: false,
+      why: "its input gradient",
+      body: layerNormGrad,
+    },
+    {
+      kernelName: LAYER_NORM_PARAM_GRAD,
+      backendName,
+      replaces: false,
+      why: "its weight and bias gradients",
+      body: layerNormParamGrad,
+    },
+    {
       kernelName: LSTM_CELL,
       backendName,
       replaces: false,
@@ -349,6 +371,7 @@ export function installKernelShims(): string[] {
   if (!tf.getGradient(LINEAR)) tf.registerGradient(linearGradient);
   if (!tf.getGradient(LOG_SOFTMAX)) tf.registerGradient(logSoftmaxGradient);
   if (!tf.getGradient(BATCH_NORM)) tf.registerGradient(batchNormGradient);
+  if (!tf.getGradient(LAYER_NORM)) tf.registerGradient(layerNormGradient);
   for (const shim of KERNEL_SHIMS) {
     if (installed.has(shim)) continue;
     const backendLoaded = tf.getKernelsForBackend(shim.backendName).length > 0;
