@@ -344,20 +344,29 @@ function weightedRowSum(
   m: number,
   centred: boolean,
 ): number {
-  const term = (k: number, j: number) => (centred ? dys[k]! * ws[j]! * (xs[k]! - m) : dys[k]! * ws[j]!);
   let a0 = 0;
   let a1 = 0;
   let a2 = 0;
   let a3 = 0;
   const end = n & ~3;
   let j = 0;
-  for (; j < end; j += 4) {
-    a0 += term(from + j, j);
-    a1 += term(from + j + 1, j + 1);
-    a2 += term(from + j + 2, j + 2);
-    a3 += term(from + j + 3, j + 3);
+  let k = from;
+  if (centred) {
+    for (; j < end; j += 4, k += 4) {
+      a0 += dys[k]! * ws[j]! * (xs[k]! - m);
+      a1 += dys[k + 1]! * ws[j + 1]! * (xs[k + 1]! - m);
+      a2 += dys[k + 2]! * ws[j + 2]! * (xs[k + 2]! - m);
+      a3 += dys[k + 3]! * ws[j + 3]! * (xs[k + 3]! - m);
+    }
+  } else {
+    for (; j < end; j += 4, k += 4) {
+      a0 += dys[k]! * ws[j]!;
+      a1 += dys[k + 1]! * ws[j + 1]!;
+      a2 += dys[k + 2]! * ws[j + 2]!;
+      a3 += dys[k + 3]! * ws[j + 3]!;
+    }
   }
   let s = a0 + a1 + (a2 + a3);
-  for (; j < n; j++) s += term(from + j, j);
+  for (; j < n; j++, k++) s += centred ? dys[k]! * ws[j]! * (xs[k]! - m) : dys[k]! * ws[j]!;
   return s;
 }
