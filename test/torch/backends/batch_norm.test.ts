@@ -11,6 +11,7 @@ import { withRounding } from "../../../src/torch/amp/kernel_rounding";
 import { F, nn, manualSeed } from "../../../src/torch/index";
 import { tf } from "./parity";
 import { countCalls, withoutKernels } from "./kernel_swaps";
+import { expectStepsLeaveNothing } from "./memory_check";
 
 type Backend = "wasm" | "cpu";
 const KERNELS = [BATCH_NORM, BATCH_NORM_GRAD, BATCH_NORM_PARAM_GRAD];
@@ -233,13 +234,7 @@ describe("nn.BatchNorm through the kernels against tfjs's op chain", () => {
         m.zeroGrad();
         tf.dispose([y, loss]);
       };
-      step();
-      const tensors = tf.memory().numTensors;
-      const dataIds = tf.backend().numDataIds();
-      step();
-      step();
-      expect(tf.memory().numTensors).toBe(tensors);
-      expect(tf.backend().numDataIds()).toBe(dataIds);
+      expectStepsLeaveNothing(step);
     }
   });
 });

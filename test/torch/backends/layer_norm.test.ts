@@ -12,6 +12,7 @@ import { withRounding } from "../../../src/torch/amp/kernel_rounding";
 import { F, nn, manualSeed } from "../../../src/torch/index";
 import { tf } from "./parity";
 import { countCalls, withoutKernels } from "./kernel_swaps";
+import { expectStepsLeaveNothing } from "./memory_check";
 
 const KERNELS = [LAYER_NORM, LAYER_NORM_GRAD, LAYER_NORM_PARAM_GRAD];
 
@@ -180,13 +181,7 @@ describe("nn.LayerNorm through the kernels against tfjs's op chain", () => {
         m.zeroGrad();
         tf.dispose([y, loss]);
       };
-      step();
-      const tensors = tf.memory().numTensors;
-      const dataIds = tf.backend().numDataIds();
-      step();
-      step();
-      expect(tf.memory().numTensors).toBe(tensors);
-      expect(tf.backend().numDataIds()).toBe(dataIds);
+      expectStepsLeaveNothing(step);
     }
   });
 });

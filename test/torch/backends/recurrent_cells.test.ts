@@ -28,6 +28,7 @@ import { withRounding } from "../../../src/torch/amp/kernel_rounding";
 import { nn, manualSeed } from "../../../src/torch/index";
 import { tf } from "./parity";
 import { countCalls, withoutKernels } from "./kernel_swaps";
+import { expectStepsLeaveNothing } from "./memory_check";
 
 type Backend = "wasm" | "cpu";
 const CELL_KERNELS = [LSTM_CELL, LSTM_CELL_GRAD, GRU_CELL, GRU_CELL_GRAD, RNN_CELL, RNN_CELL_GRAD];
@@ -445,13 +446,7 @@ describe("nn.LSTM / GRU / RNN with fused steps against tfjs's op chain", () => {
           tf.dispose([loss, out as tf.Tensor]);
         }
       };
-      step();
-      const tensors = tf.memory().numTensors;
-      const dataIds = tf.backend().numDataIds();
-      step();
-      step();
-      expect(tf.memory().numTensors).toBe(tensors);
-      expect(tf.backend().numDataIds()).toBe(dataIds);
+      expectStepsLeaveNothing(step);
     }
   });
 });

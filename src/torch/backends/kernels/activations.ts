@@ -74,6 +74,31 @@ export function tanh32(x: number): number {
   return x < 0 || (x === 0 && 1 / x < 0) ? -r : r;
 }
 
+/**
+ * out[o + k] = f(a[i + k] + b[j + k]) (or f(a[i + k]) without b) for k < n: the whole groups of
+ * four by `simd` when given, the rest by `f`.
+ */
+function apply(
+  f: (x: number) => number,
+  pass: "sigmoidSum" | "tanhSum",
+  a: Float32Array,
+  i: number,
+  b: Float32Array | null,
+  j: number,
+  out: Float32Array,
+  o: number,
+  n: number,
+  simd: SimdExports | null,
+): void {
+  let k = 0;
+  if (simd !== null) {
+    k = n & ~3;
+    simd[pass](a.byteOffset + 4 * i, b === null ? 0 : b.byteOffset + 4 * j, out.byteOffset + 4 * o, k);
+  }
+  if (b === null) for (; k < n; k++) out[o + k] = f(a[i + k]!);
+  else for (; k < n; k++) out[o + k] = f(f32(a[i + k]! + b[j + k]!));
+}
+
 /** out[o + k] = sigmoid(a[i + k] + b[j + k]) for k < n. */
 export function sigmoidOfSum(
   a: Float32Array,
@@ -85,12 +110,7 @@ export function sigmoidOfSum(
   n: number,
   simd: SimdExports | null,
 ): void {
-  let k = 0;
-  if (simd !== null) {
-    k = n & ~3;
-    simd.sigmoidSum(a.byteOffset + 4 * i, b.byteOffset + 4 * j, out.byteOffset + 4 * o, k);
-  }
-  for (; k < n; k++) out[o + k] = sigmoid32(f32(a[i + k]! + b[j + k]!));
+  apply(sigmoid32, "sigmoidSum", a, i, b, j, out, o, n, simd);
 }
 
 /** out[o + k] = tanh(a[i + k] + b[j + k]) for k < n. */
@@ -104,15 +124,10 @@ export function tanhOfSum(
   n: number,
   simd: SimdExports | null,
 ): void {
-  let k = 0;
-  if (simd !== null) {
-    k = n & ~3;
-    simd.tanhSum(a.byteOffset + 4 * i, b.byteOffset + 4 * j, out.byteOffset + 4 * o, k);
-  }
-  for (; k < n; k++) out[o + k] = tanh32(f32(a[i + k]! + b[j + k]!));
+  apply(tanh32, "tanhSum", a, i, b, j, out, o, n, simd);
 }
 
-/** out[o + k] = tanh(a[i + k]) for k < n. */
+/** out[o + k] = tanh(a[i + k]) for k < n (a −0 stays −0: no zero is added). */
 export function tanhOf(
   a: Float32Array,
   i: number,
@@ -121,10 +136,5 @@ export function tanhOf(
   n: number,
   simd: SimdExports | null,
 ): void {
-  let k = 0;
-  if (simd !== null) {
-    k = n & ~3;
-    simd.tanhSum(a.byteOffset + 4 * i, 0, out.byteOffset + 4 * o, k);
-  }
-  for (; k < n; k++) out[o + k] = tanh32(a[i + k]!);
+  apply(tanh32, "tanhSum", a, i, null, 0, out, o, n, simd);
 }

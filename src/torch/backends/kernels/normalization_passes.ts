@@ -89,31 +89,7 @@ export class ChannelRuns {
     if (this.simd !== null)
       return this.simd.sum(xs.byteOffset + 4 * this.from(0, c), this.N, this.stride, this.S, m, square ? 1 : 0);
     let total = 0;
-    for (let i = 0; i < this.N; i++) {
-      const from = this.from(i, c);
-      let a0 = 0;
-      let a1 = 0;
-      let a2 = 0;
-      let a3 = 0;
-      const end = from + (this.S & ~3);
-      let k = from;
-      for (; k < end; k += 4) {
-        const d0 = xs[k]! - m;
-        const d1 = xs[k + 1]! - m;
-        const d2 = xs[k + 2]! - m;
-        const d3 = xs[k + 3]! - m;
-        a0 += square ? d0 * d0 : d0;
-        a1 += square ? d1 * d1 : d1;
-        a2 += square ? d2 * d2 : d2;
-        a3 += square ? d3 * d3 : d3;
-      }
-      let run = a0 + a1 + (a2 + a3);
-      for (; k < from + this.S; k++) {
-        const d = xs[k]! - m;
-        run += square ? d * d : d;
-      }
-      total += run;
-    }
+    for (let i = 0; i < this.N; i++) total += rowSum(xs, this.from(i, c), this.S, m, square);
     return total;
   }
 
@@ -123,24 +99,7 @@ export class ChannelRuns {
     if (this.simd !== null)
       return this.simd.dot(xs.byteOffset + at, dys.byteOffset + at, this.N, this.stride, this.S, m);
     let total = 0;
-    for (let i = 0; i < this.N; i++) {
-      const from = this.from(i, c);
-      let a0 = 0;
-      let a1 = 0;
-      let a2 = 0;
-      let a3 = 0;
-      const end = from + (this.S & ~3);
-      let k = from;
-      for (; k < end; k += 4) {
-        a0 += (xs[k]! - m) * dys[k]!;
-        a1 += (xs[k + 1]! - m) * dys[k + 1]!;
-        a2 += (xs[k + 2]! - m) * dys[k + 2]!;
-        a3 += (xs[k + 3]! - m) * dys[k + 3]!;
-      }
-      let run = a0 + a1 + (a2 + a3);
-      for (; k < from + this.S; k++) run += (xs[k]! - m) * dys[k]!;
-      total += run;
-    }
+    for (let i = 0; i < this.N; i++) total += rowDot(xs, dys, this.from(i, c), this.S, m);
     return total;
   }
 
@@ -331,6 +290,25 @@ function rowSum(xs: Float32Array, from: number, n: number, m: number, square: bo
     const d = xs[k]! - m;
     s += square ? d * d : d;
   }
+  return s;
+}
+
+/** Σ (x − m)·dy over n elements from `from`, in the SIMD pass's order. */
+function rowDot(xs: Float32Array, dys: Float32Array, from: number, n: number, m: number): number {
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  const end = from + (n & ~3);
+  let k = from;
+  for (; k < end; k += 4) {
+    a0 += (xs[k]! - m) * dys[k]!;
+    a1 += (xs[k + 1]! - m) * dys[k + 1]!;
+    a2 += (xs[k + 2]! - m) * dys[k + 2]!;
+    a3 += (xs[k + 3]! - m) * dys[k + 3]!;
+  }
+  let s = a0 + a1 + (a2 + a3);
+  for (; k < from + n; k++) s += (xs[k]! - m) * dys[k]!;
   return s;
 }
 
