@@ -5,14 +5,17 @@
  * forward + backward of nn.BatchNorm2d on a CNN's activations, of nn.LayerNorm on a small and a
  * GPT-2-sized Transformer's, and of nn.LSTM / nn.GRU in
  * word_language_model's shape (bptt 35 × batch 20, 64 → 64) and mnist_rnn's (28 steps × batch 64,
- * 28 → 64).
+ * 28 → 64); and an SGD step (fused/sgd_step.ts) over a ResNet-18's parameters and over as
+ * many small ones.
  *
  *   npx tsx bench/fused_layers.ts          (BENCH_ROUNDS=5, BENCH_BACKENDS=wasm,cpu)
  *
  * Each case: the median over rounds of each side's mean ms per forward + backward; the ratio
  * ops / fused.
  */
-import { nn, selectBackend, tf } from "../src/torch/index.ts";
+import { nn, optim, selectBackend, tf } from "../src/torch/index.ts";
+import { withoutFusedOptimizers } from "../src/torch/optim/fused/fused_switch.ts";
+import { setGrad } from "../src/torch/autograd/grad_store.ts";
 import { BATCH_NORM, BATCH_NORM_GRAD, BATCH_NORM_PARAM_GRAD } from "../src/torch/backends/kernels/batch_norm.ts";
 import { LAYER_NORM, LAYER_NORM_GRAD, LAYER_NORM_PARAM_GRAD } from "../src/torch/backends/kernels/layer_norm.ts";
 import {
@@ -43,11 +46,77 @@ function withoutFused(backend: string, fn: () => void): void {
   const configs = FUSED.map((name) => tf.getKernel(name, backend)!);
   for (const c of configs) tf.unregisterKernel(c.kernelName, backend);
   try {
-    fn();
+    withoutFusedOptimizers(fn);
   } finally {
     for (const c of configs) tf.registerKernel(c);
   }
 }
+
+/**
+ * One SGD step (momentum 0.9, weight decay 1e-4, as pytorch/examples' imagenet trains) over
+ * parameters of the given sizes, with fixed gradients.
+ */
+function sgdStep(sizes: number[]): () => void {
+  const params = sizes.map((n) => tf.variable(tf.randomNormal([n])));
+  params.forEach((p) => setGrad(p, tf.randomNormal(p.shape)));
+  const opt = new optim.SGD(params, { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 });
+  return () => opt.step();
+}
+
+/** A ResNet-18's 62 parameter tensors (conv weights, BatchNorm weights and biases, fc), in elements. */
+const RESNET18 = [
+  9408,
+  64,
+  64,
+  ...[0, 1, 2, 3].flatMap(() => [36864, 64, 64]),
+  73728,
+  128,
+  128,
+  147456,
+  128,
+  128,
+  8192,
+  128,
+  128,
+  147456,
+  128,
+  128,
+  147456,
+  128,
+  128,
+  294912,
+  256,
+  256,
+  589824,
+  256,
+  256,
+  32768,
+  256,
+  256,
+  589824,
+  256,
+  256,
+  589824,
+  256,
+  256,
+  1179648,
+  512,
+  512,
+  2359296,
+  512,
+  512,
+  131072,
+  512,
+  512,
+  2359296,
+  512,
+  512,
+  2359296,
+  512,
+  512,
+  512000,
+  1000,
+];
 
 /** Mean ms per call of `fn` over `n` calls, after two warm-up calls. */
 function perCall(fn: () => void, n: number): number {
@@ -115,6 +184,8 @@ for (const backend of BACKENDS) {
       step: trainStep(new nn.GRU(64, 64), tf.randomNormal([35, 20, 64])),
       n: cpu ? 2 : 10,
     },
+    { name: "SGD step, a ResNet-18's 62 tensors (11.7M)", step: sgdStep(RESNET18), n: cpu ? 1 : 5 },
+    { name: "SGD step, 62 tensors of 4,096", step: sgdStep(Array(62).fill(4096)), n: cpu ? 10 : 50 },
   ];
   const fused = cases.map(() => [] as number[]);
   const ops = cases.map(() => [] as number[]);
@@ -124,12 +195,12 @@ for (const backend of BACKENDS) {
       withoutFused(backend, () => ops[i]!.push(perCall(c.step, c.n)));
     });
   }
-  console.log(`${backend}: ms per forward + backward, median of ${ROUNDS} interleaved rounds`);
+  console.log(`${backend}: ms per forward + backward (or optimizer step), median of ${ROUNDS} interleaved rounds`);
   cases.forEach((c, i) => {
     const f = median(fused[i]!);
     const o = median(ops[i]!);
     console.log(
-      `  ${c.name.padEnd(40)} fused ${f.toFixed(3).padStart(8)}  ops ${o.toFixed(3).padStart(8)}  ${(o / f).toFixed(2)}x`,
+      `  ${c.name.padEnd(44)} fused ${f.toFixed(3).padStart(8)}  ops ${o.toFixed(3).padStart(8)}  ${(o / f).toFixed(2)}x`,
     );
   });
 }

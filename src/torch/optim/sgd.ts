@@ -1,5 +1,6 @@
 import { tf } from "../tf.ts";
 import { Optimizer, withDefaults, type ParamGroup, type ParamsInput } from "./optimizer.ts";
+import { fusedSgdStep } from "./fused/sgd_step.ts";
 
 export type SGDOptions = {
   lr?: number;
@@ -21,6 +22,9 @@ export type SGDHyperparameters = Required<SGDOptions>;
  *   b = momentum·b + (1 − dampening)·g (later steps)
  *   g = nesterov ? g + momentum·b : b  (when momentum ≠ 0)
  *   p = p − lr·g
+ *
+ * On WASM and the pure-JS backend each parameter's update is one kernel (fused/sgd_step.ts)
+ * doing these float32 operations in this order: the same bits as the ops below.
  */
 export class SGD extends Optimizer<SGDHyperparameters> {
   protected override readonly paramShapedStateKeys = ["momentumBuffer"];
@@ -32,6 +36,16 @@ export class SGD extends Optimizer<SGDHyperparameters> {
   protected override updateGroup(group: ParamGroup<SGDHyperparameters>): void {
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = group;
     for (const [p, grad] of this.paramsWithGrad(group)) {
+      const state = momentum !== 0 ? this.stateFor(p) : null;
+      const fused = fusedSgdStep(p, grad, (state?.momentumBuffer as tf.Variable | undefined) ?? null, group);
+      if (fused !== null) {
+        p.assign(fused[0]!);
+        if (state !== null) {
+          if (state.momentumBuffer === undefined) state.momentumBuffer = this.stateVariable(p, fused[1]!);
+          else (state.momentumBuffer as tf.Variable).assign(fused[1]!);
+        }
+        continue;
+      }
       let g = maximize ? tf.neg(grad) : grad;
       if (weightDecay !== 0) g = tf.add(g, tf.mul(p, weightDecay));
       if (momentum !== 0) {

@@ -388,8 +388,11 @@ describe("nn.LSTM / GRU / RNN with fused steps against tfjs's op chain", () => {
     const y = Array.isArray(out) ? out[0] : out;
     const loss = tf.sum(tf.mul(y, tf.sin(tf.range(0, y.size).reshape(y.shape))));
     (loss as unknown as { backward(): void }).backward();
-    const result = [Array.from(y.dataSync()), ...m.parameters().map((p) => Array.from(p.grad!.dataSync()))];
-    tf.dispose([x, y, loss]);
+    const params = m.parameters();
+    const result = [Array.from(y.dataSync()), ...params.map((p) => Array.from(p.grad!.dataSync()))];
+    // Everything, the model too: garbage left to the collector would be freed while a later
+    // test counts tensors.
+    tf.dispose([x, out as tf.Tensor, loss, ...params.map((p) => p.grad!), ...params]);
     return result;
   };
 
@@ -422,9 +425,9 @@ describe("nn.LSTM / GRU / RNN with fused steps against tfjs's op chain", () => {
         manualSeed(0);
         const m = new nn.LSTM(5, 7);
         const x = tf.randomNormal([6, 3, 5], 0, 1, "float32", 3);
-        const [y] = m.forward(x) as [tf.Tensor, unknown];
-        const v = Array.from(y.dataSync());
-        tf.dispose([x, y]);
+        const out = m.forward(x) as [tf.Tensor, unknown];
+        const v = Array.from(out[0].dataSync());
+        tf.dispose([x, out as unknown as tf.Tensor, ...m.parameters()]);
         return v;
       });
     let rounded: number[] = [];

@@ -11,6 +11,7 @@ import { findKernel } from "../../backends/kernel_lookup.ts";
 import { WasmHeapModule } from "../../backends/wasm_heap_module.ts";
 import { ADAM_SIMD_WASM } from "./adam_simd_wasm.ts";
 import { roundingMode } from "../../amp/kernel_rounding.ts";
+import { fusedOptimizersDisabled } from "./fused_switch.ts";
 
 const KERNEL = "LightningTsAdamStep";
 const BACKENDS = new Set(["wasm", "cpu"]);
@@ -39,18 +40,7 @@ interface AdamExports {
 
 const simd = new WasmHeapModule<AdamExports>(ADAM_SIMD_WASM);
 
-let disabled = false;
-
-/** Runs `fn` with the op chain instead of the fused kernels (for references in tests and benchmarks). */
-export function withoutFusedOptimizers<T>(fn: () => T): T {
-  const prev = disabled;
-  disabled = true;
-  try {
-    return fn();
-  } finally {
-    disabled = prev;
-  }
-}
+export { withoutFusedOptimizers } from "./fused_switch.ts";
 
 const f = Math.fround;
 
@@ -128,7 +118,7 @@ export function fusedAdamStep(
   // Under 16-true every op of the update is rounded to 16 bits, as a 16-bit model's optimizer
   // computes (Adam's eps of 1e-8 underflows in float16): the op chain, whose kernels round.
   if (roundingMode()?.scope === "all") return null;
-  if (disabled || param.dtype !== "float32" || grad.dtype !== "float32" || !ensureRegistered(tf.getBackend())) return null;
+  if (fusedOptimizersDisabled() || param.dtype !== "float32" || grad.dtype !== "float32" || !ensureRegistered(tf.getBackend())) return null;
   const inputs: Record<string, tf.Tensor> = { param, grad, expAvg, expAvgSq };
   if (maxExpAvgSq) inputs.maxExpAvgSq = maxExpAvgSq;
   const scalars = { ...s, c1: f(s.c1), b2: f(s.b2), c2: f(s.c2), bc2s: f(s.bc2s), eps: f(s.eps), negStep: f(s.negStep), wd: f(s.wd) };
