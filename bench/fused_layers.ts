@@ -5,8 +5,8 @@
  * forward + backward of nn.BatchNorm2d on a CNN's activations, of nn.LayerNorm on a small and a
  * GPT-2-sized Transformer's, and of nn.LSTM / nn.GRU in
  * word_language_model's shape (bptt 35 × batch 20, 64 → 64) and mnist_rnn's (28 steps × batch 64,
- * 28 → 64); and an SGD step (fused/sgd_step.ts) over a ResNet-18's parameters and over as
- * many small ones.
+ * 28 → 64); an SGD step (fused/sgd_step.ts) over a ResNet-18's parameters and over as many
+ * small ones, and an Adadelta step (fused/adadelta_step.ts) over pytorch/examples' mnist CNN's.
  *
  *   npx tsx bench/fused_layers.ts          (BENCH_ROUNDS=5, BENCH_BACKENDS=wasm,cpu)
  *
@@ -56,12 +56,17 @@ function withoutFused(backend: string, fn: () => void): void {
  * One SGD step (momentum 0.9, weight decay 1e-4, as pytorch/examples' imagenet trains) over
  * parameters of the given sizes, with fixed gradients.
  */
-function sgdStep(sizes: number[]): () => void {
+function optimizerStep(sizes: number[], make: (params: tf.Variable[]) => optim.Optimizer): () => void {
   const params = sizes.map((n) => tf.variable(tf.randomNormal([n])));
   params.forEach((p) => setGrad(p, tf.randomNormal(p.shape)));
-  const opt = new optim.SGD(params, { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 });
+  const opt = make(params);
   return () => opt.step();
 }
+
+const sgd = (params: tf.Variable[]) => new optim.SGD(params, { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 });
+
+/** pytorch/examples' mnist CNN (conv 1→32→64, fc 9216→128→10), trained with Adadelta at lr 1. */
+const MNIST_CNN = [288, 32, 18432, 64, 1179648, 128, 1280, 10];
 
 /** A ResNet-18's 62 parameter tensors (conv weights, BatchNorm weights and biases, fc), in elements. */
 const RESNET18 = [
@@ -184,8 +189,13 @@ for (const backend of BACKENDS) {
       step: trainStep(new nn.GRU(64, 64), tf.randomNormal([35, 20, 64])),
       n: cpu ? 2 : 10,
     },
-    { name: "SGD step, a ResNet-18's 62 tensors (11.7M)", step: sgdStep(RESNET18), n: cpu ? 1 : 5 },
-    { name: "SGD step, 62 tensors of 4,096", step: sgdStep(Array(62).fill(4096)), n: cpu ? 10 : 50 },
+    { name: "SGD step, a ResNet-18's 62 tensors (11.7M)", step: optimizerStep(RESNET18, sgd), n: cpu ? 1 : 5 },
+    { name: "SGD step, 62 tensors of 4,096", step: optimizerStep(Array(62).fill(4096), sgd), n: cpu ? 10 : 50 },
+    {
+      name: "Adadelta step, mnist's CNN (1.2M)",
+      step: optimizerStep(MNIST_CNN, (params) => new optim.Adadelta(params, { lr: 1 })),
+      n: cpu ? 2 : 10,
+    },
   ];
   const fused = cases.map(() => [] as number[]);
   const ops = cases.map(() => [] as number[]);

@@ -10,6 +10,7 @@ const MODULES = [
   ["src/torch/amp/rounding_simd.wat", "ROUNDING_SIMD_WASM"],
   ["src/torch/optim/fused/adam_simd.wat", "ADAM_SIMD_WASM"],
   ["src/torch/optim/fused/sgd_simd.wat", "SGD_SIMD_WASM"],
+  ["src/torch/optim/fused/adadelta_simd.wat", "ADADELTA_SIMD_WASM"],
   ["src/torch/backends/kernels/max_pool_grad_simd.wat", "MAX_POOL_GRAD_SIMD_WASM"],
   ["src/torch/backends/kernels/conv_filter_grad_simd.wat", "CONV_FILTER_GRAD_SIMD_WASM"],
   ["src/torch/backends/kernels/im2col_simd.wat", "IM2COL_SIMD_WASM"],

@@ -1,5 +1,6 @@
 import { tf } from "../tf.ts";
 import { Optimizer, withDefaults, type ParamGroup, type ParamsInput } from "./optimizer.ts";
+import { fusedAdadeltaStep } from "./fused/adadelta_step.ts";
 
 export type AdadeltaOptions = {
   lr?: number;
@@ -20,6 +21,9 @@ export type AdadeltaHyperparameters = Required<AdadeltaOptions>;
  *   Δ = √(u + eps) / √(v + eps) · g
  *   u = ρ·u + (1 − ρ)·Δ²
  *   p = p − lr·Δ
+ *
+ * On WASM and the pure-JS backend each parameter's update is one kernel (fused/adadelta_step.ts)
+ * doing these float32 operations in this order: the same bits as the ops below.
  */
 export class Adadelta extends Optimizer<AdadeltaHyperparameters> {
   protected override readonly paramShapedStateKeys = ["squareAvg", "accDelta"];
@@ -41,6 +45,13 @@ export class Adadelta extends Optimizer<AdadeltaHyperparameters> {
       const squareAvg = state.squareAvg as tf.Variable;
       const accDelta = state.accDelta as tf.Variable;
 
+      const fused = fusedAdadeltaStep(p, grad, squareAvg, accDelta, group);
+      if (fused !== null) {
+        p.assign(fused[0]!);
+        squareAvg.assign(fused[1]!);
+        accDelta.assign(fused[2]!);
+        continue;
+      }
       let g = maximize ? tf.neg(grad) : grad;
       if (weightDecay !== 0) g = tf.add(g, tf.mul(p, weightDecay));
       squareAvg.assign(tf.add(tf.mul(squareAvg, rho), tf.mul(tf.mul(g, g), 1 - rho)));

@@ -7,15 +7,12 @@
  */
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../../tf.ts";
-import { shimKernel, type KernelContext } from "../../backends/kernels/kernel_context.ts";
-import { findKernel } from "../../backends/kernel_lookup.ts";
+import type { KernelContext } from "../../backends/kernels/kernel_context.ts";
 import { WasmHeapModule } from "../../backends/wasm_heap_module.ts";
-import { roundingMode } from "../../amp/kernel_rounding.ts";
 import { SGD_SIMD_WASM } from "./sgd_simd_wasm.ts";
-import { fusedOptimizersDisabled } from "./fused_switch.ts";
+import { fusedStepAvailable } from "./optimizer_kernel.ts";
 
 const KERNEL = "LightningTsSGDStep";
-const BACKENDS = new Set(["wasm", "cpu"]);
 
 /** The step's hyperparameters (the op chain's scalars: each becomes a float32). */
 export interface SgdStepScalars {
@@ -80,13 +77,6 @@ function sgdStep(ctx: KernelContext, inputs: Record<string, TensorInfo>, attrs: 
   return outs;
 }
 
-function ensureRegistered(backendName: string): boolean {
-  if (!BACKENDS.has(backendName)) return false;
-  if (findKernel(KERNEL, backendName)) return true;
-  tf.registerKernel({ kernelName: KERNEL, backendName, kernelFunc: shimKernel(backendName, sgdStep) as tf.KernelFunc });
-  return true;
-}
-
 /**
  * One fused SGD step: the new parameter (and momentum buffer; pass the buffer as null on the
  * first step, when it starts as the gradient), or null on a backend without the kernel (the
@@ -98,15 +88,7 @@ export function fusedSgdStep(
   momentumBuffer: tf.Tensor | null,
   s: SgdStepScalars,
 ): tf.Tensor[] | null {
-  // Under 16-true every op of the update is rounded to 16 bits: the op chain, whose kernels round.
-  if (roundingMode()?.scope === "all") return null;
-  if (
-    fusedOptimizersDisabled() ||
-    param.dtype !== "float32" ||
-    grad.dtype !== "float32" ||
-    !ensureRegistered(tf.getBackend())
-  )
-    return null;
+  if (!fusedStepAvailable(KERNEL, sgdStep, param, grad)) return null;
   let flags = 0;
   if (s.maximize) flags |= MAXIMIZE;
   if (s.weightDecay !== 0) flags |= WEIGHT_DECAY;
