@@ -69,8 +69,9 @@ const SAVED_PER_FUSED_STEP: Record<RnnMode, number> = {
 const CELL_KERNEL: Record<RnnMode, string> = { RNN_TANH: RNN_CELL, RNN_RELU: RNN_CELL, LSTM: LSTM_CELL, GRU: GRU_CELL };
 
 /**
- * Whether each step runs as one kernel (recurrent_cells.ts, the same values as the ops): where
- * the backend has it, and not under 16-bit "all" emulation, which rounds each op's output.
+ * Whether each step runs as one kernel (recurrent_cells.ts: the ops' arithmetic, with a float32
+ * sigmoid and tanh of its own): where the backend has it, and not under 16-bit "all" emulation,
+ * which rounds each op's output.
  */
 function fusedSteps(mode: RnnMode, p: tf.Tensor): boolean {
   return (
