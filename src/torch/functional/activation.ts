@@ -1,7 +1,6 @@
 import { tf } from "../tf.ts";
 import { LOG_SOFTMAX } from "../backends/kernels/log_softmax.ts";
-import { findKernel } from "../backends/kernel_lookup.ts";
-import { roundingMode } from "../amp/kernel_rounding.ts";
+import { fusedKernelApplies } from "../backends/kernels/fused_op.ts";
 import { mask, normDim } from "./_util.ts";
 
 /**
@@ -133,7 +132,7 @@ export function softmax(x: tf.Tensor, dim: number): tf.Tensor {
 export function logSoftmax(x: tf.Tensor, dim: number): tf.Tensor {
   // One kernel where the backend has it (backends/kernels/log_softmax.ts), unless 16-bit
   // emulation rounds every op's output: then tfjs's ops, each rounded.
-  const fused = x.dtype === "float32" && roundingMode()?.scope !== "all" && findKernel(LOG_SOFTMAX, tf.getBackend()) !== undefined;
+  const fused = x.dtype === "float32" && fusedKernelApplies(LOG_SOFTMAX);
   const op = fused ? (t: tf.Tensor) => tf.engine().runKernel(LOG_SOFTMAX, { x: t }) as tf.Tensor : (t: tf.Tensor) => tf.logSoftmax(t);
   return alongDim(x, requireDim(dim, "logSoftmax()"), "logSoftmax()", op);
 }

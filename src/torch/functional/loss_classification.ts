@@ -1,7 +1,6 @@
 import { tf } from "../tf.ts";
 import { CROSS_ENTROPY } from "../backends/kernels/cross_entropy.ts";
-import { findKernel } from "../backends/kernel_lookup.ts";
-import { roundingMode } from "../amp/kernel_rounding.ts";
+import { fusedKernelApplies } from "../backends/kernels/fused_op.ts";
 import { checkReduction, cheapToRead, shapeStr, type Reduction } from "./_util.ts";
 
 export interface NllLossOptions {
@@ -148,7 +147,7 @@ export function crossEntropy(input: tf.Tensor, target: tf.Tensor, options: Cross
     // emulation rounds each of tfjs's ops as its own, so it keeps them.
     const soft = target.dtype === "float32" && tf.util.arraysEqual(target.shape, input.shape);
     const plain = !soft && input.rank === 2 && !options.weight && labelSmoothing === 0 && reduction !== "none" && input.dtype === "float32";
-    if (plain && roundingMode()?.scope !== "all" && findKernel(CROSS_ENTROPY, tf.getBackend()) !== undefined) {
+    if (plain && fusedKernelApplies(CROSS_ENTROPY)) {
       const t = checkClassTarget(target, cl, input.shape, fn, ignoreIndex);
       return tf.engine().runKernel(CROSS_ENTROPY, { logits: input, target: t }, { ignoreIndex, reduction } as unknown as tf.NamedAttrMap) as tf.Tensor;
     }

@@ -1,7 +1,6 @@
 import { tf } from "../tf.ts";
 import { noGrad } from "../autograd/grad_mode.ts";
-import { roundingMode } from "../amp/kernel_rounding.ts";
-import { findKernel } from "../backends/kernel_lookup.ts";
+import { fusedKernelApplies } from "../backends/kernels/fused_op.ts";
 import { BATCH_NORM } from "../backends/kernels/batch_norm.ts";
 import { LAYER_NORM } from "../backends/kernels/layer_norm.ts";
 import { shapeStr } from "./_util.ts";
@@ -63,7 +62,7 @@ export function batchNorm(
       if (bias) shift = tf.add(shift, bias);
       return tf.add(tf.mul(x, tf.reshape(scale, bshape)), tf.reshape(shift, bshape));
     }
-    if (x.dtype === "float32" && roundingMode()?.scope !== "all" && findKernel(BATCH_NORM, tf.getBackend()) !== undefined) {
+    if (x.dtype === "float32" && fusedKernelApplies(BATCH_NORM)) {
       // One kernel each way (batch_norm.ts), statistics in float64 as PyTorch's CPU kernel; not
       // under 16-bit "all" emulation, which rounds each op of the chain below.
       const inputs: Record<string, tf.Tensor> = { x, weight: weight ?? tf.ones([c]) };
@@ -156,7 +155,7 @@ export function layerNorm(x: tf.Tensor, normalizedShape: number | number[], opti
   }
   const axes = Array.from({ length: k }, (_, i) => x.rank - k + i);
   return tf.tidy(() => {
-    if (x.dtype === "float32" && roundingMode()?.scope !== "all" && findKernel(LAYER_NORM, tf.getBackend()) !== undefined) {
+    if (x.dtype === "float32" && fusedKernelApplies(LAYER_NORM)) {
       // One kernel each way (layer_norm.ts), statistics in float64; not under 16-bit "all"
       // emulation, which rounds each op of the chain below.
       const inputs = { x, weight: weight ?? tf.ones(shape), bias: bias ?? tf.zeros(shape) };

@@ -1,6 +1,5 @@
 import { tf } from "../../tf.ts";
-import { roundingMode } from "../../amp/kernel_rounding.ts";
-import { findKernel } from "../../backends/kernel_lookup.ts";
+import { fusedKernelApplies } from "../../backends/kernels/fused_op.ts";
 import {
   GRU_CELL,
   GRU_CELL_GRAD,
@@ -74,11 +73,7 @@ const CELL_KERNEL: Record<RnnMode, string> = { RNN_TANH: RNN_CELL, RNN_RELU: RNN
  * which rounds each op's output.
  */
 function fusedSteps(mode: RnnMode, p: tf.Tensor): boolean {
-  return (
-    p.dtype === "float32" &&
-    roundingMode()?.scope !== "all" &&
-    findKernel(CELL_KERNEL[mode], tf.getBackend()) !== undefined
-  );
+  return p.dtype === "float32" && fusedKernelApplies(CELL_KERNEL[mode]);
 }
 
 function runCell(

@@ -6,15 +6,12 @@
  */
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../../tf.ts";
-import { KernelContext } from "../../backends/kernels/kernel_context.ts";
-import { findKernel } from "../../backends/kernel_lookup.ts";
+import type { KernelContext } from "../../backends/kernels/kernel_context.ts";
 import { WasmHeapModule } from "../../backends/wasm_heap_module.ts";
 import { ADAM_SIMD_WASM } from "./adam_simd_wasm.ts";
-import { roundingMode } from "../../amp/kernel_rounding.ts";
-import { fusedOptimizersDisabled } from "./fused_switch.ts";
+import { fusedStepAvailable } from "./optimizer_kernel.ts";
 
 const KERNEL = "LightningTsAdamStep";
-const BACKENDS = new Set(["wasm", "cpu"]);
 
 /** The step's scalars, already what the op chain would use (each a float32). */
 export interface AdamStepScalars {
@@ -67,45 +64,30 @@ function adamLoop(
   }
 }
 
-function ensureRegistered(backendName: string): boolean {
-  if (!BACKENDS.has(backendName)) return false;
-  if (findKernel(KERNEL, backendName)) return true;
-  tf.registerKernel({
-    kernelName: KERNEL,
-    backendName,
-    kernelFunc: (({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: object; attrs: NamedAttrMap }) => {
-      const ctx = new KernelContext(backend, backendName);
-      ctx.moveHere(inputs);
-      try {
-        const s = attrs as unknown as AdamStepScalars;
-        const ams = inputs.maxExpAvgSq !== undefined;
-        const outs = [ctx.empty(inputs.param!.shape, "float32"), ctx.empty(inputs.param!.shape, "float32"), ctx.empty(inputs.param!.shape, "float32")];
-        if (ams) outs.push(ctx.empty(inputs.param!.shape, "float32"));
-        // Element arrays only after every allocation (a WASM heap growth detaches earlier ones).
-        const arr = (t: TensorInfo) => ctx.values(t) as Float32Array;
-        const [p, g, m, v] = [arr(inputs.param!), arr(inputs.grad!), arr(inputs.expAvg!), arr(inputs.expAvgSq!)];
-        const max = ams ? arr(inputs.maxExpAvgSq!) : null;
-        const [op, om, ov] = outs.slice(0, 3).map(arr) as [Float32Array, Float32Array, Float32Array];
-        const omax = ams ? arr(outs[3]!) : null;
-        let done = 0;
-        const exports = simd.exportsFor(p, g, m, v, op, om, ov);
-        if (exports !== null) {
-          done = p.length & ~3;
-          exports.adam(
-            p.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, max ? max.byteOffset : 0,
-            op.byteOffset, om.byteOffset, ov.byteOffset, omax ? omax.byteOffset : 0, done,
-            s.c1, s.b2, s.c2, s.bc2s, s.eps, s.negStep, s.wdMode, s.wd, s.maximize ? 1 : 0,
-          );
-        }
-        adamLoop(p, g, m, v, max, op, om, ov, omax, done, s);
-        return ctx.finishAll(outs);
-      } catch (e) {
-        ctx.releaseAll();
-        throw e;
-      }
-    }) as never,
-  });
-  return true;
+/** Inputs param, grad, expAvg, expAvgSq (maxExpAvgSq with amsgrad); attributes the step's scalars. */
+function adamStep(ctx: KernelContext, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): TensorInfo[] {
+  const s = attrs as unknown as AdamStepScalars;
+  const ams = inputs.maxExpAvgSq !== undefined;
+  const outs = [ctx.empty(inputs.param!.shape, "float32"), ctx.empty(inputs.param!.shape, "float32"), ctx.empty(inputs.param!.shape, "float32")];
+  if (ams) outs.push(ctx.empty(inputs.param!.shape, "float32"));
+  // Element arrays only after every allocation (a WASM heap growth detaches earlier ones).
+  const arr = (t: TensorInfo) => ctx.values(t) as Float32Array;
+  const [p, g, m, v] = [arr(inputs.param!), arr(inputs.grad!), arr(inputs.expAvg!), arr(inputs.expAvgSq!)];
+  const max = ams ? arr(inputs.maxExpAvgSq!) : null;
+  const [op, om, ov] = outs.slice(0, 3).map(arr) as [Float32Array, Float32Array, Float32Array];
+  const omax = ams ? arr(outs[3]!) : null;
+  let done = 0;
+  const exports = simd.exportsFor(p, g, m, v, op, om, ov);
+  if (exports !== null) {
+    done = p.length & ~3;
+    exports.adam(
+      p.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, max ? max.byteOffset : 0,
+      op.byteOffset, om.byteOffset, ov.byteOffset, omax ? omax.byteOffset : 0, done,
+      s.c1, s.b2, s.c2, s.bc2s, s.eps, s.negStep, s.wdMode, s.wd, s.maximize ? 1 : 0,
+    );
+  }
+  adamLoop(p, g, m, v, max, op, om, ov, omax, done, s);
+  return outs;
 }
 
 /**
@@ -115,10 +97,9 @@ function ensureRegistered(backendName: string): boolean {
 export function fusedAdamStep(
   param: tf.Tensor, grad: tf.Tensor, expAvg: tf.Tensor, expAvgSq: tf.Tensor, maxExpAvgSq: tf.Tensor | null, s: AdamStepScalars,
 ): tf.Tensor[] | null {
-  // Under 16-true every op of the update is rounded to 16 bits, as a 16-bit model's optimizer
-  // computes (Adam's eps of 1e-8 underflows in float16): the op chain, whose kernels round.
-  if (roundingMode()?.scope === "all") return null;
-  if (fusedOptimizersDisabled() || param.dtype !== "float32" || grad.dtype !== "float32" || !ensureRegistered(tf.getBackend())) return null;
+  // (Under 16-true the op chain runs: every op of the update rounded to 16 bits, as a 16-bit
+  // model's optimizer computes it; Adam's eps of 1e-8 underflows in float16.)
+  if (!fusedStepAvailable(KERNEL, adamStep, param, grad)) return null;
   const inputs: Record<string, tf.Tensor> = { param, grad, expAvg, expAvgSq };
   if (maxExpAvgSq) inputs.maxExpAvgSq = maxExpAvgSq;
   const scalars = { ...s, c1: f(s.c1), b2: f(s.b2), c2: f(s.c2), bc2s: f(s.bc2s), eps: f(s.eps), negStep: f(s.negStep), wd: f(s.wd) };
