@@ -11,19 +11,10 @@
  */
 import { F, selectBackend, tf } from "../src/torch/index.ts";
 import { withOriginalKernels } from "../src/torch/backends/kernels/index.ts";
-import { median } from "./stats.ts";
+import { median, perCall } from "./stats.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? "wasm,cpu").split(",") as Array<"wasm" | "cpu">;
-
-/** Mean ms per call of `fn` over `n` calls, after two warm-up calls. */
-function perCall(fn: () => void, n: number): number {
-  fn();
-  fn();
-  const start = performance.now();
-  for (let i = 0; i < n; i++) fn();
-  return (performance.now() - start) / n;
-}
 
 for (const backend of BACKENDS) {
   await selectBackend(backend);

@@ -16,31 +16,14 @@
 import { nn, optim, selectBackend, tf } from "../src/torch/index.ts";
 import { withoutFusedOptimizers } from "../src/torch/optim/fused/fused_switch.ts";
 import { setGrad } from "../src/torch/autograd/grad_store.ts";
-import { BATCH_NORM, BATCH_NORM_GRAD, BATCH_NORM_PARAM_GRAD } from "../src/torch/backends/kernels/batch_norm.ts";
-import { LAYER_NORM, LAYER_NORM_GRAD, LAYER_NORM_PARAM_GRAD } from "../src/torch/backends/kernels/layer_norm.ts";
-import {
-  GRU_CELL,
-  GRU_CELL_GRAD,
-  LSTM_CELL,
-  LSTM_CELL_GRAD,
-  RNN_CELL,
-  RNN_CELL_GRAD,
-} from "../src/torch/backends/kernels/recurrent_cells.ts";
-import { median } from "./stats.ts";
+import { BATCH_NORM_KERNELS } from "../src/torch/backends/kernels/batch_norm.ts";
+import { LAYER_NORM_KERNELS } from "../src/torch/backends/kernels/layer_norm.ts";
+import { RECURRENT_CELL_KERNELS } from "../src/torch/backends/kernels/recurrent_cells.ts";
+import { median, perCall } from "./stats.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? "wasm,cpu").split(",") as Array<"wasm" | "cpu">;
-const FUSED = [
-  BATCH_NORM,
-  BATCH_NORM_GRAD,
-  BATCH_NORM_PARAM_GRAD,
-  LSTM_CELL,
-  LSTM_CELL_GRAD,
-  GRU_CELL,
-  GRU_CELL_GRAD,
-  RNN_CELL,
-  RNN_CELL_GRAD,
-];
+const FUSED = [...BATCH_NORM_KERNELS, ...LAYER_NORM_KERNELS, ...RECURRENT_CELL_KERNELS];
 
 function withoutFused(backend: string, fn: () => void): void {
   const configs = FUSED.map((name) => tf.getKernel(name, backend)!);
@@ -123,15 +106,6 @@ const RESNET18 = [
   1000,
 ];
 
-/** Mean ms per call of `fn` over `n` calls, after two warm-up calls. */
-function perCall(fn: () => void, n: number): number {
-  fn();
-  fn();
-  const start = performance.now();
-  for (let i = 0; i < n; i++) fn();
-  return (performance.now() - start) / n;
-}
-
 /**
  * One forward + backward of `layer` on `input` (the first output summed). The input is a variable,
  * as a layer's input is in a network (the output of the layers before it): its gradient is part
@@ -146,7 +120,7 @@ function trainStep(layer: nn.Module, input: tf.Tensor): () => void {
     layer.zeroGrad();
     const grad = (x as unknown as { grad: tf.Tensor | null }).grad;
     (x as unknown as { grad: tf.Tensor | null }).grad = null;
-    tf.dispose([loss, Array.isArray(out) ? out[0] : out, ...(grad ? [grad] : [])]);
+    tf.dispose([loss, out as tf.Tensor, ...(grad ? [grad] : [])]);
   };
 }
 

@@ -6,15 +6,19 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../../src/torch/backends/select";
-import { BATCH_NORM, BATCH_NORM_GRAD, BATCH_NORM_PARAM_GRAD } from "../../../src/torch/backends/kernels/batch_norm";
+import {
+  BATCH_NORM,
+  BATCH_NORM_GRAD,
+  BATCH_NORM_PARAM_GRAD,
+  BATCH_NORM_KERNELS,
+} from "../../../src/torch/backends/kernels/batch_norm";
 import { withRounding } from "../../../src/torch/amp/kernel_rounding";
 import { F, nn, manualSeed } from "../../../src/torch/index";
 import { tf } from "./parity";
-import { countCalls, withoutKernels } from "./kernel_swaps";
+import { countCalls, expectEachWithin, withoutKernels } from "./kernel_swaps";
 import { expectStepsLeaveNothing } from "./memory_check";
 
 type Backend = "wasm" | "cpu";
-const KERNELS = [BATCH_NORM, BATCH_NORM_GRAD, BATCH_NORM_PARAM_GRAD];
 
 beforeAll(async () => {
   await selectBackend("wasm");
@@ -37,6 +41,35 @@ function data(shape: number[], salt: number): Float32Array {
   });
 }
 
+/**
+ * The forward kernel and the three gradient kernels on WASM, then on the pure-JS backend: for
+ * each, y, mean, invstd, variance, dx, dweight, dbias.
+ */
+async function kernelsOnEachBackend(
+  x: Float32Array,
+  dy: Float32Array,
+  shape: number[],
+  w: number[] | Float32Array,
+  b: Float32Array | null,
+  eps: number,
+): Promise<number[][][]> {
+  const results: number[][][] = [];
+  for (const backend of ["wasm", "cpu"] as const) {
+    await selectBackend(backend);
+    const [xt, dyt, wt] = [tf.tensor(x, shape), tf.tensor(dy, shape), tf.tensor1d(w)];
+    const inputs: Record<string, tf.Tensor> = { x: xt, weight: wt };
+    if (b !== null) inputs.bias = tf.tensor1d(b);
+    const outs = tf.engine().runKernel(BATCH_NORM, inputs, { eps } as never) as tf.Tensor[];
+    const saved = { dy: dyt, x: xt, mean: outs[1]!, invstd: outs[2]! };
+    const dx = tf.engine().runKernel(BATCH_NORM_GRAD, { ...saved, weight: wt }) as tf.Tensor;
+    const dw = tf.engine().runKernel(BATCH_NORM_PARAM_GRAD, saved, { param: "weight" } as never) as tf.Tensor;
+    const db = tf.engine().runKernel(BATCH_NORM_PARAM_GRAD, saved, { param: "bias" } as never) as tf.Tensor;
+    results.push([...outs, dx, dw, db].map((t) => Array.from(t.dataSync())));
+    tf.dispose([dyt, ...Object.values(inputs), ...outs, dx, dw, db]);
+  }
+  return results;
+}
+
 describe("batch-norm kernels against PyTorch's formulas in float64", () => {
   const shapes = [
     [4, 3],
@@ -53,25 +86,7 @@ describe("batch-norm kernels against PyTorch's formulas in float64", () => {
       const w = Float32Array.from({ length: C }, (_, c) => 0.5 + c);
       const b = Float32Array.from({ length: C }, (_, c) => c - 1);
       const eps = 1e-5;
-      const results: number[][][] = [];
-      for (const backend of ["wasm", "cpu"] as const) {
-        await selectBackend(backend);
-        const [xt, dyt, wt, bt] = [tf.tensor(x, shape), tf.tensor(dy, shape), tf.tensor1d(w), tf.tensor1d(b)];
-        const [y, mean, invstd, variance] = tf
-          .engine()
-          .runKernel(BATCH_NORM, { x: xt, weight: wt, bias: bt }, { eps } as never) as tf.Tensor[];
-        const dx = tf
-          .engine()
-          .runKernel(BATCH_NORM_GRAD, { dy: dyt, x: xt, mean: mean!, invstd: invstd!, weight: wt }) as tf.Tensor;
-        const dw = tf.engine().runKernel(BATCH_NORM_PARAM_GRAD, { dy: dyt, x: xt, mean: mean!, invstd: invstd! }, {
-          param: "weight",
-        } as never) as tf.Tensor;
-        const db = tf.engine().runKernel(BATCH_NORM_PARAM_GRAD, { dy: dyt, x: xt, mean: mean!, invstd: invstd! }, {
-          param: "bias",
-        } as never) as tf.Tensor;
-        results.push([y!, mean!, invstd!, variance!, dx, dw, db].map((t) => Array.from(t.dataSync())));
-        tf.dispose([xt, dyt, wt, bt, y!, mean!, invstd!, variance!, dx, dw, db]);
-      }
+      const results = await kernelsOnEachBackend(x, dy, shape, w, b, eps);
       expect(results[0]).toEqual(results[1]);
 
       const [y, mean, invstd, variance, dx, dw, db] = results[0]!;
@@ -112,24 +127,7 @@ describe("batch-norm kernels on values of every magnitude", () => {
     const size = shape.reduce((a, b) => a * b, 1);
     const x = Float32Array.from({ length: size }, (_, k) => Math.sin(k * 1.3) * 10 ** ((k * 7) % 17) * 1e-8);
     const dy = Float32Array.from({ length: size }, (_, k) => Math.cos(k * 0.7) * 10 ** ((k * 5) % 13) * 1e-6);
-    const results: number[][][] = [];
-    for (const backend of ["wasm", "cpu"] as const) {
-      await selectBackend(backend);
-      const [xt, dyt, wt] = [tf.tensor(x, shape), tf.tensor(dy, shape), tf.tensor1d([0.75, -2])];
-      const outs = tf.engine().runKernel(BATCH_NORM, { x: xt, weight: wt }, { eps: 1e-5 } as never) as tf.Tensor[];
-      const [, mean, invstd] = outs;
-      const dx = tf
-        .engine()
-        .runKernel(BATCH_NORM_GRAD, { dy: dyt, x: xt, mean: mean!, invstd: invstd!, weight: wt }) as tf.Tensor;
-      const dw = tf.engine().runKernel(BATCH_NORM_PARAM_GRAD, { dy: dyt, x: xt, mean: mean!, invstd: invstd! }, {
-        param: "weight",
-      } as never) as tf.Tensor;
-      const db = tf.engine().runKernel(BATCH_NORM_PARAM_GRAD, { dy: dyt, x: xt, mean: mean!, invstd: invstd! }, {
-        param: "bias",
-      } as never) as tf.Tensor;
-      results.push([...outs, dx, dw, db].map((t) => Array.from(t.dataSync())));
-      tf.dispose([xt, dyt, wt, ...outs, dx, dw, db]);
-    }
+    const results = await kernelsOnEachBackend(x, dy, shape, [0.75, -2], null, 1e-5);
     expect(results[0]).toEqual(results[1]);
   });
 });
@@ -181,15 +179,8 @@ describe("nn.BatchNorm through the kernels against tfjs's op chain", () => {
         expect(countCalls(BATCH_NORM, backend, () => (fused = run(make, shape)))).toBe(
           name.includes("without running") ? 4 : 3,
         );
-        const ops = withoutKernels(KERNELS, backend, () => run(make, shape));
-        expect(fused.length).toBe(ops.length);
-        fused.forEach((a, k) => {
-          const b = ops[k]!;
-          expect(a.length).toBe(b.length);
-          const scale = Math.max(1e-3, ...b.map(Math.abs));
-          const worst = Math.max(0, ...a.map((v, i) => Math.abs(v - b[i]!)));
-          expect(worst, `tensor ${k}`).toBeLessThanOrEqual(2e-5 * scale);
-        });
+        const ops = withoutKernels(BATCH_NORM_KERNELS, backend, () => run(make, shape));
+        expectEachWithin(fused, ops, 2e-5, 1e-3);
       });
     }
   }
@@ -218,7 +209,7 @@ describe("nn.BatchNorm through the kernels against tfjs's op chain", () => {
     const go = () => withRounding(mode, () => Array.from(F.batchNorm(x, null, null, { training: true }).dataSync()));
     let rounded: number[] = [];
     expect(countCalls(BATCH_NORM, "wasm", () => (rounded = go()))).toBe(0);
-    expect(rounded).toEqual(withoutKernels(KERNELS, "wasm", go));
+    expect(rounded).toEqual(withoutKernels(BATCH_NORM_KERNELS, "wasm", go));
     x.dispose();
   });
 

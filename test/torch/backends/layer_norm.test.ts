@@ -7,14 +7,17 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../../src/torch/backends/select";
-import { LAYER_NORM, LAYER_NORM_GRAD, LAYER_NORM_PARAM_GRAD } from "../../../src/torch/backends/kernels/layer_norm";
+import {
+  LAYER_NORM,
+  LAYER_NORM_GRAD,
+  LAYER_NORM_PARAM_GRAD,
+  LAYER_NORM_KERNELS,
+} from "../../../src/torch/backends/kernels/layer_norm";
 import { withRounding } from "../../../src/torch/amp/kernel_rounding";
 import { F, nn, manualSeed } from "../../../src/torch/index";
 import { tf } from "./parity";
-import { countCalls, withoutKernels } from "./kernel_swaps";
+import { countCalls, expectEachWithin, withoutKernels } from "./kernel_swaps";
 import { expectStepsLeaveNothing } from "./memory_check";
-
-const KERNELS = [LAYER_NORM, LAYER_NORM_GRAD, LAYER_NORM_PARAM_GRAD];
 
 beforeAll(async () => {
   await selectBackend("wasm");
@@ -129,14 +132,8 @@ describe("nn.LayerNorm through the kernels against tfjs's op chain", () => {
         await selectBackend(backend);
         let fused: number[][] = [];
         expect(countCalls(LAYER_NORM, backend, () => (fused = run(make, shape)))).toBe(1);
-        const ops = withoutKernels(KERNELS, backend, () => run(make, shape));
-        expect(fused.length).toBe(ops.length);
-        fused.forEach((a, k) => {
-          const b = ops[k]!;
-          const scale = Math.max(...b.map(Math.abs));
-          const worst = Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
-          expect(worst, `tensor ${k}`).toBeLessThanOrEqual(1e-5 * scale);
-        });
+        const ops = withoutKernels(LAYER_NORM_KERNELS, backend, () => run(make, shape));
+        expectEachWithin(fused, ops, 1e-5);
       });
     }
   }
@@ -165,7 +162,7 @@ describe("nn.LayerNorm through the kernels against tfjs's op chain", () => {
     const go = () => withRounding(mode, () => Array.from(F.layerNorm(x, 20).dataSync()));
     let rounded: number[] = [];
     expect(countCalls(LAYER_NORM, "wasm", () => (rounded = go()))).toBe(0);
-    expect(rounded).toEqual(withoutKernels(KERNELS, "wasm", go));
+    expect(rounded).toEqual(withoutKernels(LAYER_NORM_KERNELS, "wasm", go));
     x.dispose();
   });
 

@@ -23,15 +23,15 @@ import {
   LSTM_CELL_GRAD,
   RNN_CELL,
   RNN_CELL_GRAD,
+  RECURRENT_CELL_KERNELS,
 } from "../../../src/torch/backends/kernels/recurrent_cells";
 import { withRounding } from "../../../src/torch/amp/kernel_rounding";
 import { nn, manualSeed } from "../../../src/torch/index";
 import { tf } from "./parity";
-import { countCalls, withoutKernels } from "./kernel_swaps";
+import { countCalls, expectEachWithin, withoutKernels } from "./kernel_swaps";
 import { expectStepsLeaveNothing } from "./memory_check";
 
 type Backend = "wasm" | "cpu";
-const CELL_KERNELS = [LSTM_CELL, LSTM_CELL_GRAD, GRU_CELL, GRU_CELL_GRAD, RNN_CELL, RNN_CELL_GRAD];
 
 beforeAll(async () => {
   await selectBackend("wasm");
@@ -325,7 +325,7 @@ describe("the fused recurrent steps (recurrent_cells.ts)", () => {
 
   it("are registered on WASM and the pure-JS backend", () => {
     for (const backend of ["wasm", "cpu"])
-      for (const name of CELL_KERNELS) expect(installedKernelShims()).toContain(`${backend}/${name}`);
+      for (const name of RECURRENT_CELL_KERNELS) expect(installedKernelShims()).toContain(`${backend}/${name}`);
   });
 
   for (const c of cases) {
@@ -403,16 +403,9 @@ describe("nn.LSTM / GRU / RNN with fused steps against tfjs's op chain", () => {
         const kernel = name.startsWith("LSTM") ? LSTM_CELL : name.startsWith("GRU") ? GRU_CELL : RNN_CELL;
         let fused: number[][] = [];
         expect(countCalls(kernel, backend, () => (fused = train(make, shape)))).toBeGreaterThan(0);
-        const ops = withoutKernels(CELL_KERNELS, backend, () => train(make, shape));
-        expect(fused.length).toBe(ops.length);
-        fused.forEach((a, k) => {
-          const b = ops[k]!;
-          const scale = Math.max(...b.map(Math.abs));
-          const worst = Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
-          // (ReLU has no activation to differ in: the same bits)
-          if (name === "RNN relu") expect(worst, `tensor ${k}`).toBe(0);
-          else expect(worst, `tensor ${k}`).toBeLessThanOrEqual(2e-6 * scale);
-        });
+        const ops = withoutKernels(RECURRENT_CELL_KERNELS, backend, () => train(make, shape));
+        // (ReLU has no activation to differ in: the same bits)
+        expectEachWithin(fused, ops, name === "RNN relu" ? 0 : 2e-6);
       });
     }
   }
@@ -432,7 +425,7 @@ describe("nn.LSTM / GRU / RNN with fused steps against tfjs's op chain", () => {
       });
     let rounded: number[] = [];
     expect(countCalls(LSTM_CELL, "wasm", () => (rounded = run()))).toBe(0);
-    expect(rounded).toEqual(withoutKernels(CELL_KERNELS, "wasm", run));
+    expect(rounded).toEqual(withoutKernels(RECURRENT_CELL_KERNELS, "wasm", run));
   });
 
   it("repeated fused training steps leave no tensors or backend data behind", async () => {

@@ -21,6 +21,7 @@ import { ChannelRuns } from "./normalization_passes.ts";
 export const BATCH_NORM = "LightningTsBatchNorm";
 export const BATCH_NORM_GRAD = "LightningTsBatchNormGrad";
 export const BATCH_NORM_PARAM_GRAD = "LightningTsBatchNormParamGrad";
+export const BATCH_NORM_KERNELS = [BATCH_NORM, BATCH_NORM_GRAD, BATCH_NORM_PARAM_GRAD];
 
 function layout(x: TensorInfo): { N: number; C: number; S: number } {
   const [N, C] = x.shape as [number, number];

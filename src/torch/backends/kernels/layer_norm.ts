@@ -19,6 +19,7 @@ import { LayerNormPasses } from "./normalization_passes.ts";
 export const LAYER_NORM = "LightningTsLayerNorm";
 export const LAYER_NORM_GRAD = "LightningTsLayerNormGrad";
 export const LAYER_NORM_PARAM_GRAD = "LightningTsLayerNormParamGrad";
+export const LAYER_NORM_KERNELS = [LAYER_NORM, LAYER_NORM_GRAD, LAYER_NORM_PARAM_GRAD];
 
 /**
  * Inputs x [*, normalizedShape], weight and bias [normalizedShape] (ones and zeros when the

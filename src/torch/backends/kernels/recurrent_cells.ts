@@ -23,6 +23,8 @@ export const GRU_CELL = "LightningTsGRUCell";
 export const GRU_CELL_GRAD = "LightningTsGRUCellGrad";
 export const RNN_CELL = "LightningTsRNNCell";
 export const RNN_CELL_GRAD = "LightningTsRNNCellGrad";
+/** All six (tests and benchmarks swap them out to compare with the op chains). */
+export const RECURRENT_CELL_KERNELS = [LSTM_CELL, LSTM_CELL_GRAD, GRU_CELL, GRU_CELL_GRAD, RNN_CELL, RNN_CELL_GRAD];
 
 const f32 = Math.fround;
 
