@@ -14,6 +14,7 @@ const MODULES = [
   ["src/torch/backends/kernels/max_pool_grad_simd.wat", "MAX_POOL_GRAD_SIMD_WASM"],
   ["src/torch/backends/kernels/conv_filter_grad_simd.wat", "CONV_FILTER_GRAD_SIMD_WASM"],
   ["src/torch/backends/kernels/im2col_simd.wat", "IM2COL_SIMD_WASM"],
+  ["src/torch/backends/kernels/conv_gemm_simd.wat", "CONV_GEMM_SIMD_WASM"],
   ["src/torch/backends/kernels/max_pool_nchw_simd.wat", "MAX_POOL_NCHW_SIMD_WASM"],
   ["src/torch/backends/kernels/transpose_simd.wat", "TRANSPOSE_SIMD_WASM"],
   ["src/torch/backends/kernels/sum_simd.wat", "SUM_SIMD_WASM"],

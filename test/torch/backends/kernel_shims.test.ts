@@ -4,11 +4,12 @@
  * implementation; strides, explicit/same/valid padding, dilations, NHWC and NCHW, chunked
  * batches. Also: the shims free everything they allocate, on success and on error.
  */
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { selectBackend } from "../../../src/torch/backends/select";
 import { installedKernelShims, withOriginalKernels } from "../../../src/torch/backends/kernels/index";
 import { imMatrixSimd, patchMatrixLimit } from "../../../src/torch/backends/kernels/im2col";
-import { filterGradientDirect, filterGradientGroup } from "../../../src/torch/backends/kernels/conv2d_backprop_filter";
+import { filterGradientChunk, filterGradientDirect, filterGradientGroup, filterGradientPanels } from "../../../src/torch/backends/kernels/conv2d_backprop_filter";
+import { convGemm, panelBlock, panelsFrom } from "../../../src/torch/backends/kernels/conv2d";
 import { MAX_POOL_NCHW, MAX_POOL_NCHW_GRAD } from "../../../src/torch/backends/kernels/max_pool_nchw";
 import { asBatchedMatrices } from "../../../src/torch/backends/kernels/transpose";
 import { asOuterKeptInner } from "../../../src/torch/backends/kernels/sum";
@@ -38,7 +39,15 @@ beforeAll(async () => {
 const defaultLimit = patchMatrixLimit.elements;
 const defaultGroup = filterGradientGroup.positions;
 const defaultDirect = filterGradientDirect.maxInChannels;
+const defaultPanelBlock = panelBlock.bytes;
+const defaultPanelsFrom = panelsFrom.channelProduct;
+const defaultChunk = filterGradientChunk.positions;
 afterEach(() => {
+  panelBlock.bytes = defaultPanelBlock;
+  panelsFrom.channelProduct = defaultPanelsFrom;
+  filterGradientChunk.positions = defaultChunk;
+  filterGradientPanels.enabled = true;
+  vi.restoreAllMocks();
   patchMatrixLimit.elements = defaultLimit;
   filterGradientGroup.positions = defaultGroup;
   filterGradientDirect.maxInChannels = defaultDirect;
@@ -222,13 +231,88 @@ describe("Conv2DBackpropFilter in WebAssembly SIMD (WASM, up to 4 input channels
       const simd = await kernel("wasm", "Conv2DBackpropFilter", { x, dy }, attrs);
       expectClose(simd, naive.convFilterGrad(x.values, dy.values, g, cs.k));
       expect(Array.from(simd)).toEqual(Array.from(filterGradRuns(x.values, dy.values, g, cs.k, 13)));
+      // The same layers through the packed panels, whose runs are whole images (one here).
       filterGradientDirect.maxInChannels = 0;
-      expectClose(await kernel("wasm", "Conv2DBackpropFilter", { x, dy }, attrs), naive.convFilterGrad(x.values, dy.values, g, cs.k));
+      const panels = await kernel("wasm", "Conv2DBackpropFilter", { x, dy }, attrs);
+      expect(Array.from(panels)).toEqual(Array.from(filterGradRuns(x.values, dy.values, g, cs.k, g.oh * g.ow)));
     });
   }
 });
 
-describe("the transposed patch matrix in WebAssembly SIMD (WASM, channels in fours)", () => {
+describe("Conv2DBackpropFilter as packed panels (WASM, conv_gemm_simd.wat)", () => {
+  const cases: (ConvCase & { dilation?: [number, number] })[] = [
+    { name: "8 channels, 16 filters, 3x3 pad 1", n: 3, h: 9, w: 7, c: 8, k: 16, fh: 3, fw: 3, stride: [1, 1], pads: [1, 1, 1, 1] },
+    { name: "5 channels (P = 45: a partial panel), 13 filters (a partial column block), stride 2", n: 2, h: 9, w: 8, c: 5, k: 13, fh: 3, fw: 3, stride: [2, 2], pads: [0, 1, 1, 0] },
+    { name: "12 channels, 6 filters, 5x3 stride (1,3), dilation 2", n: 2, h: 14, w: 16, c: 12, k: 6, fh: 5, fw: 3, stride: [1, 3], pads: [2, 2, 1, 1], dilation: [2, 2] },
+    { name: "7 channels, 9 filters, 1x1", n: 2, h: 5, w: 6, c: 7, k: 9, fh: 1, fw: 1, stride: [1, 1], pads: [0, 0, 0, 0] },
+  ];
+  for (const cs of cases) {
+    it(`${cs.name}: bit for bit the float32 runs of whole images summed in float64 (one image and the default), packed whole and in chunks of 5, as the matMul path`, async () => {
+      const g = geometry(cs, cs.dilation);
+      const x = plain([cs.n, cs.h, cs.w, cs.c], 11);
+      const dy = plain([cs.n, g.oh, g.ow, cs.k], 12);
+      const attrs = { strides: cs.stride, pad: explicit(cs.pads), dilations: cs.dilation ?? [1, 1], dataFormat: "NHWC", filterShape: [cs.fh, cs.fw, cs.c, cs.k] };
+      const ran = vi.spyOn(convGemm, "exportsFor");
+      const perImage = g.oh * g.ow;
+      for (const positions of [13, defaultGroup]) {
+        filterGradientGroup.positions = positions;
+        const expected = Array.from(filterGradRuns(x.values, dy.values, g, cs.k, Math.max(1, Math.floor(positions / perImage)) * perImage));
+        for (const chunk of [defaultChunk, 5]) {
+          filterGradientChunk.positions = chunk;
+          const panels = await kernel("wasm", "Conv2DBackpropFilter", { x, dy }, attrs);
+          expect(Array.from(panels)).toEqual(expected);
+          expectClose(panels, naive.convFilterGrad(x.values, dy.values, g, cs.k));
+        }
+        // A multi-threaded backend's path (XNNPACK's matMul per run): the same bits.
+        filterGradientPanels.enabled = false;
+        expect(Array.from(await kernel("wasm", "Conv2DBackpropFilter", { x, dy }, attrs))).toEqual(expected);
+        filterGradientPanels.enabled = true;
+      }
+      expect(ran).toHaveReturnedWith(expect.anything());
+      // NCHW: the same gradient.
+      const nchw = await kernel("wasm", "Conv2DBackpropFilter", { x: toNCHW(x), dy: toNCHW(dy) }, { ...attrs, dataFormat: "NCHW" });
+      expect(Array.from(nchw)).toEqual(Array.from(filterGradRuns(x.values, dy.values, g, cs.k, Math.max(1, Math.floor(defaultGroup / perImage)) * perImage)));
+    });
+  }
+});
+
+describe("Conv2D as packed panels (WASM, conv_gemm_simd.wat)", () => {
+  const cases: (ConvCase & { dilation?: [number, number] })[] = [
+    ...convCases,
+    { name: "32 channels, 64 filters, 3x3 pad 1 (the benchmark CNN's second layer, shrunk)", n: 2, h: 7, w: 7, c: 32, k: 64, fh: 3, fw: 3, stride: [1, 1], pads: [1, 1, 1, 1] },
+    { name: "9 channels, 11 filters, dilation 2, stride 2", n: 3, h: 13, w: 11, c: 9, k: 11, fh: 3, fw: 3, stride: [2, 2], pads: [2, 1, 2, 2], dilation: [2, 2] },
+  ];
+  for (const cs of cases) {
+    it(`${cs.name}: XNNPACK's bits, NHWC and NCHW, in one block of tiles and in blocks of one`, async () => {
+      const g = geometry(cs, cs.dilation);
+      const x = plain([cs.n, cs.h, cs.w, cs.c], 23);
+      const filter = plain([cs.fh, cs.fw, cs.c, cs.k], 24);
+      const attrs = { strides: cs.stride, pad: explicit(cs.pads), dilations: cs.dilation ?? [1, 1], dataFormat: "NHWC" };
+      const xnnpack = await kernel("wasm", "Conv2D", { x, filter }, attrs, true);
+      expectClose(xnnpack, naive.conv(x.values, filter.values, g, cs.k));
+      panelsFrom.channelProduct = 0;
+      const ran = vi.spyOn(convGemm, "exportsFor");
+      for (const bytes of [defaultPanelBlock, 1]) {
+        panelBlock.bytes = bytes;
+        expect(Array.from(await kernel("wasm", "Conv2D", { x, filter }, attrs))).toEqual(Array.from(xnnpack));
+      }
+      expect(ran).toHaveReturnedWith(expect.anything());
+      const nchw = await kernel("wasm", "Conv2D", { x: toNCHW(x), filter }, { ...attrs, dataFormat: "NCHW" });
+      expect(Array.from(nchw)).toEqual(toNCHW({ shape: [cs.n, g.oh, g.ow, cs.k], values: Array.from(xnnpack) }).values);
+    });
+  }
+
+  it("leaves narrow layers to XNNPACK (below panelsFrom's channel product)", async () => {
+    const x = plain([2, 6, 6, 3], 25);
+    const filter = plain([3, 3, 3, 4], 26);
+    const ran = vi.spyOn(convGemm, "exportsFor");
+    const attrs = { strides: 1, pad: "same", dilations: 1, dataFormat: "NHWC" };
+    expect(Array.from(await kernel("wasm", "Conv2D", { x, filter }, attrs))).toEqual(Array.from(await kernel("wasm", "Conv2D", { x, filter }, attrs, true)));
+    expect(ran).not.toHaveBeenCalled();
+  });
+});
+
+describe("the transposed patch matrix in WebAssembly SIMD (WASM's matMul path, channels in fours)", () => {
   const cases: (ConvCase & { dilation?: [number, number] })[] = [
     { name: "8 channels, 3x3 pad 1 (rows of 13: blocks and a remainder)", n: 3, h: 13, w: 13, c: 8, k: 6, fh: 3, fw: 3, stride: [1, 1], pads: [1, 1, 1, 1] },
     { name: "4 channels, stride 2, asymmetric pad", n: 2, h: 11, w: 12, c: 4, k: 5, fh: 3, fw: 3, stride: [2, 2], pads: [0, 1, 2, 0] },
@@ -241,6 +325,7 @@ describe("the transposed patch matrix in WebAssembly SIMD (WASM, channels in fou
       const dy = plain([cs.n, g.oh, g.ow, cs.k], 10);
       const attrs = { strides: cs.stride, pad: explicit(cs.pads), dilations: cs.dilation ?? [1, 1], dataFormat: "NHWC", filterShape: [cs.fh, cs.fw, cs.c, cs.k] };
       filterGradientDirect.maxInChannels = 0;
+      filterGradientPanels.enabled = false;
       for (const imagesPerChunk of [cs.n, 1]) {
         patchMatrixLimit.elements = imagesPerChunk * g.oh * g.ow * cs.fh * cs.fw * cs.c;
         imMatrixSimd.enabled = true;

@@ -1,9 +1,9 @@
 import type { KernelConfig, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../../tf.ts";
 import { shimKernel, type KernelContext } from "./kernel_context.ts";
-import { conv2dBackpropFilterDirect, conv2dBackpropFilterMatMul } from "./conv2d_backprop_filter.ts";
+import { conv2dBackpropFilterDirect, conv2dBackpropFilterPanels } from "./conv2d_backprop_filter.ts";
 import { conv2dBackpropInputDirect, conv2dBackpropInputMatMul } from "./conv2d_backprop_input.ts";
-import { conv2dDirect } from "./conv2d.ts";
+import { conv2dDirect, conv2dPanels } from "./conv2d.ts";
 import { depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropInput } from "./depthwise_conv2d_backprop.ts";
 import { unsortedSegmentSum } from "./unsorted_segment_sum.ts";
 import { maxPoolGrad } from "./max_pool_grad.ts";
@@ -88,11 +88,18 @@ export const KERNEL_SHIMS: readonly KernelShim[] = [
     body: reluGrad,
   },
   {
+    kernelName: "Conv2D",
+    backendName: "wasm",
+    replaces: true,
+    why: "XNNPACK reads each output position's pixels through a pointer per row and step; gathered into a panel first, the same sums run 1.3–1.4x faster (the same bits)",
+    body: conv2dPanels,
+  },
+  {
     kernelName: "Conv2DBackpropFilter",
     backendName: "wasm",
     replaces: false,
     why: "missing: conv2d filter gradient (no CNN training)",
-    body: conv2dBackpropFilterMatMul,
+    body: conv2dBackpropFilterPanels,
   },
   {
     kernelName: "Conv2DBackpropInput",
