@@ -213,7 +213,7 @@ function filterGradRuns(xValues: ArrayLike<number>, dyValues: ArrayLike<number>,
   return Float32Array.from(acc);
 }
 
-describe("Conv2DBackpropFilter in WebAssembly SIMD (WASM, up to 4 input channels)", () => {
+describe("Conv2DBackpropFilter summed straight from x and dy (WASM, conv_filter_grad_simd.wat: one input channel by default, any count)", () => {
   const cases: (ConvCase & { dilation?: [number, number] })[] = [
     { name: "1 channel, 32 filters, 3x3 pad 1", n: 3, h: 9, w: 7, c: 1, k: 32, fh: 3, fw: 3, stride: [1, 1], pads: [1, 1, 1, 1] },
     { name: "3 channels, 20 filters (a 16 and a 4), stride 2", n: 2, h: 9, w: 8, c: 3, k: 20, fh: 3, fw: 3, stride: [2, 2], pads: [0, 1, 1, 0] },
@@ -227,6 +227,7 @@ describe("Conv2DBackpropFilter in WebAssembly SIMD (WASM, up to 4 input channels
       const dy = plain([cs.n, g.oh, g.ow, cs.k], 8);
       // Runs that end inside an image and inside a row.
       filterGradientGroup.positions = 13;
+      filterGradientDirect.maxInChannels = 4;
       const attrs = { strides: cs.stride, pad: explicit(cs.pads), dilations: cs.dilation ?? [1, 1], dataFormat: "NHWC", filterShape: [cs.fh, cs.fw, cs.c, cs.k] };
       const simd = await kernel("wasm", "Conv2DBackpropFilter", { x, dy }, attrs);
       expectClose(simd, naive.convFilterGrad(x.values, dy.values, g, cs.k));

@@ -130,7 +130,11 @@ function convolvePanels(
   }
 }
 
-/** W [P, K] as [kpad/8][P][8]: each block of eight output channels contiguous along p, zeros past K. */
+/**
+ * W [P, K] as [kpad/8][P][8]: each block of eight output channels contiguous along p, zeros past
+ * K (their outputs are dropped; zeros keep the buffer's old contents, denormals included, out of
+ * the arithmetic).
+ */
 function packColumnBlocks(w: Float32Array, P: number, K: number, packed: Float32Array): void {
   const blocks = packed.length / (P * COLUMN_BLOCK);
   for (let jb = 0; jb < blocks; jb++) {

@@ -201,12 +201,13 @@ function accumulateMatMul(ctx: KernelContext, x: TensorInfo, dy: TensorInfo, inf
 
 /**
  * Input channels up to which the WASM path sums in WebAssembly SIMD straight from x and dy
- * (conv_filter_grad_simd.wat) instead of im2col and matMuls: a first layer (1 or 3 channels)
- * makes a 9- or 27-row product per image, which XNNPACK runs far below its speed, and the
- * patch matrix and dy copy cost more than the product. The benchmark CNN's conv1 (1 → 32
- * channels, 28×28, batch 64): 10.3 → 3.8 ms. Wider layers keep XNNPACK's product.
+ * (conv_filter_grad_simd.wat) instead of a product: a one-channel first layer makes a 9-row
+ * product (12 with the tile's padding), whose patch rows cost more to gather than the sum. The
+ * benchmark CNN's conv1 (1 → 32 channels, 28×28, batch 64): XNNPACK's matMul 10.3 ms, this
+ * 3.8–5.0, the panels 6.2–6.4. From two channels on the panels are faster (3 → 16 on 32×32:
+ * 5.8 → 4.5 ms; 4 → 32 on 28×28: 13.4 → 9.3; 3 → 64, 7×7 stride 2: 27 → 20).
  */
-export const filterGradientDirect = { maxInChannels: 4 };
+export const filterGradientDirect = { maxInChannels: 1 };
 
 /**
  * The direct sum, in runs of `filterGradientGroup.positions` output positions (each run summed

@@ -221,7 +221,9 @@
 
   ;; The patch rows of positions [m0, m1) as productPanels' a for the filter gradient: panel
   ;; p/4 holds patch entries p..p+3 of each position, [m1 − m0][4], panels `run`·16 bytes apart;
-  ;; entries past P (up to the next multiple of 4) and taps in the padding are zero.
+  ;; taps in the padding are zero, and so are entries past P (up to the next multiple of 4): the
+  ;; caller drops their rows of the product, and zeros keep whatever the buffer held (a denormal
+  ;; costs a microcode assist per operation) out of the arithmetic.
   (func (export "patchPanels")
     (param $x i32) (param $out i32) (param $m0 i32) (param $m1 i32) (param $run i32)
     (param $h i32) (param $w i32) (param $c i32) (param $oh i32) (param $ow i32) (param $fh i32) (param $fw i32)
@@ -297,7 +299,8 @@
       (br $nextM))))
 
   ;; Rows [m0, m1) of dy [M, K] as productPanels' b: panel k/8 holds channels k..k+7 of each row,
-  ;; [m1 − m0][8], panels `run`·32 bytes apart, zeros past K.
+  ;; [m1 − m0][8], panels `run`·32 bytes apart, zeros past K (their columns of the product are
+  ;; dropped; see patchPanels).
   (func (export "rowPanels")
     (param $dy i32) (param $out i32) (param $m0 i32) (param $m1 i32) (param $run i32) (param $k i32)
     (local $m i32) (local $src i32) (local $dst i32) (local $j i32) (local $panelBytes i32) (local $kBytes i32)
