@@ -13,6 +13,7 @@ import { WasmHeapModule } from "../wasm_heap_module.ts";
 import { wasmThreads } from "../wasm.ts";
 import { CONV_GEMM_SIMD_WASM } from "./conv_gemm_simd_wasm.ts";
 import { runOriginal } from "./index.ts";
+import { copyElements, sharedHeap } from "./element_copy.ts";
 
 /** conv_gemm_simd.wat's exports (byte addresses and sizes; see the module). */
 export interface ConvGemmExports {
@@ -119,7 +120,8 @@ function convolvePanels(
     );
     if (rows !== out) {
       const y = ctx.values(out) as Float32Array;
-      for (let m = 0; m < M; m++) y.set(ys.subarray(m * kpad, m * kpad + K), m * K);
+      const heap = sharedHeap(ys, y);
+      for (let m = 0; m < M; m++) copyElements(heap, ys, m * kpad, y, m * K, K);
     }
     return true;
   } finally {
