@@ -11,8 +11,7 @@
 import { spawnSync } from "node:child_process";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
-import { tf, F, optim, manualSeed, ready } from "lightning-ts/torch";
-import { wasmThreads } from "../src/torch/backends/wasm.ts";
+import { tf, F, optim, manualSeed, ready, getNumThreads } from "lightning-ts/torch";
 import { MLP, CNN } from "./models.ts";
 import { median } from "./stats.ts";
 
@@ -37,7 +36,7 @@ async function child(kind: "mlp" | "cnn", steps: number): Promise<void> {
     losses.push(loss.item());
   }
   const rate = (steps * BATCH) / ((performance.now() - t0) / 1000);
-  console.log(JSON.stringify({ rate, threads: wasmThreads(), backend: tf.getBackend(), losses }));
+  console.log(JSON.stringify({ rate, threads: getNumThreads(), backend: tf.getBackend(), losses }));
 }
 
 interface Run {
