@@ -26,7 +26,12 @@ interface Case {
 
 const CASES: Case[] = [
   { name: "CNN conv2 32→64, 14×14", x: [64, 14, 14, 32], filter: [3, 3, 32, 64], strides: 1 },
-  { name: "64→32, 14×14 (CNN conv2's input gradient as a conv)", x: [64, 14, 14, 64], filter: [3, 3, 64, 32], strides: 1 },
+  {
+    name: "64→32, 14×14 (CNN conv2's input gradient as a conv)",
+    x: [64, 14, 14, 64],
+    filter: [3, 3, 64, 32],
+    strides: 1,
+  },
   { name: "ResNet stage 64→64, 16×16, batch 16", x: [16, 16, 16, 64], filter: [3, 3, 64, 64], strides: 1 },
   { name: "ResNet downsample 64→128 stride 2, batch 16", x: [16, 32, 32, 64], filter: [3, 3, 64, 128], strides: 2 },
 ];

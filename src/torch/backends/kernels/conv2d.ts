@@ -8,7 +8,7 @@ import {
   toChannelsLast,
   type Conv2DInfo,
 } from "./conv_info.ts";
-import { patchSize } from "./im2col.ts";
+import { geometryArgs, patchSize } from "./im2col.ts";
 import { WasmHeapModule } from "../wasm_heap_module.ts";
 import { wasmThreads } from "../wasm.ts";
 import { CONV_GEMM_SIMD_WASM } from "./conv_gemm_simd_wasm.ts";
@@ -93,7 +93,6 @@ function convolvePanels(
     const exports = convGemm.exportsFor(xs, ys);
     if (exports === null) return false;
     packColumnBlocks(ctx.floats(filter), P, K, ctx.values(packed) as Float32Array);
-    const g = info;
     exports.convolve(
       xs.byteOffset,
       (ctx.values(packed) as Float32Array).byteOffset,
@@ -102,19 +101,7 @@ function convolvePanels(
       ys.byteOffset,
       kpad * 4,
       M,
-      g.inHeight,
-      g.inWidth,
-      C,
-      g.outHeight,
-      g.outWidth,
-      g.filterHeight,
-      g.filterWidth,
-      g.strideHeight,
-      g.strideWidth,
-      g.dilationHeight,
-      g.dilationWidth,
-      g.padInfo.top,
-      g.padInfo.left,
+      ...geometryArgs(info),
       kpad,
       tiles,
     );

@@ -1,7 +1,7 @@
 import type { NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import type { KernelContext } from "./kernel_context.ts";
 import { convInfo, isChannelsFirst, shapeToChannelsLast, toChannelsLast, type Conv2DInfo } from "./conv_info.ts";
-import { im2colTransposed, imagesPerChunk, patchSize } from "./im2col.ts";
+import { geometryArgs, im2colTransposed, imagesPerChunk, patchSize } from "./im2col.ts";
 import { wasmThreads } from "../wasm.ts";
 import { COLUMN_BLOCK, ROW_TILE, convGemm } from "./conv2d.ts";
 import { WasmHeapModule } from "../wasm_heap_module.ts";
@@ -114,32 +114,12 @@ function accumulatePanels(ctx: KernelContext, x: TensorInfo, dy: TensorInfo, inf
     const parts = ctx.values(part) as Float32Array;
     const exports = convGemm.exportsFor(xs, dys, a, b, parts);
     if (exports === null) return null;
-    const g = info;
     const acc = new Float64Array(P * K);
     for (let r0 = 0; r0 < M; r0 += run) {
       const r1 = Math.min(M, r0 + run);
       for (let m0 = r0; m0 < r1; m0 += chunk) {
         const m1 = Math.min(r1, m0 + chunk);
-        exports.patchPanels(
-          xs.byteOffset,
-          a.byteOffset,
-          m0,
-          m1,
-          chunk,
-          g.inHeight,
-          g.inWidth,
-          g.inChannels,
-          g.outHeight,
-          g.outWidth,
-          g.filterHeight,
-          g.filterWidth,
-          g.strideHeight,
-          g.strideWidth,
-          g.dilationHeight,
-          g.dilationWidth,
-          g.padInfo.top,
-          g.padInfo.left,
-        );
+        exports.patchPanels(xs.byteOffset, a.byteOffset, m0, m1, chunk, ...geometryArgs(info));
         exports.rowPanels(dys.byteOffset, b.byteOffset, m0, m1, chunk, K);
         exports.productPanels(
           a.byteOffset,
@@ -225,40 +205,11 @@ function accumulateDirect(ctx: KernelContext, x: TensorInfo, dy: TensorInfo, inf
     const dys = ctx.floats(dy);
     const exports = simd.exportsFor(xs, dys, part);
     if (exports === null) return null;
-    const {
-      inHeight: H,
-      inWidth: W,
-      inChannels: C,
-      outHeight: OH,
-      outWidth: OW,
-      filterHeight: FH,
-      filterWidth: FW,
-    } = info;
     const acc = new Float64Array(P * K);
     const step = Math.max(1, filterGradientGroup.positions);
     for (let m0 = 0; m0 < M; m0 += step) {
       const m1 = Math.min(M, m0 + step);
-      exports.accumulate(
-        xs.byteOffset,
-        dys.byteOffset,
-        part.byteOffset,
-        m0,
-        m1,
-        H,
-        W,
-        C,
-        OH,
-        OW,
-        FH,
-        FW,
-        info.strideHeight,
-        info.strideWidth,
-        info.dilationHeight,
-        info.dilationWidth,
-        info.padInfo.top,
-        info.padInfo.left,
-        K,
-      );
+      exports.accumulate(xs.byteOffset, dys.byteOffset, part.byteOffset, m0, m1, ...geometryArgs(info), K);
       for (let i = 0; i < P * K; i++) acc[i] += part[i]!;
       part.fill(0);
     }

@@ -28,6 +28,28 @@ export type ConvGeometry = Pick<
   | "dilationWidth"
 > & { padInfo: { top: number; left: number } };
 
+/**
+ * The geometry as the convolution modules (`*.wat` here) take it, in their parameter order:
+ * H, W, C, OH, OW, FH, FW, stride h and w, dilation h and w, padding top and left.
+ */
+export function geometryArgs(g: ConvGeometry): number[] {
+  return [
+    g.inHeight,
+    g.inWidth,
+    g.inChannels,
+    g.outHeight,
+    g.outWidth,
+    g.filterHeight,
+    g.filterWidth,
+    g.strideHeight,
+    g.strideWidth,
+    g.dilationHeight,
+    g.dilationWidth,
+    g.padInfo.top,
+    g.padInfo.left,
+  ];
+}
+
 /** Rows of the patch matrix: filterHeight * filterWidth * inChannels. */
 export function patchSize(g: ConvGeometry): number {
   return g.filterHeight * g.filterWidth * g.inChannels;
@@ -51,7 +73,7 @@ export function im2colTransposed(x: Float32Array, g: ConvGeometry, n0: number, n
   // 6.0 → 3.0 ms for the benchmark CNN's conv2 (32 channels, 14×14, batch 64).
   const exports = C % 4 === 0 && imMatrixSimd.enabled ? simd.exportsFor(x, out) : null;
   if (exports !== null) {
-    exports.im2colTransposed(x.byteOffset, out.byteOffset, n0, n1, H, W, C, OH, OW, FH, FW, sh, sw, dh, dw, pt, pl);
+    exports.im2colTransposed(x.byteOffset, out.byteOffset, n0, n1, ...geometryArgs(g));
     return;
   }
   const M = (n1 - n0) * OH * OW;
