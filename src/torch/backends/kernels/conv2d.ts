@@ -44,7 +44,7 @@ export const panelsFrom = { channelProduct: 1024 };
 
 /**
  * `Conv2D` for the WASM backend: conv_gemm_simd.wat's panel product, which gives XNNPACK's
- * bits (the same sums in the same order) 1.3–1.4x faster on the benchmark CNN's second layer.
+ * bits (the same sums in the same order) 1.14–1.42x faster (`bench/conv.ts`).
  * tfjs's own kernel (XNNPACK) keeps the cases the module does not take: a multi-threaded
  * backend (XNNPACK spreads a convolution over its threads), a runtime without WebAssembly SIMD,
  * and narrow layers (`panelsFrom`).
