@@ -254,10 +254,12 @@ describe("Conv2DBackpropFilter as packed panels (WASM, conv_gemm_simd.wat)", () 
       const dy = plain([cs.n, g.oh, g.ow, cs.k], 12);
       const attrs = { strides: cs.stride, pad: explicit(cs.pads), dilations: cs.dilation ?? [1, 1], dataFormat: "NHWC", filterShape: [cs.fh, cs.fw, cs.c, cs.k] };
       const ran = vi.spyOn(convGemm, "exportsFor");
+      // The product paths' runs: as many whole images as fit in `positions`, at least one.
       const perImage = g.oh * g.ow;
+      const run = (positions: number) => Math.max(1, Math.floor(positions / perImage)) * perImage;
       for (const positions of [13, defaultGroup]) {
         filterGradientGroup.positions = positions;
-        const expected = Array.from(filterGradRuns(x.values, dy.values, g, cs.k, Math.max(1, Math.floor(positions / perImage)) * perImage));
+        const expected = Array.from(filterGradRuns(x.values, dy.values, g, cs.k, run(positions)));
         for (const chunk of [defaultChunk, 5]) {
           filterGradientChunk.positions = chunk;
           const panels = await kernel("wasm", "Conv2DBackpropFilter", { x, dy }, attrs);
@@ -272,7 +274,7 @@ describe("Conv2DBackpropFilter as packed panels (WASM, conv_gemm_simd.wat)", () 
       expect(ran).toHaveReturnedWith(expect.anything());
       // NCHW: the same gradient.
       const nchw = await kernel("wasm", "Conv2DBackpropFilter", { x: toNCHW(x), dy: toNCHW(dy) }, { ...attrs, dataFormat: "NCHW" });
-      expect(Array.from(nchw)).toEqual(Array.from(filterGradRuns(x.values, dy.values, g, cs.k, Math.max(1, Math.floor(defaultGroup / perImage)) * perImage)));
+      expect(Array.from(nchw)).toEqual(Array.from(filterGradRuns(x.values, dy.values, g, cs.k, run(defaultGroup))));
     });
   }
 });

@@ -50,13 +50,13 @@ export const panelsFrom = { channelProduct: 1024 };
  * and narrow layers (`panelsFrom`).
  */
 export function conv2dPanels(ctx: KernelContext, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): TensorInfo {
-  const [, , C, K] = inputs.filter.shape as [number, number, number, number];
+  const filterShape = inputs.filter.shape as [number, number, number, number];
+  const [, , C, K] = filterShape;
   const float32 = inputs.x.dtype === "float32" && inputs.filter.dtype === "float32";
   if (wasmThreads() > 1 || !float32 || C * K < panelsFrom.channelProduct)
     return runOriginal(ctx, "Conv2D", inputs, attrs);
   const channelsFirst = isChannelsFirst(attrs);
   const x = toChannelsLast(ctx, inputs.x, channelsFirst);
-  const filterShape = inputs.filter.shape as [number, number, number, number];
   const info = convInfo(shapeToChannelsLast(inputs.x.shape, channelsFirst), filterShape, attrs, false);
   const out = ctx.empty([info.batchSize, info.outHeight, info.outWidth, info.outChannels], "float32");
   if (!convolvePanels(ctx, x, inputs.filter, info, out)) {

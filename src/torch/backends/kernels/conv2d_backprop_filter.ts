@@ -17,7 +17,7 @@ const simd = new WasmHeapModule<{ accumulate(...args: number[]): void }>(CONV_FI
  * - `conv2dBackpropFilterPanels` (WASM): runs of output positions summed in float32, the runs
  *   in float64 — a first layer's few input channels straight from x and dy
  *   (conv_filter_grad_simd.wat), wider layers as one product per run of packed patch and dy
- *   rows (conv_gemm_simd.wat, 1.4–1.5x XNNPACK's matMul on the benchmark CNN's second layer),
+ *   rows (conv_gemm_simd.wat, 1.32–1.72x XNNPACK's matMul: `bench/conv.ts`),
  *   or, on a multi-threaded backend, XNNPACK's matMul per group of images.
  * - `conv2dBackpropFilterDirect` (pure JS): the sum as a loop whose innermost axis is
  *   contiguous in both dy and dW, four input channels at a time, accumulated in float64.
